@@ -1,0 +1,139 @@
+//! Command-line verbs. Each prints what it did and returns a readable error.
+
+use clap::{Parser, Subcommand};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::category::Category;
+use crate::domain::routing::RouteQuery;
+use crate::domain::severity::Severity;
+use crate::domain::table::TableName;
+use crate::domain::warehouse::WarehouseType;
+use crate::startup::{Application, build_desk};
+use crate::{db, demo, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "inspect-desk",
+    version,
+    about = "Support desk for the inspect profiler launch"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the web server (database from DESK_DATABASE_URL, default sqlite://data/desk.db).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (default from DESK_BIND).
+        #[arg(long)]
+        bind: Option<String>,
+        /// Load demo data first when the database holds no tickets.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Explain which team a report would be routed to, and why.
+    Route {
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        warehouse_type: Option<String>,
+        #[arg(long)]
+        table: Option<String>,
+        #[arg(long)]
+        severity: Option<String>,
+    },
+    /// Fill the database with generated runs and tickets (for benchmarks and demos).
+    Seed {
+        #[arg(long, default_value_t = 50)]
+        tickets: usize,
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
+}
+
+pub fn run(cli: Cli) -> Result<(), String> {
+    let mut settings = Settings::load()?;
+    telemetry::init(settings.log_format);
+    match cli.command {
+        Command::Serve { bind, demo } => {
+            if let Some(bind) = bind {
+                settings.bind = bind;
+            }
+            serve(&settings, demo)
+        }
+        Command::Migrate => {
+            let url = settings.database()?;
+            let pool = db::pool(&url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let applied = db::migrate::run_pending(&mut conn)?;
+            println!(
+                "{} migration(s) applied on {}; database is current",
+                applied.len(),
+                url.backend()
+            );
+            Ok(())
+        }
+        Command::Route {
+            category,
+            warehouse_type,
+            table,
+            severity,
+        } => {
+            let desk_model = settings.load_support_model()?;
+            let category = Category::parse(&category)?;
+            let warehouse_type = warehouse_type
+                .as_deref()
+                .map(WarehouseType::parse)
+                .transpose()?;
+            let table = table
+                .as_deref()
+                .map(|t| TableName::parse(t, warehouse_type))
+                .transpose()?;
+            let severity = severity.as_deref().map(Severity::parse).transpose()?;
+            let decision = desk_model.router.route(&RouteQuery {
+                category,
+                warehouse_type,
+                table: table.as_ref().map(|t| t.as_str()),
+                severity,
+            });
+            let team = desk_model
+                .team(&decision.team)
+                .map_or(decision.team.as_str(), |t| t.name.as_str());
+            println!("team: {} ({team})", decision.team);
+            println!("rule: {}", decision.rule);
+            println!("why:  {}", decision.reason);
+            Ok(())
+        }
+        Command::Seed { tickets, runs } => {
+            let desk = build_desk(&settings, Clock::system(), None)?;
+            let summary = demo::seed(&desk, runs, tickets)?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: &Settings, with_demo: bool) -> Result<(), String> {
+    let system = actix_web::rt::System::new();
+    system.block_on(async {
+        let app = Application::build(settings, Clock::system())?;
+        let desk = app.desk();
+        let url = desk.mail.base_url.clone();
+        if with_demo {
+            let summary = actix_web::web::block(move || demo::seed_if_empty(&desk))
+                .await
+                .map_err(|e| e.to_string())??;
+            println!("{summary}");
+        }
+        println!("inspect-desk is listening on {url}");
+        println!("  report form:  {url}/report");
+        println!("  API document: {url}/api/v1/openapi.json");
+        println!("  sign-in:      none needed yet; the report form and tracking links are open");
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}

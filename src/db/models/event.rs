@@ -1,0 +1,60 @@
+//! `ticket_events`: the timeline of a ticket.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::ticket_events;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ticket_events)]
+pub struct Event {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: String,
+    pub actor: String,
+    pub detail: String,
+    pub public: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ticket_events)]
+pub struct NewEvent<'a> {
+    pub ticket_id: i64,
+    pub kind: &'a str,
+    pub actor: &'a str,
+    pub detail: &'a str,
+    pub public: bool,
+    pub created_at: NaiveDateTime,
+}
+
+impl Event {
+    pub fn insert_many(conn: &mut DbConnection, events: &[NewEvent<'_>]) -> QueryResult<usize> {
+        // One statement per row: multi-row VALUES does not compile through MultiConnection.
+        let mut inserted = 0;
+        for event in events {
+            inserted += diesel::insert_into(ticket_events::table)
+                .values(event)
+                .execute(conn)?;
+        }
+        Ok(inserted)
+    }
+
+    /// The timeline, oldest first; `public_only` hides internal events from analysts.
+    pub fn for_ticket(
+        conn: &mut DbConnection,
+        ticket_id: i64,
+        public_only: bool,
+    ) -> QueryResult<Vec<Event>> {
+        let mut query = ticket_events::table
+            .filter(ticket_events::ticket_id.eq(ticket_id))
+            .select(Event::as_select())
+            .order(ticket_events::id.asc())
+            .into_boxed();
+        if public_only {
+            query = query.filter(ticket_events::public.eq(true));
+        }
+        query.load(conn)
+    }
+}

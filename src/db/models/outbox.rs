@@ -1,0 +1,60 @@
+//! `outbox`: emails queued in the same transaction as the change that caused them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::outbox;
+
+/// Status of a queued message; delivery moves it on.
+pub const PENDING: &str = "pending";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub template: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutboxMessage<'a> {
+    pub ticket_id: Option<i64>,
+    pub template: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    pub status: &'a str,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl OutboxMessage {
+    pub fn insert(conn: &mut DbConnection, new: &NewOutboxMessage<'_>) -> QueryResult<usize> {
+        diesel::insert_into(outbox::table).values(new).execute(conn)
+    }
+
+    pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<OutboxMessage>> {
+        outbox::table
+            .filter(outbox::ticket_id.eq(ticket_id))
+            .select(OutboxMessage::as_select())
+            .order(outbox::id.asc())
+            .load(conn)
+    }
+}

@@ -1,0 +1,122 @@
+//! `runs` and `run_columns`: profiling run records sent by the profiler.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{run_columns, runs};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = runs, treat_none_as_null = true)]
+pub struct Run {
+    pub run_id: String,
+    pub warehouse_type: String,
+    pub table_name: String,
+    pub status: String,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+    pub received_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_columns)]
+pub struct RunColumn {
+    pub run_id: String,
+    pub column_name: String,
+    pub semantic_type: Option<String>,
+    pub confidence: Option<f64>,
+}
+
+impl Run {
+    pub fn find(conn: &mut DbConnection, run_id: &str) -> QueryResult<Option<Run>> {
+        runs::table
+            .find(run_id)
+            .select(Run::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Insert the run, or replace the stored record with this one (same run id).
+    /// Returns true when the run was new. Call inside a transaction.
+    pub fn upsert(conn: &mut DbConnection, run: &Run, columns: &[RunColumn]) -> QueryResult<bool> {
+        let existed = runs::table
+            .find(&run.run_id)
+            .select(runs::run_id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some();
+        if existed {
+            diesel::update(runs::table.find(&run.run_id))
+                .set(run)
+                .execute(conn)?;
+            diesel::delete(run_columns::table.filter(run_columns::run_id.eq(&run.run_id)))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(runs::table).values(run).execute(conn)?;
+        }
+        for column in columns {
+            diesel::insert_into(run_columns::table)
+                .values(column)
+                .execute(conn)?;
+        }
+        Ok(!existed)
+    }
+
+    /// The most recent runs of a table that started at or before `before`, newest first.
+    pub fn recent_for_table(
+        conn: &mut DbConnection,
+        table: &str,
+        warehouse_type: Option<&str>,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<Run>> {
+        let mut query = runs::table
+            .filter(runs::table_name.eq(table))
+            .filter(runs::started_at.le(before))
+            .select(Run::as_select())
+            .order(runs::started_at.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(w) = warehouse_type {
+            query = query.filter(runs::warehouse_type.eq(w));
+        }
+        query.load(conn)
+    }
+
+    /// When the table was last profiled successfully (started at or before `before`).
+    pub fn last_success(
+        conn: &mut DbConnection,
+        table: &str,
+        warehouse_type: Option<&str>,
+        before: NaiveDateTime,
+    ) -> QueryResult<Option<NaiveDateTime>> {
+        let mut query = runs::table
+            .filter(runs::table_name.eq(table))
+            .filter(runs::status.eq("succeeded"))
+            .filter(runs::started_at.le(before))
+            .select(runs::finished_at)
+            .order(runs::started_at.desc())
+            .into_boxed();
+        if let Some(w) = warehouse_type {
+            query = query.filter(runs::warehouse_type.eq(w));
+        }
+        Ok(query
+            .first::<Option<NaiveDateTime>>(conn)
+            .optional()?
+            .flatten())
+    }
+
+    pub fn columns(conn: &mut DbConnection, run_id: &str) -> QueryResult<Vec<RunColumn>> {
+        run_columns::table
+            .filter(run_columns::run_id.eq(run_id))
+            .select(RunColumn::as_select())
+            .order(run_columns::column_name.asc())
+            .load(conn)
+    }
+
+    pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+        runs::table.count().get_result(conn)
+    }
+}

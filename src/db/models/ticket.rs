@@ -1,0 +1,131 @@
+//! `tickets`: one analyst problem.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::tickets;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tickets)]
+pub struct Ticket {
+    pub id: i64,
+    pub tracking_token: String,
+    pub submission_key: Option<String>,
+    pub status: String,
+    pub kind: String,
+    pub category: String,
+    pub confidence: f64,
+    pub classification_reasons: String,
+    pub severity: String,
+    pub severity_reasons: String,
+    pub team: String,
+    pub routing_rule: String,
+    pub routing_reason: String,
+    pub reporter_name: Option<String>,
+    pub reporter_email: String,
+    pub warehouse_type: Option<String>,
+    pub table_name: Option<String>,
+    pub column_name: Option<String>,
+    pub detected_type: Option<String>,
+    pub expected_type: Option<String>,
+    pub run_ref: Option<String>,
+    pub impact: Option<String>,
+    pub description: String,
+    pub first_response_due: NaiveDateTime,
+    pub resolution_due: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tickets)]
+pub struct NewTicket<'a> {
+    pub tracking_token: &'a str,
+    pub submission_key: Option<&'a str>,
+    pub status: &'a str,
+    pub kind: &'a str,
+    pub category: &'a str,
+    pub confidence: f64,
+    pub classification_reasons: &'a str,
+    pub severity: &'a str,
+    pub severity_reasons: &'a str,
+    pub team: &'a str,
+    pub routing_rule: &'a str,
+    pub routing_reason: &'a str,
+    pub reporter_name: Option<&'a str>,
+    pub reporter_email: &'a str,
+    pub warehouse_type: Option<&'a str>,
+    pub table_name: Option<&'a str>,
+    pub column_name: Option<&'a str>,
+    pub detected_type: Option<&'a str>,
+    pub expected_type: Option<&'a str>,
+    pub run_ref: Option<&'a str>,
+    pub impact: Option<&'a str>,
+    pub description: &'a str,
+    pub first_response_due: NaiveDateTime,
+    pub resolution_due: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Human ticket numbers are `INS-<id>`.
+pub const NUMBER_PREFIX: &str = "INS-";
+
+impl Ticket {
+    pub fn number(&self) -> String {
+        format!("{NUMBER_PREFIX}{}", self.id)
+    }
+
+    /// `INS-1042` (or `1042`) → 1042.
+    pub fn parse_number(number: &str) -> Option<i64> {
+        let digits = number.strip_prefix(NUMBER_PREFIX).unwrap_or(number);
+        digits.parse().ok().filter(|n: &i64| *n > 0)
+    }
+
+    pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<i64> {
+        diesel::insert_into(tickets::table)
+            .values(new)
+            .returning(tickets::id)
+            .get_result(conn)
+    }
+
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
+        tickets::table
+            .find(id)
+            .select(Ticket::as_select())
+            .first(conn)
+    }
+
+    pub fn find_by_token(conn: &mut DbConnection, token: &str) -> QueryResult<Ticket> {
+        tickets::table
+            .filter(tickets::tracking_token.eq(token))
+            .select(Ticket::as_select())
+            .first(conn)
+    }
+
+    pub fn find_by_submission_key(
+        conn: &mut DbConnection,
+        key: &str,
+    ) -> QueryResult<Option<Ticket>> {
+        tickets::table
+            .filter(tickets::submission_key.eq(key))
+            .select(Ticket::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+        tickets::table.count().get_result(conn)
+    }
+
+    /// Reasons are stored as a JSON array of strings.
+    pub fn classification_reasons(&self) -> Vec<String> {
+        serde_json::from_str(&self.classification_reasons).unwrap_or_default()
+    }
+
+    pub fn severity_reasons(&self) -> Vec<String> {
+        serde_json::from_str(&self.severity_reasons).unwrap_or_default()
+    }
+}

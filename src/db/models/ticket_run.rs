@@ -1,0 +1,64 @@
+//! `ticket_runs`: which profiling runs a ticket is linked to, and why.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{runs, ticket_runs};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ticket_runs)]
+pub struct TicketRun {
+    pub ticket_id: i64,
+    pub run_id: String,
+    pub reason: String,
+    pub position: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ticket_runs)]
+pub struct NewTicketRun<'a> {
+    pub ticket_id: i64,
+    pub run_id: &'a str,
+    pub reason: &'a str,
+    pub position: i32,
+    pub created_at: NaiveDateTime,
+}
+
+/// A link with the run's current status, when the desk has that run.
+#[derive(Debug, Clone, Queryable)]
+pub struct LinkedRun {
+    pub run_id: String,
+    pub reason: String,
+    pub status: Option<String>,
+    pub started_at: Option<NaiveDateTime>,
+    pub error: Option<String>,
+}
+
+impl TicketRun {
+    pub fn insert_many(conn: &mut DbConnection, links: &[NewTicketRun<'_>]) -> QueryResult<usize> {
+        let mut inserted = 0;
+        for link in links {
+            inserted += diesel::insert_into(ticket_runs::table)
+                .values(link)
+                .execute(conn)?;
+        }
+        Ok(inserted)
+    }
+
+    pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<LinkedRun>> {
+        ticket_runs::table
+            .left_join(runs::table.on(runs::run_id.eq(ticket_runs::run_id)))
+            .filter(ticket_runs::ticket_id.eq(ticket_id))
+            .order((ticket_runs::created_at.asc(), ticket_runs::position.asc()))
+            .select((
+                ticket_runs::run_id,
+                ticket_runs::reason,
+                runs::status.nullable(),
+                runs::started_at.nullable(),
+                runs::error.nullable(),
+            ))
+            .load(conn)
+    }
+}

@@ -1,0 +1,113 @@
+// Hand-kept for both backends: only SQL types the diesel MultiConnection supports.
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        tracking_token -> Text,
+        submission_key -> Nullable<Text>,
+        status -> Text,
+        kind -> Text,
+        category -> Text,
+        confidence -> Double,
+        classification_reasons -> Text,
+        severity -> Text,
+        severity_reasons -> Text,
+        team -> Text,
+        routing_rule -> Text,
+        routing_reason -> Text,
+        reporter_name -> Nullable<Text>,
+        reporter_email -> Text,
+        warehouse_type -> Nullable<Text>,
+        table_name -> Nullable<Text>,
+        column_name -> Nullable<Text>,
+        detected_type -> Nullable<Text>,
+        expected_type -> Nullable<Text>,
+        run_ref -> Nullable<Text>,
+        impact -> Nullable<Text>,
+        description -> Text,
+        first_response_due -> Timestamp,
+        resolution_due -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        kind -> Text,
+        actor -> Text,
+        detail -> Text,
+        public -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    runs (run_id) {
+        run_id -> Text,
+        warehouse_type -> Text,
+        table_name -> Text,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        duration_ms -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    run_columns (run_id, column_name) {
+        run_id -> Text,
+        column_name -> Text,
+        semantic_type -> Nullable<Text>,
+        confidence -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    ticket_runs (ticket_id, run_id) {
+        ticket_id -> BigInt,
+        run_id -> Text,
+        reason -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        template -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        message_id -> Text,
+        in_reply_to -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(ticket_runs -> tickets (ticket_id));
+diesel::joinable!(run_columns -> runs (run_id));
+diesel::joinable!(outbox -> tickets (ticket_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tickets,
+    ticket_events,
+    runs,
+    run_columns,
+    ticket_runs,
+    outbox,
+);

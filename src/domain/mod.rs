@@ -1,0 +1,14 @@
+//! Pure rules of the desk: no web framework, no database.
+
+pub mod category;
+pub mod classify;
+pub mod email;
+pub mod report;
+pub mod routing;
+pub mod run;
+pub mod run_record;
+pub mod severity;
+pub mod sla;
+pub mod support_model;
+pub mod table;
+pub mod warehouse;

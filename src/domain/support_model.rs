@@ -1,0 +1,304 @@
+//! The support model as code: teams, routing rules, severity and SLA policy, freshness
+//! targets. Loaded from `config/support-model.toml`; every problem found names itself.
+
+use chrono::Duration;
+use globset::{Glob, GlobMatcher};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+
+use super::category::Category;
+use super::routing::{Router, RoutingRule};
+use super::severity::Severity;
+use super::warehouse::WarehouseType;
+
+/// A team that owns a class of problem.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    pub key: String,
+    pub name: String,
+    /// Queue address: new-ticket mail goes here.
+    pub queue: String,
+    /// Team lead, first human in the escalation chain.
+    pub lead: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// First-response and resolution targets for one severity.
+#[derive(Debug, Clone, Copy)]
+pub struct SlaPolicy {
+    pub first_response: Duration,
+    pub resolution: Duration,
+}
+
+/// The validated model the app runs on.
+#[derive(Debug, Clone)]
+pub struct SupportModel {
+    pub teams: Vec<Team>,
+    pub router: Router,
+    pub sla: BTreeMap<Severity, SlaPolicy>,
+    critical_tables: Vec<(String, GlobMatcher)>,
+    default_freshness: Duration,
+    freshness: Vec<(GlobMatcher, Duration)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    teams: Vec<Team>,
+    routing: RawRouting,
+    sla: BTreeMap<String, RawSla>,
+    #[serde(default)]
+    severity: RawSeverity,
+    #[serde(default)]
+    freshness: RawFreshness,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouting {
+    fallback: String,
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    team: String,
+    #[serde(default)]
+    category: Vec<String>,
+    #[serde(default)]
+    warehouse_type: Vec<String>,
+    #[serde(default)]
+    table: Vec<String>,
+    #[serde(default)]
+    severity: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSla {
+    first_response: String,
+    resolution: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSeverity {
+    #[serde(default)]
+    critical_tables: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFreshness {
+    default: String,
+    #[serde(default)]
+    tables: Vec<RawFreshnessTable>,
+}
+
+impl Default for RawFreshness {
+    fn default() -> Self {
+        RawFreshness {
+            default: "24h".into(),
+            tables: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFreshnessTable {
+    pattern: String,
+    target: String,
+}
+
+impl SupportModel {
+    /// Parse and validate the TOML text of a support model.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let raw: RawModel = toml::from_str(text).map_err(|e| e.to_string())?;
+        let team_keys = check_teams(&raw.teams)?;
+        let mut rules = Vec::with_capacity(raw.routing.rules.len());
+        for rule in raw.routing.rules {
+            rules.push(build_rule(rule, &team_keys)?);
+        }
+        if !team_keys.contains(raw.routing.fallback.as_str()) {
+            return Err(format!(
+                "routing.fallback names unknown team '{}'",
+                raw.routing.fallback
+            ));
+        }
+        let router = Router::new(rules, raw.routing.fallback);
+        let mut sla = BTreeMap::new();
+        for (name, policy) in raw.sla {
+            let severity = Severity::parse(&name).map_err(|e| format!("sla.{name}: {e}"))?;
+            let policy = SlaPolicy {
+                first_response: duration(
+                    &policy.first_response,
+                    &format!("sla.{name}.first_response"),
+                )?,
+                resolution: duration(&policy.resolution, &format!("sla.{name}.resolution"))?,
+            };
+            if policy.first_response > policy.resolution {
+                return Err(format!(
+                    "sla.{name}: first_response is longer than resolution"
+                ));
+            }
+            sla.insert(severity, policy);
+        }
+        if let Some(missing) = Severity::ALL.into_iter().find(|s| !sla.contains_key(s)) {
+            return Err(format!(
+                "sla.{missing} is missing: every severity needs a policy"
+            ));
+        }
+        let critical_tables = raw
+            .severity
+            .critical_tables
+            .iter()
+            .map(|p| Ok((p.clone(), table_glob(p, "severity.critical_tables")?)))
+            .collect::<Result<_, String>>()?;
+        let default_freshness = duration(&raw.freshness.default, "freshness.default")?;
+        let freshness = raw
+            .freshness
+            .tables
+            .iter()
+            .map(|t| {
+                let ctx = format!("freshness.tables '{}'", t.pattern);
+                Ok((table_glob(&t.pattern, &ctx)?, duration(&t.target, &ctx)?))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(SupportModel {
+            teams: raw.teams,
+            router,
+            sla,
+            critical_tables,
+            default_freshness,
+            freshness,
+        })
+    }
+
+    pub fn team(&self, key: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.key == key)
+    }
+
+    pub fn sla_policy(&self, severity: Severity) -> SlaPolicy {
+        // from_toml guarantees a policy for every severity.
+        self.sla[&severity]
+    }
+
+    /// The critical-table pattern a table matches, if any.
+    pub fn critical_pattern(&self, table: &str) -> Option<&str> {
+        self.critical_tables
+            .iter()
+            .find(|(_, g)| g.is_match(table))
+            .map(|(p, _)| p.as_str())
+    }
+
+    /// How old a table's last successful profile may be before it counts as stale.
+    pub fn freshness_target(&self, table: &str) -> Duration {
+        self.freshness
+            .iter()
+            .find(|(g, _)| g.is_match(table))
+            .map(|(_, d)| *d)
+            .unwrap_or(self.default_freshness)
+    }
+}
+
+fn check_teams(teams: &[Team]) -> Result<HashSet<&str>, String> {
+    let mut keys = HashSet::new();
+    for team in teams {
+        if !keys.insert(team.key.as_str()) {
+            return Err(format!("team '{}' is defined twice", team.key));
+        }
+        for (field, address) in [("queue", &team.queue), ("lead", &team.lead)] {
+            super::email::EmailAddress::parse(address)
+                .map_err(|e| format!("team '{}' {field}: {e}", team.key))?;
+        }
+    }
+    if keys.is_empty() {
+        return Err("no teams are defined".into());
+    }
+    Ok(keys)
+}
+
+fn build_rule(raw: RawRule, team_keys: &HashSet<&str>) -> Result<RoutingRule, String> {
+    let ctx = format!("routing rule '{}'", raw.name);
+    if !team_keys.contains(raw.team.as_str()) {
+        return Err(format!("{ctx} routes to unknown team '{}'", raw.team));
+    }
+    let categories = raw
+        .category
+        .iter()
+        .map(|c| Category::parse(c).map_err(|e| format!("{ctx}: {e}")))
+        .collect::<Result<_, _>>()?;
+    let warehouse_types = raw
+        .warehouse_type
+        .iter()
+        .map(|w| WarehouseType::parse(w).map_err(|e| format!("{ctx}: {e}")))
+        .collect::<Result<_, _>>()?;
+    let severities = raw
+        .severity
+        .iter()
+        .map(|s| Severity::parse(s).map_err(|e| format!("{ctx}: {e}")))
+        .collect::<Result<_, _>>()?;
+    let tables = raw
+        .table
+        .iter()
+        .map(|p| Ok((p.clone(), table_glob(p, &ctx)?)))
+        .collect::<Result<_, String>>()?;
+    Ok(RoutingRule {
+        name: raw.name,
+        team: raw.team,
+        categories,
+        warehouse_types,
+        tables,
+        severities,
+    })
+}
+
+/// Table globs are case-insensitive: Snowflake upper-cases names, analysts do not.
+fn table_glob(pattern: &str, ctx: &str) -> Result<GlobMatcher, String> {
+    globset::GlobBuilder::new(pattern)
+        .case_insensitive(true)
+        .literal_separator(false)
+        .build()
+        .map(|g: Glob| g.compile_matcher())
+        .map_err(|e| format!("{ctx}: bad table pattern '{pattern}': {e}"))
+}
+
+fn duration(text: &str, ctx: &str) -> Result<Duration, String> {
+    let std = humantime::parse_duration(text).map_err(|e| format!("{ctx}: '{text}': {e}"))?;
+    Duration::from_std(std).map_err(|e| format!("{ctx}: '{text}': {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = include_str!("../../config/support-model.toml");
+
+    #[test]
+    fn shipped_model_is_valid() {
+        let model = SupportModel::from_toml(SHIPPED).expect("shipped support model");
+        assert!(model.team(model.router.fallback()).is_some());
+    }
+
+    #[test]
+    fn unknown_team_in_rule_is_named() {
+        let broken = SHIPPED.replacen("team = \"reports\"", "team = \"nobody\"", 1);
+        let err = SupportModel::from_toml(&broken).unwrap_err();
+        assert!(err.contains("unknown team 'nobody'"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let broken = format!("{SHIPPED}\n[surprise]\nx = 1\n");
+        assert!(
+            SupportModel::from_toml(&broken)
+                .unwrap_err()
+                .contains("surprise")
+        );
+    }
+}

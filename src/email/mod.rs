@@ -1,0 +1,118 @@
+//! Email rendering. Every message has a subject, a text and an HTML body from askama
+//! templates; delivery from the outbox arrives with the SLA and escalation work.
+
+use askama::Template;
+
+use crate::clock::rfc3339;
+use crate::db::models::ticket::Ticket;
+use crate::domain::category::Category;
+
+/// What every email needs to know about the desk.
+#[derive(Debug, Clone)]
+pub struct MailContext {
+    /// Public URL of the desk, no trailing slash.
+    pub base_url: String,
+    pub from: String,
+    /// Right-hand side of Message-IDs.
+    pub message_id_domain: String,
+}
+
+impl MailContext {
+    pub fn new(base_url: &str, from: &str) -> Self {
+        let host = base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(base_url)
+            .split(['/', ':'])
+            .next()
+            .filter(|h| !h.is_empty())
+            .unwrap_or("inspect-desk.local");
+        MailContext {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            from: from.to_string(),
+            message_id_domain: host.to_string(),
+        }
+    }
+
+    pub fn tracking_url(&self, token: &str) -> String {
+        format!("{}/t/{token}", self.base_url)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The Message-ID every later email about a ticket replies to.
+pub fn thread_root_id(mail: &MailContext, ticket: &Ticket) -> String {
+    format!(
+        "<{}.{}@{}>",
+        ticket.number().to_lowercase(),
+        ticket.tracking_token.get(..8).unwrap_or(""),
+        mail.message_id_domain
+    )
+}
+
+/// Fields of the confirmation email.
+struct Confirmation {
+    number: String,
+    category: String,
+    team: String,
+    tracking_url: String,
+    first_response_due: String,
+    description_excerpt: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/confirmation/subject.txt")]
+struct ConfirmationSubject<'a> {
+    e: &'a Confirmation,
+}
+
+#[derive(Template)]
+#[template(path = "email/confirmation/body.txt")]
+struct ConfirmationText<'a> {
+    e: &'a Confirmation,
+}
+
+#[derive(Template)]
+#[template(path = "email/confirmation/body.html")]
+struct ConfirmationHtml<'a> {
+    e: &'a Confirmation,
+}
+
+pub fn confirmation(mail: &MailContext, ticket: &Ticket) -> Result<RenderedEmail, askama::Error> {
+    let category = Category::parse(&ticket.category)
+        .map(Category::label)
+        .unwrap_or("Other");
+    let e = Confirmation {
+        number: ticket.number(),
+        category: category.to_string(),
+        team: ticket.team.clone(),
+        tracking_url: mail.tracking_url(&ticket.tracking_token),
+        first_response_due: rfc3339(ticket.first_response_due),
+        description_excerpt: excerpt(&ticket.description, 400),
+    };
+    Ok(RenderedEmail {
+        // A subject is one line, whatever the template author did.
+        subject: ConfirmationSubject { e: &e }
+            .render()?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string(),
+        text: ConfirmationText { e: &e }.render()?,
+        html: ConfirmationHtml { e: &e }.render()?,
+    })
+}
+
+fn excerpt(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}

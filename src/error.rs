@@ -1,0 +1,90 @@
+//! One boundary error: every failure a request can meet, with its HTTP status.
+//! Pages render it as HTML, the JSON API as an RFC 9457 problem document.
+
+use actix_web::http::StatusCode;
+
+use crate::domain::report::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Log the cause chain once, at the boundary, for errors the user cannot fix.
+    pub fn log(&self) {
+        match self {
+            AppError::Unavailable(e) => {
+                tracing::warn!(error = format!("{e:#}"), "database unavailable")
+            }
+            AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
+            _ => {}
+        }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::Error as E;
+        match err {
+            E::NotFound => AppError::NotFound,
+            E::DatabaseError(..) | E::BrokenTransactionManager => {
+                // A dropped server shows up as a database error on a pooled connection.
+                let text = err.to_string();
+                if text.contains("connection") || text.contains("server closed") {
+                    AppError::Unavailable(err.into())
+                } else {
+                    AppError::Internal(err.into())
+                }
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(err: r2d2::Error) -> Self {
+        AppError::Unavailable(err.into())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(err: askama::Error) -> Self {
+        AppError::Internal(err.into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}

@@ -1,0 +1,276 @@
+//! Taking an analyst's report: one transaction creates the ticket, classifies, links
+//! runs, sets severity, routes, sets SLA due times, records the timeline and queues the
+//! confirmation email.
+
+use chrono::NaiveDateTime;
+use rand::Rng;
+
+use crate::db::models::event::{Event, NewEvent};
+use crate::db::models::outbox::{NewOutboxMessage, OutboxMessage, PENDING};
+use crate::db::models::ticket::{NewTicket, Ticket};
+use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
+use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::domain::classify::{Classification, ClassifierInput, classify};
+use crate::domain::report::Report;
+use crate::domain::routing::{RouteDecision, RouteQuery};
+use crate::domain::severity::{self, SeverityDecision, SeverityInput};
+use crate::domain::sla;
+use crate::email::{self, MailContext};
+use crate::error::AppError;
+use crate::services::linking::{self, Linking};
+use crate::state::Desk;
+
+/// New tickets start here.
+pub const STATUS_NEW: &str = "new";
+
+#[derive(Debug)]
+pub enum Submitted {
+    Created(Ticket),
+    /// The same submission (same key) was already taken: this is its ticket.
+    Duplicate(Ticket),
+}
+
+impl Submitted {
+    pub fn ticket(&self) -> &Ticket {
+        match self {
+            Submitted::Created(t) | Submitted::Duplicate(t) => t,
+        }
+    }
+}
+
+/// Everything decided about a report before it is written.
+struct Decisions {
+    linking: Linking,
+    classification: Classification,
+    severity: SeverityDecision,
+    route: RouteDecision,
+    targets: sla::SlaTargets,
+}
+
+pub fn submit(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    report: &Report,
+    submission_key: Option<&str>,
+) -> Result<Submitted, AppError> {
+    let result = write_transaction(conn, |conn| {
+        if let Some(key) = submission_key
+            && let Some(existing) = Ticket::find_by_submission_key(conn, key)?
+        {
+            return Ok(Submitted::Duplicate(existing));
+        }
+        let now = desk.clock.now();
+        let decisions = decide(conn, desk, report, now)?;
+        let id = insert_ticket(conn, report, submission_key, &decisions, now)?;
+        record_timeline(conn, id, &decisions, now)?;
+        let ticket = Ticket::find(conn, id)?;
+        queue_confirmation(conn, &desk.mail, &ticket, now)?;
+        Ok(Submitted::Created(ticket))
+    });
+    match (result, submission_key) {
+        // Two identical submissions raced on PostgreSQL: the other one won.
+        (Err(AppError::Internal(e)), Some(key))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(is_unique_violation) =>
+        {
+            let existing = Ticket::find_by_submission_key(conn, key)?.ok_or(AppError::NotFound)?;
+            Ok(Submitted::Duplicate(existing))
+        }
+        (result, _) => result,
+    }
+}
+
+fn decide(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    report: &Report,
+    now: NaiveDateTime,
+) -> Result<Decisions, AppError> {
+    let model = &desk.model;
+    let linking = linking::plan(conn, model, report, now)?;
+    let classification = classify(&ClassifierInput {
+        kind: report.kind,
+        description: &report.description,
+        column: report.column.as_deref(),
+        detected_type: report.detected_type.as_deref(),
+        expected_type: report.expected_type.as_deref(),
+        evidence: &linking.evidence,
+    });
+    let table = report.table.as_ref().map(|t| t.as_str());
+    let severity = severity::decide(&SeverityInput {
+        impact: report.impact,
+        category: classification.category,
+        critical_table: table.and_then(|t| model.critical_pattern(t)).is_some(),
+        evidence: &linking.evidence,
+    });
+    let route = model.router.route(&RouteQuery {
+        category: classification.category,
+        warehouse_type: report.warehouse_type,
+        table,
+        severity: Some(severity.severity),
+    });
+    let targets = sla::targets(now, &model.sla_policy(severity.severity));
+    Ok(Decisions {
+        linking,
+        classification,
+        severity,
+        route,
+        targets,
+    })
+}
+
+fn insert_ticket(
+    conn: &mut DbConnection,
+    report: &Report,
+    submission_key: Option<&str>,
+    d: &Decisions,
+    now: NaiveDateTime,
+) -> Result<i64, AppError> {
+    let token = tracking_token();
+    let reasons = serde_json::to_string(&d.classification.reasons).map_err(AppError::internal)?;
+    let severity_reasons =
+        serde_json::to_string(&d.severity.reasons).map_err(AppError::internal)?;
+    let new = NewTicket {
+        tracking_token: &token,
+        submission_key,
+        status: STATUS_NEW,
+        kind: report.kind.as_str(),
+        category: d.classification.category.as_str(),
+        confidence: d.classification.confidence,
+        classification_reasons: &reasons,
+        severity: d.severity.severity.as_str(),
+        severity_reasons: &severity_reasons,
+        team: &d.route.team,
+        routing_rule: &d.route.rule,
+        routing_reason: &d.route.reason,
+        reporter_name: report.reporter_name.as_deref(),
+        reporter_email: report.reporter_email.as_str(),
+        warehouse_type: report.warehouse_type.map(|w| w.as_str()),
+        table_name: report.table.as_ref().map(|t| t.as_str()),
+        column_name: report.column.as_deref(),
+        detected_type: report.detected_type.as_deref(),
+        expected_type: report.expected_type.as_deref(),
+        run_ref: report.run.as_ref().map(|r| r.raw.as_str()),
+        impact: report.impact.map(|i| i.as_str()),
+        description: &report.description,
+        first_response_due: d.targets.first_response_due,
+        resolution_due: d.targets.resolution_due,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(Ticket::insert(conn, &new)?)
+}
+
+fn record_timeline(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    d: &Decisions,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let classified = format!(
+        "classified as {} ({:.0}% confidence): {}",
+        d.classification.category,
+        d.classification.confidence * 100.0,
+        d.classification.reasons.join("; ")
+    );
+    let severity = format!(
+        "severity {}: {}",
+        d.severity.severity,
+        d.severity.reasons.join("; ")
+    );
+    let routed = format!("routed to {}: {}", d.route.team, d.route.reason);
+    let sla = format!(
+        "SLA set: first response by {}, resolution by {}",
+        crate::clock::rfc3339(d.targets.first_response_due),
+        crate::clock::rfc3339(d.targets.resolution_due)
+    );
+    let links: Vec<String> = d
+        .linking
+        .links
+        .iter()
+        .map(|l| format!("linked run {}: {}", l.run_id, l.reason))
+        .collect();
+    let evidence = linking::describe(&d.linking.evidence);
+    let mut details: Vec<(&str, String)> = vec![
+        ("created", "report received".to_string()),
+        ("classified", classified),
+        ("severity_set", severity),
+        ("routed", routed),
+        ("sla_set", sla),
+    ];
+    details.extend(links.into_iter().map(|l| ("run_linked", l)));
+    details.extend(evidence.into_iter().map(|e| ("run_evidence", e)));
+    let events: Vec<NewEvent<'_>> = details
+        .iter()
+        .map(|(kind, detail)| NewEvent {
+            ticket_id,
+            kind,
+            actor: "desk",
+            detail,
+            public: true,
+            created_at: now,
+        })
+        .collect();
+    Event::insert_many(conn, &events)?;
+    let run_links: Vec<NewTicketRun<'_>> = d
+        .linking
+        .links
+        .iter()
+        .zip(0..)
+        .map(|(l, position)| NewTicketRun {
+            ticket_id,
+            run_id: &l.run_id,
+            reason: &l.reason,
+            position,
+            created_at: now,
+        })
+        .collect();
+    if !run_links.is_empty() {
+        TicketRun::insert_many(conn, &run_links)?;
+    }
+    Ok(())
+}
+
+fn queue_confirmation(
+    conn: &mut DbConnection,
+    mail: &MailContext,
+    ticket: &Ticket,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let rendered = email::confirmation(mail, ticket)?;
+    let message_id = email::thread_root_id(mail, ticket);
+    OutboxMessage::insert(
+        conn,
+        &NewOutboxMessage {
+            ticket_id: Some(ticket.id),
+            template: "confirmation",
+            recipient: &ticket.reporter_email,
+            subject: &rendered.subject,
+            body_text: &rendered.text,
+            body_html: &rendered.html,
+            message_id: &message_id,
+            in_reply_to: None,
+            status: PENDING,
+            next_attempt_at: now,
+            created_at: now,
+        },
+    )?;
+    Event::insert_many(
+        conn,
+        &[NewEvent {
+            ticket_id: ticket.id,
+            kind: "email_queued",
+            actor: "desk",
+            detail: "confirmation email queued to the reporter",
+            public: false,
+            created_at: now,
+        }],
+    )?;
+    Ok(())
+}
+
+/// 160 random bits, hex: unguessable, URL-safe.
+fn tracking_token() -> String {
+    let bytes: [u8; 20] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

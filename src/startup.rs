@@ -1,0 +1,126 @@
+//! Building the application: shared by `main` and the tests (which bind port 0).
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use std::net::TcpListener;
+use std::time::Instant;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, migrate};
+use crate::email::MailContext;
+use crate::error::AppError;
+use crate::state::Desk;
+use crate::web::{self as routes, api::ApiError, middleware, pages::PageError};
+
+pub struct Application {
+    server: Server,
+    address: String,
+    desk: web::Data<Desk>,
+}
+
+impl Application {
+    /// Connect, migrate, load the support model and bind the listener.
+    pub fn build(settings: &Settings, clock: Clock) -> Result<Self, String> {
+        let desk = build_desk(settings, clock, None)?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| e.to_string())?
+            .to_string();
+        let desk = web::Data::new(Desk {
+            mail: MailContext::new(&settings.public_url(&address), &settings.mail_from),
+            ..desk
+        });
+        let server =
+            serve(listener, desk.clone()).map_err(|e| format!("cannot start the server: {e}"))?;
+        Ok(Application {
+            server,
+            address,
+            desk,
+        })
+    }
+
+    /// `host:port` actually bound (useful when the settings said port 0).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    pub fn desk(&self) -> web::Data<Desk> {
+        self.desk.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Everything but the listener: used by the CLI verbs too. Applies pending migrations.
+pub fn build_desk(
+    settings: &Settings,
+    clock: Clock,
+    base_url: Option<&str>,
+) -> Result<Desk, String> {
+    let model = settings.load_support_model()?;
+    let url = settings.database()?;
+    let pool = db::pool(&url, settings.pool_size)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let applied = migrate::run_pending(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(
+            count = applied.len(),
+            backend = url.backend(),
+            "applied migrations"
+        );
+    }
+    drop(conn);
+    let base_url = settings.public_url(base_url.unwrap_or(&settings.bind));
+    Ok(Desk {
+        pool,
+        model,
+        clock,
+        mail: MailContext::new(&base_url, &settings.mail_from),
+        max_body_bytes: settings.max_body_bytes,
+    })
+}
+
+fn serve(listener: TcpListener, desk: web::Data<Desk>) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(desk.clone())
+            .wrap(middleware::security_headers())
+            // Logs the route pattern, never the path: tracking paths carry secret tokens.
+            .wrap_fn(|req, srv| {
+                let started = Instant::now();
+                let method = req.method().clone();
+                let response = actix_web::dev::Service::call(srv, req);
+                async move {
+                    let response = response.await?;
+                    let route = response
+                        .request()
+                        .match_pattern()
+                        .unwrap_or_else(|| "-".into());
+                    tracing::debug!(%method, route, status = response.status().as_u16(),
+                        micros = started.elapsed().as_micros() as u64, "request");
+                    Ok(response)
+                }
+            })
+            .configure(routes::routes)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/api/") {
+        Err(ApiError(AppError::NotFound).into())
+    } else {
+        Err(PageError(AppError::NotFound).into())
+    }
+}

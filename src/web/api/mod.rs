@@ -1,0 +1,67 @@
+//! The JSON API under `/api/v1`. Errors are RFC 9457 problem documents.
+
+pub mod openapi;
+pub mod problem;
+pub mod reports;
+pub mod runs;
+pub mod tickets;
+
+use actix_web::web;
+
+pub use problem::ApiError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(reports::routes)
+        .configure(tickets::routes)
+        .configure(runs::routes)
+        .configure(openapi::routes);
+}
+
+/// Decode a JSON body read with a limit: syntax errors (including invalid UTF-8) are 400,
+/// well-formed JSON of the wrong shape is 422.
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    req: &actix_web::HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    require_content_type(req, &["application/json"])?;
+    serde_json::from_slice(body).map_err(json_error)
+}
+
+pub fn json_error(e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let detail = format!("request body: {e}");
+    match e.classify() {
+        Category::Data => ApiError::from(crate::error::AppError::Invalid(
+            std::iter::once(("body", detail)).collect(),
+        )),
+        _ => crate::error::AppError::BadRequest(detail).into(),
+    }
+}
+
+/// 415 unless the request's media type is one of `accepted`.
+pub fn require_content_type(
+    req: &actix_web::HttpRequest,
+    accepted: &[&str],
+) -> Result<(), ApiError> {
+    let media = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if accepted.contains(&media.as_str()) {
+        return Ok(());
+    }
+    Err(crate::error::AppError::UnsupportedMediaType(format!(
+        "Content-Type must be {} (got '{}')",
+        accepted.join(" or "),
+        if media.is_empty() { "none" } else { &media }
+    ))
+    .into())
+}

@@ -1,0 +1,77 @@
+//! Reports from programs: `POST /api/v1/reports`, the form's fields as JSON.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::ApiError;
+use super::tickets::TicketJson;
+use crate::domain::report::{RawReport, Report};
+use crate::error::AppError;
+use crate::services::intake::{self, Submitted};
+use crate::state::Desk;
+use crate::web::body;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/reports", web::post().to(create));
+}
+
+/// File a report. An `Idempotency-Key` header makes a retried request return the ticket
+/// the first one created (200) instead of a second ticket.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports",
+    request_body = RawReport,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Up to 200 characters; repeats return the first ticket")),
+    responses(
+        (status = 201, description = "Ticket created", body = TicketJson),
+        (status = 200, description = "Repeated Idempotency-Key: the existing ticket", body = TicketJson),
+        (status = 400, description = "Malformed JSON", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = super::problem::Problem, content_type = "application/problem+json"),
+    ),
+    tag = "reports"
+)]
+pub async fn create(
+    req: HttpRequest,
+    desk: web::Data<Desk>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = body::read_limited(&req, payload, desk.max_body_bytes).await?;
+    let raw: RawReport = super::decode_json(&req, &body)?;
+    let report = Report::parse(&raw).map_err(AppError::Invalid)?;
+    let key = idempotency_key(&req)?;
+    let (created, json) = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        let submitted = intake::submit(&mut conn, &desk, &report, key.as_deref())?;
+        let created = matches!(submitted, Submitted::Created(_));
+        let ticket = match submitted {
+            Submitted::Created(t) | Submitted::Duplicate(t) => t,
+        };
+        Ok((created, TicketJson::load(&mut conn, &desk, ticket)?))
+    })
+    .await??;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response
+        .insert_header(("Location", format!("/api/v1/tickets/{}", json.number)))
+        .json(json))
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            AppError::BadRequest("Idempotency-Key must be 1 to 200 visible ASCII characters".into())
+        })?;
+    // Namespaced so an API key can never collide with a form's submission key.
+    Ok(Some(format!("api:{key}")))
+}

@@ -1,0 +1,163 @@
+//! The analyst's report form at `/report`: prefilled from the inspector's deep link,
+//! re-rendered with every value and a message per bad field, safe against double submits.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageError, html};
+use crate::domain::category::Category;
+use crate::domain::report::{FieldErrors, RawReport, Report};
+use crate::domain::severity::Impact;
+use crate::domain::warehouse::WarehouseType;
+use crate::error::AppError;
+use crate::services::intake;
+use crate::state::Desk;
+use crate::web::body;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/report", web::get().to(show))
+        .route("/report", web::post().to(submit));
+}
+
+/// A choice in a select box.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "report/form.html")]
+struct ReportForm {
+    layout: Layout,
+    values: RawReport,
+    errors: FieldErrors,
+    submission_key: String,
+    kinds: Vec<Choice>,
+    warehouses: Vec<Choice>,
+    impacts: Vec<Choice>,
+    script: String,
+}
+
+impl ReportForm {
+    fn new(values: RawReport, errors: FieldErrors, submission_key: String) -> Self {
+        let picked = |v: &Option<String>, candidate: &str| v.as_deref() == Some(candidate);
+        let mut kinds: Vec<Choice> = Category::ALL
+            .iter()
+            .map(|c| Choice {
+                value: c.as_str(),
+                label: c.label(),
+                selected: picked(&values.kind, c.as_str()),
+            })
+            .collect();
+        kinds.push(Choice {
+            value: "unsure",
+            label: "Not sure",
+            selected: picked(&values.kind, "unsure"),
+        });
+        let warehouses = WarehouseType::ALL
+            .iter()
+            .map(|w| Choice {
+                value: w.as_str(),
+                label: w.label(),
+                selected: picked(&values.warehouse_type, w.as_str()),
+            })
+            .collect();
+        let impacts = [
+            (Impact::Blocked, "Blocked: I cannot do my work"),
+            (Impact::Degraded, "Degraded: I can work around it"),
+            (Impact::Minor, "Minor: an annoyance"),
+        ]
+        .into_iter()
+        .map(|(i, label)| Choice {
+            value: i.as_str(),
+            label,
+            selected: picked(&values.impact, i.as_str()),
+        })
+        .collect();
+        ReportForm {
+            layout: Layout::new("Report a problem"),
+            values,
+            errors,
+            submission_key,
+            kinds,
+            warehouses,
+            impacts,
+            script: crate::web::assets::asset_url("js/report.js"),
+        }
+    }
+
+    /// The value typed into a field, or "".
+    fn value(&self, field: &str) -> &str {
+        let v = &self.values;
+        let value = match field {
+            "reporter_name" => &v.reporter_name,
+            "reporter_email" => &v.reporter_email,
+            "table" => &v.table,
+            "column" => &v.column,
+            "detected_type" => &v.detected_type,
+            "expected_type" => &v.expected_type,
+            "run_id" => &v.run_id,
+            "description" => &v.description,
+            _ => &None,
+        };
+        value.as_deref().unwrap_or("")
+    }
+
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
+    }
+}
+
+/// Hidden form field that makes a resubmitted form land on the ticket it already made.
+#[derive(Deserialize, Default)]
+struct FormMeta {
+    #[serde(default)]
+    submission_key: Option<String>,
+}
+
+async fn show(query: web::Query<RawReport>) -> Result<HttpResponse, PageError> {
+    let form = ReportForm::new(
+        query.into_inner(),
+        FieldErrors::new(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    html(StatusCode::OK, &form)
+}
+
+async fn submit(
+    req: HttpRequest,
+    desk: web::Data<Desk>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let body = body::read_limited(&req, payload, desk.max_body_bytes).await?;
+    body::check_form_utf8(&body)?;
+    let values: RawReport = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+    let meta: FormMeta = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    // A key is a UUID we handed out; anything else is ignored rather than trusted.
+    let key = meta
+        .submission_key
+        .filter(|k| uuid::Uuid::parse_str(k).is_ok());
+    let report = match Report::parse(&values) {
+        Ok(report) => report,
+        Err(errors) => {
+            let key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            return html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ReportForm::new(values, errors, key),
+            );
+        }
+    };
+    let submitted = web::block(move || {
+        let mut conn = desk.pool.get()?;
+        intake::submit(&mut conn, &desk, &report, key.as_deref())
+    })
+    .await??;
+    let ticket = submitted.ticket();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
+        .finish())
+}

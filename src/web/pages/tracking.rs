@@ -1,0 +1,78 @@
+//! The analyst's tracking page at `/t/{token}`: what the desk made of the report.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{Layout, PageError, html};
+use crate::clock::rfc3339;
+use crate::db::models::event::Event;
+use crate::db::models::ticket::Ticket;
+use crate::db::models::ticket_run::{LinkedRun, TicketRun};
+use crate::domain::category::Category;
+use crate::state::Desk;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/t/{token}", web::get().to(show));
+}
+
+#[derive(Template)]
+#[template(path = "tracking/show.html")]
+struct TrackingPage {
+    layout: Layout,
+    ticket: Ticket,
+    number: String,
+    category_label: &'static str,
+    reasons: Vec<String>,
+    severity_reasons: Vec<String>,
+    team_name: String,
+    first_response_due: String,
+    resolution_due: String,
+    created_at: String,
+    runs: Vec<LinkedRun>,
+    events: Vec<Event>,
+}
+
+impl TrackingPage {
+    fn time(&self, at: &chrono::NaiveDateTime) -> String {
+        rfc3339(*at)
+    }
+}
+
+async fn show(desk: web::Data<Desk>, token: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    // Tokens are 40 hex characters; anything else cannot match, so skip the query.
+    if token.len() != 40 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(crate::error::AppError::NotFound.into());
+    }
+    let desk2 = desk.clone();
+    let (ticket, runs, events) = web::block(move || -> Result<_, PageError> {
+        let mut conn = desk2.pool.get()?;
+        let ticket = Ticket::find_by_token(&mut conn, &token)?;
+        let runs = TicketRun::for_ticket(&mut conn, ticket.id)?;
+        let events = Event::for_ticket(&mut conn, ticket.id, true)?;
+        Ok((ticket, runs, events))
+    })
+    .await??;
+    let team_name = desk
+        .model
+        .team(&ticket.team)
+        .map_or_else(|| ticket.team.clone(), |t| t.name.clone());
+    let page = TrackingPage {
+        layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status)),
+        number: ticket.number(),
+        category_label: Category::parse(&ticket.category)
+            .map(Category::label)
+            .unwrap_or("Other"),
+        reasons: ticket.classification_reasons(),
+        severity_reasons: ticket.severity_reasons(),
+        team_name,
+        first_response_due: rfc3339(ticket.first_response_due),
+        resolution_due: rfc3339(ticket.resolution_due),
+        created_at: rfc3339(ticket.created_at),
+        runs,
+        events,
+        ticket,
+    };
+    html(StatusCode::OK, &page)
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: the real app on a random port, real SQLite files and (with
+//! TEST_DATABASE_URL) real PostgreSQL databases, a real browser.
+
+mod helpers;
+
+mod browser;
+mod classifier_accuracy;
+mod cli;
+mod intake_api;
+mod intake_form;
+mod migrations;
+mod run_linking;
+mod runs_api;
