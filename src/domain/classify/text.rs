@@ -1,0 +1,226 @@
+//! The description as words and sentences, and how a rule's cue matches it.
+
+/// Where a rule looks. Patterns are `|`-separated, lowercase, without apostrophes
+/// ("can't" is "cant"); a word ending in `*` matches any word starting with it, and
+/// one starting with `*` any word ending with it (`*_timeout` finds "statement_timeout").
+pub(super) enum Cue {
+    /// Any pattern, unless negated ("no errors" is not an error).
+    Any(&'static str),
+    /// Any pattern, only when negated ("hasn't been refreshed").
+    Negated(&'static str),
+    /// One pattern from each list in the same sentence, at most `NEAR_GAP` words apart.
+    Near(&'static str, &'static str),
+    /// A sentence that starts with a pattern and ends with a question mark.
+    Question(&'static str),
+}
+
+/// Words that flip the meaning of what follows them, up to `NEGATION_REACH` words on.
+const NEGATORS: &str = "not|no|never|none|without|nothing|didnt|doesnt|dont|isnt|wasnt|\
+    hasnt|havent|arent|werent|stopped";
+/// Words that end a negation's reach ("no errors and it fails": the failure stands).
+const NEGATION_STOPS: &str = "but|and|or|though|although|however|because";
+/// After these the analyst retracts what came before ("… but actually every run failed").
+const RETRACTION_CUES: &str = "but actually|actually its|turns out|but in fact|but really|\
+    real problem|real issue|actual problem|actual issue";
+/// After these the analyst names the cause; what came before is the symptom.
+const CAUSE_CUES: &str = "because|due to|caused by|root cause";
+/// A hedge turns a later plain "but" into a retraction ("I think it's stale, but …").
+const HEDGES: &str = "i think|i thought|i assumed|i guess|i figured|i suspect*|at first|\
+    initially|we thought|not sure|maybe";
+
+const NEAR_GAP: usize = 5;
+const NEGATION_REACH: usize = 3;
+use Cue::{Any, Near, Negated, Question};
+
+// What an analyst retracts keeps a quarter of its weight, a symptom before a cause half.
+const RETRACTED_KEEP: f64 = 0.25;
+const SYMPTOM_KEEP: f64 = 0.5;
+
+/// A rule's match: the last one, so text after an analyst's correction wins.
+pub(super) struct Hit {
+    pub(super) shown: String,
+    /// Share of the rule's weight kept: below 1 before the analyst's correction.
+    pub(super) keep: f64,
+}
+
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// The description as lowercase words, each tagged with its sentence.
+#[derive(Default)]
+pub(super) struct Text {
+    words: Vec<String>,
+    sentence: Vec<usize>,
+    /// Sentences that end with a question mark.
+    questions: Vec<usize>,
+    /// Where the analyst's last correction starts, and the share of weight kept before it.
+    pub(super) correction: Option<(usize, f64)>,
+}
+
+impl Text {
+    pub(super) fn new(description: &str) -> Self {
+        let mut text = Text::default();
+        let chars: Vec<char> = description.to_lowercase().chars().collect();
+        let (mut word, mut sentence) = (String::new(), 0);
+        for (index, &c) in chars.iter().enumerate() {
+            if c.is_alphanumeric() || c == '_' {
+                word.push(c);
+                continue;
+            }
+            // Dropping apostrophes makes "can't" and "cant" the same word.
+            if c == '\'' || c == '\u{2019}' {
+                continue;
+            }
+            text.push_word(&mut word, sentence);
+            if c == '?' && !text.questions.contains(&sentence) {
+                text.questions.push(sentence);
+            }
+            // A dot inside "1.2M" or "a.b.c" does not end a sentence.
+            let next_is_word = chars.get(index + 1).is_some_and(|n| n.is_alphanumeric());
+            if matches!(c, '!' | '?' | ';' | '\n') || (c == '.' && !next_is_word) {
+                sentence += 1;
+            }
+        }
+        text.push_word(&mut word, sentence);
+        text.correction = text.find_correction();
+        text
+    }
+
+    fn push_word(&mut self, word: &mut String, sentence: usize) {
+        if !word.is_empty() {
+            self.words.push(std::mem::take(word));
+            self.sentence.push(sentence);
+        }
+    }
+
+    fn find_correction(&self) -> Option<(usize, f64)> {
+        let first_hedge = self.spans(HEDGES).into_iter().map(|s| s.end).min();
+        let hedged_buts = first_hedge.into_iter().flat_map(|hedge| {
+            let buts = self.spans("but|however|though").into_iter();
+            buts.filter(move |s| s.start >= hedge)
+        });
+        let retractions = self.spans(RETRACTION_CUES).into_iter().chain(hedged_buts);
+        let retractions = retractions.map(|s| (s.start, RETRACTED_KEEP));
+        let causes = self
+            .spans(CAUSE_CUES)
+            .into_iter()
+            .map(|s| (s.start, SYMPTOM_KEEP));
+        // The last correction wins; at one spot a retraction beats a cause.
+        retractions
+            .chain(causes)
+            .filter(|(at, _)| *at > 0)
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+    }
+
+    /// Every match of any of the `|`-separated patterns, in text order.
+    fn spans(&self, patterns: &str) -> Vec<Span> {
+        let mut spans = Vec::new();
+        for pattern in patterns.split('|') {
+            let pattern: Vec<&str> = pattern.split_whitespace().collect();
+            for start in 0..self.words.len() {
+                if let Some(end) = self.match_at(&pattern, start) {
+                    spans.push(Span { start, end });
+                }
+            }
+        }
+        spans.sort_by_key(|s| (s.start, s.end));
+        spans
+    }
+
+    fn match_at(&self, pattern: &[&str], start: usize) -> Option<usize> {
+        let end = start + pattern.len();
+        let words = self.words.get(start..end)?;
+        let word_matches =
+            |(p, w): (&&str, &String)| match (p.strip_prefix('*'), p.strip_suffix('*')) {
+                (Some(tail), _) => w.ends_with(tail),
+                (None, Some(stem)) => w.starts_with(stem),
+                (None, None) => p == w,
+            };
+        let same_sentence = self.sentence[start] == self.sentence[end - 1];
+        let matched =
+            !pattern.is_empty() && same_sentence && pattern.iter().zip(words).all(word_matches);
+        matched.then_some(end)
+    }
+
+    /// The negator shortly before `start` (but not before `floor`) that flips the match.
+    fn negator(&self, start: usize, floor: usize) -> Option<usize> {
+        let is_one_of = |list: &str, word: &str| list.split('|').any(|item| item == word);
+        let reach = start.saturating_sub(NEGATION_REACH).max(floor);
+        for index in (reach..start).rev() {
+            let word = self.words[index].as_str();
+            if self.sentence[index] != self.sentence[start] || is_one_of(NEGATION_STOPS, word) {
+                return None;
+            }
+            if is_one_of(NEGATORS, word) {
+                return Some(index);
+            }
+        }
+        None
+    }
+
+    pub(super) fn hit(&self, cue: &Cue) -> Option<Hit> {
+        let (span, shown) = match *cue {
+            Any(patterns) => self.last_span(patterns, false)?,
+            Negated(patterns) => self.last_span(patterns, true)?,
+            Near(first, second) => self.last_pair(first, second)?,
+            Question(patterns) => self.last_question(patterns)?,
+        };
+        let keep = match self.correction {
+            Some((at, keep)) if span.start < at => keep,
+            _ => 1.0,
+        };
+        Some(Hit { shown, keep })
+    }
+
+    fn last_span(&self, patterns: &str, want_negated: bool) -> Option<(Span, String)> {
+        let spans = self.spans(patterns).into_iter().rev();
+        let (span, negator) = spans
+            .map(|s| (s, self.negator(s.start, 0)))
+            .find(|(_, negator)| negator.is_some() == want_negated)?;
+        // Show a negated match from its negator: "hasnt been refreshed", not "refreshed".
+        let shown = Span {
+            start: negator.unwrap_or(span.start),
+            end: span.end,
+        };
+        Some((span, format!("\"{}\"", self.show(shown))))
+    }
+
+    fn last_pair(&self, first: &str, second: &str) -> Option<(Span, String)> {
+        let seconds = self.spans(second);
+        let mut best: Option<(Span, Span)> = None;
+        for a in self.spans(first) {
+            for &b in &seconds {
+                let (left, right) = if a.start <= b.start { (a, b) } else { (b, a) };
+                let close = right.start >= left.end && right.start - left.end <= NEAR_GAP;
+                let same_sentence = self.sentence[left.start] == self.sentence[right.start];
+                // A negator inside the left match ("doesnt have") does not negate the right one.
+                let affirmed = self.negator(left.start, 0).is_none()
+                    && self.negator(right.start, left.end).is_none();
+                let later = best.is_none_or(|(kept, _)| left.start >= kept.start);
+                if close && same_sentence && affirmed && later {
+                    best = Some((left, right));
+                }
+            }
+        }
+        let (left, right) = best?;
+        let shown = format!("\"{}\" near \"{}\"", self.show(left), self.show(right));
+        Some((left, shown))
+    }
+
+    fn last_question(&self, patterns: &str) -> Option<(Span, String)> {
+        let opens_question = |s: &Span| {
+            let sentence = self.sentence[s.start];
+            let first = s.start == 0 || self.sentence[s.start - 1] != sentence;
+            first && self.questions.contains(&sentence)
+        };
+        let span = self.spans(patterns).into_iter().rfind(opens_question)?;
+        Some((span, format!("a question starting \"{}\"", self.show(span))))
+    }
+
+    fn show(&self, span: Span) -> String {
+        self.words[span.start..span.end].join(" ")
+    }
+}
