@@ -5,10 +5,14 @@ use clap::{Parser, Subcommand};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::category::Category;
+use crate::domain::role::{Role, Scope};
 use crate::domain::routing::RouteQuery;
 use crate::domain::severity::Severity;
 use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
+use crate::error::AppError;
+use crate::services::accounts::{self, Actor};
+use crate::services::tokens;
 use crate::startup::{Application, build_desk};
 use crate::{db, demo, telemetry};
 
@@ -47,6 +51,16 @@ pub enum Command {
         #[arg(long)]
         severity: Option<String>,
     },
+    /// Manage desk accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Manage API bearer tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
     /// Fill the database with generated runs and tickets (for benchmarks and demos).
     Seed {
         #[arg(long, default_value_t = 50)]
@@ -54,6 +68,34 @@ pub enum Command {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add an account; prints a one-time password to change at first sign-in.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// analyst, agent, owner or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: ingest, read, write.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: i64 },
 }
 
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -109,12 +151,82 @@ pub fn run(cli: Cli) -> Result<(), String> {
             println!("why:  {}", decision.reason);
             Ok(())
         }
+        Command::User {
+            action: UserCommand::Add { email, role, name },
+        } => {
+            let role = Role::parse(&role)?;
+            let desk = build_desk(&settings, Clock::system(), None)?;
+            let mut conn = desk.pool.get().map_err(|e| e.to_string())?;
+            let (user, one_time) = accounts::create_user(
+                &mut conn,
+                &CLI_ACTOR,
+                &email,
+                name.as_deref(),
+                role,
+                None,
+                desk.clock.now(),
+            )
+            .map_err(describe)?;
+            println!("user {} added as {role}", user.email);
+            println!("one-time password: {}", one_time.unwrap_or_default());
+            println!(
+                "(shown once; it must be changed at first sign-in, at {}/login)",
+                desk.mail.base_url
+            );
+            Ok(())
+        }
+        Command::Token { action } => {
+            let desk = build_desk(&settings, Clock::system(), None)?;
+            let mut conn = desk.pool.get().map_err(|e| e.to_string())?;
+            match action {
+                TokenCommand::Create { name, scopes } => {
+                    let scopes = Scope::parse_list(&scopes)?;
+                    let created =
+                        tokens::create(&mut conn, &CLI_ACTOR, &name, &scopes, desk.clock.now())
+                            .map_err(describe)?;
+                    println!(
+                        "token {} '{}' with scopes {}",
+                        created.token.id, created.token.name, created.token.scopes
+                    );
+                    println!("{}", created.plain);
+                    println!("(shown once; send it as: Authorization: Bearer <token>)");
+                }
+                TokenCommand::Revoke { id } => {
+                    tokens::revoke(&mut conn, &CLI_ACTOR, id, desk.clock.now()).map_err(
+                        |e| match e {
+                            AppError::NotFound => format!("no live token with id {id}"),
+                            other => describe(other),
+                        },
+                    )?;
+                    println!("token {id} revoked");
+                }
+            }
+            Ok(())
+        }
         Command::Seed { tickets, runs } => {
             let desk = build_desk(&settings, Clock::system(), None)?;
             let summary = demo::seed(&desk, runs, tickets)?;
             println!("{summary}");
             Ok(())
         }
+    }
+}
+
+/// The command line as an audit actor.
+const CLI_ACTOR: Actor<'static> = Actor {
+    name: "cli",
+    ip: None,
+};
+
+/// A service error as one line for the terminal.
+fn describe(err: AppError) -> String {
+    match err {
+        AppError::Invalid(fields) => fields
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => format!("{other:#}"),
     }
 }
 
@@ -133,7 +245,12 @@ fn serve(settings: &Settings, with_demo: bool) -> Result<(), String> {
         println!("inspect-desk is listening on {url}");
         println!("  report form:  {url}/report");
         println!("  API document: {url}/api/v1/openapi.json");
-        println!("  sign-in:      none needed yet; the report form and tracking links are open");
+        if with_demo {
+            println!("  demo sign-in: {url}/login");
+            for (email, _, password) in demo::DEMO_USERS {
+                println!("                {email} / {password}");
+            }
+        }
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }

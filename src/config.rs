@@ -31,6 +31,45 @@ pub struct Settings {
     pub mail_from: String,
     /// Largest request body accepted, in bytes (`DESK_MAX_BODY_BYTES`). Default 64 KiB.
     pub max_body_bytes: usize,
+    /// Key signing session cookies, 128 hex characters (`DESK_SECRET_KEY`). Secret.
+    /// Unset: generated once and kept in `<data_dir>/session.key`. Several instances
+    /// sharing a database must share this key.
+    pub secret_key: Option<Secret>,
+    /// How long a sign-in lasts (`DESK_SESSION_TTL`). Default `12h`.
+    pub session_ttl: String,
+    /// Header an auth proxy sets to the signed-in email (`DESK_AUTH_PROXY_HEADER`).
+    /// Unset: no single sign-on.
+    pub auth_proxy_header: Option<String>,
+    /// Addresses the auth proxy header is honoured from (`DESK_AUTH_PROXY_ADDRS`,
+    /// comma-separated IPs). Default none.
+    pub auth_proxy_addresses: Vec<String>,
+    /// Anonymous report submissions a minute per address; 0 switches the limit off
+    /// (`DESK_REPORT_RATE_PER_MINUTE`). Default 30.
+    pub report_rate_per_minute: u32,
+    /// Sign-in attempts a minute per address; 0 switches the limit off
+    /// (`DESK_SIGN_IN_RATE_PER_MINUTE`). Default 10.
+    pub sign_in_rate_per_minute: u32,
+}
+
+/// A setting that must never be printed or logged.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -52,6 +91,12 @@ impl Default for Settings {
             pool_size: 16,
             mail_from: "inspect-desk <desk@inspect.example>".into(),
             max_body_bytes: 64 * 1024,
+            secret_key: None,
+            session_ttl: "12h".into(),
+            auth_proxy_header: None,
+            auth_proxy_addresses: Vec::new(),
+            report_rate_per_minute: 30,
+            sign_in_rate_per_minute: 10,
         }
     }
 }
@@ -110,7 +155,90 @@ impl Settings {
                 .parse()
                 .map_err(|_| format!("DESK_MAX_BODY_BYTES must be a number of bytes, not '{v}'"))?;
         }
+        if let Some(v) = var("DESK_SECRET_KEY") {
+            self.secret_key = Some(Secret(v));
+        }
+        if let Some(v) = var("DESK_SESSION_TTL") {
+            self.session_ttl = v;
+        }
+        if let Some(v) = var("DESK_AUTH_PROXY_HEADER") {
+            self.auth_proxy_header = Some(v).filter(|h| !h.is_empty());
+        }
+        if let Some(v) = var("DESK_AUTH_PROXY_ADDRS") {
+            self.auth_proxy_addresses = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        for (name, target) in [
+            (
+                "DESK_REPORT_RATE_PER_MINUTE",
+                &mut self.report_rate_per_minute,
+            ),
+            (
+                "DESK_SIGN_IN_RATE_PER_MINUTE",
+                &mut self.sign_in_rate_per_minute,
+            ),
+        ] {
+            if let Some(v) = var(name) {
+                *target = v
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number, not '{v}'"))?;
+            }
+        }
         Ok(())
+    }
+
+    /// How long a sign-in lasts.
+    pub fn session_ttl(&self) -> Result<std::time::Duration, String> {
+        humantime::parse_duration(&self.session_ttl)
+            .map_err(|e| format!("DESK_SESSION_TTL '{}': {e}", self.session_ttl))
+    }
+
+    /// Addresses the auth proxy header is trusted from.
+    pub fn proxy_addresses(&self) -> Result<Vec<std::net::IpAddr>, String> {
+        self.auth_proxy_addresses
+            .iter()
+            .map(|a| {
+                a.parse()
+                    .map_err(|_| format!("DESK_AUTH_PROXY_ADDRS: '{a}' is not an IP address"))
+            })
+            .collect()
+    }
+
+    /// The session signing key: from settings, or generated once into the data folder.
+    pub fn session_key(&self) -> Result<Vec<u8>, String> {
+        let hex = match &self.secret_key {
+            Some(secret) => secret.expose().trim().to_string(),
+            None => {
+                let path = self.data_dir.join("session.key");
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => text.trim().to_string(),
+                    Err(_) => {
+                        std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+                            format!("cannot create {}: {e}", self.data_dir.display())
+                        })?;
+                        let key = crate::domain::secret::random_hex(64);
+                        std::fs::write(&path, &key)
+                            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                        key
+                    }
+                }
+            }
+        };
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect();
+        match bytes {
+            Some(bytes) if bytes.len() >= 64 => Ok(bytes),
+            _ => Err("the session key (DESK_SECRET_KEY or data/session.key) must be at least 128 hex characters".into()),
+        }
     }
 
     pub fn database(&self) -> Result<DatabaseUrl, String> {

@@ -7,11 +7,14 @@ use rand::{Rng, SeedableRng};
 
 use crate::clock::Clock;
 use crate::db::models::ticket::Ticket;
+use crate::db::models::user::User;
 use crate::domain::report::{RawReport, Report};
+use crate::domain::role::Role;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::{ColumnType, RunRecord};
 use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
+use crate::services::accounts::{self, Actor};
 use crate::services::{intake, runs, workflow};
 use crate::state::Desk;
 
@@ -69,11 +72,44 @@ const STATUSES: &[&str] = &[
     "closed",
 ];
 
+/// Demo accounts: email, role, password. For `serve --demo` only; printed at start.
+pub const DEMO_USERS: [(&str, Role, &str); 4] = [
+    ("admin@inspect.example", Role::Admin, "demo-admin-password"),
+    ("owner@inspect.example", Role::Owner, "demo-owner-password"),
+    ("agent@inspect.example", Role::Agent, "demo-agent-password"),
+    (
+        "analyst1@example.com",
+        Role::Analyst,
+        "demo-analyst-password",
+    ),
+];
+
 /// Seed only when the database holds no tickets yet.
 pub fn seed_if_empty(desk: &Desk) -> Result<String, String> {
     let mut conn = desk.pool.get().map_err(|e| e.to_string())?;
     if Ticket::count(&mut conn).map_err(|e| e.to_string())? > 0 {
         return Ok("demo data: the database already holds tickets; nothing added".into());
+    }
+    let actor = Actor {
+        name: "demo",
+        ip: None,
+    };
+    for (email, role, password) in DEMO_USERS {
+        if User::find_by_email(&mut conn, email)
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            accounts::create_user(
+                &mut conn,
+                &actor,
+                email,
+                None,
+                role,
+                Some(password),
+                desk.clock.now(),
+            )
+            .map_err(|e| format!("demo account {email}: {e}"))?;
+        }
     }
     drop(conn);
     seed(desk, 200, 50)

@@ -10,8 +10,16 @@ use crate::config::Settings;
 use crate::db::{self, migrate};
 use crate::email::MailContext;
 use crate::error::AppError;
-use crate::state::Desk;
-use crate::web::{self as routes, api::ApiError, middleware, pages::PageError};
+use crate::state::{AuthSettings, Desk};
+use crate::web::auth::limits::{Limit, Limits};
+use crate::web::auth::session_store::DbSessionStore;
+use crate::web::auth::{csrf, viewer};
+use crate::web::{api::ApiError, middleware, pages::PageError, routes};
+use actix_session::SessionMiddleware;
+use actix_session::config::PersistentSession;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::middleware::from_fn;
+use std::sync::Arc;
 
 pub struct Application {
     server: Server,
@@ -33,8 +41,13 @@ impl Application {
             mail: MailContext::new(&settings.public_url(&address), &settings.mail_from),
             ..desk
         });
-        let server =
-            serve(listener, desk.clone()).map_err(|e| format!("cannot start the server: {e}"))?;
+        let sessions = SessionSettings {
+            key: Key::from(&settings.session_key()?),
+            ttl: settings.session_ttl()?,
+            secure: desk.mail.base_url.starts_with("https://"),
+        };
+        let server = serve(listener, desk.clone(), sessions)
+            .map_err(|e| format!("cannot start the server: {e}"))?;
         Ok(Application {
             server,
             address,
@@ -84,13 +97,45 @@ pub fn build_desk(
         clock,
         mail: MailContext::new(&base_url, &settings.mail_from),
         max_body_bytes: settings.max_body_bytes,
+        auth: AuthSettings {
+            proxy_header: settings.auth_proxy_header.clone(),
+            proxy_addresses: settings.proxy_addresses()?,
+        },
+        limits: Arc::new(Limits {
+            reports: Limit::per_minute(settings.report_rate_per_minute),
+            sign_in: Limit::per_minute(settings.sign_in_rate_per_minute),
+        }),
     })
 }
 
-fn serve(listener: TcpListener, desk: web::Data<Desk>) -> std::io::Result<Server> {
+/// How session cookies are made.
+struct SessionSettings {
+    key: Key,
+    ttl: std::time::Duration,
+    secure: bool,
+}
+
+fn serve(
+    listener: TcpListener,
+    desk: web::Data<Desk>,
+    sessions: SessionSettings,
+) -> std::io::Result<Server> {
+    let store = DbSessionStore::new(desk.pool.clone(), desk.clock.clone());
+    let ttl = actix_web::cookie::time::Duration::seconds(sessions.ttl.as_secs() as i64);
     let server = HttpServer::new(move || {
+        let session = SessionMiddleware::builder(store.clone(), sessions.key.clone())
+            .cookie_name("desk_session".into())
+            .cookie_http_only(true)
+            .cookie_secure(sessions.secure)
+            .cookie_same_site(SameSite::Lax)
+            .session_lifecycle(PersistentSession::default().session_ttl(ttl))
+            .build();
         App::new()
             .app_data(desk.clone())
+            // Innermost first: CSRF, then who is asking, then the session they carry.
+            .wrap(from_fn(csrf::protect))
+            .wrap(from_fn(viewer::identify))
+            .wrap(session)
             .wrap(middleware::security_headers())
             // Logs the route pattern, never the path: tracking paths carry secret tokens.
             .wrap_fn(|req, srv| {
@@ -108,7 +153,7 @@ fn serve(listener: TcpListener, desk: web::Data<Desk>) -> std::io::Result<Server
                     Ok(response)
                 }
             })
-            .configure(routes::routes)
+            .configure(routes::configure)
             .default_service(web::to(not_found))
     })
     .listen(listener)?

@@ -1,5 +1,8 @@
 //! What every request handler and job shares.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::domain::support_model::SupportModel;
@@ -12,6 +15,15 @@ pub struct Desk {
     pub mail: MailContext,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    pub auth: AuthSettings,
+    pub limits: Arc<crate::web::auth::limits::Limits>,
+}
+
+/// Single sign-on through an auth proxy.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    pub proxy_header: Option<String>,
+    pub proxy_addresses: Vec<IpAddr>,
 }
 
 impl Desk {
@@ -23,6 +35,8 @@ impl Desk {
             clock,
             mail: self.mail.clone(),
             max_body_bytes: self.max_body_bytes,
+            auth: self.auth.clone(),
+            limits: self.limits.clone(),
         }
     }
 }

@@ -68,11 +68,11 @@ impl ManageConnection for ConnectionManager {
                 let path = path.to_string_lossy();
                 let mut conn = diesel::SqliteConnection::establish(&path)
                     .map_err(PoolError::ConnectionError)?;
-                // WAL lets readers run beside the one writer; busy_timeout makes writers
-                // wait for each other instead of failing.
+                // busy_timeout first: the other pragmas may need a lock another connection
+                // holds. WAL lets readers run beside the one writer.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(PoolError::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))

@@ -98,6 +98,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Nullable<Text>,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        must_change_password -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (key_hash) {
+        key_hash -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        prefix -> Text,
+        token_hash -> Text,
+        scopes -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        subject -> Text,
+        detail -> Text,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(ticket_runs -> tickets (ticket_id));
 diesel::joinable!(run_columns -> runs (run_id));
@@ -110,4 +162,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     run_columns,
     ticket_runs,
     outbox,
+    users,
+    sessions,
+    api_tokens,
+    audit_log,
 );

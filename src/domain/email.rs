@@ -25,7 +25,8 @@ impl EmailAddress {
         if !address.domain().contains('.') {
             return Err(format!("'{value}' is not a valid email address"));
         }
-        Ok(EmailAddress(value.to_string()))
+        // Stored lowercased so a reporter and their account match however they typed it.
+        Ok(EmailAddress(value.to_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {

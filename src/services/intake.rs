@@ -3,7 +3,6 @@
 //! confirmation email.
 
 use chrono::NaiveDateTime;
-use rand::Rng;
 
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::outbox::{NewOutboxMessage, OutboxMessage, PENDING};
@@ -270,7 +269,6 @@ fn queue_confirmation(
 }
 
 /// 160 random bits, hex: unguessable, URL-safe.
-fn tracking_token() -> String {
-    let bytes: [u8; 20] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+pub fn tracking_token() -> String {
+    crate::domain::secret::random_hex(20)
 }

@@ -39,11 +39,7 @@ pub fn asset_url(path: &str) -> String {
     format!("/static/{}/{path}", *VERSION)
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/{version}/{path:.*}", web::get().to(serve));
-}
-
-async fn serve(path: web::Path<(String, String)>) -> HttpResponse {
+pub async fn serve(path: web::Path<(String, String)>) -> HttpResponse {
     let (version, file) = path.into_inner();
     match ASSETS.iter().find(|a| a.path == file) {
         Some(asset) => {

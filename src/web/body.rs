@@ -6,18 +6,24 @@ use futures_util::StreamExt;
 
 use crate::error::AppError;
 
-/// Read the whole body, refusing more than `limit` bytes (before reading, when the
-/// client announced its length).
-pub async fn read_limited(
-    req: &actix_web::HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, AppError> {
-    let announced = req
-        .headers()
+/// The length a client announced, if any.
+pub fn announced_length(headers: &actix_web::http::header::HeaderMap) -> Option<usize> {
+    headers
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+        .and_then(|v| v.parse().ok())
+}
+
+/// Read the whole body, refusing more than `limit` bytes (before reading, when the
+/// client announced its length).
+pub async fn read_limited<S>(
+    announced: Option<usize>,
+    mut payload: S,
+    limit: usize,
+) -> Result<web::Bytes, AppError>
+where
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     if announced.is_some_and(|n| n > limit) {
         return Err(AppError::TooLarge { limit });
     }

@@ -6,18 +6,13 @@ use serde_json::json;
 use crate::db::migrate;
 use crate::state::Desk;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
-}
-
 /// The process is up.
-async fn healthz() -> HttpResponse {
+pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The database answers and holds every migration this binary knows.
-async fn readyz(desk: web::Data<Desk>) -> HttpResponse {
+pub async fn readyz(desk: web::Data<Desk>) -> HttpResponse {
     let check = web::block(move || -> Result<bool, String> {
         let mut conn = desk.pool.get().map_err(|e| e.to_string())?;
         migrate::is_current(&mut conn)

@@ -62,24 +62,36 @@ fn migrate_applies_once_and_bad_urls_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("sub/desk.db").display());
     let (ok, text) = output(desk(&url).arg("migrate"));
-    assert!(ok && text.contains("1 migration(s) applied"), "{text}");
+    assert!(ok && text.contains("2 migration(s) applied"), "{text}");
     let (ok, text) = output(desk(&url).arg("migrate"));
     assert!(ok && text.contains("0 migration(s) applied"), "{text}");
     let (ok, text) = output(desk("mysql://localhost/x").arg("migrate"));
     assert!(!ok && text.contains("sqlite:// or postgres://"), "{text}");
 }
 
+/// A server process, ended when the test ends, even when it fails.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn serve_demo_starts_with_data() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let mut child = desk(&url)
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = Server(
+        desk(&url)
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
     let base = loop {
@@ -89,20 +101,104 @@ fn serve_demo_starts_with_data() {
             break rest.trim().to_string();
         }
     };
+    for line in lines.by_ref().take(6) {
+        seen.push(line.unwrap());
+    }
     let text = seen.join("\n");
     assert!(text.contains("200 runs and 50 tickets"), "{text}");
+    assert!(
+        text.contains("admin@inspect.example / demo-admin-password"),
+        "demo sign-in printed: {text}"
+    );
+    // A read token from the CLI, against the same database the server is using.
+    let (ok, created) = output(desk(&url).args([
+        "token",
+        "create",
+        "--name",
+        "demo reader",
+        "--scopes",
+        "read",
+    ]));
+    assert!(ok, "{created}");
+    let token = created
+        .lines()
+        .find(|l| l.starts_with("desk_"))
+        .expect("token printed")
+        .to_string();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let result = runtime.block_on(async {
-        let ready = reqwest::get(format!("{base}/readyz")).await?.status();
-        let ticket: serde_json::Value = reqwest::get(format!("{base}/api/v1/tickets/INS-1050"))
+        let client = reqwest::Client::new();
+        let ready = client.get(format!("{base}/readyz")).send().await?.status();
+        let ticket: serde_json::Value = client
+            .get(format!("{base}/api/v1/tickets/INS-1050"))
+            .bearer_auth(&token)
+            .send()
             .await?
             .json()
             .await?;
-        Ok::<_, reqwest::Error>((ready, ticket))
+        let anonymous = client
+            .get(format!("{base}/api/v1/tickets/INS-1050"))
+            .send()
+            .await?
+            .status();
+        Ok::<_, reqwest::Error>((ready, ticket, anonymous))
     });
-    child.kill().ok();
-    child.wait().ok();
-    let (ready, ticket) = result.unwrap();
+    drop(child);
+    let (ready, ticket, anonymous) = result.unwrap();
     assert_eq!(ready, 200);
+    assert_eq!(anonymous, 401);
     assert_eq!(ticket["number"], "INS-1050");
+}
+
+#[test]
+fn users_and_tokens_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let (ok, text) = output(desk(&url).args([
+        "user",
+        "add",
+        "--email",
+        "Lead@Example.com",
+        "--role",
+        "owner",
+    ]));
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("user lead@example.com added as owner"),
+        "{text}"
+    );
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .expect("password printed");
+    assert_eq!(password.trim().len(), 20);
+    let (ok, text) = output(desk(&url).args([
+        "user",
+        "add",
+        "--email",
+        "lead@example.com",
+        "--role",
+        "owner",
+    ]));
+    assert!(!ok && text.contains("already has an account"), "{text}");
+    let (ok, text) =
+        output(desk(&url).args(["user", "add", "--email", "x@example.com", "--role", "boss"]));
+    assert!(!ok && text.contains("unknown role 'boss'"), "{text}");
+    let (ok, text) = output(desk(&url).args([
+        "token",
+        "create",
+        "--name",
+        "profiler",
+        "--scopes",
+        "ingest,read",
+    ]));
+    assert!(ok && text.contains("scopes ingest,read"), "{text}");
+    let id = text.split_whitespace().nth(1).unwrap().to_string();
+    let (ok, text) =
+        output(desk(&url).args(["token", "create", "--name", "x", "--scopes", "root"]));
+    assert!(!ok && text.contains("unknown scope 'root'"), "{text}");
+    let (ok, text) = output(desk(&url).args(["token", "revoke", &id]));
+    assert!(ok && text.contains("revoked"), "{text}");
+    let (ok, text) = output(desk(&url).args(["token", "revoke", &id]));
+    assert!(!ok && text.contains("no live token"), "{text}");
 }

@@ -3,6 +3,9 @@
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use inspect_desk::clock::Clock;
 use inspect_desk::config::Settings;
+use inspect_desk::domain::role::{Role, Scope};
+use inspect_desk::services::accounts::{self, Actor};
+use inspect_desk::services::tokens;
 use inspect_desk::startup::Application;
 use inspect_desk::state::Desk;
 use std::path::PathBuf;
@@ -134,36 +137,50 @@ pub fn test_settings(db: &TestDb) -> Settings {
         data_dir: db.dir().join("data"),
         support_model: manifest_dir().join("config/support-model.toml"),
         pool_size: 4,
+        // Tests file many reports from one address; the limits have tests of their own.
+        report_rate_per_minute: 0,
+        sign_in_rate_per_minute: 0,
         ..Settings::default()
     }
 }
 
 pub struct TestApp {
     pub address: String,
+    /// A browser-like client: keeps cookies, does not follow redirects.
     pub client: reqwest::Client,
     pub desk: actix_web::web::Data<Desk>,
+    pub clock: Clock,
     /// Kept for its lifetime: the database goes when the app does.
     _db: TestDb,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawn with adjusted settings.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let db = TestDb::new(&backend);
-        let settings = test_settings(&db);
-        let app = Application::build(&settings, Clock::system()).expect("app builds");
+        let mut settings = test_settings(&db);
+        adjust(&mut settings);
+        let clock = Clock::system();
+        let app = Application::build(&settings, clock.clone()).expect("app builds");
         let address = format!("http://{}", app.address());
         let desk = app.desk();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client");
         TestApp {
             address,
-            client,
+            client: browser_client(),
             desk,
+            clock,
             _db: db,
         }
+    }
+
+    /// A fresh client: no cookies, no session.
+    pub fn new_client(&self) -> reqwest::Client {
+        browser_client()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -183,13 +200,125 @@ impl TestApp {
             .expect("POST json")
     }
 
+    /// POST a form the way a browser would: with the CSRF token of a page it loaded.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.client
+        self.post_form_as(&self.client, path, fields).await
+    }
+
+    pub async fn post_form_as(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf_token(client).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        client
             .post(self.url(path))
-            .form(fields)
+            .form(&all)
             .send()
             .await
             .expect("POST form")
+    }
+
+    /// The CSRF token a page hands this client (setting its cookie on first visit).
+    pub async fn csrf_token(&self, client: &reqwest::Client) -> String {
+        let html = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        hidden_field(&html, "csrf_token")
+    }
+
+    /// Sign `client` in; asserts the redirect that means success.
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let response = self
+            .post_form_as(
+                client,
+                "/login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "sign-in of {email} failed");
+        response
+    }
+
+    /// Create an account directly; returns its id.
+    pub fn create_user(&self, email: &str, role: Role, password: &str) -> i64 {
+        let mut conn = self.desk.pool.get().unwrap();
+        let actor = Actor {
+            name: "test",
+            ip: None,
+        };
+        let now = self.desk.clock.now();
+        let (user, _) =
+            accounts::create_user(&mut conn, &actor, email, None, role, Some(password), now)
+                .unwrap();
+        user.id
+    }
+
+    /// A client signed in with a new account of `role`, and its email.
+    pub async fn signed_in(&self, role: Role) -> (reqwest::Client, String) {
+        let email = format!(
+            "{}-{}@example.com",
+            role.as_str(),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.create_user(&email, role, "a-long-test-password");
+        let client = self.new_client();
+        self.sign_in(&client, &email, "a-long-test-password").await;
+        (client, email)
+    }
+
+    /// A bearer token with these scopes.
+    pub fn token(&self, scopes: &[Scope]) -> String {
+        let mut conn = self.desk.pool.get().unwrap();
+        let actor = Actor {
+            name: "test",
+            ip: None,
+        };
+        tokens::create(
+            &mut conn,
+            &actor,
+            "test token",
+            scopes,
+            self.desk.clock.now(),
+        )
+        .unwrap()
+        .plain
+    }
+
+    /// GET an API path with a read token.
+    pub async fn api_get(&self, path: &str) -> reqwest::Response {
+        let token = self.token(&[Scope::Read]);
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET api")
+    }
+
+    /// POST JSON with an ingest token.
+    pub async fn ingest(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        let token = self.token(&[Scope::Ingest]);
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST ingest")
     }
 
     /// File a report through the API and return the ticket JSON (asserting 201).
@@ -203,7 +332,7 @@ impl TestApp {
 
     /// Store one run through the API (asserting success).
     pub async fn post_run(&self, run: serde_json::Value) {
-        let response = self.post_json("/api/v1/runs", &run).await;
+        let response = self.ingest("/api/v1/runs", &run).await;
         let status = response.status();
         assert!(
             status.is_success(),
@@ -226,6 +355,25 @@ impl TestApp {
             .unwrap();
         rows[0].n
     }
+}
+
+fn browser_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden {name} in page"))
+        + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
 }
 
 /// RFC 3339 for "now minus `minutes`".

@@ -61,7 +61,7 @@ async fn ticket_lookup_has_the_same_shape(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let created = app.file_report(report()).await;
     let fetched: Value = app
-        .get("/api/v1/tickets/INS-1001")
+        .api_get("/api/v1/tickets/INS-1001")
         .await
         .json()
         .await
@@ -83,13 +83,13 @@ async fn ticket_lookup_has_the_same_shape(backend: Backend) {
     ] {
         assert!(fetched.get(field).is_some(), "missing {field}");
     }
-    let missing = app.get("/api/v1/tickets/INS-999999").await;
+    let missing = app.api_get("/api/v1/tickets/INS-999999").await;
     assert_eq!(missing.status(), 404);
     assert_eq!(
         missing.headers()["content-type"],
         "application/problem+json"
     );
-    assert_eq!(app.get("/api/v1/tickets/garbage").await.status(), 404);
+    assert_eq!(app.api_get("/api/v1/tickets/garbage").await.status(), 404);
 }
 
 async fn idempotency_key_returns_the_first_ticket(backend: Backend) {

@@ -215,6 +215,20 @@ async fn markup_in_every_field_is_shown_escaped(backend: Backend) {
         "raw script on the tracking page"
     );
     assert!(!page.contains("<b>x</b>"));
+    // And the confirmation email escapes it in HTML and keeps it inert in text.
+    let mut conn = app.desk.pool.get().unwrap();
+    let mail = inspect_desk::db::models::outbox::OutboxMessage::recent(&mut conn, 1)
+        .unwrap()
+        .remove(0);
+    assert!(
+        !mail.body_html.contains("<script>alert"),
+        "raw script in the HTML email"
+    );
+    assert!(
+        shows_escaped_script(&mail.body_html),
+        "escaped script in the HTML email"
+    );
+    assert!(!mail.subject.contains('<'));
     assert!(
         shows_escaped_script(&page),
         "escaped script on the tracking page"
@@ -223,11 +237,14 @@ async fn markup_in_every_field_is_shown_escaped(backend: Backend) {
 
 async fn invalid_utf8_and_oversize_forms_are_refused_cleanly(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let csrf = app.csrf_token(&app.client).await;
+    let mut body = format!("csrf_token={csrf}&").into_bytes();
+    body.extend_from_slice(b"reporter_email=a%40example.com&kind=other&description=caf%FF%FE");
     let bad = app
         .client
         .post(app.url("/report"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(b"reporter_email=a%40example.com&kind=other&description=caf%FF%FE".to_vec())
+        .body(body)
         .send()
         .await
         .unwrap();

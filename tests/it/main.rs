@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod access_matrix;
+mod accounts;
+mod api_tokens;
 mod browser;
 mod classifier_accuracy;
 mod cli;

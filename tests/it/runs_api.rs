@@ -22,11 +22,16 @@ async fn single_run_round_trips(backend: Backend) {
             {"name": "signup_channel", "semantic_type": "categorical", "confidence": 0.6}
         ]
     });
-    let response = app.post_json("/api/v1/runs", &run).await;
+    let response = app.ingest("/api/v1/runs", &run).await;
     assert_eq!(response.status(), 201);
     let counts: Value = response.json().await.unwrap();
     assert_eq!(counts, json!({"received": 1, "created": 1, "updated": 0}));
-    let stored: Value = app.get("/api/v1/runs/bq-42").await.json().await.unwrap();
+    let stored: Value = app
+        .api_get("/api/v1/runs/bq-42")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stored["status"], "failed");
     assert_eq!(stored["table"], "proj.core.users");
     assert_eq!(stored["duration_ms"], 150_500);
@@ -37,12 +42,17 @@ async fn single_run_round_trips(backend: Backend) {
     let mut again = run.clone();
     again["status"] = json!("succeeded");
     again["columns"] = json!([]);
-    let response = app.post_json("/api/v1/runs", &again).await;
+    let response = app.ingest("/api/v1/runs", &again).await;
     assert_eq!(response.status(), 200);
-    let stored: Value = app.get("/api/v1/runs/bq-42").await.json().await.unwrap();
+    let stored: Value = app
+        .api_get("/api/v1/runs/bq-42")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stored["status"], "succeeded");
     assert_eq!(stored["columns"], json!([]));
-    assert_eq!(app.get("/api/v1/runs/nope").await.status(), 404);
+    assert_eq!(app.api_get("/api/v1/runs/nope").await.status(), 404);
 }
 
 async fn ndjson_batches_are_all_or_nothing(backend: Backend) {
@@ -60,6 +70,7 @@ async fn ndjson_batches_are_all_or_nothing(backend: Backend) {
     let response = app
         .client
         .post(app.url("/api/v1/runs"))
+        .bearer_auth(app.token(&[inspect_desk::domain::role::Scope::Ingest]))
         .header("content-type", "application/x-ndjson")
         .body(bad)
         .send()
@@ -83,6 +94,7 @@ async fn ndjson_batches_are_all_or_nothing(backend: Backend) {
     let response = app
         .client
         .post(app.url("/api/v1/runs"))
+        .bearer_auth(app.token(&[inspect_desk::domain::role::Scope::Ingest]))
         .header("content-type", "application/x-ndjson")
         .body(good)
         .send()

@@ -1,7 +1,11 @@
 //! One file per table: the row, the new row, and the queries that belong to it.
 
+pub mod api_token;
+pub mod audit;
 pub mod event;
 pub mod outbox;
 pub mod run;
+pub mod session;
 pub mod ticket;
 pub mod ticket_run;
+pub mod user;

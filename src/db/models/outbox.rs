@@ -6,8 +6,10 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::outbox;
 
-/// Status of a queued message; delivery moves it on.
+/// Queued, not yet delivered; delivery moves it on.
 pub const PENDING: &str = "pending";
+/// Delivered.
+pub const SENT: &str = "sent";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
@@ -56,5 +58,37 @@ impl OutboxMessage {
             .select(OutboxMessage::as_select())
             .order(outbox::id.asc())
             .load(conn)
+    }
+
+    pub fn recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+        outbox::table
+            .select(OutboxMessage::as_select())
+            .order(outbox::id.desc())
+            .limit(limit)
+            .load(conn)
+    }
+
+    pub fn counts_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+        outbox::table
+            .group_by(outbox::status)
+            .select((outbox::status, diesel::dsl::count_star()))
+            .order(outbox::status.asc())
+            .load(conn)
+    }
+
+    /// Queue a message that is not pending or sent again, due `now`.
+    pub fn requeue(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+        let changed = diesel::update(
+            outbox::table
+                .find(id)
+                .filter(outbox::status.ne_all([PENDING, SENT])),
+        )
+        .set((
+            outbox::status.eq(PENDING),
+            outbox::next_attempt_at.eq(now),
+            outbox::attempts.eq(0),
+        ))
+        .execute(conn)?;
+        Ok(changed == 1)
     }
 }

@@ -116,6 +116,35 @@ impl Ticket {
             .optional()
     }
 
+    /// A reporter's tickets, newest first.
+    pub fn for_reporter(
+        conn: &mut DbConnection,
+        email: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<Ticket>> {
+        tickets::table
+            .filter(tickets::reporter_email.eq(email))
+            .select(Ticket::as_select())
+            .order(tickets::id.desc())
+            .limit(limit)
+            .load(conn)
+    }
+
+    /// Replace the tracking token: the old link stops working.
+    pub fn set_tracking_token(
+        conn: &mut DbConnection,
+        id: i64,
+        token: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(tickets::table.find(id))
+            .set((
+                tickets::tracking_token.eq(token),
+                tickets::updated_at.eq(at),
+            ))
+            .execute(conn)
+    }
+
     pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
         tickets::table.count().get_result(conn)
     }

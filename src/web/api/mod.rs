@@ -6,16 +6,7 @@ pub mod reports;
 pub mod runs;
 pub mod tickets;
 
-use actix_web::web;
-
 pub use problem::ApiError;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(reports::routes)
-        .configure(tickets::routes)
-        .configure(runs::routes)
-        .configure(openapi::routes);
-}
 
 /// Decode a JSON body read with a limit: syntax errors (including invalid UTF-8) are 400,
 /// well-formed JSON of the wrong shape is 422.

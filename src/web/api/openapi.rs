@@ -1,6 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use super::{problem, reports, runs, tickets};
@@ -27,10 +27,6 @@ use crate::domain::run_record::{RawColumn, RawRun};
 )]
 pub struct ApiDoc;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(document));
-}
-
-async fn document() -> HttpResponse {
+pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -63,6 +63,16 @@ impl ResponseError for ApiError {
                 format!("request bodies are limited to {limit} bytes"),
                 None,
             ),
+            AppError::Unauthorized(m) => {
+                ("unauthorized", "Authentication required", m.clone(), None)
+            }
+            AppError::Forbidden(m) => ("forbidden", "Forbidden", m.clone(), None),
+            AppError::TooManyRequests => (
+                "rate-limited",
+                "Too many requests",
+                "Too many requests from your address; retry in a minute.".to_string(),
+                None,
+            ),
             AppError::UnsupportedMediaType(m) => (
                 "unsupported-media-type",
                 "Unsupported media type",
@@ -92,6 +102,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header(("Retry-After", "5"));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.insert_header(("Retry-After", "60"));
         }
         response
             .content_type("application/problem+json")

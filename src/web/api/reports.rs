@@ -10,10 +10,6 @@ use crate::services::intake::{self, Submitted};
 use crate::state::Desk;
 use crate::web::body;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/reports", web::post().to(create));
-}
-
 /// File a report. An `Idempotency-Key` header makes a retried request return the ticket
 /// the first one created (200) instead of a second ticket.
 #[utoipa::path(
@@ -26,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "Repeated Idempotency-Key: the existing ticket", body = TicketJson),
         (status = 400, description = "Malformed JSON", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many reports from this address", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = super::problem::Problem, content_type = "application/problem+json"),
     ),
@@ -36,7 +33,16 @@ pub async fn create(
     desk: web::Data<Desk>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body::read_limited(&req, payload, desk.max_body_bytes).await?;
+    // Anonymous analysts may file reports; a flood from one address may not.
+    if !desk.limits.reports.allow(req.peer_addr().map(|a| a.ip())) {
+        return Err(AppError::TooManyRequests.into());
+    }
+    let body = body::read_limited(
+        body::announced_length(req.headers()),
+        payload,
+        desk.max_body_bytes,
+    )
+    .await?;
     let raw: RawReport = super::decode_json(&req, &body)?;
     let report = Report::parse(&raw).map_err(AppError::Invalid)?;
     let key = idempotency_key(&req)?;

@@ -19,11 +19,6 @@ use crate::web::body;
 const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 const MAX_BATCH_LINES: usize = 50_000;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/runs", web::post().to(ingest))
-        .route("/runs/{run_id}", web::get().to(show));
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IngestResult {
     pub received: usize,
@@ -81,7 +76,7 @@ pub async fn ingest(
     } else {
         desk.max_body_bytes
     };
-    let body = body::read_limited(&req, payload, limit).await?;
+    let body = body::read_limited(body::announced_length(req.headers()), payload, limit).await?;
     let records = if ndjson {
         parse_ndjson(&body)?
     } else {

@@ -12,10 +12,6 @@ use crate::db::models::ticket_run::TicketRun;
 use crate::error::AppError;
 use crate::state::Desk;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/tickets/{number}", web::get().to(show));
-}
-
 /// A ticket as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketJson {

@@ -44,6 +44,12 @@ impl ResponseError for PageError {
             AppError::UnsupportedMediaType(message) => {
                 ("That request could not be read", message.clone())
             }
+            AppError::Unauthorized(message) => ("Sign in first", message.clone()),
+            AppError::Forbidden(message) => ("Not allowed", message.clone()),
+            AppError::TooManyRequests => (
+                "Slow down",
+                "Too many requests from your address; wait a minute and try again.".to_string(),
+            ),
             AppError::Invalid(_) => (
                 "Some fields need another look",
                 "Go back and check the form.".to_string(),
@@ -59,7 +65,7 @@ impl ResponseError for PageError {
             ),
         };
         let page = ErrorPage {
-            layout: Layout::new(heading),
+            layout: Layout::bare(heading),
             status: status.as_u16(),
             heading,
             detail,

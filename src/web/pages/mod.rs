@@ -1,37 +1,78 @@
 //! Server-rendered pages, one module per surface.
 
+pub mod account;
+pub mod admin;
 pub mod error;
+pub mod login;
 pub mod report;
 pub mod tracking;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use std::future::{Ready, ready};
 
 pub use error::PageError;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .configure(report::routes)
-        .configure(tracking::routes);
-}
+use crate::web::auth::{CsrfToken, Viewer};
 
 /// Analysts come to report; the form is the front door.
-async fn home() -> HttpResponse {
+pub async fn home() -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", "/report"))
         .finish()
+}
+
+/// Who is looking and the token their forms must carry.
+#[derive(Debug, Clone)]
+pub struct PageContext {
+    pub viewer: Viewer,
+    pub csrf: String,
+}
+
+impl FromRequest for PageContext {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let extensions = req.extensions();
+        ready(Ok(PageContext {
+            viewer: extensions.get::<Viewer>().cloned().unwrap_or_default(),
+            csrf: extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+        }))
+    }
 }
 
 /// What the base layout needs.
 pub struct Layout {
     pub title: String,
     pub css: String,
+    pub csrf: String,
+    pub user_email: Option<String>,
+    pub is_admin: bool,
 }
 
 impl Layout {
-    pub fn new(title: impl Into<String>) -> Self {
+    pub fn new(title: impl Into<String>, ctx: &PageContext) -> Self {
+        let user = ctx.viewer.user.as_ref();
         Layout {
             title: title.into(),
             css: super::assets::asset_url("css/desk.css"),
+            csrf: ctx.csrf.clone(),
+            user_email: user.map(|u| u.email.clone()),
+            is_admin: ctx.viewer.has_role(crate::domain::role::Role::Admin),
+        }
+    }
+
+    /// For pages rendered without a request context (error pages).
+    pub fn bare(title: impl Into<String>) -> Self {
+        Layout {
+            title: title.into(),
+            css: super::assets::asset_url("css/desk.css"),
+            csrf: String::new(),
+            user_email: None,
+            is_admin: false,
         }
     }
 }
@@ -45,4 +86,11 @@ pub fn html(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body))
+}
+
+/// 303 to another page.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
 }

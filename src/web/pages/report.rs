@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Layout, PageError, html};
+use super::{Layout, PageContext, PageError, html};
 use crate::domain::category::Category;
 use crate::domain::report::{FieldErrors, RawReport, Report};
 use crate::domain::severity::Impact;
@@ -15,11 +15,6 @@ use crate::error::AppError;
 use crate::services::intake;
 use crate::state::Desk;
 use crate::web::body;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/report", web::get().to(show))
-        .route("/report", web::post().to(submit));
-}
 
 /// A choice in a select box.
 pub struct Choice {
@@ -42,7 +37,12 @@ struct ReportForm {
 }
 
 impl ReportForm {
-    fn new(values: RawReport, errors: FieldErrors, submission_key: String) -> Self {
+    fn new(
+        ctx: &PageContext,
+        values: RawReport,
+        errors: FieldErrors,
+        submission_key: String,
+    ) -> Self {
         let picked = |v: &Option<String>, candidate: &str| v.as_deref() == Some(candidate);
         let mut kinds: Vec<Choice> = Category::ALL
             .iter()
@@ -78,7 +78,7 @@ impl ReportForm {
         })
         .collect();
         ReportForm {
-            layout: Layout::new("Report a problem"),
+            layout: Layout::new("Report a problem", ctx),
             values,
             errors,
             submission_key,
@@ -118,21 +118,44 @@ struct FormMeta {
     submission_key: Option<String>,
 }
 
-async fn show(query: web::Query<RawReport>) -> Result<HttpResponse, PageError> {
+pub async fn show(
+    ctx: PageContext,
+    query: web::Query<RawReport>,
+) -> Result<HttpResponse, PageError> {
+    let mut values = query.into_inner();
+    // A signed-in analyst is who they are; prefill what the account knows.
+    if let Some(user) = &ctx.viewer.user {
+        values
+            .reporter_email
+            .get_or_insert_with(|| user.email.clone());
+        if let Some(name) = &user.name {
+            values.reporter_name.get_or_insert_with(|| name.clone());
+        }
+    }
     let form = ReportForm::new(
-        query.into_inner(),
+        &ctx,
+        values,
         FieldErrors::new(),
         uuid::Uuid::new_v4().to_string(),
     );
     html(StatusCode::OK, &form)
 }
 
-async fn submit(
+pub async fn submit(
     req: HttpRequest,
+    ctx: PageContext,
     desk: web::Data<Desk>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let body = body::read_limited(&req, payload, desk.max_body_bytes).await?;
+    if !desk.limits.reports.allow(req.peer_addr().map(|a| a.ip())) {
+        return Err(AppError::TooManyRequests.into());
+    }
+    let body = body::read_limited(
+        body::announced_length(req.headers()),
+        payload,
+        desk.max_body_bytes,
+    )
+    .await?;
     body::check_form_utf8(&body)?;
     let values: RawReport = serde_urlencoded::from_bytes(&body)
         .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
@@ -147,7 +170,7 @@ async fn submit(
             let key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportForm::new(values, errors, key),
+                &ReportForm::new(&ctx, values, errors, key),
             );
         }
     };

@@ -4,17 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Layout, PageError, html};
+use super::{Layout, PageContext, PageError, html};
 use crate::clock::rfc3339;
 use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{LinkedRun, TicketRun};
 use crate::domain::category::Category;
 use crate::state::Desk;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/t/{token}", web::get().to(show));
-}
 
 #[derive(Template)]
 #[template(path = "tracking/show.html")]
@@ -39,7 +35,11 @@ impl TrackingPage {
     }
 }
 
-async fn show(desk: web::Data<Desk>, token: web::Path<String>) -> Result<HttpResponse, PageError> {
+pub async fn show(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     // Tokens are 40 hex characters; anything else cannot match, so skip the query.
     if token.len() != 40 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -59,7 +59,7 @@ async fn show(desk: web::Data<Desk>, token: web::Path<String>) -> Result<HttpRes
         .team(&ticket.team)
         .map_or_else(|| ticket.team.clone(), |t| t.name.clone());
     let page = TrackingPage {
-        layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status)),
+        layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), &ctx),
         number: ticket.number(),
         category_label: Category::parse(&ticket.category)
             .map(Category::label)

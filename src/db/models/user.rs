@@ -1,0 +1,117 @@
+//! `users`: desk accounts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub role: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub must_change_password: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<i64> {
+        diesel::insert_into(users::table)
+            .values(new)
+            .returning(users::id)
+            .get_result(conn)
+    }
+
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Emails are compared case-insensitively; they are stored lowercased.
+    pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::email.eq(email.trim().to_lowercase()))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
+        users::table
+            .select(User::as_select())
+            .order(users::email.asc())
+            .load(conn)
+    }
+
+    pub fn record_failure(
+        conn: &mut DbConnection,
+        id: i64,
+        failures: i32,
+        locked_until: Option<NaiveDateTime>,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(failures),
+                users::locked_until.eq(locked_until),
+            ))
+            .execute(conn)
+    }
+
+    pub fn record_success(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)
+    }
+
+    pub fn set_password(
+        conn: &mut DbConnection,
+        id: i64,
+        hash: &str,
+        must_change: bool,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(Some(hash)),
+                users::must_change_password.eq(must_change),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)
+    }
+
+    pub fn set_role(
+        conn: &mut DbConnection,
+        id: i64,
+        role: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((users::role.eq(role), users::updated_at.eq(at)))
+            .execute(conn)
+    }
+}

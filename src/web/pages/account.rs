@@ -1,0 +1,162 @@
+//! A signed-in person's own pages: their reports and their password.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageContext, PageError, html, see_other};
+use crate::clock::rfc3339;
+use crate::db::models::ticket::Ticket;
+use crate::db::models::user::User;
+use crate::domain::report::FieldErrors;
+use crate::error::AppError;
+use crate::services::accounts;
+use crate::state::Desk;
+use crate::web::auth::session_store::USER_ID;
+
+#[derive(Template)]
+#[template(path = "account/password.html")]
+struct PasswordPage {
+    layout: Layout,
+    must_change: bool,
+    errors: FieldErrors,
+}
+
+impl PasswordPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+/// A row of the analyst's own list.
+struct MyTicket {
+    number: String,
+    token: String,
+    status: String,
+    category: String,
+    created_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/my_reports.html")]
+struct MyReportsPage {
+    layout: Layout,
+    tickets: Vec<MyTicket>,
+}
+
+fn signed_in(ctx: &PageContext) -> Result<&crate::web::auth::SignedIn, PageError> {
+    ctx.viewer
+        .user
+        .as_ref()
+        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()).into())
+}
+
+pub async fn show_password(ctx: PageContext) -> Result<HttpResponse, PageError> {
+    let must_change = signed_in(&ctx)?.must_change_password;
+    html(
+        StatusCode::OK,
+        &PasswordPage {
+            layout: Layout::new("Change your password", &ctx),
+            must_change,
+            errors: FieldErrors::new(),
+        },
+    )
+}
+
+pub async fn change_password(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    session: Session,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    let me = signed_in(&ctx)?.clone();
+    let form = form.into_inner();
+    let result = if form.new_password != form.confirm_password {
+        Err(AppError::Invalid(
+            std::iter::once((
+                "confirm_password",
+                "The two new passwords differ.".to_string(),
+            ))
+            .collect(),
+        ))
+    } else {
+        web::block(move || -> Result<(), AppError> {
+            let mut conn = desk.pool.get()?;
+            let user = User::find(&mut conn, me.id)?.ok_or(AppError::NotFound)?;
+            // Every session of the user ends, this one included; renew() below gives this
+            // browser a fresh one so the person stays signed in here only.
+            accounts::change_password(
+                &mut conn,
+                &user,
+                &form.current_password,
+                &form.new_password,
+                None,
+                desk.clock.now(),
+            )
+        })
+        .await?
+    };
+    match result {
+        Ok(()) => {
+            session.renew();
+            session
+                .insert(USER_ID, ctx.viewer.user.as_ref().map(|u| u.id))
+                .map_err(AppError::internal)?;
+            Ok(see_other("/my/reports"))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let must_change = ctx
+                .viewer
+                .user
+                .as_ref()
+                .is_some_and(|u| u.must_change_password);
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &PasswordPage {
+                    layout: Layout::new("Change your password", &ctx),
+                    must_change,
+                    errors,
+                },
+            )
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn my_reports(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+) -> Result<HttpResponse, PageError> {
+    let email = signed_in(&ctx)?.email.clone();
+    let tickets = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        Ok(Ticket::for_reporter(&mut conn, &email, 200)?)
+    })
+    .await??;
+    let tickets = tickets
+        .into_iter()
+        .map(|t| MyTicket {
+            number: t.number(),
+            token: t.tracking_token,
+            status: t.status,
+            category: t.category,
+            created_at: rfc3339(t.created_at),
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &MyReportsPage {
+            layout: Layout::new("My reports", &ctx),
+            tickets,
+        },
+    )
+}

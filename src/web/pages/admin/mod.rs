@@ -1,0 +1,237 @@
+//! Admin pages: users and roles, API tokens, the support model, the outbox, the audit log.
+
+pub mod outbox;
+pub mod tokens;
+pub mod users;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageContext, PageError, html};
+use crate::clock::rfc3339;
+use crate::db::models::audit::AuditEntry;
+use crate::db::models::event::{Event, NewEvent};
+use crate::db::models::ticket::Ticket;
+use crate::db::write_transaction;
+use crate::domain::support_model::SupportModel;
+use crate::error::AppError;
+use crate::services::accounts::{self, Actor};
+use crate::services::intake::tracking_token;
+use crate::state::Desk;
+
+#[derive(Template)]
+#[template(path = "admin/index.html")]
+struct IndexPage {
+    layout: Layout,
+    notice: Option<String>,
+}
+
+pub async fn index(ctx: PageContext) -> Result<HttpResponse, PageError> {
+    html(
+        StatusCode::OK,
+        &IndexPage {
+            layout: Layout::new("Admin", &ctx),
+            notice: None,
+        },
+    )
+}
+
+/// Routing rules flattened for display.
+struct RuleRow {
+    name: String,
+    team: String,
+    categories: String,
+    warehouse_types: String,
+    tables: String,
+    severities: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/support_model.html")]
+struct SupportModelPage<'a> {
+    layout: Layout,
+    model: &'a SupportModel,
+    rules: Vec<RuleRow>,
+    sla: Vec<(String, String, String)>,
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        "any".into()
+    } else {
+        items
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The support model the desk is running on. It was validated at start; a model that
+/// fails validation stops the desk, so what shows here is always valid.
+pub async fn support_model(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+) -> Result<HttpResponse, PageError> {
+    let model = &desk.model;
+    let rules = model
+        .router
+        .rules()
+        .iter()
+        .map(|r| RuleRow {
+            name: r.name.clone(),
+            team: r.team.clone(),
+            categories: list(&r.categories),
+            warehouse_types: list(&r.warehouse_types),
+            tables: if r.tables.is_empty() {
+                "any".into()
+            } else {
+                r.tables
+                    .iter()
+                    .map(|(p, _)| p.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            severities: list(&r.severities),
+        })
+        .collect();
+    let sla = model
+        .sla
+        .iter()
+        .map(|(severity, policy)| {
+            (
+                severity.to_string(),
+                humanize(policy.first_response),
+                humanize(policy.resolution),
+            )
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &SupportModelPage {
+            layout: Layout::new("Support model", &ctx),
+            model,
+            rules,
+            sla,
+        },
+    )
+}
+
+fn humanize(d: chrono::Duration) -> String {
+    d.to_std()
+        .map(|d| humantime::format_duration(d).to_string())
+        .unwrap_or_default()
+}
+
+struct AuditRow {
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    detail: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    layout: Layout,
+    entries: Vec<AuditRow>,
+}
+
+pub async fn audit(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
+    let entries = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        Ok(AuditEntry::recent(&mut conn, 300)?)
+    })
+    .await??;
+    let entries = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            at: rfc3339(e.at),
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+            detail: e.detail,
+            ip: e.ip.unwrap_or_default(),
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &AuditPage {
+            layout: Layout::new("Audit log", &ctx),
+            entries,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RevokeLinkForm {
+    number: String,
+}
+
+/// Revoke a ticket's tracking link: a new token replaces it, so the old link stops
+/// working; the new link is shown here for the admin to pass on if that is right.
+pub async fn revoke_link(
+    req: HttpRequest,
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    form: web::Form<RevokeLinkForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = Ticket::parse_number(form.number.trim()).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "'{}' is not a ticket number like INS-1042",
+            form.number
+        ))
+    })?;
+    let who = ctx.viewer.actor_name();
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let desk2 = desk.clone();
+    let (number, token) = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk2.pool.get()?;
+        let now = desk2.clock.now();
+        write_transaction(&mut conn, |conn| {
+            let ticket = Ticket::find(conn, id)?;
+            let token = tracking_token();
+            Ticket::set_tracking_token(conn, ticket.id, &token, now)?;
+            let detail = format!("tracking link revoked by {who}; a new link was issued");
+            Event::insert_many(
+                conn,
+                &[NewEvent {
+                    ticket_id: ticket.id,
+                    kind: "tracking_link_revoked",
+                    actor: &who,
+                    detail: &detail,
+                    public: false,
+                    created_at: now,
+                }],
+            )?;
+            accounts::audit(
+                conn,
+                &Actor {
+                    name: &who,
+                    ip: ip.as_deref(),
+                },
+                "tracking_link_revoked",
+                &ticket.number(),
+                "",
+                now,
+            )?;
+            Ok((ticket.number(), token))
+        })
+    })
+    .await??;
+    let notice = format!(
+        "The old tracking link of {number} no longer works. New link: {}",
+        desk.mail.tracking_url(&token)
+    );
+    html(
+        StatusCode::OK,
+        &IndexPage {
+            layout: Layout::new("Admin", &ctx),
+            notice: Some(notice),
+        },
+    )
+}

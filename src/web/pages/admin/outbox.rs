@@ -1,0 +1,77 @@
+//! Admin: the email outbox — pending, failed and dead-lettered messages, with retry.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::clock::rfc3339;
+use crate::db::models::outbox::OutboxMessage;
+use crate::error::AppError;
+use crate::state::Desk;
+use crate::web::pages::{Layout, PageContext, PageError, html, see_other};
+
+struct MessageRow {
+    id: i64,
+    template: String,
+    subject: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: String,
+    last_error: String,
+    retryable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    layout: Layout,
+    counts: Vec<(String, i64)>,
+    messages: Vec<MessageRow>,
+}
+
+pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
+    let (counts, rows) = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        Ok((
+            OutboxMessage::counts_by_status(&mut conn)?,
+            OutboxMessage::recent(&mut conn, 200)?,
+        ))
+    })
+    .await??;
+    let messages = rows
+        .into_iter()
+        .map(|m| MessageRow {
+            retryable: m.status != crate::db::models::outbox::PENDING
+                && m.status != crate::db::models::outbox::SENT,
+            id: m.id,
+            template: m.template,
+            subject: m.subject,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: rfc3339(m.next_attempt_at),
+            last_error: m.last_error.unwrap_or_default(),
+        })
+        .collect();
+    html(
+        StatusCode::OK,
+        &OutboxPage {
+            layout: Layout::new("Outbox", &ctx),
+            counts,
+            messages,
+        },
+    )
+}
+
+/// Put a failed or dead-lettered message back in the queue, due now.
+pub async fn retry(desk: web::Data<Desk>, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        match OutboxMessage::requeue(&mut conn, id, desk.clock.now())? {
+            true => Ok(()),
+            false => Err(AppError::NotFound),
+        }
+    })
+    .await??;
+    Ok(see_other("/admin/outbox"))
+}

@@ -1,0 +1,155 @@
+//! Signing in and out.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageContext, PageError, html, see_other};
+use crate::clock::rfc3339;
+use crate::domain::role::Role;
+use crate::error::AppError;
+use crate::services::accounts::{self, Actor, SignInError};
+use crate::state::Desk;
+use crate::web::auth::session_store::USER_ID;
+
+#[derive(Template)]
+#[template(path = "account/login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+/// Only paths on this site: never an open redirect.
+fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_string)
+}
+
+pub async fn show(
+    ctx: PageContext,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
+    let next = safe_next(query.next.as_deref()).unwrap_or_default();
+    html(
+        StatusCode::OK,
+        &LoginPage {
+            layout: Layout::new("Sign in", &ctx),
+            email: String::new(),
+            next,
+            error: None,
+        },
+    )
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    if !desk.limits.sign_in.allow(req.peer_addr().map(|a| a.ip())) {
+        return Err(AppError::TooManyRequests.into());
+    }
+    let form = form.into_inner();
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let (email, password) = (form.email.clone(), form.password.clone());
+    let desk2 = desk.clone();
+    let outcome = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk2.pool.get()?;
+        accounts::sign_in(
+            &mut conn,
+            &email,
+            &password,
+            ip.as_deref(),
+            desk2.clock.now(),
+        )
+    })
+    .await??;
+    let next = safe_next(form.next.as_deref());
+    match outcome {
+        Ok(user) => {
+            // A new session key at sign-in: a key planted before it is worthless.
+            session.renew();
+            session
+                .insert(USER_ID, user.id)
+                .map_err(AppError::internal)?;
+            let home = match Role::parse(&user.role) {
+                Ok(Role::Admin) => "/admin",
+                _ => "/my/reports",
+            };
+            let target = if user.must_change_password {
+                "/account/password".to_string()
+            } else {
+                next.unwrap_or_else(|| home.to_string())
+            };
+            Ok(see_other(&target))
+        }
+        Err(failure) => {
+            let (status, error) = match failure {
+                SignInError::BadCredentials => (
+                    StatusCode::UNAUTHORIZED,
+                    "That email and password do not match an account.".to_string(),
+                ),
+                SignInError::Locked { until } => (
+                    StatusCode::LOCKED,
+                    format!(
+                        "Too many failed sign-ins: this account is locked until {}.",
+                        rfc3339(until)
+                    ),
+                ),
+            };
+            let page = LoginPage {
+                layout: Layout::new("Sign in", &ctx),
+                email: form.email,
+                next: next.unwrap_or_default(),
+                error: Some(error),
+            };
+            html(status, &page)
+        }
+    }
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    session: Session,
+) -> Result<HttpResponse, PageError> {
+    // purge() deletes the server-side session, not just the cookie.
+    session.purge();
+    let who = ctx.viewer.actor_name();
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        accounts::audit(
+            &mut conn,
+            &Actor {
+                name: &who,
+                ip: ip.as_deref(),
+            },
+            "sign_out",
+            &who,
+            "",
+            desk.clock.now(),
+        )
+    })
+    .await??;
+    Ok(see_other("/login"))
+}

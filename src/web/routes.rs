@@ -1,0 +1,76 @@
+//! Every route the desk serves, with who may use it, in one table. The authorization
+//! test walks this table, so a route cannot be added without deciding its access.
+
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{guard, web};
+
+use super::auth::access::{self, Access};
+use super::{api, assets, health, pages};
+use crate::domain::role::{Role, Scope};
+
+/// One route: method, path pattern, access rule.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path, $access:expr;)*) => {
+        /// The table, for tests and the admin pages.
+        pub const ROUTES: &[RouteSpec] = &[
+            $(RouteSpec { method: stringify!($method), path: $path, access: $access },)*
+        ];
+
+        /// Register every route with its access check.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        .guard(guard::Method(Method::$method))
+                        .to($handler)
+                        .wrap(from_fn(|req, next| access::check($access, req, next))),
+                );
+            )*
+        }
+    };
+}
+
+route_table! {
+    GET "/healthz" => health::healthz, Access::Public;
+    GET "/readyz" => health::readyz, Access::Public;
+    GET "/static/{version}/{path:.*}" => assets::serve, Access::Public;
+
+    GET "/" => pages::home, Access::Public;
+    GET "/report" => pages::report::show, Access::Public;
+    POST "/report" => pages::report::submit, Access::Public;
+    GET "/t/{token}" => pages::tracking::show, Access::Public;
+
+    GET "/login" => pages::login::show, Access::Public;
+    POST "/login" => pages::login::submit, Access::Public;
+    POST "/logout" => pages::login::logout, Access::SignedIn;
+    GET "/account/password" => pages::account::show_password, Access::SignedIn;
+    POST "/account/password" => pages::account::change_password, Access::SignedIn;
+    GET "/my/reports" => pages::account::my_reports, Access::SignedIn;
+
+    GET "/admin" => pages::admin::index, Access::Role(Role::Admin);
+    GET "/admin/users" => pages::admin::users::list, Access::Role(Role::Admin);
+    POST "/admin/users" => pages::admin::users::create, Access::Role(Role::Admin);
+    POST "/admin/users/{id}/role" => pages::admin::users::set_role, Access::Role(Role::Admin);
+    GET "/admin/tokens" => pages::admin::tokens::list, Access::Role(Role::Admin);
+    POST "/admin/tokens" => pages::admin::tokens::create, Access::Role(Role::Admin);
+    POST "/admin/tokens/{id}/revoke" => pages::admin::tokens::revoke, Access::Role(Role::Admin);
+    GET "/admin/support-model" => pages::admin::support_model, Access::Role(Role::Admin);
+    GET "/admin/outbox" => pages::admin::outbox::list, Access::Role(Role::Admin);
+    POST "/admin/outbox/{id}/retry" => pages::admin::outbox::retry, Access::Role(Role::Admin);
+    GET "/admin/audit" => pages::admin::audit, Access::Role(Role::Admin);
+    POST "/admin/tracking-links/revoke" => pages::admin::revoke_link, Access::Role(Role::Admin);
+
+    POST "/api/v1/reports" => api::reports::create, Access::Public;
+    GET "/api/v1/tickets/{number}" => api::tickets::show, Access::Scope(Scope::Read);
+    POST "/api/v1/runs" => api::runs::ingest, Access::Scope(Scope::Ingest);
+    GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
+    GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;
+}
