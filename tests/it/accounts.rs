@@ -412,3 +412,39 @@ async fn analysts_see_only_their_own_reports(backend: Backend) {
         403
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_throttled_per_address() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.sign_in_rate_per_minute = 2).await;
+    let client = app.new_client();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = app.post_form_as(&client, "/login", &[("email", "x@example.com"), ("password", "nope")]).await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookies_are_secure_behind_https() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.base_url = Some("https://desk.example".into())).await;
+    app.create_user("tls@example.com", Role::Agent, PASSWORD);
+    let client = app.new_client();
+    let csrf = app.csrf_token(&client).await;
+    let response = client
+        .post(app.url("/login"))
+        .form(&[("csrf_token", csrf.as_str()), ("email", "tls@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("desk_session="))
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
