@@ -12,10 +12,12 @@ use crate::domain::report::{RawReport, Report};
 use crate::domain::role::Role;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::{ColumnType, RunRecord};
+use crate::domain::status::Status;
 use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
 use crate::services::accounts::{self, Actor};
-use crate::services::{intake, runs, workflow};
+use crate::services::triage::{self, Changes, Who};
+use crate::services::{intake, runs};
 use crate::state::Desk;
 
 /// Tables the demo knows, per warehouse type.
@@ -141,8 +143,25 @@ pub fn seed(desk: &Desk, run_count: usize, ticket_count: usize) -> Result<String
             .map_err(|e| format!("seeding tickets: {e}"))?;
         let status = STATUSES[index % STATUSES.len()];
         if status != intake::STATUS_NEW {
-            workflow::demo_set_status(&mut conn, ticket.ticket(), status, at_desk.clock.now())
-                .map_err(|e| format!("seeding ticket status: {e}"))?;
+            let ticket = ticket.ticket();
+            let changes = Changes {
+                status: Status::parse(status).ok(),
+                ..Changes::default()
+            };
+            let who = Who {
+                name: "demo".into(),
+                user_id: None,
+            };
+            triage::update(
+                &mut conn,
+                &at_desk,
+                &who,
+                ticket.id,
+                ticket.version,
+                &changes,
+            )
+            .map_err(|e| format!("seeding ticket status: {e}"))?
+            .map_err(|_| "seeding ticket status: the ticket changed meanwhile".to_string())?;
         }
     }
     Ok(format!(

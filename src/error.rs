@@ -59,6 +59,11 @@ impl AppError {
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(err.into())
     }
+
+    /// An internal error from a message (stored data that no longer parses, say).
+    pub fn internal_msg(message: String) -> Self {
+        AppError::Internal(anyhow::anyhow!(message))
+    }
 }
 
 impl From<diesel::result::Error> for AppError {

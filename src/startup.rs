@@ -130,8 +130,20 @@ fn serve(
             .cookie_same_site(SameSite::Lax)
             .session_lifecycle(PersistentSession::default().session_ttl(ttl))
             .build();
+        let limit = desk.max_body_bytes;
         App::new()
             .app_data(desk.clone())
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(limit)
+                    .error_handler(|err, _| {
+                        PageError(AppError::BadRequest(format!(
+                            "The form could not be read: {err}"
+                        )))
+                        .into()
+                    }),
+            )
             // Innermost first: CSRF, then who is asking, then the session they carry.
             .wrap(from_fn(csrf::protect))
             .wrap(from_fn(viewer::identify))

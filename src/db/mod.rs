@@ -18,6 +18,9 @@ pub enum DbConnection {
     Postgres(diesel::PgConnection),
 }
 
+/// The backend type queries are built for (both databases behind one type).
+pub type Backend = <DbConnection as Connection>::Backend;
+
 pub type DbPool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 

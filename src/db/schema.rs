@@ -30,6 +30,15 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        assignee_id -> Nullable<BigInt>,
+        parent_id -> Nullable<BigInt>,
+        is_incident -> Bool,
+        merged_into -> Nullable<BigInt>,
+        type_verdict -> Nullable<Text>,
+        reclassified -> Bool,
+        first_responded_at -> Nullable<Timestamp>,
+        sla_due_at -> Timestamp,
+        sla_warn_at -> Timestamp,
     }
 }
 
@@ -42,6 +51,7 @@ diesel::table! {
         detail -> Text,
         public -> Bool,
         created_at -> Timestamp,
+        version -> Integer,
     }
 }
 
@@ -149,6 +159,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    saved_views (id) {
+        id -> BigInt,
+        name -> Text,
+        query -> Text,
+        user_id -> Nullable<BigInt>,
+        team -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(ticket_runs -> tickets (ticket_id));
@@ -166,4 +187,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     api_tokens,
     audit_log,
+    saved_views,
 );

@@ -11,6 +11,7 @@ pub mod run_record;
 pub mod secret;
 pub mod severity;
 pub mod sla;
+pub mod status;
 pub mod support_model;
 pub mod table;
 pub mod warehouse;

@@ -136,10 +136,10 @@ impl Report {
 }
 
 /// Collects a message per bad field while parsing goes on.
-struct Checker<'a>(&'a mut FieldErrors);
+pub struct Checker<'a>(pub &'a mut FieldErrors);
 
 impl Checker<'_> {
-    fn field<T>(&mut self, name: &'static str, result: Result<T, String>) -> Option<T> {
+    pub fn field<T>(&mut self, name: &'static str, result: Result<T, String>) -> Option<T> {
         result.map_err(|e| self.0.insert(name, e)).ok()
     }
 }

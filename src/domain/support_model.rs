@@ -23,6 +23,10 @@ pub struct Team {
     pub lead: String,
     #[serde(default)]
     pub description: String,
+    /// Agents who work this team's queue (emails of desk accounts); auto-assignment picks
+    /// among them.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// First-response and resolution targets for one severity.
@@ -179,6 +183,20 @@ impl SupportModel {
         })
     }
 
+    /// Keys of the teams an agent (by email) works in.
+    pub fn teams_of(&self, email: &str) -> Vec<String> {
+        self.teams
+            .iter()
+            .filter(|t| {
+                t.members
+                    .iter()
+                    .chain(std::iter::once(&t.lead))
+                    .any(|m| m.eq_ignore_ascii_case(email))
+            })
+            .map(|t| t.key.clone())
+            .collect()
+    }
+
     pub fn team(&self, key: &str) -> Option<&Team> {
         self.teams.iter().find(|t| t.key == key)
     }
@@ -212,7 +230,11 @@ fn check_teams(teams: &[Team]) -> Result<HashSet<&str>, String> {
         if !keys.insert(team.key.as_str()) {
             return Err(format!("team '{}' is defined twice", team.key));
         }
-        for (field, address) in [("queue", &team.queue), ("lead", &team.lead)] {
+        let members = team.members.iter().map(|m| ("members", m));
+        for (field, address) in [("queue", &team.queue), ("lead", &team.lead)]
+            .into_iter()
+            .chain(members)
+        {
             super::email::EmailAddress::parse(address)
                 .map_err(|e| format!("team '{}' {field}: {e}", team.key))?;
         }

@@ -97,14 +97,7 @@ pub fn confirmation(mail: &MailContext, ticket: &Ticket) -> Result<RenderedEmail
         description_excerpt: excerpt(&ticket.description, 400),
     };
     Ok(RenderedEmail {
-        // A subject is one line, whatever the template author did.
-        subject: ConfirmationSubject { e: &e }
-            .render()?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string(),
+        subject: one_line(&ConfirmationSubject { e: &e }.render()?),
         text: ConfirmationText { e: &e }.render()?,
         html: ConfirmationHtml { e: &e }.render()?,
     })
@@ -115,4 +108,65 @@ fn excerpt(text: &str, max_chars: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// Fields of a message about a ticket: a reply, a merge, an incident update, a resolution.
+struct TicketMessage {
+    number: String,
+    headline: String,
+    body: String,
+    tracking_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/ticket_message/subject.txt")]
+struct TicketMessageSubject<'a> {
+    e: &'a TicketMessage,
+}
+
+#[derive(Template)]
+#[template(path = "email/ticket_message/body.txt")]
+struct TicketMessageText<'a> {
+    e: &'a TicketMessage,
+}
+
+#[derive(Template)]
+#[template(path = "email/ticket_message/body.html")]
+struct TicketMessageHtml<'a> {
+    e: &'a TicketMessage,
+}
+
+/// A message to a ticket's reporter.
+pub fn ticket_message(
+    mail: &MailContext,
+    ticket: &Ticket,
+    headline: &str,
+    body: &str,
+) -> Result<RenderedEmail, askama::Error> {
+    let e = TicketMessage {
+        number: ticket.number(),
+        headline: headline.to_string(),
+        body: body.to_string(),
+        tracking_url: mail.tracking_url(&ticket.tracking_token),
+    };
+    Ok(RenderedEmail {
+        subject: one_line(&TicketMessageSubject { e: &e }.render()?),
+        text: TicketMessageText { e: &e }.render()?,
+        html: TicketMessageHtml { e: &e }.render()?,
+    })
+}
+
+/// A subject is one line, whatever went into it.
+fn one_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// A fresh Message-ID for a later message in a ticket's thread.
+pub fn message_id(mail: &MailContext, ticket: &Ticket, kind: &str) -> String {
+    format!(
+        "<{}.{kind}.{}@{}>",
+        ticket.number().to_lowercase(),
+        crate::domain::secret::random_hex(8),
+        mail.message_id_domain
+    )
 }

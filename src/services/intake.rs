@@ -5,7 +5,6 @@
 use chrono::NaiveDateTime;
 
 use crate::db::models::event::{Event, NewEvent};
-use crate::db::models::outbox::{NewOutboxMessage, OutboxMessage, PENDING};
 use crate::db::models::ticket::{NewTicket, Ticket};
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
 use crate::db::{DbConnection, is_unique_violation, write_transaction};
@@ -13,10 +12,11 @@ use crate::domain::classify::{Classification, ClassifierInput, classify};
 use crate::domain::report::Report;
 use crate::domain::routing::{RouteDecision, RouteQuery};
 use crate::domain::severity::{self, SeverityDecision, SeverityInput};
-use crate::domain::sla;
+use crate::domain::{sla, status};
 use crate::email::{self, MailContext};
 use crate::error::AppError;
 use crate::services::linking::{self, Linking};
+use crate::services::notify::{self, Message};
 use crate::state::Desk;
 
 /// New tickets start here.
@@ -129,6 +129,12 @@ fn insert_ticket(
     let reasons = serde_json::to_string(&d.classification.reasons).map_err(AppError::internal)?;
     let severity_reasons =
         serde_json::to_string(&d.severity.reasons).map_err(AppError::internal)?;
+    let (sla_due_at, sla_warn_at) = status::next_deadline(
+        now,
+        d.targets.first_response_due,
+        d.targets.resolution_due,
+        false,
+    );
     let new = NewTicket {
         tracking_token: &token,
         submission_key,
@@ -156,6 +162,8 @@ fn insert_ticket(
         resolution_due: d.targets.resolution_due,
         created_at: now,
         updated_at: now,
+        sla_due_at,
+        sla_warn_at,
     };
     Ok(Ticket::insert(conn, &new)?)
 }
@@ -208,6 +216,7 @@ fn record_timeline(
             detail,
             public: true,
             created_at: now,
+            version: 1,
         })
         .collect();
     Event::insert_many(conn, &events)?;
@@ -237,35 +246,13 @@ fn queue_confirmation(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let rendered = email::confirmation(mail, ticket)?;
-    let message_id = email::thread_root_id(mail, ticket);
-    OutboxMessage::insert(
-        conn,
-        &NewOutboxMessage {
-            ticket_id: Some(ticket.id),
-            template: "confirmation",
-            recipient: &ticket.reporter_email,
-            subject: &rendered.subject,
-            body_text: &rendered.text,
-            body_html: &rendered.html,
-            message_id: &message_id,
-            in_reply_to: None,
-            status: PENDING,
-            next_attempt_at: now,
-            created_at: now,
-        },
-    )?;
-    Event::insert_many(
-        conn,
-        &[NewEvent {
-            ticket_id: ticket.id,
-            kind: "email_queued",
-            actor: "desk",
-            detail: "confirmation email queued to the reporter",
-            public: false,
-            created_at: now,
-        }],
-    )?;
-    Ok(())
+    let message = Message {
+        template: "confirmation",
+        recipient: &ticket.reporter_email,
+        rendered,
+        first_in_thread: true,
+    };
+    notify::queue(conn, mail, ticket, message, now)
 }
 
 /// 160 random bits, hex: unguessable, URL-safe.

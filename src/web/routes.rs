@@ -48,6 +48,20 @@ route_table! {
     POST "/report" => pages::report::submit, Access::Public;
     GET "/t/{token}" => pages::tracking::show, Access::Public;
 
+    POST "/t/{token}/reply" => pages::tracking::reply, Access::Public;
+
+    GET "/queue" => pages::queue::index, Access::Role(Role::Agent);
+    POST "/queue/bulk" => pages::queue::bulk, Access::Role(Role::Agent);
+    POST "/queue/views" => pages::queue::save_view, Access::Role(Role::Agent);
+    POST "/queue/views/{id}/delete" => pages::queue::delete_view, Access::Role(Role::Agent);
+    GET "/tickets/{number}" => pages::ticket::show, Access::Role(Role::Agent);
+    POST "/tickets/{number}/update" => pages::ticket::update, Access::Role(Role::Agent);
+    POST "/tickets/{number}/comment" => pages::ticket::comment, Access::Role(Role::Agent);
+    POST "/tickets/{number}/merge" => pages::ticket::merge, Access::Role(Role::Agent);
+    POST "/tickets/{number}/runs" => pages::ticket::runs, Access::Role(Role::Agent);
+    POST "/tickets/{number}/verdict" => pages::ticket::verdict, Access::Role(Role::Agent);
+    POST "/tickets/{number}/incident" => pages::ticket::incident, Access::Role(Role::Agent);
+
     GET "/login" => pages::login::show, Access::Public;
     POST "/login" => pages::login::submit, Access::Public;
     POST "/logout" => pages::login::logout, Access::SignedIn;
@@ -69,7 +83,12 @@ route_table! {
     POST "/admin/tracking-links/revoke" => pages::admin::revoke_link, Access::Role(Role::Admin);
 
     POST "/api/v1/reports" => api::reports::create, Access::Public;
+    GET "/api/v1/tickets" => api::tickets::list, Access::Scope(Scope::Read);
     GET "/api/v1/tickets/{number}" => api::tickets::show, Access::Scope(Scope::Read);
+    PATCH "/api/v1/tickets/{number}" => api::tickets::patch, Access::Scope(Scope::Write);
+    POST "/api/v1/tickets/{number}/comments" => api::tickets::comment, Access::Scope(Scope::Write);
+    POST "/api/v1/tickets/{number}/merge" => api::tickets::merge, Access::Scope(Scope::Write);
+    GET "/api/v1/tickets/{number}/events" => api::tickets::events, Access::Scope(Scope::Read);
     POST "/api/v1/runs" => api::runs::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
     GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;

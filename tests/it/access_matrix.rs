@@ -32,13 +32,24 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/t/{token}"
             | "/login",
         ) => Anyone,
-        ("POST", "/report" | "/login") => Anyone,
+        ("POST", "/report" | "/login" | "/t/{token}/reply") => Anyone,
+        (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),
         ("POST", "/logout") | ("GET" | "POST", "/account/password") | ("GET", "/my/reports") => {
             SignedIn
         }
         (_, p) if p.starts_with("/admin") => AtLeast(Role::Admin),
         ("POST", "/api/v1/reports") | ("GET", "/api/v1/openapi.json") => Anyone,
-        ("GET", "/api/v1/tickets/{number}" | "/api/v1/runs/{run_id}") => Token(Scope::Read),
+        (
+            "GET",
+            "/api/v1/tickets"
+            | "/api/v1/tickets/{number}"
+            | "/api/v1/tickets/{number}/events"
+            | "/api/v1/runs/{run_id}",
+        ) => Token(Scope::Read),
+        ("PATCH", "/api/v1/tickets/{number}")
+        | ("POST", "/api/v1/tickets/{number}/comments" | "/api/v1/tickets/{number}/merge") => {
+            Token(Scope::Write)
+        }
         ("POST", "/api/v1/runs") => Token(Scope::Ingest),
         _ => panic!(
             "route {method} {path} is missing from the authorization matrix: decide who may use it"
@@ -153,6 +164,7 @@ async fn send(
     let request = match method {
         "GET" => client.get(app.url(path)),
         "POST" if path.starts_with("/api/") => client.post(app.url(path)).json(&json!({})),
+        "PATCH" => client.patch(app.url(path)).json(&json!({})),
         "POST" => {
             let csrf = app.csrf_token(client).await;
             // Harmless form values: wrong passwords, unknown emails, a valid role.
@@ -170,6 +182,13 @@ async fn send(
                 ("reporter_email", "probe@example.com"),
                 ("kind", "other"),
                 ("description", "probe"),
+                ("body", "probe"),
+                ("version", "0"),
+                ("into", "INS-1001"),
+                ("run_id", "r-9"),
+                ("verdict", "rejected"),
+                ("action", "none"),
+                ("query", "status=all"),
             ];
             client.post(app.url(path)).form(&form)
         }

@@ -419,7 +419,13 @@ async fn sign_in_attempts_are_throttled_per_address() {
     let client = app.new_client();
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let response = app.post_form_as(&client, "/login", &[("email", "x@example.com"), ("password", "nope")]).await;
+        let response = app
+            .post_form_as(
+                &client,
+                "/login",
+                &[("email", "x@example.com"), ("password", "nope")],
+            )
+            .await;
         statuses.push(response.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 429]);
@@ -427,13 +433,20 @@ async fn sign_in_attempts_are_throttled_per_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_cookies_are_secure_behind_https() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.base_url = Some("https://desk.example".into())).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.base_url = Some("https://desk.example".into())
+    })
+    .await;
     app.create_user("tls@example.com", Role::Agent, PASSWORD);
     let client = app.new_client();
     let csrf = app.csrf_token(&client).await;
     let response = client
         .post(app.url("/login"))
-        .form(&[("csrf_token", csrf.as_str()), ("email", "tls@example.com"), ("password", PASSWORD)])
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", "tls@example.com"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -446,5 +459,8 @@ async fn session_cookies_are_secure_behind_https() {
         .find(|c| c.starts_with("desk_session="))
         .unwrap()
         .to_string();
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
 }

@@ -14,3 +14,4 @@ mod intake_form;
 mod migrations;
 mod run_linking;
 mod runs_api;
+mod triage;

@@ -16,6 +16,8 @@ pub struct Event {
     pub detail: String,
     pub public: bool,
     pub created_at: NaiveDateTime,
+    /// The ticket's version after this event.
+    pub version: i32,
 }
 
 #[derive(Debug, Insertable)]
@@ -27,6 +29,7 @@ pub struct NewEvent<'a> {
     pub detail: &'a str,
     pub public: bool,
     pub created_at: NaiveDateTime,
+    pub version: i32,
 }
 
 impl Event {
@@ -56,5 +59,19 @@ impl Event {
             query = query.filter(ticket_events::public.eq(true));
         }
         query.load(conn)
+    }
+
+    /// What happened to a ticket after `version`: the changes a stale writer missed.
+    pub fn since_version(
+        conn: &mut DbConnection,
+        ticket_id: i64,
+        version: i32,
+    ) -> QueryResult<Vec<Event>> {
+        ticket_events::table
+            .filter(ticket_events::ticket_id.eq(ticket_id))
+            .filter(ticket_events::version.gt(version))
+            .select(Event::as_select())
+            .order(ticket_events::id.asc())
+            .load(conn)
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod event;
 pub mod outbox;
 pub mod run;
+pub mod saved_view;
 pub mod session;
 pub mod ticket;
 pub mod ticket_run;

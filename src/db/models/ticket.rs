@@ -37,6 +37,15 @@ pub struct Ticket {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    pub assignee_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub is_incident: bool,
+    pub merged_into: Option<i64>,
+    pub type_verdict: Option<String>,
+    pub reclassified: bool,
+    pub first_responded_at: Option<NaiveDateTime>,
+    pub sla_due_at: NaiveDateTime,
+    pub sla_warn_at: NaiveDateTime,
 }
 
 #[derive(Debug, Insertable)]
@@ -68,6 +77,8 @@ pub struct NewTicket<'a> {
     pub resolution_due: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub sla_due_at: NaiveDateTime,
+    pub sla_warn_at: NaiveDateTime,
 }
 
 /// Human ticket numbers are `INS-<id>`.
@@ -143,6 +154,24 @@ impl Ticket {
                 tickets::updated_at.eq(at),
             ))
             .execute(conn)
+    }
+
+    /// Open tickets assigned to a user (auto-assignment balances on this).
+    pub fn open_assigned_count(conn: &mut DbConnection, user_id: i64) -> QueryResult<i64> {
+        tickets::table
+            .filter(tickets::assignee_id.eq(user_id))
+            .filter(tickets::status.eq_any(crate::domain::status::Status::OPEN.map(|s| s.as_str())))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Tickets attached to an incident, oldest first.
+    pub fn children(conn: &mut DbConnection, incident_id: i64) -> QueryResult<Vec<Ticket>> {
+        tickets::table
+            .filter(tickets::parent_id.eq(incident_id))
+            .select(Ticket::as_select())
+            .order(tickets::id.asc())
+            .load(conn)
     }
 
     pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {

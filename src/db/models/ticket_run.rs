@@ -47,6 +47,31 @@ impl TicketRun {
         Ok(inserted)
     }
 
+    /// Linked run ids of many tickets at once, in link order.
+    pub fn run_ids_for(
+        conn: &mut DbConnection,
+        ticket_ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, Vec<String>>> {
+        let rows: Vec<(i64, String)> = ticket_runs::table
+            .filter(ticket_runs::ticket_id.eq_any(ticket_ids))
+            .order((
+                ticket_runs::ticket_id.asc(),
+                ticket_runs::created_at.asc(),
+                ticket_runs::position.asc(),
+            ))
+            .select((ticket_runs::ticket_id, ticket_runs::run_id))
+            .load(conn)?;
+        let mut map = std::collections::HashMap::new();
+        for (ticket_id, run_id) in rows {
+            map.entry(ticket_id).or_insert_with(Vec::new).push(run_id);
+        }
+        Ok(map)
+    }
+
+    pub fn delete(conn: &mut DbConnection, ticket_id: i64, run_id: &str) -> QueryResult<usize> {
+        diesel::delete(ticket_runs::table.find((ticket_id, run_id))).execute(conn)
+    }
+
     pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<LinkedRun>> {
         ticket_runs::table
             .left_join(runs::table.on(runs::run_id.eq(ticket_runs::run_id)))

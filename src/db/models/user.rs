@@ -58,6 +58,18 @@ impl User {
             .optional()
     }
 
+    /// Emails of these users, by id.
+    pub fn emails(
+        conn: &mut DbConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = users::table
+            .filter(users::id.eq_any(ids))
+            .select((users::id, users::email))
+            .load(conn)?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
         users::table
             .select(User::as_select())

@@ -13,12 +13,20 @@ use crate::domain::run_record::{RawColumn, RawRun};
         title = "inspect-desk API",
         description = "Analyst reports, tickets and profiler run records."
     ),
-    paths(reports::create, tickets::show, runs::ingest, runs::show),
+    paths(reports::create, tickets::show, tickets::list, tickets::patch, tickets::comment, tickets::merge, tickets::events, runs::ingest, runs::show),
+    modifiers(&BearerAuth),
     components(schemas(
         RawReport,
         RawRun,
         RawColumn,
         tickets::TicketJson,
+        tickets::SlaJson,
+        tickets::TicketPage,
+        tickets::TicketPatch,
+        tickets::ConflictJson,
+        tickets::CommentBody,
+        tickets::MergeBody,
+        tickets::EventJson,
         runs::RunJson,
         runs::ColumnJson,
         runs::IngestResult,
@@ -26,6 +34,20 @@ use crate::domain::run_record::{RawColumn, RawRun};
     ))
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer-token scheme the paths' `security` entries name.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())

@@ -1,19 +1,42 @@
-//! Tickets as JSON: `GET /api/v1/tickets/{number}`.
+//! Tickets as JSON: lookup, the queue, changes with lost-update protection, comments,
+//! merges and the timeline.
 
-use actix_web::{HttpResponse, web};
-use serde::Serialize;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use super::ApiError;
 use crate::clock::rfc3339;
 use crate::db::DbConnection;
+use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::TicketRun;
+use crate::db::models::user::User;
+use crate::domain::category::Category;
+use crate::domain::severity::Severity;
+use crate::domain::status::{SlaState, Status};
 use crate::error::AppError;
+use crate::services::queue::{self, QueueQuery, RawQueueQuery};
+use crate::services::ticket_actions;
+use crate::services::triage::{self, Assignee, Changes, Who};
 use crate::state::Desk;
+use crate::web::auth::Viewer;
+
+/// Where a ticket stands against its SLA.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct SlaJson {
+    /// breached, at_risk, on_track, paused or stopped.
+    pub state: String,
+    pub first_response_due: String,
+    pub resolution_due: String,
+    pub paused: bool,
+    /// The next deadline the queue sorts on.
+    pub next_due: String,
+}
 
 /// A ticket as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
 pub struct TicketJson {
     /// Human number, e.g. `INS-1042`.
     pub number: String,
@@ -29,7 +52,7 @@ pub struct TicketJson {
     pub severity_reasons: Vec<String>,
     /// Owning team key.
     pub team: String,
-    /// Name of the routing rule that matched, or `fallback`.
+    /// Name of the routing rule that matched, `fallback`, or `manual` after a reroute.
     pub routing_rule: String,
     pub routing_reason: String,
     /// Run ids linked to the ticket.
@@ -38,22 +61,44 @@ pub struct TicketJson {
     pub first_response_due: String,
     /// RFC 3339, UTC.
     pub resolution_due: String,
+    pub sla: SlaJson,
     pub created_at: String,
+    pub updated_at: String,
     pub kind: String,
     pub warehouse_type: Option<String>,
     pub table: Option<String>,
     pub column: Option<String>,
     pub impact: Option<String>,
+    pub assignee: Option<String>,
+    pub is_incident: bool,
+    /// The incident this ticket is attached to.
+    pub incident: Option<String>,
+    pub merged_into: Option<String>,
+    /// confirmed or rejected, for wrong-column-type reports.
+    pub type_verdict: Option<String>,
+    /// Send it back with a change (or as If-Match) to guard against lost updates.
     pub version: i32,
 }
 
+fn number_of(id: Option<i64>) -> Option<String> {
+    id.map(|id| format!("INS-{id}"))
+}
+
 impl TicketJson {
-    pub fn load(conn: &mut DbConnection, desk: &Desk, ticket: Ticket) -> Result<Self, AppError> {
-        let linked_runs = TicketRun::for_ticket(conn, ticket.id)?
-            .into_iter()
-            .map(|r| r.run_id)
-            .collect();
-        Ok(TicketJson {
+    pub fn build(
+        desk: &Desk,
+        ticket: Ticket,
+        linked_runs: Vec<String>,
+        assignee: Option<String>,
+    ) -> Self {
+        let status = Status::parse(&ticket.status).unwrap_or(Status::New);
+        let state = SlaState::of(
+            status,
+            ticket.sla_due_at,
+            ticket.sla_warn_at,
+            desk.clock.now(),
+        );
+        TicketJson {
             number: ticket.number(),
             tracking_url: desk.mail.tracking_url(&ticket.tracking_token),
             reasons: ticket.classification_reasons(),
@@ -61,7 +106,18 @@ impl TicketJson {
             linked_runs,
             first_response_due: rfc3339(ticket.first_response_due),
             resolution_due: rfc3339(ticket.resolution_due),
+            sla: SlaJson {
+                state: state.as_str().into(),
+                first_response_due: rfc3339(ticket.first_response_due),
+                resolution_due: rfc3339(ticket.resolution_due),
+                paused: state == SlaState::Paused,
+                next_due: rfc3339(ticket.sla_due_at),
+            },
             created_at: rfc3339(ticket.created_at),
+            updated_at: rfc3339(ticket.updated_at),
+            incident: number_of(ticket.parent_id),
+            merged_into: number_of(ticket.merged_into),
+            assignee,
             status: ticket.status,
             category: ticket.category,
             confidence: ticket.confidence,
@@ -74,27 +130,67 @@ impl TicketJson {
             table: ticket.table_name,
             column: ticket.column_name,
             impact: ticket.impact,
+            is_incident: ticket.is_incident,
+            type_verdict: ticket.type_verdict,
             version: ticket.version,
-        })
+        }
+    }
+
+    pub fn load(conn: &mut DbConnection, desk: &Desk, ticket: Ticket) -> Result<Self, AppError> {
+        let runs = TicketRun::for_ticket(conn, ticket.id)?
+            .into_iter()
+            .map(|r| r.run_id)
+            .collect();
+        let assignee = match ticket.assignee_id {
+            Some(id) => User::find(conn, id)?.map(|u| u.email),
+            None => None,
+        };
+        Ok(TicketJson::build(desk, ticket, runs, assignee))
+    }
+
+    /// Many tickets with two queries for their runs and assignees, not two per ticket.
+    pub fn load_many(
+        conn: &mut DbConnection,
+        desk: &Desk,
+        tickets: Vec<Ticket>,
+    ) -> Result<Vec<Self>, AppError> {
+        let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+        let mut runs = TicketRun::run_ids_for(conn, &ids)?;
+        let assignee_ids: Vec<i64> = tickets.iter().filter_map(|t| t.assignee_id).collect();
+        let emails: HashMap<i64, String> = User::emails(conn, &assignee_ids)?;
+        Ok(tickets
+            .into_iter()
+            .map(|t| {
+                let linked = runs.remove(&t.id).unwrap_or_default();
+                let assignee = t.assignee_id.and_then(|id| emails.get(&id).cloned());
+                TicketJson::build(desk, t, linked, assignee)
+            })
+            .collect())
     }
 }
 
+fn who(viewer: &Viewer) -> Who {
+    Who {
+        name: viewer.actor_name(),
+        user_id: viewer.user.as_ref().map(|u| u.id),
+    }
+}
+
+fn ticket_id(number: &str) -> Result<i64, AppError> {
+    Ticket::parse_number(number).ok_or(AppError::NotFound)
+}
+
 /// One ticket by its number.
-#[utoipa::path(
-    get,
-    path = "/api/v1/tickets/{number}",
+#[utoipa::path(get, path = "/api/v1/tickets/{number}",
     params(("number" = String, Path, description = "Ticket number, e.g. INS-1042")),
-    responses(
-        (status = 200, description = "The ticket", body = TicketJson),
-        (status = 404, description = "No such ticket", body = super::problem::Problem, content_type = "application/problem+json"),
-    ),
-    tag = "tickets"
-)]
+    responses((status = 200, description = "The ticket", body = TicketJson),
+               (status = 404, description = "No such ticket", body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["read"])), tag = "tickets")]
 pub async fn show(
     desk: web::Data<Desk>,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = Ticket::parse_number(&number).ok_or(AppError::NotFound)?;
+    let id = ticket_id(&number)?;
     let json = web::block(move || -> Result<TicketJson, AppError> {
         let mut conn = desk.pool.get()?;
         let ticket = Ticket::find(&mut conn, id)?;
@@ -102,4 +198,299 @@ pub async fn show(
     })
     .await??;
     Ok(HttpResponse::Ok().json(json))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketJson>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The queue: filters, sort, keyset pagination.
+#[utoipa::path(get, path = "/api/v1/tickets",
+    params(
+        ("status" = Option<String>, Query, description = "open (default), all, or a comma-separated list"),
+        ("category" = Option<String>, Query), ("severity" = Option<String>, Query), ("team" = Option<String>, Query),
+        ("assignee" = Option<String>, Query, description = "a user id, or none"),
+        ("warehouse_type" = Option<String>, Query),
+        ("sla" = Option<String>, Query, description = "breached, at_risk, on_track or paused"),
+        ("q" = Option<String>, Query, description = "text in the description, table or column, or a ticket number"),
+        ("sort" = Option<String>, Query, description = "sla (default), severity or created"),
+        ("limit" = Option<i64>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "A page of tickets", body = TicketPage),
+              (status = 422, description = "A bad filter", body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["read"])), tag = "tickets")]
+pub async fn list(
+    desk: web::Data<Desk>,
+    raw: web::Query<RawQueueQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = QueueQuery::parse(&raw, None).map_err(AppError::Invalid)?;
+    let page = web::block(move || -> Result<TicketPage, AppError> {
+        let mut conn = desk.pool.get()?;
+        let page = queue::search(&mut conn, &query, desk.clock.now())?;
+        Ok(TicketPage {
+            tickets: TicketJson::load_many(&mut conn, &desk, page.tickets)?,
+            next_cursor: page.next_cursor,
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A change to a ticket. Every field is optional; `version` (or an `If-Match` header)
+/// is the version you read.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub severity: Option<String>,
+    pub team: Option<String>,
+    /// A user id, `auto` (team member with the fewest open tickets), or `none`.
+    pub assignee: Option<serde_json::Value>,
+    /// Required when changing category or severity.
+    pub reason: Option<String>,
+    pub version: Option<i32>,
+}
+
+/// The ticket changed since the caller read it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictJson {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub current_version: i32,
+    /// What happened after the version you sent.
+    pub changes: Vec<EventJson>,
+}
+
+fn parse_patch(patch: &TicketPatch) -> Result<Changes, AppError> {
+    let mut errors = crate::domain::report::FieldErrors::new();
+    let mut check = crate::domain::report::Checker(&mut errors);
+    let status = patch
+        .status
+        .as_deref()
+        .and_then(|s| check.field("status", Status::parse(s)));
+    let category = patch
+        .category
+        .as_deref()
+        .and_then(|c| check.field("category", Category::parse(c)));
+    let severity = patch
+        .severity
+        .as_deref()
+        .and_then(|s| check.field("severity", Severity::parse(s)));
+    let assignee = match &patch.assignee {
+        None => None,
+        Some(serde_json::Value::Null) => Some(Assignee::Nobody),
+        Some(serde_json::Value::String(s)) if s == "none" => Some(Assignee::Nobody),
+        Some(serde_json::Value::String(s)) if s == "auto" => Some(Assignee::Auto),
+        Some(serde_json::Value::Number(n)) => n.as_i64().map(Assignee::User),
+        Some(_) => check.field(
+            "assignee",
+            Err::<Assignee, _>("assignee is a user id, \"auto\" or \"none\"".to_string()),
+        ),
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    Ok(Changes {
+        status,
+        category,
+        severity,
+        team: patch.team.clone(),
+        assignee,
+        reason: patch.reason.clone(),
+    })
+}
+
+fn expected_version(req: &HttpRequest, body: Option<i32>) -> Result<i32, AppError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_string()
+        });
+    match (body, header) {
+        (Some(v), _) => Ok(v),
+        (None, Some(h)) => h.parse().map_err(|_| {
+            AppError::BadRequest(format!("If-Match must be a ticket version, not '{h}'"))
+        }),
+        (None, None) => Err(AppError::Invalid(
+            std::iter::once((
+                "version",
+                "send the version you read (field or If-Match)".to_string(),
+            ))
+            .collect(),
+        )),
+    }
+}
+
+/// Change status, category, severity, team or assignee; 409 if someone changed the ticket
+/// since the version you send.
+#[utoipa::path(patch, path = "/api/v1/tickets/{number}", request_body = TicketPatch,
+    params(("number" = String, Path), ("If-Match" = Option<String>, Header, description = "The version you read")),
+    responses((status = 200, description = "The changed ticket", body = TicketJson),
+              (status = 409, description = "Changed since your version", body = ConflictJson),
+              (status = 422, description = "Not allowed or invalid", body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["write"])), tag = "tickets")]
+pub async fn patch(
+    req: HttpRequest,
+    viewer: Viewer,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = ticket_id(&number)?;
+    let patch: TicketPatch = super::decode_json(&req, &body)?;
+    let changes = parse_patch(&patch)?;
+    let version = expected_version(&req, patch.version)?;
+    let who = who(&viewer);
+    let outcome = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        match triage::update(&mut conn, &desk, &who, id, version, &changes)? {
+            Ok(ticket) => Ok(Ok(TicketJson::load(&mut conn, &desk, ticket)?)),
+            Err(conflict) => Ok(Err(ConflictJson {
+                kind: "https://inspect-desk.dev/problems/conflict".into(),
+                title: "This ticket changed since you read it".into(),
+                status: 409,
+                detail: format!(
+                    "you sent version {version}; it is now at version {}",
+                    conflict.current.version
+                ),
+                current_version: conflict.current.version,
+                changes: conflict.missed.into_iter().map(EventJson::from).collect(),
+            })),
+        }
+    })
+    .await??;
+    Ok(match outcome {
+        Ok(json) => HttpResponse::Ok()
+            .insert_header(("ETag", format!("\"{}\"", json.version)))
+            .json(json),
+        Err(conflict) => HttpResponse::Conflict()
+            .content_type("application/problem+json")
+            .json(conflict),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    pub body: String,
+    /// Public comments are emailed to the reporter; default internal.
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// Comment on a ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/comments", request_body = CommentBody, params(("number" = String, Path)),
+    responses((status = 201, description = "Comment added; the ticket", body = TicketJson),
+              (status = 422, description = "Empty or too long", body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["write"])), tag = "tickets")]
+pub async fn comment(
+    req: HttpRequest,
+    viewer: Viewer,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = ticket_id(&number)?;
+    let comment: CommentBody = super::decode_json(&req, &body)?;
+    let who = who(&viewer);
+    let json = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        let ticket =
+            ticket_actions::comment(&mut conn, &desk, &who, id, &comment.body, comment.public)?;
+        TicketJson::load(&mut conn, &desk, ticket)
+    })
+    .await??;
+    Ok(HttpResponse::Created().json(json))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The ticket this one duplicates, e.g. `INS-1001`.
+    pub into: String,
+}
+
+/// Merge this ticket into another: it closes and its reporter is told once.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/merge", request_body = MergeBody, params(("number" = String, Path)),
+    responses((status = 200, description = "The merged (closed) ticket", body = TicketJson),
+              (status = 422, description = "Cannot merge", body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["write"])), tag = "tickets")]
+pub async fn merge(
+    req: HttpRequest,
+    viewer: Viewer,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = ticket_id(&number)?;
+    let merge: MergeBody = super::decode_json(&req, &body)?;
+    let into = Ticket::parse_number(&merge.into).ok_or_else(|| {
+        AppError::Invalid(
+            std::iter::once(("into", format!("'{}' is not a ticket number", merge.into))).collect(),
+        )
+    })?;
+    let who = who(&viewer);
+    let json = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        let ticket = ticket_actions::merge(&mut conn, &desk, &who, id, into)?;
+        TicketJson::load(&mut conn, &desk, ticket)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(json))
+}
+
+/// One timeline event.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct EventJson {
+    pub kind: String,
+    pub actor: String,
+    pub detail: String,
+    pub public: bool,
+    pub at: String,
+    /// The ticket's version after this event.
+    pub version: i32,
+}
+
+impl From<Event> for EventJson {
+    fn from(e: Event) -> Self {
+        EventJson {
+            kind: e.kind,
+            actor: e.actor,
+            detail: e.detail,
+            public: e.public,
+            at: rfc3339(e.created_at),
+            version: e.version,
+        }
+    }
+}
+
+/// Every event on a ticket's timeline, oldest first.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}/events", params(("number" = String, Path)),
+    responses((status = 200, description = "The timeline", body = Vec<EventJson>),
+              (status = 404, description = "No such ticket", body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["read"])), tag = "tickets")]
+pub async fn events(
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ticket_id(&number)?;
+    let events = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        Ticket::find(&mut conn, id)?;
+        Ok(Event::for_ticket(&mut conn, id, false)?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(events.into_iter().map(EventJson::from).collect::<Vec<_>>()))
 }

@@ -4,7 +4,9 @@ pub mod account;
 pub mod admin;
 pub mod error;
 pub mod login;
+pub mod queue;
 pub mod report;
+pub mod ticket;
 pub mod tracking;
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};

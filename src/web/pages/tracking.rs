@@ -10,6 +10,8 @@ use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{LinkedRun, TicketRun};
 use crate::domain::category::Category;
+use crate::error::AppError;
+use crate::services::ticket_actions;
 use crate::state::Desk;
 
 #[derive(Template)]
@@ -30,6 +32,14 @@ struct TrackingPage {
 }
 
 impl TrackingPage {
+    fn merged_into(&self) -> Option<String> {
+        self.ticket.merged_into.map(|id| format!("INS-{id}"))
+    }
+
+    fn can_reply(&self) -> bool {
+        self.ticket.status != "closed"
+    }
+
     fn time(&self, at: &chrono::NaiveDateTime) -> String {
         rfc3339(*at)
     }
@@ -42,7 +52,7 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     // Tokens are 40 hex characters; anything else cannot match, so skip the query.
-    if token.len() != 40 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !valid_token(&token) {
         return Err(crate::error::AppError::NotFound.into());
     }
     let desk2 = desk.clone();
@@ -75,4 +85,33 @@ pub async fn show(
         ticket,
     };
     html(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ReplyForm {
+    body: String,
+}
+
+fn valid_token(token: &str) -> bool {
+    token.len() == 40 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The reporter answers: a resolved ticket reopens, a waiting one resumes.
+pub async fn reply(
+    desk: web::Data<Desk>,
+    token: web::Path<String>,
+    form: web::Form<ReplyForm>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    if !valid_token(&token) {
+        return Err(AppError::NotFound.into());
+    }
+    let body = form.into_inner().body;
+    let back = format!("/t/{token}");
+    web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        ticket_actions::reporter_reply(&mut conn, &desk, &token, &body)
+    })
+    .await??;
+    Ok(super::see_other(&back))
 }

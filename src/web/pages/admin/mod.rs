@@ -206,6 +206,7 @@ pub async fn revoke_link(
                     detail: &detail,
                     public: false,
                     created_at: now,
+                    version: ticket.version,
                 }],
             )?;
             accounts::audit(

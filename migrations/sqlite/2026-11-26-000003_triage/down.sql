@@ -1,0 +1,15 @@
+DROP TABLE saved_views;
+ALTER TABLE ticket_events DROP COLUMN version;
+DROP INDEX tickets_reporter;
+DROP INDEX tickets_assignee;
+DROP INDEX tickets_parent;
+DROP INDEX tickets_sla;
+ALTER TABLE tickets DROP COLUMN sla_warn_at;
+ALTER TABLE tickets DROP COLUMN sla_due_at;
+ALTER TABLE tickets DROP COLUMN first_responded_at;
+ALTER TABLE tickets DROP COLUMN reclassified;
+ALTER TABLE tickets DROP COLUMN type_verdict;
+ALTER TABLE tickets DROP COLUMN merged_into;
+ALTER TABLE tickets DROP COLUMN is_incident;
+ALTER TABLE tickets DROP COLUMN parent_id;
+ALTER TABLE tickets DROP COLUMN assignee_id;

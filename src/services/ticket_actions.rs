@@ -1,0 +1,322 @@
+//! Comments, replies, merges, run links and wrong-type verdicts.
+
+use chrono::NaiveDateTime;
+
+use crate::db::models::ticket::Ticket;
+use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
+use crate::db::{DbConnection, write_transaction};
+use crate::domain::category::Category;
+use crate::domain::status::{self, Status};
+use crate::email;
+use crate::error::AppError;
+use crate::services::notify::{self, Message};
+use crate::services::triage::{TicketChangeset, Who, touch};
+use crate::state::Desk;
+
+const MAX_COMMENT_CHARS: usize = 10_000;
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(std::iter::once((field, message.into())).collect())
+}
+
+fn comment_body(body: &str) -> Result<&str, AppError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(invalid("body", "Write something first."));
+    }
+    if body.chars().count() > MAX_COMMENT_CHARS {
+        return Err(invalid(
+            "body",
+            format!("Comments are at most {MAX_COMMENT_CHARS} characters."),
+        ));
+    }
+    Ok(body)
+}
+
+/// The first public word from the team stops the first-response clock.
+fn first_response(ticket: &Ticket, now: NaiveDateTime, set: &mut TicketChangeset) {
+    if ticket.first_responded_at.is_none() {
+        set.first_responded_at = Some(Some(now));
+        let (due, warn) = status::next_deadline(
+            ticket.created_at,
+            ticket.first_response_due,
+            ticket.resolution_due,
+            true,
+        );
+        set.sla_due_at = Some(due);
+        set.sla_warn_at = Some(warn);
+    }
+}
+
+/// An agent's comment: public ones are emailed to the reporter and shown on the tracking
+/// page; internal ones stay on the agents' side.
+pub fn comment(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+) -> Result<Ticket, AppError> {
+    let body = comment_body(body)?;
+    let now = desk.clock.now();
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::find(conn, id)?;
+        let mut set = TicketChangeset::default();
+        if public {
+            first_response(&ticket, now, &mut set);
+        }
+        let kind = if public { "comment" } else { "internal_note" };
+        let saved = touch(
+            conn,
+            &ticket,
+            who,
+            &[(kind, body.to_string(), public)],
+            set,
+            now,
+        )?;
+        if public {
+            let rendered =
+                email::ticket_message(&desk.mail, &saved, "New reply from the support team", body)?;
+            let message = Message {
+                template: "public_comment",
+                recipient: &saved.reporter_email,
+                rendered,
+                first_in_thread: false,
+            };
+            notify::queue(conn, &desk.mail, &saved, message, now)?;
+        }
+        Ok(saved)
+    })
+}
+
+/// The reporter answers on the tracking page: a resolved ticket reopens, a waiting one
+/// resumes.
+pub fn reporter_reply(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    token: &str,
+    body: &str,
+) -> Result<Ticket, AppError> {
+    let body = comment_body(body)?;
+    let now = desk.clock.now();
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::find_by_token(conn, token)?;
+        let who = Who {
+            name: "reporter".into(),
+            user_id: None,
+        };
+        let mut notes = vec![("reporter_reply", body.to_string(), true)];
+        let mut set = TicketChangeset::default();
+        let next = match Status::parse(&ticket.status) {
+            Ok(Status::Resolved) => Some(Status::Triaged),
+            Ok(Status::WaitingOnReporter) => Some(Status::InProgress),
+            _ => None,
+        };
+        if let Some(next) = next {
+            set.status = Some(next.as_str().into());
+            let what = if next == Status::Triaged {
+                "reopened by the reporter's reply"
+            } else {
+                "resumed by the reporter's reply"
+            };
+            notes.push((
+                "status_changed",
+                format!("{what} ({} → {next})", ticket.status),
+                true,
+            ));
+        }
+        touch(conn, &ticket, &who, &notes, set, now)
+    })
+}
+
+/// Merge a duplicate into another ticket: the duplicate closes, its reporter is told once,
+/// its timeline stays where it was.
+pub fn merge(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    duplicate_id: i64,
+    into_id: i64,
+) -> Result<Ticket, AppError> {
+    if duplicate_id == into_id {
+        return Err(invalid("into", "A ticket cannot be merged into itself."));
+    }
+    let now = desk.clock.now();
+    write_transaction(conn, |conn| {
+        let duplicate = Ticket::find(conn, duplicate_id)?;
+        let target = Ticket::find(conn, into_id).map_err(|e| match e {
+            diesel::result::Error::NotFound => invalid("into", "No such ticket to merge into."),
+            other => other.into(),
+        })?;
+        if let Some(already) = duplicate.merged_into {
+            return Err(invalid(
+                "into",
+                format!(
+                    "{} is already merged into INS-{already}.",
+                    duplicate.number()
+                ),
+            ));
+        }
+        if target.merged_into.is_some() {
+            return Err(invalid(
+                "into",
+                format!(
+                    "{} was itself merged; merge into the ticket it went to.",
+                    target.number()
+                ),
+            ));
+        }
+        let set = TicketChangeset {
+            status: Some(Status::Closed.as_str().into()),
+            merged_into: Some(Some(target.id)),
+            ..TicketChangeset::default()
+        };
+        let note = format!(
+            "merged into {} by {}: the same problem is followed there",
+            target.number(),
+            who.name
+        );
+        let duplicate = touch(conn, &duplicate, who, &[("merged", note, true)], set, now)?;
+        let note = format!(
+            "{} merged into this ticket by {}",
+            duplicate.number(),
+            who.name
+        );
+        touch(
+            conn,
+            &target,
+            who,
+            &[("merge_received", note, false)],
+            TicketChangeset::default(),
+            now,
+        )?;
+        let body = format!(
+            "Your report describes the same problem as {}, which the team is already working on. Your report is closed as a duplicate; updates on the problem will reach you.",
+            target.number()
+        );
+        let rendered = email::ticket_message(
+            &desk.mail,
+            &duplicate,
+            &format!("Merged into {}", target.number()),
+            &body,
+        )?;
+        let message = Message {
+            template: "merged",
+            recipient: &duplicate.reporter_email,
+            rendered,
+            first_in_thread: false,
+        };
+        notify::queue(conn, &desk.mail, &duplicate, message, now)?;
+        Ok(duplicate)
+    })
+}
+
+/// Link a run by id (it may not have arrived yet), or unlink one.
+pub fn link_run(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    run_id: &str,
+    link: bool,
+) -> Result<Ticket, AppError> {
+    let run_id = run_id.trim();
+    let valid = !run_id.is_empty()
+        && run_id.len() <= 128
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if !valid {
+        return Err(invalid(
+            "run_id",
+            "A run id holds 1 to 128 letters, digits and - _ . :",
+        ));
+    }
+    let now = desk.clock.now();
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::find(conn, id)?;
+        let linked = TicketRun::for_ticket(conn, id)?;
+        let present = linked.iter().any(|l| l.run_id == run_id);
+        let note = match (link, present) {
+            (true, true) => {
+                return Err(invalid(
+                    "run_id",
+                    format!("Run {run_id} is already linked."),
+                ));
+            }
+            (false, false) => {
+                return Err(invalid("run_id", format!("Run {run_id} is not linked.")));
+            }
+            (true, false) => {
+                let reason = format!("linked by {}", who.name);
+                let position = linked.len() as i32;
+                TicketRun::insert_many(
+                    conn,
+                    &[NewTicketRun {
+                        ticket_id: id,
+                        run_id,
+                        reason: &reason,
+                        position,
+                        created_at: now,
+                    }],
+                )?;
+                ("run_linked", format!("linked run {run_id} ({reason})"))
+            }
+            (false, true) => {
+                TicketRun::delete(conn, id, run_id)?;
+                (
+                    "run_unlinked",
+                    format!("unlinked run {run_id} by {}", who.name),
+                )
+            }
+        };
+        touch(
+            conn,
+            &ticket,
+            who,
+            &[(note.0, note.1, true)],
+            TicketChangeset::default(),
+            now,
+        )
+    })
+}
+
+/// Confirm or reject a wrong-column-type report; confirmed ones count against the
+/// semantic-type accuracy figure.
+pub fn type_verdict(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    confirmed: bool,
+) -> Result<Ticket, AppError> {
+    let now = desk.clock.now();
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::find(conn, id)?;
+        if ticket.category != Category::WrongColumnType.as_str() {
+            return Err(invalid(
+                "verdict",
+                "Only wrong-column-type reports take a verdict; reclassify first if that is what this is.",
+            ));
+        }
+        let verdict = if confirmed { "confirmed" } else { "rejected" };
+        let set = TicketChangeset {
+            type_verdict: Some(Some(verdict.into())),
+            ..TicketChangeset::default()
+        };
+        let column = ticket
+            .column_name
+            .clone()
+            .unwrap_or_else(|| "the column".into());
+        let note = format!("wrong type {verdict} for {column} by {}", who.name);
+        touch(
+            conn,
+            &ticket,
+            who,
+            &[("type_verdict", note, true)],
+            set,
+            now,
+        )
+    })
+}

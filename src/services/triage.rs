@@ -1,0 +1,395 @@
+//! Agents' actions on a ticket. Every change checks the version the agent saw, so two
+//! agents never silently overwrite each other, and leaves a timeline event.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::models::event::{Event, NewEvent};
+use crate::db::models::ticket::Ticket;
+use crate::db::models::user::User;
+use crate::db::schema::tickets;
+use crate::db::{DbConnection, write_transaction};
+use crate::domain::category::Category;
+use crate::domain::role::Role;
+use crate::domain::severity::Severity;
+use crate::domain::status::{self, Status};
+use crate::error::AppError;
+use crate::services::notify::{self, Message};
+use crate::state::Desk;
+
+/// Who acts: a desk account or a program with a token.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub name: String,
+    pub user_id: Option<i64>,
+}
+
+/// Whom to assign.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assignee {
+    Me,
+    User(i64),
+    /// The team member with the fewest open tickets.
+    Auto,
+    Nobody,
+}
+
+/// The fields an agent may change in one go; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub status: Option<Status>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+    pub team: Option<String>,
+    pub assignee: Option<Assignee>,
+    /// Why: required for reclassification and severity changes.
+    pub reason: Option<String>,
+}
+
+/// The ticket changed since the caller read it.
+#[derive(Debug)]
+pub struct Conflict {
+    pub current: Ticket,
+    pub missed: Vec<Event>,
+}
+
+/// Columns a change may set; `None` leaves a column alone.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = tickets)]
+pub(crate) struct TicketChangeset {
+    pub(crate) merged_into: Option<Option<i64>>,
+    pub(crate) type_verdict: Option<Option<String>>,
+    pub(crate) parent_id: Option<Option<i64>>,
+    pub(crate) is_incident: Option<bool>,
+    pub(crate) status: Option<String>,
+    pub(crate) category: Option<String>,
+    pub(crate) severity: Option<String>,
+    pub(crate) team: Option<String>,
+    pub(crate) routing_rule: Option<String>,
+    pub(crate) routing_reason: Option<String>,
+    pub(crate) assignee_id: Option<Option<i64>>,
+    pub(crate) reclassified: Option<bool>,
+    pub(crate) first_response_due: Option<NaiveDateTime>,
+    pub(crate) resolution_due: Option<NaiveDateTime>,
+    pub(crate) first_responded_at: Option<Option<NaiveDateTime>>,
+    pub(crate) sla_due_at: Option<NaiveDateTime>,
+    pub(crate) sla_warn_at: Option<NaiveDateTime>,
+    pub(crate) updated_at: Option<NaiveDateTime>,
+    pub(crate) version: Option<i32>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(std::iter::once((field, message.into())).collect())
+}
+
+/// A change to record on the timeline.
+struct Note {
+    kind: &'static str,
+    detail: String,
+    public: bool,
+}
+
+/// Apply `changes` if the ticket is still at `expected_version`.
+pub fn update(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    expected_version: i32,
+    changes: &Changes,
+) -> Result<Result<Ticket, Conflict>, AppError> {
+    let now = desk.clock.now();
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::find(conn, id)?;
+        if ticket.version != expected_version {
+            let missed = Event::since_version(conn, id, expected_version)?;
+            return Ok(Err(Conflict {
+                current: ticket,
+                missed,
+            }));
+        }
+        let (set, notes) = plan(conn, desk, who, &ticket, changes, now)?;
+        if notes.is_empty() {
+            return Ok(Ok(ticket));
+        }
+        let saved = save(conn, &ticket, set, &notes, who, now)?;
+        let Some(saved) = saved else {
+            let missed = Event::since_version(conn, id, expected_version)?;
+            return Ok(Err(Conflict {
+                current: Ticket::find(conn, id)?,
+                missed,
+            }));
+        };
+        if changes.status == Some(Status::Resolved) {
+            let body = "The team has marked your report resolved. If the problem is still there, reply on the tracking page and the ticket reopens.";
+            let rendered =
+                crate::email::ticket_message(&desk.mail, &saved, "Your report is resolved", body)?;
+            notify::queue(
+                conn,
+                &desk.mail,
+                &saved,
+                Message {
+                    template: "resolved",
+                    recipient: &saved.reporter_email,
+                    rendered,
+                    first_in_thread: false,
+                },
+                now,
+            )?;
+        }
+        Ok(Ok(saved))
+    })
+}
+
+/// Work out the new field values and the timeline notes, refusing what is not allowed.
+fn plan(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    ticket: &Ticket,
+    changes: &Changes,
+    now: NaiveDateTime,
+) -> Result<(TicketChangeset, Vec<Note>), AppError> {
+    let mut set = TicketChangeset::default();
+    let mut notes = Vec::new();
+    let reason = changes
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let current_status = Status::parse(&ticket.status).map_err(AppError::internal_msg)?;
+    let severity = Severity::parse(&ticket.severity).map_err(AppError::internal_msg)?;
+    let mut responded = ticket.first_responded_at.is_some();
+    if let Some(to) = changes.status.filter(|s| *s != current_status) {
+        current_status
+            .can_move_to(to)
+            .map_err(|e| invalid("status", e))?;
+        set.status = Some(to.as_str().into());
+        if !responded && !matches!(to, Status::New | Status::Triaged) {
+            set.first_responded_at = Some(Some(now));
+            responded = true;
+        }
+        let detail = match (current_status, to) {
+            (Status::Resolved | Status::Closed, Status::Triaged) => {
+                format!("reopened by {}", who.name)
+            }
+            _ => format!("status {current_status} → {to} by {}", who.name),
+        };
+        notes.push(Note {
+            kind: "status_changed",
+            detail,
+            public: true,
+        });
+    }
+    if let Some(category) = changes.category.filter(|c| c.as_str() != ticket.category) {
+        let reason = reason
+            .ok_or_else(|| invalid("reason", "Say why the category is wrong; it is logged."))?;
+        set.category = Some(category.as_str().into());
+        set.reclassified = Some(true);
+        let detail = format!(
+            "reclassified {} → {category} by {}: {reason} (a classifier miss)",
+            ticket.category, who.name
+        );
+        notes.push(Note {
+            kind: "reclassified",
+            detail,
+            public: true,
+        });
+    }
+    let mut deadlines_changed = set.first_responded_at.is_some();
+    if let Some(new) = changes.severity.filter(|s| *s != severity) {
+        let reason = reason
+            .ok_or_else(|| invalid("reason", "Say why the severity changes; it is logged."))?;
+        // A severity change recomputes both due times from when the ticket was filed.
+        let targets = crate::domain::sla::targets(ticket.created_at, &desk.model.sla_policy(new));
+        set.first_response_due = Some(targets.first_response_due);
+        set.resolution_due = Some(targets.resolution_due);
+        set.severity = Some(new.as_str().into());
+        notes.push(Note {
+            kind: "severity_changed",
+            detail: format!("severity {severity} → {new} by {}: {reason}", who.name),
+            public: true,
+        });
+        deadlines_changed = true;
+    }
+    if deadlines_changed {
+        let first = set.first_response_due.unwrap_or(ticket.first_response_due);
+        let resolution = set.resolution_due.unwrap_or(ticket.resolution_due);
+        let (due, warn) = status::next_deadline(ticket.created_at, first, resolution, responded);
+        set.sla_due_at = Some(due);
+        set.sla_warn_at = Some(warn);
+    }
+    if let Some(team) = changes.team.as_deref().filter(|t| *t != ticket.team) {
+        let known = desk
+            .model
+            .team(team)
+            .ok_or_else(|| invalid("team", format!("no team '{team}' in the support model")))?;
+        // Rerouting keeps the clocks: the reporter has been waiting all along.
+        set.team = Some(team.into());
+        set.routing_rule = Some("manual".into());
+        let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+        set.routing_reason = Some(format!("rerouted by {}{why}", who.name));
+        notes.push(Note {
+            kind: "rerouted",
+            detail: format!(
+                "rerouted {} → {} by {}{why}",
+                ticket.team, known.name, who.name
+            ),
+            public: true,
+        });
+    }
+    if let Some(assignee) = &changes.assignee {
+        let team = set.team.as_deref().unwrap_or(&ticket.team);
+        let target = resolve_assignee(conn, desk, who, team, assignee)?;
+        if target.as_ref().map(|u| u.id) != ticket.assignee_id {
+            set.assignee_id = Some(target.as_ref().map(|u| u.id));
+            let detail = match &target {
+                Some(user) => format!("assigned to {} by {}", user.email, who.name),
+                None => format!("unassigned by {}", who.name),
+            };
+            notes.push(Note {
+                kind: "assigned",
+                detail,
+                public: false,
+            });
+        }
+    }
+    Ok((set, notes))
+}
+
+fn resolve_assignee(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    team: &str,
+    assignee: &Assignee,
+) -> Result<Option<User>, AppError> {
+    let must_be_agent = |user: User| -> Result<Option<User>, AppError> {
+        match Role::parse(&user.role) {
+            Ok(role) if role.includes(Role::Agent) => Ok(Some(user)),
+            _ => Err(invalid(
+                "assignee",
+                format!("{} is not an agent", user.email),
+            )),
+        }
+    };
+    match assignee {
+        Assignee::Nobody => Ok(None),
+        Assignee::Me => {
+            let id = who
+                .user_id
+                .ok_or_else(|| invalid("assignee", "only a signed-in agent can take a ticket"))?;
+            must_be_agent(User::find(conn, id)?.ok_or(AppError::NotFound)?)
+        }
+        Assignee::User(id) => must_be_agent(
+            User::find(conn, *id)?.ok_or_else(|| invalid("assignee", "no such user"))?,
+        ),
+        Assignee::Auto => {
+            let members = desk
+                .model
+                .team(team)
+                .map(|t| t.members.clone())
+                .unwrap_or_default();
+            let mut best: Option<(i64, User)> = None;
+            for email in members {
+                let Some(user) = User::find_by_email(conn, &email)? else {
+                    continue;
+                };
+                if !Role::parse(&user.role).is_ok_and(|r| r.includes(Role::Agent)) {
+                    continue;
+                }
+                let open = Ticket::open_assigned_count(conn, user.id)?;
+                if best
+                    .as_ref()
+                    .is_none_or(|(n, b)| open < *n || (open == *n && user.id < b.id))
+                {
+                    best = Some((open, user));
+                }
+            }
+            best.map(|(_, user)| Some(user)).ok_or_else(|| {
+                invalid(
+                    "assignee",
+                    format!("team '{team}' has no members with agent accounts"),
+                )
+            })
+        }
+    }
+}
+
+/// Write the changeset if nobody else did first; returns the saved ticket.
+fn save(
+    conn: &mut DbConnection,
+    ticket: &Ticket,
+    mut set: TicketChangeset,
+    notes: &[Note],
+    who: &Who,
+    now: NaiveDateTime,
+) -> Result<Option<Ticket>, AppError> {
+    let version = ticket.version + 1;
+    set.updated_at = Some(now);
+    set.version = Some(version);
+    let changed = diesel::update(
+        tickets::table
+            .find(ticket.id)
+            .filter(tickets::version.eq(ticket.version)),
+    )
+    .set(&set)
+    .execute(conn)?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    record(conn, ticket.id, version, who, notes, now)?;
+    Ok(Some(Ticket::find(conn, ticket.id)?))
+}
+
+fn record(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    version: i32,
+    who: &Who,
+    notes: &[Note],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let events: Vec<NewEvent<'_>> = notes
+        .iter()
+        .map(|n| NewEvent {
+            ticket_id,
+            kind: n.kind,
+            actor: &who.name,
+            detail: &n.detail,
+            public: n.public,
+            created_at: now,
+            version,
+        })
+        .collect();
+    Event::insert_many(conn, &events)?;
+    Ok(())
+}
+
+/// Apply a change made outside `update` (comments, merges, incidents, verdicts): one
+/// UPDATE that also bumps the version, plus its timeline notes.
+pub(crate) fn touch(
+    conn: &mut DbConnection,
+    ticket: &Ticket,
+    who: &Who,
+    notes: &[(&'static str, String, bool)],
+    mut set: TicketChangeset,
+    now: NaiveDateTime,
+) -> Result<Ticket, AppError> {
+    let version = ticket.version + 1;
+    set.updated_at = Some(now);
+    set.version = Some(version);
+    diesel::update(tickets::table.find(ticket.id))
+        .set(&set)
+        .execute(conn)?;
+    let notes: Vec<Note> = notes
+        .iter()
+        .map(|(kind, detail, public)| Note {
+            kind,
+            detail: detail.clone(),
+            public: *public,
+        })
+        .collect();
+    record(conn, ticket.id, version, who, &notes, now)?;
+    Ok(Ticket::find(conn, ticket.id)?)
+}

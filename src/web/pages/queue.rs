@@ -1,0 +1,414 @@
+//! The triage queue at `/queue`: what is due first, filters, counts, saved views and bulk
+//! actions. Plain forms and links; works without JavaScript.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageContext, PageError, html, see_other};
+use crate::clock::rfc3339;
+use crate::db::models::saved_view::{NewSavedView, SavedView};
+use crate::db::models::ticket::Ticket;
+use crate::db::models::user::User;
+use crate::domain::category::Category;
+use crate::domain::report::FieldErrors;
+use crate::domain::severity::Severity;
+use crate::domain::status::{SlaState, Status};
+use crate::domain::warehouse::WarehouseType;
+use crate::error::AppError;
+use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
+use crate::services::ticket_actions;
+use crate::services::triage::{self, Assignee, Changes, Who};
+use crate::state::Desk;
+
+/// One row of the queue.
+pub struct Row {
+    pub id: i64,
+    pub number: String,
+    pub version: i32,
+    pub severity: String,
+    pub category: String,
+    pub status: String,
+    pub team: String,
+    pub assignee: String,
+    pub sla_state: &'static str,
+    pub sla_label: &'static str,
+    pub due: String,
+    pub table: String,
+    pub summary: String,
+    pub is_incident: bool,
+}
+
+#[derive(Template)]
+#[template(path = "queue/index.html")]
+struct QueuePage {
+    layout: Layout,
+    raw: RawQueueQuery,
+    errors: FieldErrors,
+    rows: Vec<Row>,
+    counts: Option<Counts>,
+    next_url: Option<String>,
+    this_query: String,
+    views: Vec<SavedView>,
+    my_teams: Vec<String>,
+    teams: Vec<(String, String)>,
+    notice: Option<String>,
+}
+
+impl QueuePage {
+    fn selected(&self, field: &str, value: &str) -> bool {
+        let r = &self.raw;
+        let current = match field {
+            "status" => &r.status,
+            "category" => &r.category,
+            "severity" => &r.severity,
+            "team" => &r.team,
+            "assignee" => &r.assignee,
+            "warehouse_type" => &r.warehouse_type,
+            "sla" => &r.sla,
+            "sort" => &r.sort,
+            _ => &None,
+        };
+        current.as_deref() == Some(value)
+    }
+
+    fn statuses(&self) -> [Status; 6] {
+        Status::ALL
+    }
+
+    fn sla_states(&self) -> [SlaState; 4] {
+        SlaState::FILTERABLE
+    }
+
+    fn categories(&self) -> [Category; 5] {
+        Category::ALL
+    }
+
+    fn severities(&self) -> [Severity; 4] {
+        Severity::ALL
+    }
+
+    fn warehouses(&self) -> [WarehouseType; 6] {
+        WarehouseType::ALL
+    }
+
+    fn q(&self) -> &str {
+        self.raw.q.as_deref().unwrap_or("")
+    }
+}
+
+/// The query string of a queue query, without the cursor.
+fn query_string(raw: &RawQueueQuery) -> String {
+    let without_cursor = RawQueueQuery {
+        cursor: None,
+        ..raw.clone()
+    };
+    let pairs = serde_urlencoded::to_string(&without_cursor).unwrap_or_default();
+    // Empty parameters are noise in a URL.
+    pairs
+        .split('&')
+        .filter(|p| !p.ends_with('=') && !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub async fn index(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    raw: web::Query<RawQueueQuery>,
+) -> Result<HttpResponse, PageError> {
+    render(ctx, desk, raw.into_inner(), None).await
+}
+
+async fn render(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    raw: RawQueueQuery,
+    notice: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let me = ctx
+        .viewer
+        .user
+        .clone()
+        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
+    let my_teams = desk.model.teams_of(&me.email);
+    let teams = desk
+        .model
+        .teams
+        .iter()
+        .map(|t| (t.key.clone(), t.name.clone()))
+        .collect();
+    let parsed = QueueQuery::parse(&raw, Some(me.id));
+    let this_query = query_string(&raw);
+    let desk2 = desk.clone();
+    let teams_for_views = my_teams.clone();
+    let (rows, counts, next_cursor, views) = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk2.pool.get()?;
+        let views = SavedView::visible_to(&mut conn, me.id, &teams_for_views)?;
+        let Ok(query) = parsed else {
+            return Ok((Vec::new(), None, None, views));
+        };
+        let now = desk2.clock.now();
+        let page = queue::search(&mut conn, &query, now)?;
+        let counts = queue::counts(&mut conn, &query, now)?;
+        let assignees: Vec<i64> = page.tickets.iter().filter_map(|t| t.assignee_id).collect();
+        let emails = User::emails(&mut conn, &assignees)?;
+        let rows = page
+            .tickets
+            .into_iter()
+            .map(|t| row(t, &emails, now))
+            .collect();
+        Ok((rows, Some(counts), page.next_cursor, views))
+    })
+    .await??;
+    let errors = QueueQuery::parse(&raw, None).err().unwrap_or_default();
+    let next_url = next_cursor.map(|c| {
+        format!(
+            "/queue?{}{}cursor={c}",
+            this_query,
+            if this_query.is_empty() { "" } else { "&" }
+        )
+    });
+    let page = QueuePage {
+        layout: Layout::new("Triage queue", &ctx),
+        raw,
+        errors,
+        rows,
+        counts,
+        next_url,
+        this_query,
+        views,
+        my_teams,
+        teams,
+        notice,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    html(status, &page)
+}
+
+fn row(
+    t: Ticket,
+    emails: &std::collections::HashMap<i64, String>,
+    now: chrono::NaiveDateTime,
+) -> Row {
+    let status = Status::parse(&t.status).unwrap_or(Status::New);
+    let state = SlaState::of(status, t.sla_due_at, t.sla_warn_at, now);
+    Row {
+        id: t.id,
+        number: t.number(),
+        version: t.version,
+        severity: t.severity.clone(),
+        category: t.category.clone(),
+        status: t.status.clone(),
+        team: t.team.clone(),
+        assignee: t
+            .assignee_id
+            .and_then(|id| emails.get(&id).cloned())
+            .unwrap_or_default(),
+        sla_state: state.as_str(),
+        sla_label: state.label(),
+        due: rfc3339(t.sla_due_at),
+        table: t.table_name.clone().unwrap_or_default(),
+        summary: t.description.chars().take(120).collect(),
+        is_incident: t.is_incident,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SaveViewForm {
+    name: String,
+    query: String,
+    team: Option<String>,
+}
+
+/// Save the current filters under a name, for oneself or shared with a team.
+pub async fn save_view(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    form: web::Form<SaveViewForm>,
+) -> Result<HttpResponse, PageError> {
+    let me = ctx
+        .viewer
+        .user
+        .clone()
+        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
+    let form = form.into_inner();
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(
+            AppError::BadRequest("A view needs a name of 1 to 80 characters.".into()).into(),
+        );
+    }
+    let team = form.team.filter(|t| !t.is_empty());
+    if let Some(team) = &team
+        && !desk.model.teams_of(&me.email).contains(team)
+    {
+        return Err(AppError::Forbidden(format!(
+            "You can share views only with your own teams, not '{team}'."
+        ))
+        .into());
+    }
+    let query = form.query.trim_start_matches('?').to_string();
+    let desk2 = desk.clone();
+    web::block(move || -> Result<_, AppError> {
+        let mut conn = desk2.pool.get()?;
+        let view = NewSavedView {
+            name: &name,
+            query: &query,
+            user_id: Some(me.id),
+            team: team.as_deref(),
+            created_at: desk2.clock.now(),
+        };
+        Ok(SavedView::insert(&mut conn, &view)?)
+    })
+    .await??;
+    Ok(see_other(&format!(
+        "/queue?{}",
+        form.query.trim_start_matches('?')
+    )))
+}
+
+pub async fn delete_view(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let me = ctx
+        .viewer
+        .user
+        .clone()
+        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
+    let id = id.into_inner();
+    let deleted = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        Ok(SavedView::delete_own(&mut conn, id, me.id)?)
+    })
+    .await??;
+    if !deleted {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(see_other("/queue"))
+}
+
+/// A bulk action on the ticked tickets. Each box carries `id:version`, so a ticket someone
+/// changed since the page loaded is skipped and named rather than overwritten.
+pub async fn bulk(
+    req: HttpRequest,
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let picked: Vec<(i64, i32)> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ticket")
+        .filter_map(|(_, v)| {
+            v.split_once(':')
+                .and_then(|(id, ver)| Some((id.parse().ok()?, ver.parse().ok()?)))
+        })
+        .collect();
+    let back = get("back").unwrap_or_default();
+    if picked.is_empty() {
+        return Err(AppError::BadRequest("Tick at least one ticket.".into()).into());
+    }
+    let action = get("action").unwrap_or_default();
+    let value = get("value");
+    let reason = get("reason");
+    let who = Who {
+        name: ctx.viewer.actor_name(),
+        user_id: ctx.viewer.user.as_ref().map(|u| u.id),
+    };
+    let changes = match action.as_str() {
+        "assign" => Some(Changes {
+            assignee: Some(match value.as_deref() {
+                Some("me") | None => Assignee::Me,
+                Some("auto") => Assignee::Auto,
+                Some("none") => Assignee::Nobody,
+                Some(id) => Assignee::User(
+                    id.parse()
+                        .map_err(|_| AppError::BadRequest(format!("'{id}' is not a user id")))?,
+                ),
+            }),
+            ..Changes::default()
+        }),
+        "status" => Some(Changes {
+            status: Some(
+                Status::parse(value.as_deref().unwrap_or("")).map_err(AppError::BadRequest)?,
+            ),
+            ..Changes::default()
+        }),
+        "reclassify" => Some(Changes {
+            category: Some(
+                Category::parse(value.as_deref().unwrap_or("")).map_err(AppError::BadRequest)?,
+            ),
+            reason: reason.clone(),
+            ..Changes::default()
+        }),
+        "merge" => None,
+        other => return Err(AppError::BadRequest(format!("unknown bulk action '{other}'")).into()),
+    };
+    let into = if action == "merge" {
+        Some(
+            Ticket::parse_number(value.as_deref().unwrap_or("")).ok_or_else(|| {
+                AppError::BadRequest("Merge needs a ticket number to merge into.".into())
+            })?,
+        )
+    } else {
+        None
+    };
+    let desk2 = desk.clone();
+    let report = web::block(move || -> Result<Vec<String>, AppError> {
+        let mut conn = desk2.pool.get()?;
+        let mut problems = Vec::new();
+        for (id, version) in picked {
+            let outcome = match (&changes, into) {
+                (Some(changes), _) => {
+                    match triage::update(&mut conn, &desk2, &who, id, version, changes) {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err(_)) => Err(format!(
+                            "INS-{id} changed since you loaded the queue; skipped"
+                        )),
+                        Err(e) => Err(format!("INS-{id}: {}", describe(&e))),
+                    }
+                }
+                (None, Some(into)) => ticket_actions::merge(&mut conn, &desk2, &who, id, into)
+                    .map(|_| ())
+                    .map_err(|e| format!("INS-{id}: {}", describe(&e))),
+                (None, None) => Ok(()),
+            };
+            if let Err(problem) = outcome {
+                problems.push(problem);
+            }
+        }
+        Ok(problems)
+    })
+    .await??;
+    let _ = req;
+    let raw: RawQueueQuery = serde_urlencoded::from_str(&back).unwrap_or_default();
+    let notice = if report.is_empty() {
+        format!("Bulk {action} done.")
+    } else {
+        format!("Bulk {action}: {}", report.join("; "))
+    };
+    render(ctx, desk, raw, Some(notice)).await
+}
+
+fn describe(err: &AppError) -> String {
+    match err {
+        AppError::Invalid(fields) => fields.values().cloned().collect::<Vec<_>>().join("; "),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,460 @@
+//! The agent's ticket page at `/tickets/{number}` and every action on it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Layout, PageContext, PageError, html, see_other};
+use crate::clock::rfc3339;
+use crate::db::models::event::Event;
+use crate::db::models::ticket::Ticket;
+use crate::db::models::ticket_run::{LinkedRun, TicketRun};
+use crate::db::models::user::User;
+use crate::domain::category::Category;
+use crate::domain::report::FieldErrors;
+use crate::domain::severity::Severity;
+use crate::domain::status::{SlaState, Status};
+use crate::error::AppError;
+use crate::services::triage::{self, Assignee, Changes, Conflict, Who};
+use crate::services::{incidents, ticket_actions};
+use crate::state::Desk;
+
+#[derive(Template)]
+#[template(path = "ticket/show.html")]
+struct TicketPage {
+    layout: Layout,
+    ticket: Ticket,
+    number: String,
+    reasons: Vec<String>,
+    severity_reasons: Vec<String>,
+    team_name: String,
+    assignee: String,
+    sla_state: SlaState,
+    runs: Vec<LinkedRun>,
+    events: Vec<Event>,
+    children: Vec<(String, String, String)>,
+    teams: Vec<(String, String)>,
+    conflict: Option<Vec<Event>>,
+    errors: FieldErrors,
+    notice: Option<String>,
+    runbook: String,
+}
+
+impl TicketPage {
+    fn time(&self, at: &chrono::NaiveDateTime) -> String {
+        rfc3339(*at)
+    }
+
+    fn statuses(&self) -> [Status; 6] {
+        Status::ALL
+    }
+
+    fn categories(&self) -> [Category; 5] {
+        Category::ALL
+    }
+
+    fn severities(&self) -> [Severity; 4] {
+        Severity::ALL
+    }
+
+    fn is_wrong_type(&self) -> bool {
+        self.ticket.category == Category::WrongColumnType.as_str()
+    }
+
+    fn parent(&self) -> Option<String> {
+        self.ticket.parent_id.map(|id| format!("INS-{id}"))
+    }
+
+    fn merged_into(&self) -> Option<String> {
+        self.ticket.merged_into.map(|id| format!("INS-{id}"))
+    }
+}
+
+fn id_of(number: &str) -> Result<i64, PageError> {
+    Ticket::parse_number(number).ok_or(PageError(AppError::NotFound))
+}
+
+fn who(ctx: &PageContext) -> Who {
+    Who {
+        name: ctx.viewer.actor_name(),
+        user_id: ctx.viewer.user.as_ref().map(|u| u.id),
+    }
+}
+
+/// What a page render needs besides the ticket itself.
+#[derive(Default)]
+struct Extras {
+    conflict: Option<Vec<Event>>,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+async fn render(
+    ctx: &PageContext,
+    desk: web::Data<Desk>,
+    id: i64,
+    status: StatusCode,
+    extras: Extras,
+) -> Result<HttpResponse, PageError> {
+    let desk2 = desk.clone();
+    let (ticket, runs, events, children, assignee) = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk2.pool.get()?;
+        let ticket = Ticket::find(&mut conn, id)?;
+        let runs = TicketRun::for_ticket(&mut conn, id)?;
+        let events = Event::for_ticket(&mut conn, id, false)?;
+        let children = if ticket.is_incident {
+            Ticket::children(&mut conn, id)?
+        } else {
+            Vec::new()
+        };
+        let assignee = match ticket.assignee_id {
+            Some(a) => User::find(&mut conn, a)?
+                .map(|u| u.email)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok((ticket, runs, events, children, assignee))
+    })
+    .await??;
+    let now = desk.clock.now();
+    let state = SlaState::of(
+        Status::parse(&ticket.status).unwrap_or(Status::New),
+        ticket.sla_due_at,
+        ticket.sla_warn_at,
+        now,
+    );
+    let page = TicketPage {
+        layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), ctx),
+        number: ticket.number(),
+        reasons: ticket.classification_reasons(),
+        severity_reasons: ticket.severity_reasons(),
+        team_name: desk
+            .model
+            .team(&ticket.team)
+            .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
+        assignee,
+        sla_state: state,
+        runs,
+        events,
+        children: children
+            .into_iter()
+            .map(|c| (c.number(), c.status, c.reporter_email))
+            .collect(),
+        teams: desk
+            .model
+            .teams
+            .iter()
+            .map(|t| (t.key.clone(), t.name.clone()))
+            .collect(),
+        conflict: extras.conflict,
+        errors: extras.errors,
+        notice: extras.notice,
+        runbook: format!("/runbooks/{}", ticket.category.replace('_', "-")),
+        ticket,
+    };
+    html(status, &page)
+}
+
+pub async fn show(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    render(
+        &ctx,
+        desk,
+        id_of(&number)?,
+        StatusCode::OK,
+        Extras::default(),
+    )
+    .await
+}
+
+/// After an action: back to the page, or the page again with what went wrong.
+async fn after(
+    ctx: &PageContext,
+    desk: web::Data<Desk>,
+    id: i64,
+    result: Result<(), AppError>,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(()) => Ok(see_other(&format!("/tickets/INS-{id}"))),
+        Err(AppError::Invalid(errors)) => {
+            render(
+                ctx,
+                desk,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Extras {
+                    errors,
+                    ..Extras::default()
+                },
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    version: i32,
+    status: Option<String>,
+    category: Option<String>,
+    severity: Option<String>,
+    team: Option<String>,
+    assignee: Option<String>,
+    reason: Option<String>,
+}
+
+fn changes_from(form: &UpdateForm) -> Result<Changes, AppError> {
+    let mut errors = FieldErrors::new();
+    let mut check = crate::domain::report::Checker(&mut errors);
+    let pick = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let status = pick(&form.status).and_then(|s| check.field("status", Status::parse(&s)));
+    let category = pick(&form.category).and_then(|c| check.field("category", Category::parse(&c)));
+    let severity = pick(&form.severity).and_then(|s| check.field("severity", Severity::parse(&s)));
+    let assignee = match pick(&form.assignee).as_deref() {
+        None | Some("keep") => None,
+        Some("me") => Some(Assignee::Me),
+        Some("auto") => Some(Assignee::Auto),
+        Some("none") => Some(Assignee::Nobody),
+        Some(id) => check.field(
+            "assignee",
+            id.parse()
+                .map(Assignee::User)
+                .map_err(|_| format!("'{id}' is not a user id")),
+        ),
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    Ok(Changes {
+        status,
+        category,
+        severity,
+        team: pick(&form.team),
+        assignee,
+        reason: pick(&form.reason),
+    })
+}
+
+/// Status, category, severity, team, assignee: one form, checked against the version the
+/// agent saw.
+pub async fn update(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    form: web::Form<UpdateForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id_of(&number)?;
+    let changes = match changes_from(&form) {
+        Ok(changes) => changes,
+        Err(e) => return after(&ctx, desk, id, Err(e)).await,
+    };
+    let (who, version, desk2) = (who(&ctx), form.version, desk.clone());
+    let outcome = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk2.pool.get()?;
+        triage::update(&mut conn, &desk2, &who, id, version, &changes)
+    })
+    .await?;
+    match outcome {
+        Ok(Ok(_)) => Ok(see_other(&format!("/tickets/INS-{id}"))),
+        Ok(Err(Conflict { missed, .. })) => {
+            render(
+                &ctx,
+                desk,
+                id,
+                StatusCode::CONFLICT,
+                Extras {
+                    conflict: Some(missed),
+                    ..Extras::default()
+                },
+            )
+            .await
+        }
+        Err(e) => after(&ctx, desk, id, Err(e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    body: String,
+    visibility: Option<String>,
+}
+
+pub async fn comment(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    form: web::Form<CommentForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id_of(&number)?;
+    let public = form.visibility.as_deref() == Some("public");
+    let (who, body, desk2) = (who(&ctx), form.into_inner().body, desk.clone());
+    let result = web::block(move || -> Result<(), AppError> {
+        let mut conn = desk2.pool.get()?;
+        ticket_actions::comment(&mut conn, &desk2, &who, id, &body, public).map(|_| ())
+    })
+    .await?;
+    after(&ctx, desk, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    into: String,
+}
+
+pub async fn merge(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    form: web::Form<MergeForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id_of(&number)?;
+    let Some(into) = Ticket::parse_number(form.into.trim()) else {
+        let errors = std::iter::once((
+            "into",
+            format!("'{}' is not a ticket number like INS-1042", form.into),
+        ))
+        .collect();
+        return after(&ctx, desk, id, Err(AppError::Invalid(errors))).await;
+    };
+    let (who, desk2) = (who(&ctx), desk.clone());
+    let result = web::block(move || -> Result<(), AppError> {
+        let mut conn = desk2.pool.get()?;
+        ticket_actions::merge(&mut conn, &desk2, &who, id, into).map(|_| ())
+    })
+    .await?;
+    after(&ctx, desk, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct RunForm {
+    run_id: String,
+    action: String,
+}
+
+pub async fn runs(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    form: web::Form<RunForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id_of(&number)?;
+    let link = form.action != "unlink";
+    let (who, run_id, desk2) = (who(&ctx), form.into_inner().run_id, desk.clone());
+    let result = web::block(move || -> Result<(), AppError> {
+        let mut conn = desk2.pool.get()?;
+        ticket_actions::link_run(&mut conn, &desk2, &who, id, &run_id, link).map(|_| ())
+    })
+    .await?;
+    after(&ctx, desk, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct VerdictForm {
+    verdict: String,
+}
+
+pub async fn verdict(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    form: web::Form<VerdictForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id_of(&number)?;
+    let confirmed = match form.verdict.as_str() {
+        "confirmed" => true,
+        "rejected" => false,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "verdict is confirmed or rejected, not '{other}'"
+            ))
+            .into());
+        }
+    };
+    let (who, desk2) = (who(&ctx), desk.clone());
+    let result = web::block(move || -> Result<(), AppError> {
+        let mut conn = desk2.pool.get()?;
+        ticket_actions::type_verdict(&mut conn, &desk2, &who, id, confirmed).map(|_| ())
+    })
+    .await?;
+    after(&ctx, desk, id, result).await
+}
+
+#[derive(Deserialize)]
+pub struct IncidentForm {
+    action: String,
+    incident: Option<String>,
+    body: Option<String>,
+}
+
+/// Declare an incident, attach this ticket to one, or post a public incident update.
+pub async fn incident(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    form: web::Form<IncidentForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id_of(&number)?;
+    let form = form.into_inner();
+    let (who, desk2) = (who(&ctx), desk.clone());
+    let result = web::block(move || -> Result<Option<String>, AppError> {
+        let mut conn = desk2.pool.get()?;
+        match form.action.as_str() {
+            "declare" => incidents::declare(&mut conn, &desk2, &who, id).map(|_| None),
+            "attach" => {
+                let incident = form
+                    .incident
+                    .as_deref()
+                    .and_then(Ticket::parse_number)
+                    .ok_or_else(|| {
+                        AppError::Invalid(
+                            std::iter::once((
+                                "incident",
+                                "Give the incident's number, like INS-1042.".to_string(),
+                            ))
+                            .collect(),
+                        )
+                    })?;
+                incidents::attach(&mut conn, &desk2, &who, id, incident).map(|_| None)
+            }
+            "update" => incidents::update(
+                &mut conn,
+                &desk2,
+                &who,
+                id,
+                form.body.as_deref().unwrap_or(""),
+            )
+            .map(|n| Some(format!("Incident update sent to {n} reporter(s)."))),
+            other => Err(AppError::BadRequest(format!(
+                "unknown incident action '{other}'"
+            ))),
+        }
+    })
+    .await?;
+    match result {
+        Ok(Some(notice)) => {
+            render(
+                &ctx,
+                desk,
+                id,
+                StatusCode::OK,
+                Extras {
+                    notice: Some(notice),
+                    ..Extras::default()
+                },
+            )
+            .await
+        }
+        Ok(None) => Ok(see_other(&format!("/tickets/INS-{id}"))),
+        Err(e) => after(&ctx, desk, id, Err(e)).await,
+    }
+}
