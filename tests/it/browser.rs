@@ -8,7 +8,10 @@ use std::time::Duration;
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(browser_files_a_report_and_reads_the_tracking_page);
+on_both_backends!(
+    browser_files_a_report_and_reads_the_tracking_page,
+    agent_triages_in_the_browser
+);
 
 /// chromedriver on a free port, ended when dropped.
 pub struct Driver {
@@ -117,4 +120,189 @@ async fn browser_files_a_report_and_reads_the_tracking_page(backend: Backend) {
     assert_eq!(team, "Warehouse Connectors");
     assert_eq!(status, "new");
     assert_eq!(app.count("tickets"), 1);
+}
+
+async fn agent_triages_in_the_browser(backend: Backend) {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::spawn(backend).await;
+    app.create_user(
+        "triager@example.com",
+        inspect_desk::domain::role::Role::Agent,
+        "a-long-test-password",
+    );
+    let report = |email: &str, kind: &str, text: &str| {
+        serde_json::json!({"reporter_email": email, "kind": kind, "warehouse_type": "redshift",
+                           "table": "dw.finance.invoices", "description": text})
+    };
+    let original = app
+        .file_report(report(
+            "one@example.com",
+            "failed_report",
+            "Report generation error: template render failed",
+        ))
+        .await;
+    // Filed by the analyst as a stale profile; the agent will correct that.
+    let duplicate = app
+        .file_report(report(
+            "two@example.com",
+            "stale_profile",
+            "The invoices profile is out of date, not refreshed since Monday",
+        ))
+        .await;
+    assert_eq!(duplicate["category"], "stale_profile");
+    let (original, duplicate) = (
+        original["number"].as_str().unwrap().to_string(),
+        duplicate["number"].as_str().unwrap().to_string(),
+    );
+    let client = browser(&driver).await;
+    let result = async {
+        client.goto(&app.url("/login")).await?;
+        client
+            .find(Locator::Id("email"))
+            .await?
+            .send_keys("triager@example.com")
+            .await?;
+        client
+            .find(Locator::Id("password"))
+            .await?
+            .send_keys("a-long-test-password")
+            .await?;
+        client
+            .find(Locator::Css("form[action='/login'] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/my/reports").await?;
+        // Filter the queue to the duplicate's category.
+        client.goto(&app.url("/queue")).await?;
+        client
+            .find(Locator::Css("select[name=category]"))
+            .await?
+            .select_by_value("stale_profile")
+            .await?;
+        client
+            .find(Locator::Id("apply-filters"))
+            .await?
+            .click()
+            .await?;
+        for _ in 0..50 {
+            if client
+                .current_url()
+                .await?
+                .query()
+                .is_some_and(|q| q.contains("category=stale_profile"))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        client
+            .wait()
+            .for_element(Locator::Id("queue-table"))
+            .await?;
+        let links = client.find_all(Locator::Css("a.ticket-link")).await?;
+        let mut numbers = Vec::new();
+        for link in &links {
+            numbers.push(link.text().await?);
+        }
+        client
+            .find(Locator::LinkText(&duplicate))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, &format!("/tickets/{duplicate}")).await?;
+        // Reclassify with a reason.
+        client
+            .find(Locator::Id("category"))
+            .await?
+            .select_by_value("failed_report")
+            .await?;
+        client
+            .find(Locator::Id("reason"))
+            .await?
+            .send_keys("it is the report that fails")
+            .await?;
+        client
+            .find(Locator::Id("update-submit"))
+            .await?
+            .click()
+            .await?;
+        wait_for_text(&client, "reclassified stale_profile → failed_report").await?;
+        let category = client
+            .find(Locator::Id("ticket-category"))
+            .await?
+            .attr("data-category")
+            .await?;
+        // A public comment.
+        client
+            .find(Locator::Id("comment-body"))
+            .await?
+            .send_keys("Thanks, we are on it.")
+            .await?;
+        client
+            .find(Locator::Id("comment-public"))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Id("comment-submit"))
+            .await?
+            .click()
+            .await?;
+        wait_for_text(&client, "Thanks, we are on it.").await?;
+        // Merge into the original.
+        client
+            .find(Locator::Id("merge-into"))
+            .await?
+            .send_keys(&original)
+            .await?;
+        client
+            .find(Locator::Id("merge-submit"))
+            .await?
+            .click()
+            .await?;
+        wait_for_text(&client, &format!("merged into {original}")).await?;
+        let status = client
+            .find(Locator::Id("ticket-status"))
+            .await?
+            .text()
+            .await?;
+        Ok::<_, fantoccini::error::CmdError>((numbers, category, status))
+    }
+    .await;
+    client.close().await.ok();
+    let (numbers, category, status) = result.expect("browser steps");
+    assert_eq!(
+        numbers,
+        vec![duplicate.clone()],
+        "the filter shows only the stale-profile ticket"
+    );
+    assert_eq!(category.as_deref(), Some("failed_report"));
+    assert_eq!(status, "closed");
+}
+
+async fn wait_for_path(
+    client: &fantoccini::Client,
+    path: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    for _ in 0..50 {
+        if client.current_url().await?.path() == path {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("browser never reached {path}");
+}
+
+async fn wait_for_text(
+    client: &fantoccini::Client,
+    text: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    for _ in 0..50 {
+        if client.source().await?.contains(text) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("page never showed {text:?}");
 }

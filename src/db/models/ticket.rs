@@ -174,6 +174,14 @@ impl Ticket {
             .load(conn)
     }
 
+    /// Tickets whose category an agent corrected: the classifier's misses.
+    pub fn reclassified_count(conn: &mut DbConnection) -> QueryResult<i64> {
+        tickets::table
+            .filter(tickets::reclassified.eq(true))
+            .count()
+            .get_result(conn)
+    }
+
     pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
         tickets::table.count().get_result(conn)
     }

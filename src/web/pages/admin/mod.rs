@@ -26,14 +26,43 @@ use crate::state::Desk;
 struct IndexPage {
     layout: Layout,
     notice: Option<String>,
+    accuracy: Accuracy,
 }
 
-pub async fn index(ctx: PageContext) -> Result<HttpResponse, PageError> {
+/// How often agents had to correct the classifier.
+struct Accuracy {
+    tickets: i64,
+    corrected: i64,
+}
+
+impl Accuracy {
+    fn load(desk: &Desk) -> Result<Accuracy, AppError> {
+        let mut conn = desk.pool.get()?;
+        Ok(Accuracy {
+            tickets: Ticket::count(&mut conn)?,
+            corrected: Ticket::reclassified_count(&mut conn)?,
+        })
+    }
+
+    fn percent(&self) -> String {
+        if self.tickets == 0 {
+            return "no tickets yet".into();
+        }
+        format!(
+            "{:.1}%",
+            100.0 * (1.0 - self.corrected as f64 / self.tickets as f64)
+        )
+    }
+}
+
+pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
+    let accuracy = web::block(move || Accuracy::load(&desk)).await??;
     html(
         StatusCode::OK,
         &IndexPage {
             layout: Layout::new("Admin", &ctx),
             notice: None,
+            accuracy,
         },
     )
 }
@@ -228,11 +257,13 @@ pub async fn revoke_link(
         "The old tracking link of {number} no longer works. New link: {}",
         desk.mail.tracking_url(&token)
     );
+    let accuracy = web::block(move || Accuracy::load(&desk)).await??;
     html(
         StatusCode::OK,
         &IndexPage {
             layout: Layout::new("Admin", &ctx),
             notice: Some(notice),
+            accuracy,
         },
     )
 }
