@@ -51,6 +51,17 @@ pub enum Command {
         #[arg(long)]
         severity: Option<String>,
     },
+    /// Run one SLA/escalation pass as if at that instant and print what it did.
+    Sweep {
+        /// RFC 3339 instant, e.g. 2026-11-27T09:00:00Z; default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// The email outbox.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCommand,
+    },
     /// Manage desk accounts.
     User {
         #[command(subcommand)]
@@ -68,6 +79,23 @@ pub enum Command {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Load run records from an NDJSON or CSV file (columns run_id, warehouse_type, table,
+    /// status, started_at, finished_at, error), in batches stored all or nothing.
+    ImportRuns {
+        file: std::path::PathBuf,
+        /// ndjson or csv; default from the file name, else from its first character.
+        #[arg(long)]
+        format: Option<String>,
+        /// Lines per batch (one transaction each).
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// Run one delivery pass over the messages due now.
+    Deliver,
 }
 
 #[derive(Subcommand)]
@@ -203,12 +231,56 @@ pub fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Sweep { at } => {
+            let desk = build_desk(&settings, Clock::system(), None)?;
+            let at = match at {
+                Some(text) => {
+                    crate::domain::run_record::timestamp(&text).map_err(|e| format!("--at: {e}"))?
+                }
+                None => desk.clock.now(),
+            };
+            let report = crate::services::escalation::sweep(&desk, at).map_err(describe)?;
+            println!(
+                "sweep at {}: {} ticket(s) due, {} step(s) fired, {} email(s) queued",
+                crate::clock::rfc3339(at),
+                report.tickets,
+                report.steps,
+                report.emails
+            );
+            for line in report.lines {
+                println!("  {line}");
+            }
+            Ok(())
+        }
+        Command::Outbox {
+            action: OutboxCommand::Deliver,
+        } => {
+            let desk = actix_web::web::Data::new(build_desk(&settings, Clock::system(), None)?);
+            let system = actix_web::rt::System::new();
+            let mailer = desk.mailer.clone();
+            let report = system
+                .block_on(crate::jobs::outbox::deliver_due(&desk, &mailer))
+                .map_err(describe)?;
+            println!(
+                "outbox via {}: {} sent, {} failed (will retry), {} dead-lettered",
+                mailer.describe(),
+                report.sent,
+                report.failed,
+                report.dead
+            );
+            Ok(())
+        }
         Command::Seed { tickets, runs } => {
             let desk = build_desk(&settings, Clock::system(), None)?;
             let summary = demo::seed(&desk, runs, tickets)?;
             println!("{summary}");
             Ok(())
         }
+        Command::ImportRuns {
+            file,
+            format,
+            batch_size,
+        } => crate::cli_import::run(&settings, &file, format.as_deref(), batch_size),
     }
 }
 

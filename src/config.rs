@@ -46,6 +46,12 @@ pub struct Settings {
     /// Anonymous report submissions a minute per address; 0 switches the limit off
     /// (`DESK_REPORT_RATE_PER_MINUTE`). Default 30.
     pub report_rate_per_minute: u32,
+    /// `smtp://user:pass@host:port` or `smtps://…` (`DESK_SMTP_URL`). Secret. Unset: mail
+    /// is written as `.eml` files under `<data_dir>/mail`.
+    pub smtp_url: Option<Secret>,
+    /// Deliver mail and sweep escalations in the background (`DESK_BACKGROUND_JOBS`).
+    /// Default true; tests and one-off CLI runs turn it off.
+    pub background_jobs: bool,
     /// Sign-in attempts a minute per address; 0 switches the limit off
     /// (`DESK_SIGN_IN_RATE_PER_MINUTE`). Default 10.
     pub sign_in_rate_per_minute: u32,
@@ -96,6 +102,8 @@ impl Default for Settings {
             auth_proxy_header: None,
             auth_proxy_addresses: Vec::new(),
             report_rate_per_minute: 30,
+            smtp_url: None,
+            background_jobs: true,
             sign_in_rate_per_minute: 10,
         }
     }
@@ -157,6 +165,20 @@ impl Settings {
         }
         if let Some(v) = var("DESK_SECRET_KEY") {
             self.secret_key = Some(Secret(v));
+        }
+        if let Some(v) = var("DESK_SMTP_URL") {
+            self.smtp_url = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("DESK_BACKGROUND_JOBS") {
+            self.background_jobs = match v.as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(format!(
+                        "DESK_BACKGROUND_JOBS must be true or false, not '{v}'"
+                    ));
+                }
+            };
         }
         if let Some(v) = var("DESK_SESSION_TTL") {
             self.session_ttl = v;

@@ -1,6 +1,7 @@
 //! inspect-desk: the support desk for the inspect profiler launch.
 
 pub mod cli;
+pub mod cli_import;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -8,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod jobs;
 pub mod services;
 pub mod startup;
 pub mod state;

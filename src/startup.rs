@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, migrate};
 use crate::email::MailContext;
+use crate::email::transport::Mailer;
 use crate::error::AppError;
 use crate::state::{AuthSettings, Desk};
 use crate::web::auth::limits::{Limit, Limits};
@@ -48,6 +49,13 @@ impl Application {
         };
         let server = serve(listener, desk.clone(), sessions)
             .map_err(|e| format!("cannot start the server: {e}"))?;
+        if settings.background_jobs {
+            tracing::info!(
+                mail = desk.mailer.describe(),
+                "background delivery and escalation sweeps started"
+            );
+            crate::jobs::spawn(desk.clone(), desk.mailer.clone());
+        }
         Ok(Application {
             server,
             address,
@@ -101,6 +109,11 @@ pub fn build_desk(
             proxy_header: settings.auth_proxy_header.clone(),
             proxy_addresses: settings.proxy_addresses()?,
         },
+        signing_key: Arc::new(settings.session_key()?),
+        mailer: Mailer::new(
+            settings.smtp_url.as_ref().map(|s| s.expose()),
+            &settings.data_dir,
+        )?,
         limits: Arc::new(Limits {
             reports: Limit::per_minute(settings.report_rate_per_minute),
             sign_in: Limit::per_minute(settings.sign_in_rate_per_minute),

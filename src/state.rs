@@ -13,9 +13,13 @@ pub struct Desk {
     pub model: SupportModel,
     pub clock: Clock,
     pub mail: MailContext,
+    /// Where outgoing mail goes.
+    pub mailer: crate::email::transport::Mailer,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     pub auth: AuthSettings,
+    /// Key signing links in emails (acknowledge); the session key.
+    pub signing_key: Arc<Vec<u8>>,
     pub limits: Arc<crate::web::auth::limits::Limits>,
 }
 
@@ -34,8 +38,10 @@ impl Desk {
             model: self.model.clone(),
             clock,
             mail: self.mail.clone(),
+            mailer: self.mailer.clone(),
             max_body_bytes: self.max_body_bytes,
             auth: self.auth.clone(),
+            signing_key: self.signing_key.clone(),
             limits: self.limits.clone(),
         }
     }

@@ -39,6 +39,8 @@ diesel::table! {
         first_responded_at -> Nullable<Timestamp>,
         sla_due_at -> Timestamp,
         sla_warn_at -> Timestamp,
+        next_escalation_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -105,6 +107,20 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        dedupe_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ticket_escalations (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        step -> Text,
+        at -> Timestamp,
+        recipients -> Text,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
     }
 }
 
@@ -170,7 +186,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lineage_events (run_id, event_type, event_time) {
+        run_id -> Text,
+        event_type -> Text,
+        event_time -> Timestamp,
+        warehouse_type -> Nullable<Text>,
+        table_name -> Nullable<Text>,
+        error -> Nullable<Text>,
+        schema_fields -> Nullable<Text>,
+        semantic_types -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(ticket_escalations -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(ticket_runs -> tickets (ticket_id));
 diesel::joinable!(run_columns -> runs (run_id));
@@ -188,4 +219,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     saved_views,
+    lineage_events,
+    ticket_escalations,
 );

@@ -3,6 +3,8 @@
 pub mod category;
 pub mod classify;
 pub mod email;
+pub mod escalation;
+pub mod lineage;
 pub mod report;
 pub mod role;
 pub mod routing;
@@ -15,3 +17,4 @@ pub mod status;
 pub mod support_model;
 pub mod table;
 pub mod warehouse;
+pub mod window;

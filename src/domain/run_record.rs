@@ -50,19 +50,25 @@ pub struct ColumnType {
     pub confidence: Option<f64>,
 }
 
-const MAX_ERROR_CHARS: usize = 8_000;
-const MAX_COLUMNS: usize = 5_000;
+/// Longest error text kept for a run.
+pub const MAX_ERROR_CHARS: usize = 8_000;
+/// Most columns a run may carry.
+pub const MAX_COLUMNS: usize = 5_000;
+
+/// A run id: 1 to 128 letters, digits, `-`, `_`, `.` or `:` (a UUID fits).
+pub fn is_valid_run_id(run_id: &str) -> bool {
+    !run_id.is_empty()
+        && run_id.len() <= 128
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
 
 impl RunRecord {
     pub fn parse(raw: &RawRun) -> Result<RunRecord, FieldErrors> {
         let mut errors = FieldErrors::new();
         let run_id = raw.run_id.as_deref().map(str::trim).unwrap_or("");
-        let run_id_ok = !run_id.is_empty()
-            && run_id.len() <= 128
-            && run_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-        if !run_id_ok {
+        if !is_valid_run_id(run_id) {
             errors.insert(
                 "run_id",
                 "required: up to 128 letters, digits, - _ . :".into(),

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 
 use super::category::Category;
+use super::escalation::{Recipient, Step, Trigger};
 use super::routing::{Router, RoutingRule};
 use super::severity::Severity;
 use super::warehouse::WarehouseType;
@@ -23,6 +24,12 @@ pub struct Team {
     pub lead: String,
     #[serde(default)]
     pub description: String,
+    /// Engineering manager: later escalation steps.
+    #[serde(default)]
+    pub manager: Option<String>,
+    /// Who is on call for sev1 pages.
+    #[serde(default)]
+    pub oncall: Option<String>,
     /// Agents who work this team's queue (emails of desk accounts); auto-assignment picks
     /// among them.
     #[serde(default)]
@@ -40,6 +47,9 @@ pub struct SlaPolicy {
 #[derive(Debug, Clone)]
 pub struct SupportModel {
     pub teams: Vec<Team>,
+    /// Escalation chain steps, in order.
+    pub escalation: Vec<Step>,
+    pub incident_commander: Option<String>,
     pub router: Router,
     pub sla: BTreeMap<Severity, SlaPolicy>,
     critical_tables: Vec<(String, GlobMatcher)>,
@@ -57,6 +67,33 @@ struct RawModel {
     severity: RawSeverity,
     #[serde(default)]
     freshness: RawFreshness,
+    #[serde(default)]
+    escalation: RawEscalation,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEscalation {
+    #[serde(default)]
+    incident_commander: Option<String>,
+    #[serde(default)]
+    steps: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    name: String,
+    at: String,
+    notify: Vec<String>,
+    #[serde(default)]
+    severity: Vec<String>,
+    #[serde(default)]
+    teams: Vec<String>,
+    #[serde(default)]
+    repeat_every: Option<String>,
+    #[serde(default)]
+    repeat_limit: u32,
 }
 
 #[derive(Deserialize)]
@@ -173,8 +210,12 @@ impl SupportModel {
                 Ok((table_glob(&t.pattern, &ctx)?, duration(&t.target, &ctx)?))
             })
             .collect::<Result<_, String>>()?;
+        let escalation = build_steps(&raw.escalation, &raw.teams)?;
+        let incident_commander = raw.escalation.incident_commander.clone();
         Ok(SupportModel {
             teams: raw.teams,
+            escalation,
+            incident_commander,
             router,
             sla,
             critical_tables,
@@ -230,7 +271,12 @@ fn check_teams(teams: &[Team]) -> Result<HashSet<&str>, String> {
         if !keys.insert(team.key.as_str()) {
             return Err(format!("team '{}' is defined twice", team.key));
         }
-        let members = team.members.iter().map(|m| ("members", m));
+        let contacts = team
+            .manager
+            .iter()
+            .map(|m| ("manager", m))
+            .chain(team.oncall.iter().map(|o| ("oncall", o)));
+        let members = team.members.iter().map(|m| ("members", m)).chain(contacts);
         for (field, address) in [("queue", &team.queue), ("lead", &team.lead)]
             .into_iter()
             .chain(members)
@@ -243,6 +289,75 @@ fn check_teams(teams: &[Team]) -> Result<HashSet<&str>, String> {
         return Err("no teams are defined".into());
     }
     Ok(keys)
+}
+
+/// Parse the chain and check that every step reaches someone on every team it covers.
+fn build_steps(raw: &RawEscalation, teams: &[Team]) -> Result<Vec<Step>, String> {
+    if let Some(ic) = &raw.incident_commander {
+        super::email::EmailAddress::parse(ic)
+            .map_err(|e| format!("escalation.incident_commander: {e}"))?;
+    }
+    let mut names = HashSet::new();
+    let mut steps = Vec::new();
+    for r in &raw.steps {
+        let ctx = format!("escalation step '{}'", r.name);
+        if !names.insert(r.name.as_str()) || r.name.contains('#') {
+            return Err(format!("{ctx}: names must be unique and without '#'"));
+        }
+        let trigger = Trigger::parse(&r.at).map_err(|e| format!("{ctx}: {e}"))?;
+        let notify = r
+            .notify
+            .iter()
+            .map(|n| Recipient::parse(n).map_err(|e| format!("{ctx}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        if notify.is_empty() {
+            return Err(format!("{ctx} notifies nobody"));
+        }
+        let severities = r
+            .severity
+            .iter()
+            .map(|s| Severity::parse(s).map_err(|e| format!("{ctx}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        for team in &r.teams {
+            if !teams.iter().any(|t| &t.key == team) {
+                return Err(format!("{ctx} names unknown team '{team}'"));
+            }
+        }
+        let repeat_every = r
+            .repeat_every
+            .as_deref()
+            .map(|d| duration(d, &format!("{ctx} repeat_every")))
+            .transpose()?;
+        for team in teams
+            .iter()
+            .filter(|t| r.teams.is_empty() || r.teams.contains(&t.key))
+        {
+            for recipient in &notify {
+                let reachable = match recipient {
+                    Recipient::Manager => team.manager.is_some(),
+                    Recipient::OnCall => team.oncall.is_some(),
+                    Recipient::IncidentCommander => raw.incident_commander.is_some(),
+                    _ => true,
+                };
+                if !reachable {
+                    return Err(format!(
+                        "{ctx} notifies {recipient:?}, but team '{}' has no such contact",
+                        team.key
+                    ));
+                }
+            }
+        }
+        steps.push(Step {
+            name: r.name.clone(),
+            trigger,
+            notify,
+            severities,
+            teams: r.teams.clone(),
+            repeat_every,
+            repeat_limit: r.repeat_limit,
+        });
+    }
+    Ok(steps)
 }
 
 fn build_rule(raw: RawRule, team_keys: &HashSet<&str>) -> Result<RoutingRule, String> {

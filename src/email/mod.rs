@@ -1,6 +1,8 @@
 //! Email rendering. Every message has a subject, a text and an HTML body from askama
 //! templates; delivery from the outbox arrives with the SLA and escalation work.
 
+pub mod transport;
+
 use askama::Template;
 
 use crate::clock::rfc3339;
@@ -169,4 +171,53 @@ pub fn message_id(mail: &MailContext, ticket: &Ticket, kind: &str) -> String {
         crate::domain::secret::random_hex(8),
         mail.message_id_domain
     )
+}
+
+/// Fields of an escalation email.
+pub struct Escalation {
+    pub number: String,
+    pub headline: String,
+    pub step: String,
+    pub severity: String,
+    pub category: String,
+    pub team: String,
+    pub status: String,
+    pub assignee: String,
+    pub first_response_due: String,
+    pub resolution_due: String,
+    pub table: String,
+    pub excerpt: String,
+    pub ticket_url: String,
+    pub ack_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/escalation/subject.txt")]
+struct EscalationSubject<'a> {
+    e: &'a Escalation,
+}
+
+#[derive(Template)]
+#[template(path = "email/escalation/body.txt")]
+struct EscalationText<'a> {
+    e: &'a Escalation,
+}
+
+#[derive(Template)]
+#[template(path = "email/escalation/body.html")]
+struct EscalationHtml<'a> {
+    e: &'a Escalation,
+}
+
+pub fn escalation(e: &Escalation) -> Result<RenderedEmail, askama::Error> {
+    Ok(RenderedEmail {
+        subject: one_line(&EscalationSubject { e }.render()?),
+        text: EscalationText { e }.render()?,
+        html: EscalationHtml { e }.render()?,
+    })
+}
+
+/// Shorten a description for an email.
+pub fn short(text: &str, max_chars: usize) -> String {
+    excerpt(text, max_chars)
 }

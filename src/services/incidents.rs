@@ -170,6 +170,7 @@ pub fn update(
                     recipient: &ticket.reporter_email,
                     rendered,
                     first_in_thread: false,
+                    dedupe_key: None,
                 };
                 notify::queue(conn, &desk.mail, &ticket, message, now)?;
             }

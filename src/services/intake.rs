@@ -164,6 +164,8 @@ fn insert_ticket(
         updated_at: now,
         sla_due_at,
         sla_warn_at,
+        // The next sweep works out the first escalation step.
+        next_escalation_at: Some(now),
     };
     Ok(Ticket::insert(conn, &new)?)
 }
@@ -251,8 +253,9 @@ fn queue_confirmation(
         recipient: &ticket.reporter_email,
         rendered,
         first_in_thread: true,
+        dedupe_key: None,
     };
-    notify::queue(conn, mail, ticket, message, now)
+    notify::queue(conn, mail, ticket, message, now).map(|_| ())
 }
 
 /// 160 random bits, hex: unguessable, URL-safe.

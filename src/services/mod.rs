@@ -1,11 +1,15 @@
 //! Use-cases, each one transaction.
 
 pub mod accounts;
+pub mod escalation;
+pub mod import_runs;
 pub mod incidents;
 pub mod intake;
+pub mod lineage;
 pub mod linking;
 pub mod notify;
 pub mod queue;
+pub mod run_list;
 pub mod runs;
 pub mod ticket_actions;
 pub mod tokens;

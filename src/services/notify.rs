@@ -16,15 +16,42 @@ pub struct Message<'a> {
     pub rendered: RenderedEmail,
     /// Threading: the first message of a ticket is the root the others reply to.
     pub first_in_thread: bool,
+    /// The same key to the same recipient within `DEDUPE_WINDOW` is suppressed: one
+    /// email per recipient per ticket per event, however many paths lead to it.
+    pub dedupe_key: Option<String>,
 }
 
+/// How long a de-duplication key holds.
+pub const DEDUPE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(12);
+
+/// Queue a message; returns false when it was suppressed as a duplicate.
 pub fn queue(
     conn: &mut DbConnection,
     mail: &MailContext,
     ticket: &Ticket,
     message: Message<'_>,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
+    if let Some(key) = &message.dedupe_key
+        && OutboxMessage::recently_queued(conn, message.recipient, key, now - DEDUPE_WINDOW)?
+    {
+        let detail = format!(
+            "{} email suppressed: already sent for this within {} hours",
+            message.template.replace('_', " "),
+            DEDUPE_WINDOW.num_hours()
+        );
+        let event = NewEvent {
+            ticket_id: ticket.id,
+            kind: "email_suppressed",
+            actor: "desk",
+            detail: &detail,
+            public: false,
+            created_at: now,
+            version: ticket.version,
+        };
+        Event::insert_many(conn, &[event])?;
+        return Ok(false);
+    }
     let root = email::thread_root_id(mail, ticket);
     let (message_id, in_reply_to) = if message.first_in_thread {
         (root, None)
@@ -48,6 +75,7 @@ pub fn queue(
             status: PENDING,
             next_attempt_at: now,
             created_at: now,
+            dedupe_key: message.dedupe_key.as_deref(),
         },
     )?;
     // The timeline names the kind of mail, not the address: reporters' addresses stay
@@ -65,5 +93,5 @@ pub fn queue(
             version: ticket.version,
         }],
     )?;
-    Ok(())
+    Ok(true)
 }

@@ -21,16 +21,23 @@ pub fn store(
     write_transaction(conn, |conn| {
         records
             .iter()
-            .map(|record| {
-                let (run, columns) = to_rows(record, received_at);
-                let created = Run::upsert(conn, &run, &columns)?;
-                Ok(if created {
-                    Stored::Created
-                } else {
-                    Stored::Updated
-                })
-            })
+            .map(|record| store_one(conn, record, received_at))
             .collect()
+    })
+}
+
+/// Insert or replace one record. Call inside a transaction.
+pub fn store_one(
+    conn: &mut DbConnection,
+    record: &RunRecord,
+    received_at: chrono::NaiveDateTime,
+) -> Result<Stored, AppError> {
+    let (run, columns) = to_rows(record, received_at);
+    let created = Run::upsert(conn, &run, &columns)?;
+    Ok(if created {
+        Stored::Created
+    } else {
+        Stored::Updated
     })
 }
 

@@ -83,6 +83,7 @@ pub fn comment(
                 recipient: &saved.reporter_email,
                 rendered,
                 first_in_thread: false,
+                dedupe_key: None,
             };
             notify::queue(conn, &desk.mail, &saved, message, now)?;
         }
@@ -206,6 +207,7 @@ pub fn merge(
             recipient: &duplicate.reporter_email,
             rendered,
             first_in_thread: false,
+            dedupe_key: None,
         };
         notify::queue(conn, &desk.mail, &duplicate, message, now)?;
         Ok(duplicate)

@@ -57,6 +57,8 @@ pub struct Conflict {
 #[derive(AsChangeset, Default)]
 #[diesel(table_name = tickets)]
 pub(crate) struct TicketChangeset {
+    pub(crate) acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub(crate) next_escalation_at: Option<Option<NaiveDateTime>>,
     pub(crate) merged_into: Option<Option<i64>>,
     pub(crate) type_verdict: Option<Option<String>>,
     pub(crate) parent_id: Option<Option<i64>>,
@@ -133,6 +135,7 @@ pub fn update(
                     recipient: &saved.reporter_email,
                     rendered,
                     first_in_thread: false,
+                    dedupe_key: None,
                 },
                 now,
             )?;
@@ -328,6 +331,10 @@ fn save(
     let version = ticket.version + 1;
     set.updated_at = Some(now);
     set.version = Some(version);
+    // Any change re-arms escalation: an acknowledgement holds until the ticket changes,
+    // and the next sweep works out the new next step.
+    set.acknowledged_at = Some(None);
+    set.next_escalation_at = Some(Some(now));
     let changed = diesel::update(
         tickets::table
             .find(ticket.id)
@@ -379,6 +386,10 @@ pub(crate) fn touch(
     let version = ticket.version + 1;
     set.updated_at = Some(now);
     set.version = Some(version);
+    // Any change re-arms escalation: an acknowledgement holds until the ticket changes,
+    // and the next sweep works out the new next step.
+    set.acknowledged_at = Some(None);
+    set.next_escalation_at = Some(Some(now));
     diesel::update(tickets::table.find(ticket.id))
         .set(&set)
         .execute(conn)?;

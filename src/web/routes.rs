@@ -61,6 +61,13 @@ route_table! {
     POST "/tickets/{number}/runs" => pages::ticket::runs, Access::Role(Role::Agent);
     POST "/tickets/{number}/verdict" => pages::ticket::verdict, Access::Role(Role::Agent);
     POST "/tickets/{number}/incident" => pages::ticket::incident, Access::Role(Role::Agent);
+    GET "/runs" => pages::runs::index, Access::Role(Role::Agent);
+    GET "/runs/{run_id}" => pages::runs::show, Access::Role(Role::Agent);
+
+    GET "/escalations" => pages::escalations::index, Access::Role(Role::Owner);
+    POST "/escalations/{number}/ack" => pages::escalations::acknowledge, Access::Role(Role::Owner);
+    GET "/ack/{token}" => pages::escalations::ack_link, Access::Public;
+    POST "/ack/{token}" => pages::escalations::ack_confirm, Access::Public;
 
     GET "/login" => pages::login::show, Access::Public;
     POST "/login" => pages::login::submit, Access::Public;
@@ -88,8 +95,10 @@ route_table! {
     PATCH "/api/v1/tickets/{number}" => api::tickets::patch, Access::Scope(Scope::Write);
     POST "/api/v1/tickets/{number}/comments" => api::tickets::comment, Access::Scope(Scope::Write);
     POST "/api/v1/tickets/{number}/merge" => api::tickets::merge, Access::Scope(Scope::Write);
+    POST "/api/v1/tickets/{number}/ack" => api::tickets::ack, Access::Scope(Scope::Write);
     GET "/api/v1/tickets/{number}/events" => api::tickets::events, Access::Scope(Scope::Read);
     POST "/api/v1/runs" => api::runs::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
+    POST "/api/v1/lineage" => api::lineage::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;
 }

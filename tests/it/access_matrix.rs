@@ -33,7 +33,10 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/login",
         ) => Anyone,
         ("POST", "/report" | "/login" | "/t/{token}/reply") => Anyone,
+        ("GET" | "POST", "/ack/{token}") => Anyone,
+        (_, p) if p.starts_with("/escalations") => AtLeast(Role::Owner),
         (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),
+        ("GET", "/runs" | "/runs/{run_id}") => AtLeast(Role::Agent),
         ("POST", "/logout") | ("GET" | "POST", "/account/password") | ("GET", "/my/reports") => {
             SignedIn
         }
@@ -47,10 +50,13 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/api/v1/runs/{run_id}",
         ) => Token(Scope::Read),
         ("PATCH", "/api/v1/tickets/{number}")
-        | ("POST", "/api/v1/tickets/{number}/comments" | "/api/v1/tickets/{number}/merge") => {
-            Token(Scope::Write)
-        }
-        ("POST", "/api/v1/runs") => Token(Scope::Ingest),
+        | (
+            "POST",
+            "/api/v1/tickets/{number}/comments"
+            | "/api/v1/tickets/{number}/merge"
+            | "/api/v1/tickets/{number}/ack",
+        ) => Token(Scope::Write),
+        ("POST", "/api/v1/runs" | "/api/v1/lineage") => Token(Scope::Ingest),
         _ => panic!(
             "route {method} {path} is missing from the authorization matrix: decide who may use it"
         ),
@@ -95,6 +101,9 @@ async fn every_route_checks_access_for_every_caller(backend: Backend) {
     )
     .await;
     let target_user = app.create_user("target@example.com", Role::Analyst, "a-long-test-password");
+    let future = app.desk.clock.now() + chrono::TimeDelta::days(1);
+    let ack =
+        inspect_desk::services::escalation::ack_token(&app.desk.signing_key, 1001, "probe", future);
     let callers = [
         Caller::Anonymous,
         Caller::Account(Role::Analyst),
@@ -113,6 +122,7 @@ async fn every_route_checks_access_for_every_caller(backend: Backend) {
                 .path
                 .replace("{version}", "v")
                 .replace("{path:.*}", "css/desk.css")
+                .replace("/ack/{token}", &format!("/ack/{ack}"))
                 .replace("{token}", &token_path)
                 .replace("{number}", "INS-1001")
                 .replace("{run_id}", "r-1")

@@ -140,6 +140,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
         // Tests file many reports from one address; the limits have tests of their own.
         report_rate_per_minute: 0,
         sign_in_rate_per_minute: 0,
+        // Tests run jobs explicitly (`run_pending_jobs`, sweeps at chosen instants).
+        background_jobs: false,
         ..Settings::default()
     }
 }
@@ -150,6 +152,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub desk: actix_web::web::Data<Desk>,
     pub clock: Clock,
+    pub settings: Settings,
     /// Kept for its lifetime: the database goes when the app does.
     _db: TestDb,
 }
@@ -174,8 +177,27 @@ impl TestApp {
             client: browser_client(),
             desk,
             clock,
+            settings,
             _db: db,
         }
+    }
+
+    /// Run one delivery pass now (as the background job would).
+    pub async fn deliver(&self) -> inspect_desk::jobs::outbox::DeliveryReport {
+        inspect_desk::jobs::outbox::deliver_due(&self.desk, &self.desk.mailer)
+            .await
+            .expect("delivery pass")
+    }
+
+    /// Run one escalation sweep at the app's (movable) now.
+    pub async fn sweep(&self) -> inspect_desk::services::escalation::SweepReport {
+        let desk = self.desk.clone();
+        tokio::task::spawn_blocking(move || {
+            inspect_desk::services::escalation::sweep(&desk, desk.clock.now())
+        })
+        .await
+        .unwrap()
+        .expect("sweep")
     }
 
     /// A fresh client: no cookies, no session.

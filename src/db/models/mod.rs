@@ -2,7 +2,9 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod escalation;
 pub mod event;
+pub mod lineage_event;
 pub mod outbox;
 pub mod run;
 pub mod saved_view;

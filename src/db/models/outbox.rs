@@ -29,6 +29,10 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// While a worker is sending it, nobody else takes it until this passes.
+    pub locked_until: Option<NaiveDateTime>,
+    /// Messages with the same key to the same recipient within a window are suppressed.
+    pub dedupe_key: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -45,6 +49,7 @@ pub struct NewOutboxMessage<'a> {
     pub status: &'a str,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub dedupe_key: Option<&'a str>,
 }
 
 impl OutboxMessage {
@@ -90,5 +95,21 @@ impl OutboxMessage {
         ))
         .execute(conn)?;
         Ok(changed == 1)
+    }
+
+    /// Was a message with this key queued to this recipient since `since`?
+    pub fn recently_queued(
+        conn: &mut DbConnection,
+        recipient: &str,
+        key: &str,
+        since: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n: i64 = outbox::table
+            .filter(outbox::recipient.eq(recipient))
+            .filter(outbox::dedupe_key.eq(key))
+            .filter(outbox::created_at.ge(since))
+            .count()
+            .get_result(conn)?;
+        Ok(n > 0)
     }
 }

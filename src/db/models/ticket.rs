@@ -46,6 +46,8 @@ pub struct Ticket {
     pub first_responded_at: Option<NaiveDateTime>,
     pub sla_due_at: NaiveDateTime,
     pub sla_warn_at: NaiveDateTime,
+    pub next_escalation_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -79,6 +81,7 @@ pub struct NewTicket<'a> {
     pub updated_at: NaiveDateTime,
     pub sla_due_at: NaiveDateTime,
     pub sla_warn_at: NaiveDateTime,
+    pub next_escalation_at: Option<NaiveDateTime>,
 }
 
 /// Human ticket numbers are `INS-<id>`.

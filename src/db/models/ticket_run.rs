@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{runs, ticket_runs};
+use crate::db::schema::{runs, ticket_runs, tickets};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ticket_runs)]
@@ -34,6 +34,25 @@ pub struct LinkedRun {
     pub status: Option<String>,
     pub started_at: Option<NaiveDateTime>,
     pub error: Option<String>,
+}
+
+/// A ticket linked to a run, as the run page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct LinkedTicket {
+    pub ticket_id: i64,
+    pub status: String,
+    pub category: String,
+    pub severity: String,
+    pub team: String,
+    pub reason: String,
+    pub linked_at: NaiveDateTime,
+}
+
+impl LinkedTicket {
+    /// The human number, `INS-1042`.
+    pub fn number(&self) -> String {
+        format!("INS-{}", self.ticket_id)
+    }
 }
 
 impl TicketRun {
@@ -70,6 +89,27 @@ impl TicketRun {
 
     pub fn delete(conn: &mut DbConnection, ticket_id: i64, run_id: &str) -> QueryResult<usize> {
         diesel::delete(ticket_runs::table.find((ticket_id, run_id))).execute(conn)
+    }
+
+    /// Tickets linked to a run, oldest link first.
+    pub fn tickets_for_run(
+        conn: &mut DbConnection,
+        run_id: &str,
+    ) -> QueryResult<Vec<LinkedTicket>> {
+        ticket_runs::table
+            .inner_join(tickets::table)
+            .filter(ticket_runs::run_id.eq(run_id))
+            .order((ticket_runs::created_at.asc(), tickets::id.asc()))
+            .select((
+                tickets::id,
+                tickets::status,
+                tickets::category,
+                tickets::severity,
+                tickets::team,
+                ticket_runs::reason,
+                ticket_runs::created_at,
+            ))
+            .load(conn)
     }
 
     pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<LinkedRun>> {

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{problem, reports, runs, tickets};
+use super::{lineage, problem, reports, runs, tickets};
 use crate::domain::report::RawReport;
 use crate::domain::run_record::{RawColumn, RawRun};
 
@@ -13,7 +13,8 @@ use crate::domain::run_record::{RawColumn, RawRun};
         title = "inspect-desk API",
         description = "Analyst reports, tickets and profiler run records."
     ),
-    paths(reports::create, tickets::show, tickets::list, tickets::patch, tickets::comment, tickets::merge, tickets::events, runs::ingest, runs::show),
+    paths(reports::create, tickets::show, tickets::list, tickets::patch, tickets::comment, tickets::merge, tickets::events,
+        tickets::ack, runs::ingest, runs::show, lineage::ingest),
     modifiers(&BearerAuth),
     components(schemas(
         RawReport,
@@ -27,9 +28,11 @@ use crate::domain::run_record::{RawColumn, RawRun};
         tickets::CommentBody,
         tickets::MergeBody,
         tickets::EventJson,
+        tickets::EscalationJson,
         runs::RunJson,
         runs::ColumnJson,
         runs::IngestResult,
+        lineage::LineageResult,
         problem::Problem
     ))
 )]

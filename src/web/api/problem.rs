@@ -63,6 +63,7 @@ impl ResponseError for ApiError {
                 format!("request bodies are limited to {limit} bytes"),
                 None,
             ),
+            AppError::Conflict(m) => ("conflict", "Conflict", m.clone(), None),
             AppError::Unauthorized(m) => {
                 ("unauthorized", "Authentication required", m.clone(), None)
             }

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::ApiError;
 use crate::clock::rfc3339;
 use crate::db::DbConnection;
+use crate::db::models::escalation::TicketEscalation;
 use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::TicketRun;
@@ -76,8 +77,35 @@ pub struct TicketJson {
     pub merged_into: Option<String>,
     /// confirmed or rejected, for wrong-column-type reports.
     pub type_verdict: Option<String>,
+    /// Escalation steps reached, oldest first.
+    pub escalations: Vec<EscalationJson>,
     /// Send it back with a change (or as If-Match) to guard against lost updates.
     pub version: i32,
+}
+
+/// One escalation step a ticket reached.
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct EscalationJson {
+    pub step: String,
+    pub at: String,
+    pub recipients: Vec<String>,
+    pub acknowledged: bool,
+}
+
+impl From<TicketEscalation> for EscalationJson {
+    fn from(e: TicketEscalation) -> Self {
+        EscalationJson {
+            step: e.step,
+            at: rfc3339(e.at),
+            recipients: e
+                .recipients
+                .split(", ")
+                .filter(|r| r.contains('@'))
+                .map(str::to_string)
+                .collect(),
+            acknowledged: e.acknowledged_at.is_some(),
+        }
+    }
 }
 
 fn number_of(id: Option<i64>) -> Option<String> {
@@ -90,6 +118,7 @@ impl TicketJson {
         ticket: Ticket,
         linked_runs: Vec<String>,
         assignee: Option<String>,
+        escalations: Vec<TicketEscalation>,
     ) -> Self {
         let status = Status::parse(&ticket.status).unwrap_or(Status::New);
         let state = SlaState::of(
@@ -132,6 +161,7 @@ impl TicketJson {
             impact: ticket.impact,
             is_incident: ticket.is_incident,
             type_verdict: ticket.type_verdict,
+            escalations: escalations.into_iter().map(EscalationJson::from).collect(),
             version: ticket.version,
         }
     }
@@ -145,10 +175,12 @@ impl TicketJson {
             Some(id) => User::find(conn, id)?.map(|u| u.email),
             None => None,
         };
-        Ok(TicketJson::build(desk, ticket, runs, assignee))
+        let escalations = TicketEscalation::for_ticket(conn, ticket.id)?;
+        Ok(TicketJson::build(desk, ticket, runs, assignee, escalations))
     }
 
-    /// Many tickets with two queries for their runs and assignees, not two per ticket.
+    /// Many tickets with a few queries for their runs, assignees and escalations, not a
+    /// few per ticket.
     pub fn load_many(
         conn: &mut DbConnection,
         desk: &Desk,
@@ -158,12 +190,14 @@ impl TicketJson {
         let mut runs = TicketRun::run_ids_for(conn, &ids)?;
         let assignee_ids: Vec<i64> = tickets.iter().filter_map(|t| t.assignee_id).collect();
         let emails: HashMap<i64, String> = User::emails(conn, &assignee_ids)?;
+        let mut escalations = TicketEscalation::for_tickets(conn, &ids)?;
         Ok(tickets
             .into_iter()
             .map(|t| {
                 let linked = runs.remove(&t.id).unwrap_or_default();
                 let assignee = t.assignee_id.and_then(|id| emails.get(&id).cloned());
-                TicketJson::build(desk, t, linked, assignee)
+                let steps = escalations.remove(&t.id).unwrap_or_default();
+                TicketJson::build(desk, t, linked, assignee, steps)
             })
             .collect())
     }
@@ -493,4 +527,32 @@ pub async fn events(
     })
     .await??;
     Ok(HttpResponse::Ok().json(events.into_iter().map(EventJson::from).collect::<Vec<_>>()))
+}
+
+/// Acknowledge a ticket's escalation: further steps wait until the ticket changes.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/ack", params(("number" = String, Path)),
+    responses((status = 200, description = "Acknowledged; the ticket", body = TicketJson),
+              (status = 409, description = "Already acknowledged", body = super::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["write"])), tag = "tickets")]
+pub async fn ack(
+    viewer: Viewer,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ticket_id(&number)?;
+    let by = viewer.actor_name();
+    let outcome = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        let done = crate::services::escalation::acknowledge(&mut conn, &desk, id, &by, None)?;
+        let ticket = Ticket::find(&mut conn, id)?;
+        Ok((done, TicketJson::load(&mut conn, &desk, ticket)?))
+    })
+    .await??;
+    match outcome {
+        (true, json) => Ok(HttpResponse::Ok().json(json)),
+        (false, _) => Err(AppError::Conflict(
+            "this ticket's escalation is already acknowledged".into(),
+        )
+        .into()),
+    }
 }

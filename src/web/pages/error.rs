@@ -44,6 +44,7 @@ impl ResponseError for PageError {
             AppError::UnsupportedMediaType(message) => {
                 ("That request could not be read", message.clone())
             }
+            AppError::Conflict(message) => ("That changed meanwhile", message.clone()),
             AppError::Unauthorized(message) => ("Sign in first", message.clone()),
             AppError::Forbidden(message) => ("Not allowed", message.clone()),
             AppError::TooManyRequests => (

@@ -3,9 +3,11 @@
 pub mod account;
 pub mod admin;
 pub mod error;
+pub mod escalations;
 pub mod login;
 pub mod queue;
 pub mod report;
+pub mod runs;
 pub mod ticket;
 pub mod tracking;
 

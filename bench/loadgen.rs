@@ -1,0 +1,341 @@
+//! Load generator for `bench/run`: drives a running inspect-desk on 127.0.0.1 from a
+//! separate process and prints throughput, latency percentiles, errors and CPU use.
+//!
+//! ```text
+//! loadgen run --url http://127.0.0.1:PORT --target api --mode closed --concurrency 16 --duration 20
+//! loadgen run --url http://127.0.0.1:PORT --target form --mode open --rate 200 --duration 20
+//! loadgen wait-ready --url http://127.0.0.1:PORT --started-at-ns $(date +%s%N)
+//! ```
+//! Build: `cargo build --release --example loadgen`. See bench/README.md.
+
+#[path = "loadgen/bodies.rs"]
+mod bodies;
+#[path = "loadgen/drive.rs"]
+mod drive;
+#[path = "loadgen/stats.rs"]
+mod stats;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bodies::SeedShape;
+use drive::{Shot, Target, Window};
+use stats::{Summary, TSV_HEADER, cpu_seconds, machine_busy_seconds};
+
+#[derive(Parser)]
+#[command(
+    name = "loadgen",
+    about = "Load generator for inspect-desk benchmarks (loopback only)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply load and print the results.
+    Run(RunArgs),
+    /// Poll GET /readyz until it answers 200; print milliseconds since --started-at-ns.
+    WaitReady {
+        #[arg(long)]
+        url: String,
+        /// When the server process was started (Unix time in ns, e.g. `date +%s%N`).
+        #[arg(long)]
+        started_at_ns: u128,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Give up as soon as this process (the server) has exited.
+        #[arg(long)]
+        server_pid: Option<String>,
+    },
+    /// Print a free TCP port on 127.0.0.1 (for the server to bind next).
+    FreePort,
+    /// Print the TSV header that `run --tsv` rows follow.
+    Header,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    Closed,
+    Open,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetName {
+    Api,
+    Form,
+    Get,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Server base URL; must be http://127.0.0.1:PORT.
+    #[arg(long)]
+    url: String,
+    #[arg(long, value_enum)]
+    target: TargetName,
+    /// Path for `--target get`.
+    #[arg(long, default_value = "/healthz")]
+    path: String,
+    #[arg(long, value_enum, default_value = "closed")]
+    mode: Mode,
+    /// Closed loop: workers sending back to back.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Open loop: requests per second on a fixed schedule.
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 20.0)]
+    duration: f64,
+    /// Unmeasured seconds of the same load first.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Stop after this many measured requests.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_requests: u64,
+    /// Open loop: outstanding requests allowed before a due one counts as an error.
+    #[arg(long, default_value_t = 2_000)]
+    max_in_flight: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Runs in the seeded database, so reports may name real run ids (0: none).
+    #[arg(long, default_value_t = 0)]
+    seed_runs: usize,
+    /// Server process, to report the CPU it used during the window.
+    #[arg(long)]
+    server_pid: Option<String>,
+    /// Load generator threads (leave the cores to the server).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Scenario name in the output.
+    #[arg(long, default_value = "run")]
+    label: String,
+    /// Append one result row (see `loadgen header`) to this file.
+    #[arg(long)]
+    tsv: Option<std::path::PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Run(args) => run(args),
+        Command::WaitReady {
+            url,
+            started_at_ns,
+            timeout,
+            server_pid,
+        } => runtime(1).and_then(|rt| {
+            rt.block_on(wait_ready(
+                &url,
+                started_at_ns,
+                timeout,
+                server_pid.as_deref(),
+            ))
+        }),
+        Command::FreePort => std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| println!("{}", a.port()))
+            .map_err(|e| format!("no free port on 127.0.0.1: {e}")),
+        Command::Header => {
+            println!("{TSV_HEADER}");
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("loadgen: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+/// Load only ever goes to this machine's loopback address.
+fn loopback_base(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad --url '{url}': {e}"))?;
+    if parsed.scheme() != "http" || parsed.host_str() != Some("127.0.0.1") {
+        return Err(format!("--url must be http://127.0.0.1:PORT, not '{url}'"));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .pool_max_idle_per_host(pool)
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    let base = loopback_base(&args.url)?;
+    let target = match args.target {
+        TargetName::Api => Target::ApiReport,
+        TargetName::Form => Target::FormReport,
+        TargetName::Get => Target::Get(args.path.clone()),
+    };
+    let window = Window {
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+        max_requests: args.max_requests,
+    };
+    let load = match args.mode {
+        Mode::Closed => format!("closed c={}", args.concurrency),
+        Mode::Open => format!("open {}/s", args.rate),
+    };
+    let pool = match args.mode {
+        Mode::Closed => args.concurrency,
+        Mode::Open => args.max_in_flight,
+    };
+    let client = client(Duration::from_secs_f64(args.timeout), pool)?;
+    let rt = runtime(args.threads)?;
+    let csrf = match target {
+        Target::FormReport => rt.block_on(drive::form_csrf_token(&client, &base))?,
+        _ => None,
+    };
+    let shot = Arc::new(Shot {
+        client,
+        base,
+        target,
+        shape: SeedShape {
+            runs: args.seed_runs,
+        },
+        sequence: AtomicU64::new(0),
+        csrf,
+    });
+    let (tally, measured, server_cpu, loadgen_cpu, machine_cpu) = rt.block_on(async {
+        // CPU is sampled around the measured window only (after the warmup).
+        let cpu_probe = tokio::spawn({
+            let pid = args.server_pid.clone();
+            let warmup = window.warmup;
+            async move {
+                tokio::time::sleep(warmup).await;
+                let server = pid.as_deref().and_then(cpu_seconds);
+                let machine = machine_busy_seconds();
+                (
+                    server,
+                    cpu_seconds("self"),
+                    machine,
+                    std::time::Instant::now(),
+                )
+            }
+        });
+        let (tally, measured) = match args.mode {
+            Mode::Closed => drive::closed_loop(shot, args.concurrency, window).await,
+            Mode::Open => drive::open_loop(shot, args.rate, window, args.max_in_flight).await,
+        };
+        let (server_before, self_before, machine_before, since) =
+            cpu_probe.await.expect("cpu probe");
+        let elapsed = since.elapsed().as_secs_f64();
+        let percent =
+            |before: Option<f64>, after: Option<f64>| Some((after? - before?) / elapsed * 100.0);
+        let server_after = args.server_pid.as_deref().and_then(cpu_seconds);
+        (
+            tally,
+            measured,
+            percent(server_before, server_after),
+            percent(self_before, cpu_seconds("self")),
+            percent(machine_before, machine_busy_seconds()),
+        )
+    });
+    let summary = Summary {
+        label: args.label,
+        load,
+        window: measured,
+        tally,
+        server_cpu,
+        loadgen_cpu,
+        machine_cpu,
+    };
+    println!("{}", summary.human());
+    if let Some(path) = &args.tsv {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        writeln!(file, "{}", summary.tsv_row())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Is the process running (not gone, not a zombie waiting for its parent)?
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat.rsplit_once(") ")?.1.chars().next()?;
+            Some(state != 'Z' && state != 'X')
+        })
+        .unwrap_or(false)
+}
+
+async fn wait_ready(
+    url: &str,
+    started_at_ns: u128,
+    timeout: u64,
+    server_pid: Option<&str>,
+) -> Result<(), String> {
+    let base = loopback_base(url)?;
+    let client = client(Duration::from_secs(2), 1)?;
+    let since_start = || {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        now.saturating_sub(started_at_ns) as f64 / 1e6
+    };
+    // What the server said before it was ready, for a start that takes unusually long.
+    let mut seen: std::collections::BTreeMap<String, (u32, f64)> = Default::default();
+    loop {
+        let answer = client.get(format!("{base}/readyz")).send().await;
+        let what = match &answer {
+            Ok(r) if r.status() == reqwest::StatusCode::OK => {
+                let ms = since_start();
+                let before: Vec<String> = seen
+                    .iter()
+                    .map(|(what, (n, first))| format!("{n}× {what} (first at {first:.1} ms)"))
+                    .collect();
+                eprintln!("readyz 200 at {ms:.1} ms after: {}", before.join(", "));
+                println!("{ms:.1}");
+                return Ok(());
+            }
+            Ok(r) => format!("HTTP {}", r.status().as_u16()),
+            Err(e) if e.is_connect() => "refused".into(),
+            Err(e) => format!("error {e}"),
+        };
+        let at = since_start();
+        seen.entry(what).or_insert((0, at)).0 += 1;
+        if at > timeout as f64 * 1000.0 {
+            return Err(format!(
+                "{base}/readyz did not answer 200 within {timeout} s"
+            ));
+        }
+        if let Some(pid) = server_pid
+            && !alive(pid)
+        {
+            return Err(format!(
+                "the server (pid {pid}) exited before {base}/readyz answered"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}

@@ -1,0 +1,233 @@
+//! The two ways of applying load, and what one request does.
+//!
+//! Closed loop: `concurrency` workers each send the next request when the last one
+//! answered, so throughput is what the server sustains at that concurrency.
+//! Open loop: request `i` is due at `start + i / rate` whatever happened before; its
+//! latency counts from that due time, so a server (or client) that falls behind shows
+//! the queueing instead of hiding it (no coordinated omission).
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use crate::bodies::{self, SeedShape};
+use crate::stats::{Outcome, Tally};
+
+/// What each request does.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `POST /api/v1/reports` with a JSON report → 201.
+    ApiReport,
+    /// `POST /report` form-encoded, with a fresh `submission_key` as the browser sends → 303.
+    FormReport,
+    /// `GET PATH` → 200 (pages, health checks; a baseline for the HTTP stack).
+    Get(String),
+}
+
+/// Shared by every worker or scheduled request.
+pub struct Shot {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub target: Target,
+    pub shape: SeedShape,
+    pub sequence: AtomicU64,
+    /// The form's CSRF token (double-submit: sent as cookie and field), when the desk
+    /// hands one out. One per run, as one browser keeps its cookie.
+    pub csrf: Option<String>,
+}
+
+impl Shot {
+    /// Build and send one request; the latency clock is the caller's.
+    async fn fire(&self, rng: &mut StdRng) -> Outcome {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let request = match &self.target {
+            Target::ApiReport => {
+                let fields = bodies::report(rng, self.shape, sequence);
+                let json: serde_json::Map<String, serde_json::Value> = fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.into()))
+                    .collect();
+                self.client
+                    .post(format!("{}/api/v1/reports", self.base))
+                    .json(&json)
+            }
+            Target::FormReport => {
+                let mut fields = bodies::report(rng, self.shape, sequence);
+                fields.push(("submission_key", uuid::Uuid::new_v4().to_string()));
+                let mut request = self.client.post(format!("{}/report", self.base));
+                if let Some(token) = &self.csrf {
+                    fields.push(("csrf_token", token.clone()));
+                    request = request.header("Cookie", format!("{CSRF_COOKIE}={token}"));
+                }
+                request.form(&fields)
+            }
+            Target::Get(path) => self.client.get(format!("{}{path}", self.base)),
+        };
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                // Read the whole body: it is part of the answer, and frees the connection.
+                let body = response.bytes().await;
+                match body {
+                    Err(e) => Outcome::Transport(transport_kind(&e)),
+                    Ok(_) if status.is_success() || status.is_redirection() => Outcome::Ok,
+                    Ok(bytes) => {
+                        let text = String::from_utf8_lossy(&bytes);
+                        Outcome::Status(status.as_u16(), text.chars().take(300).collect())
+                    }
+                }
+            }
+            Err(e) => Outcome::Transport(transport_kind(&e)),
+        }
+    }
+}
+
+const CSRF_COOKIE: &str = "desk_csrf";
+
+/// Load the form once, as a browser would before submitting, and keep its CSRF cookie.
+pub async fn form_csrf_token(
+    client: &reqwest::Client,
+    base: &str,
+) -> Result<Option<String>, String> {
+    let response = client
+        .get(format!("{base}/report"))
+        .send()
+        .await
+        .map_err(|e| format!("GET /report: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("GET /report answered {}", response.status()));
+    }
+    let token = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| {
+            v.split(';')
+                .next()?
+                .trim()
+                .strip_prefix(CSRF_COOKIE)?
+                .strip_prefix('=')
+        })
+        .map(str::to_string)
+        .next();
+    Ok(token)
+}
+
+fn transport_kind(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "client timeout".into()
+    } else if e.is_connect() {
+        "connect error".into()
+    } else {
+        format!("transport error: {e}")
+    }
+}
+
+/// Load over `[start + warmup, start + warmup + duration)`; only that window is measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// Stop after this many measured requests even if time remains.
+    pub max_requests: u64,
+}
+
+/// `concurrency` workers back to back. Requests are measured when they start inside the
+/// window; the window ends at its deadline or when `max_requests` were started.
+pub async fn closed_loop(shot: Arc<Shot>, concurrency: usize, window: Window) -> (Tally, Duration) {
+    let start = Instant::now();
+    let measure_from = start + window.warmup;
+    let deadline = measure_from + window.duration;
+    let started = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let shot = shot.clone();
+            let started = started.clone();
+            tokio::spawn(async move {
+                let mut rng = StdRng::seed_from_u64(0xbe0c_u64 + worker as u64);
+                let mut tally = Tally::default();
+                let mut last_end = measure_from;
+                loop {
+                    let sent = Instant::now();
+                    if sent >= deadline {
+                        break;
+                    }
+                    let measured = sent >= measure_from;
+                    if measured && started.fetch_add(1, Ordering::Relaxed) >= window.max_requests {
+                        break;
+                    }
+                    let outcome = shot.fire(&mut rng).await;
+                    if measured {
+                        last_end = Instant::now();
+                        tally.record(last_end - sent, outcome);
+                    }
+                }
+                (tally, last_end)
+            })
+        })
+        .collect();
+    let mut tally = Tally::default();
+    let mut end = measure_from;
+    for worker in workers {
+        let (worker_tally, worker_end) = worker.await.expect("worker panicked");
+        tally.merge(worker_tally);
+        end = end.max(worker_end);
+    }
+    (tally, end.saturating_duration_since(measure_from))
+}
+
+/// `rate` requests per second on a fixed schedule; latency from each request's due time.
+/// At most `max_in_flight` outstanding: beyond that a due request counts as an error.
+pub async fn open_loop(
+    shot: Arc<Shot>,
+    rate: f64,
+    window: Window,
+    max_in_flight: usize,
+) -> (Tally, Duration) {
+    let start = Instant::now();
+    let measure_from = start + window.warmup;
+    let total = ((window.warmup + window.duration).as_secs_f64() * rate) as u64;
+    let warmup_count = (window.warmup.as_secs_f64() * rate) as u64;
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let mut tally = Tally::default();
+    let mut handles = Vec::new();
+    for i in 0..total.min(warmup_count.saturating_add(window.max_requests)) {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due).await;
+        let measured = due >= measure_from;
+        if in_flight.load(Ordering::Relaxed) >= max_in_flight {
+            if measured {
+                tally.record(
+                    Duration::ZERO,
+                    Outcome::Transport("client in-flight cap".into()),
+                );
+            }
+            continue;
+        }
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        let shot = shot.clone();
+        let in_flight = in_flight.clone();
+        handles.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(0x09e4_u64 + i);
+            let outcome = shot.fire(&mut rng).await;
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+            (measured, due, Instant::now(), outcome)
+        }));
+    }
+    let mut last_done = measure_from;
+    for handle in handles {
+        let (measured, due, done, outcome) = handle.await.expect("request task panicked");
+        if measured {
+            tally.record(done - due, outcome);
+            last_done = last_done.max(done);
+        }
+    }
+    // The schedule's span, or longer when answers came late: achieved, not offered, rate.
+    let scheduled = (total - warmup_count).min(window.max_requests);
+    let span = Duration::from_secs_f64(scheduled as f64 / rate);
+    (tally, span.max(last_done - measure_from))
+}

@@ -1,0 +1,2 @@
+DROP INDEX runs_warehouse_started;
+DROP TABLE lineage_events;

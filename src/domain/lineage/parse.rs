@@ -1,0 +1,364 @@
+//! One OpenLineage RunEvent (JSON) parsed into what the desk keeps. Every bad field is
+//! named with its path (`run.runId`, `inputs[0].namespace`); facets the desk does not
+//! use are ignored.
+
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+
+use super::{Dataset, EventType, LineageEvent, SEMANTIC_TYPES_FACET};
+use crate::domain::report::{Checker, FieldErrors};
+use crate::domain::run_record::{self, ColumnType, MAX_COLUMNS, MAX_ERROR_CHARS};
+use crate::domain::table::TableName;
+use crate::domain::warehouse::WarehouseType;
+
+type Object = Map<String, Value>;
+
+const MAX_COLUMN_NAME: usize = 255;
+
+impl LineageEvent {
+    /// Parse a RunEvent, or name every field that is missing or wrong.
+    pub fn parse(value: &Value) -> Result<LineageEvent, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let Some(event) = value.as_object() else {
+            errors.insert(
+                "body",
+                "an OpenLineage RunEvent must be a JSON object".into(),
+            );
+            return Err(errors);
+        };
+        let mut check = Checker(&mut errors);
+        let event_type = check.field(
+            "eventType",
+            required_str(event, "eventType").and_then(EventType::parse),
+        );
+        let event_time = check.field(
+            "eventTime",
+            required_str(event, "eventTime").and_then(event_time),
+        );
+        let run = check
+            .field("run", object_field(event, "run", "run"))
+            .flatten();
+        let run_id = run.and_then(|run| check.field("run.runId", run_id(run)));
+        let run_facets = run
+            .and_then(|run| check.field("run.facets", optional_object(run, "facets", "run.facets")))
+            .flatten();
+        let error = run_facets
+            .and_then(|facets| check.field("run.facets", error_message(facets)))
+            .flatten();
+        let run_semantic = run_facets
+            .and_then(|facets| {
+                let path = format!("run.facets.{SEMANTIC_TYPES_FACET}");
+                check.field("run.facets", semantic_types(facets, &path))
+            })
+            .flatten();
+        let profiled = profiled_dataset(event).map_err(|(key, e)| errors.insert(key, e));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let (dataset, schema, dataset_semantic) = profiled.ok().flatten().unwrap_or_default();
+        match (event_type, event_time, run_id) {
+            (Some(event_type), Some(event_time), Some(run_id)) => Ok(LineageEvent {
+                run_id,
+                event_type,
+                event_time,
+                dataset,
+                error,
+                schema,
+                semantic_types: dataset_semantic.or(run_semantic),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+fn required_str<'a>(object: &'a Object, key: &str) -> Result<&'a str, String> {
+    match object.get(key) {
+        None | Some(Value::Null) => Err("required".into()),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+        Some(Value::String(_)) => Err("must not be empty".into()),
+        Some(other) => Err(format!("must be a string, not {}", kind(other))),
+    }
+}
+
+fn object_field<'a>(
+    object: &'a Object,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a Object>, String> {
+    match object.get(key) {
+        None | Some(Value::Null) => Err(format!("{path} is required")),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(other) => Err(format!("{path} must be an object, not {}", kind(other))),
+    }
+}
+
+fn optional_object<'a>(
+    object: &'a Object,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'a Object>, String> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(other) => Err(format!("{path} must be an object, not {}", kind(other))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// RFC 3339; a time without an offset is taken as UTC.
+fn event_time(text: &str) -> Result<NaiveDateTime, String> {
+    run_record::timestamp(text).or_else(|e| {
+        NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| e)
+    })
+}
+
+fn run_id(run: &Object) -> Result<String, String> {
+    let id = required_str(run, "runId")?.trim();
+    if !run_record::is_valid_run_id(id) {
+        return Err(format!(
+            "'{id}' is not a run id: up to 128 letters, digits, - _ . : (a UUID fits)"
+        ));
+    }
+    Ok(id.to_string())
+}
+
+/// The `errorMessage` run facet's message, cut to the length the desk keeps.
+fn error_message(facets: &Object) -> Result<Option<String>, String> {
+    let path = "run.facets.errorMessage";
+    let Some(facet) = optional_object(facets, "errorMessage", path)? else {
+        return Ok(None);
+    };
+    let message = required_str(facet, "message").map_err(|e| format!("{path}.message: {e}"))?;
+    let message = message.trim();
+    Ok(Some(if message.chars().count() > MAX_ERROR_CHARS {
+        let cut: String = message.chars().take(MAX_ERROR_CHARS - 1).collect();
+        format!("{cut}…")
+    } else {
+        message.to_string()
+    }))
+}
+
+/// The warehouse a dataset namespace names: its scheme (`snowflake://acct`,
+/// `postgres://host:5432`) or the whole namespace (`bigquery`).
+pub fn warehouse_of(namespace: &str) -> Option<WarehouseType> {
+    let scheme = namespace
+        .split_once("://")
+        .map_or(namespace, |(scheme, _)| scheme)
+        .trim()
+        .to_ascii_lowercase();
+    let scheme = if scheme == "postgresql" {
+        "postgres"
+    } else {
+        scheme.as_str()
+    };
+    WarehouseType::parse(scheme).ok()
+}
+
+/// What a chosen dataset gives: the table, schema columns, semantic types.
+type Profiled = (
+    Option<Dataset>,
+    Option<Vec<String>>,
+    Option<Vec<ColumnType>>,
+);
+
+/// The profiled table: the first input on a known warehouse, else the first such output.
+/// Inputs on no known warehouse are an error; outputs that are not (the profiler's own
+/// report files, say) are not.
+fn profiled_dataset(event: &Object) -> Result<Option<Profiled>, (&'static str, String)> {
+    let mut first_unknown = None;
+    for list in ["inputs", "outputs"] {
+        let key: &'static str = list;
+        let items = match event.get(list) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err((key, format!("{list} must be an array, not {}", kind(other))));
+            }
+        };
+        for (index, item) in items.iter().enumerate() {
+            let path = format!("{list}[{index}]");
+            let Some(dataset) = item.as_object() else {
+                return Err((key, format!("{path} must be an object")));
+            };
+            let namespace = required_str(dataset, "namespace")
+                .map_err(|e| (key, format!("{path}.namespace: {e}")))?;
+            let name =
+                required_str(dataset, "name").map_err(|e| (key, format!("{path}.name: {e}")))?;
+            let Some(warehouse) = warehouse_of(namespace) else {
+                if list == "inputs" && first_unknown.is_none() {
+                    first_unknown = Some(format!(
+                        "{path}.namespace: '{namespace}' names no warehouse the desk knows; \
+                         expected snowflake://…, bigquery, redshift://…, postgres://…, \
+                         databricks://… or duckdb://…"
+                    ));
+                }
+                continue;
+            };
+            let table = TableName::parse(name, Some(warehouse))
+                .map_err(|e| (key, format!("{path}.name: {e}")))?;
+            let facets = optional_object(dataset, "facets", &format!("{path}.facets"))
+                .map_err(|e| (key, e))?;
+            let schema = facets
+                .map(|f| schema_columns(f, &format!("{path}.facets.schema")))
+                .transpose()
+                .map_err(|e| (key, e))?
+                .flatten();
+            let semantic = facets
+                .map(|f| semantic_types(f, &format!("{path}.facets.{SEMANTIC_TYPES_FACET}")))
+                .transpose()
+                .map_err(|e| (key, e))?
+                .flatten();
+            let dataset = Dataset {
+                warehouse_type: warehouse,
+                table,
+            };
+            return Ok(Some((Some(dataset), schema, semantic)));
+        }
+    }
+    match first_unknown {
+        Some(message) => Err(("inputs", message)),
+        None => Ok(None),
+    }
+}
+
+/// Column names of the `schema` facet; nested fields as `parent.child`.
+fn schema_columns(facets: &Object, path: &str) -> Result<Option<Vec<String>>, String> {
+    let Some(facet) = optional_object(facets, "schema", path)? else {
+        return Ok(None);
+    };
+    let mut names = Vec::new();
+    collect_fields(
+        facet.get("fields"),
+        "",
+        &format!("{path}.fields"),
+        &mut names,
+    )?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(format!("{path}.fields: column '{twice}' appears twice"));
+    }
+    Ok(Some(names))
+}
+
+fn collect_fields(
+    fields: Option<&Value>,
+    prefix: &str,
+    path: &str,
+    names: &mut Vec<String>,
+) -> Result<(), String> {
+    let items = match fields {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(format!("{path} must be an array, not {}", kind(other))),
+    };
+    for (index, field) in items.iter().enumerate() {
+        let here = format!("{path}[{index}]");
+        let field = field
+            .as_object()
+            .ok_or_else(|| format!("{here} must be an object"))?;
+        let name = required_str(field, "name").map_err(|e| format!("{here}.name: {e}"))?;
+        let full = format!("{prefix}{}", name.trim());
+        column_name(&full).map_err(|e| format!("{here}.name: {e}"))?;
+        if names.len() >= MAX_COLUMNS {
+            return Err(format!("{path}: at most {MAX_COLUMNS} columns per run"));
+        }
+        names.push(full.clone());
+        collect_fields(
+            field.get("fields"),
+            &format!("{full}."),
+            &format!("{here}.fields"),
+            names,
+        )?;
+    }
+    Ok(())
+}
+
+fn column_name(name: &str) -> Result<(), String> {
+    let count = name.chars().count();
+    if count == 0 || count > MAX_COLUMN_NAME {
+        return Err(format!(
+            "column names are 1 to {MAX_COLUMN_NAME} characters"
+        ));
+    }
+    Ok(())
+}
+
+/// The semantic-types facet: `columns` maps a column to `{"type", "confidence"}` (or to
+/// the type alone, as a string).
+fn semantic_types(facets: &Object, path: &str) -> Result<Option<Vec<ColumnType>>, String> {
+    let Some(facet) = optional_object(facets, SEMANTIC_TYPES_FACET, path)? else {
+        return Ok(None);
+    };
+    let columns = match facet.get("columns") {
+        Some(Value::Object(columns)) => columns,
+        None | Some(Value::Null) => return Err(format!("{path}.columns is required")),
+        Some(other) => {
+            return Err(format!(
+                "{path}.columns must be an object, not {}",
+                kind(other)
+            ));
+        }
+    };
+    if columns.len() > MAX_COLUMNS {
+        return Err(format!(
+            "{path}.columns: at most {MAX_COLUMNS} columns per run"
+        ));
+    }
+    let mut out = Vec::with_capacity(columns.len());
+    for (name, typed) in columns {
+        let here = format!("{path}.columns.{name}");
+        column_name(name.trim()).map_err(|e| format!("{here}: {e}"))?;
+        let (semantic_type, confidence) = match typed {
+            Value::Null => (None, None),
+            Value::String(t) => (Some(t.clone()), None),
+            Value::Object(o) => (
+                match o.get("type") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(t)) => Some(t.clone()),
+                    Some(other) => {
+                        return Err(format!("{here}.type must be a string, not {}", kind(other)));
+                    }
+                },
+                match o.get("confidence") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Number(n)) => match n.as_f64() {
+                        Some(p) if (0.0..=1.0).contains(&p) => Some(p),
+                        _ => return Err(format!("{here}.confidence must be between 0 and 1")),
+                    },
+                    Some(other) => {
+                        return Err(format!(
+                            "{here}.confidence must be a number, not {}",
+                            kind(other)
+                        ));
+                    }
+                },
+            ),
+            other => return Err(format!("{here} must be an object, not {}", kind(other))),
+        };
+        let semantic_type = semantic_type
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        if semantic_type
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > 100)
+        {
+            return Err(format!("{here}.type: at most 100 characters"));
+        }
+        out.push(ColumnType {
+            name: name.trim().to_string(),
+            semantic_type,
+            confidence,
+        });
+    }
+    Ok(Some(out))
+}

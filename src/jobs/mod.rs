@@ -1,0 +1,44 @@
+//! Background work: outbox delivery and escalation sweeps. Each pass is also a CLI verb,
+//! and the server runs both on a timer unless `DESK_BACKGROUND_JOBS=false`.
+
+pub mod outbox;
+
+use actix_web::web;
+use std::time::Duration;
+
+use crate::email::transport::Mailer;
+use crate::state::Desk;
+
+/// How often the server delivers mail and sweeps for escalations.
+const DELIVERY_EVERY: Duration = Duration::from_secs(2);
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
+
+/// Start both loops on the current tokio runtime. A failing pass is logged and retried at
+/// the next tick; nothing is lost because all state is in the database.
+pub fn spawn(desk: web::Data<Desk>, mailer: Mailer) {
+    let delivery_desk = desk.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DELIVERY_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = outbox::deliver_due(&delivery_desk, &mailer).await {
+                tracing::warn!(error = %e, "outbox delivery pass failed");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            let desk = desk.clone();
+            let now = desk.clock.now();
+            match web::block(move || crate::services::escalation::sweep(&desk, now)).await {
+                Ok(Ok(report)) if report.steps > 0 => {
+                    tracing::info!(steps = report.steps, "escalation sweep")
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "escalation sweep failed"),
+                _ => {}
+            }
+        }
+    });
+}

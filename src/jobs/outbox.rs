@@ -1,0 +1,200 @@
+//! Delivering the outbox: claim due messages with a lease, send them, record the outcome.
+//! Delivery is at least once: a crash between the server accepting a message and the row
+//! being marked sent sends it again, with the same Message-ID so clients de-duplicate.
+
+use actix_web::web;
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use crate::db::models::event::{Event, NewEvent};
+use crate::db::models::outbox::{OutboxMessage, PENDING, SENT};
+use crate::db::models::ticket::Ticket;
+use crate::db::schema::outbox;
+use crate::db::{DbConnection, write_transaction};
+use crate::email::transport::{self, Mailer};
+use crate::error::AppError;
+use crate::state::Desk;
+
+/// Status of a message being sent by a worker.
+pub const SENDING: &str = "sending";
+/// Given up on after `MAX_ATTEMPTS`; shown to admins for a manual retry.
+pub const DEAD: &str = "dead";
+pub const MAX_ATTEMPTS: i32 = 6;
+/// How long a claim holds before another worker may take the message.
+const LEASE: TimeDelta = TimeDelta::minutes(2);
+const BATCH: i64 = 100;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub failed: usize,
+    pub dead: usize,
+}
+
+/// Wait before attempt `n + 1` after `n` failures: 30 s, 1 min, 2 min, … capped at an hour.
+pub fn backoff(failures: i32) -> TimeDelta {
+    let seconds = 30i64 << (failures.clamp(1, 8) - 1);
+    TimeDelta::seconds(seconds.min(3600))
+}
+
+/// One delivery pass over what is due now.
+pub async fn deliver_due(
+    desk: &web::Data<Desk>,
+    mailer: &Mailer,
+) -> Result<DeliveryReport, AppError> {
+    let claim_desk = desk.clone();
+    let claimed = web::block(move || {
+        let mut conn = claim_desk.pool.get()?;
+        claim(&mut conn, claim_desk.clock.now(), BATCH)
+    })
+    .await??;
+    let mut report = DeliveryReport::default();
+    for row in claimed {
+        let outcome = match transport::build(&desk.mail.from, &row) {
+            Ok(message) => mailer.send(message).await,
+            Err(e) => Err(e),
+        };
+        let record_desk = desk.clone();
+        let result = web::block(move || {
+            let mut conn = record_desk.pool.get()?;
+            record(&mut conn, &row, outcome, record_desk.clock.now())
+        })
+        .await??;
+        match result {
+            Outcome::Sent => report.sent += 1,
+            Outcome::Retry => report.failed += 1,
+            Outcome::Dead => report.dead += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// Take up to `limit` due messages: new ones, retries whose time has come, and ones whose
+/// sender's lease ran out (it died). Each row is claimed by a conditional UPDATE, so two
+/// workers never take the same message.
+pub fn claim(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<OutboxMessage>, AppError> {
+    let candidates: Vec<i64> = outbox::table
+        .filter(
+            // A first attempt goes out at once (its queue time may be a drill's moved
+            // clock); retries wait for their backoff.
+            outbox::status
+                .eq(PENDING)
+                .and(outbox::attempts.eq(0).or(outbox::next_attempt_at.le(now)))
+                .or(outbox::status.eq(SENDING).and(outbox::locked_until.le(now))),
+        )
+        .order(outbox::id.asc())
+        .limit(limit)
+        .select(outbox::id)
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for id in candidates {
+        let taken = diesel::update(
+            outbox::table.find(id).filter(
+                outbox::status
+                    .eq(PENDING)
+                    .or(outbox::status.eq(SENDING).and(outbox::locked_until.le(now))),
+            ),
+        )
+        .set((
+            outbox::status.eq(SENDING),
+            outbox::locked_until.eq(Some(now + LEASE)),
+        ))
+        .execute(conn)?;
+        if taken == 1 {
+            claimed.push(
+                outbox::table
+                    .find(id)
+                    .select(OutboxMessage::as_select())
+                    .first(conn)?,
+            );
+        }
+    }
+    Ok(claimed)
+}
+
+enum Outcome {
+    Sent,
+    Retry,
+    Dead,
+}
+
+fn record(
+    conn: &mut DbConnection,
+    row: &OutboxMessage,
+    outcome: Result<(), transport::SendError>,
+    now: NaiveDateTime,
+) -> Result<Outcome, AppError> {
+    write_transaction(conn, |conn| {
+        let target = outbox::table.find(row.id);
+        let (result, kind, detail) = match outcome {
+            Ok(()) => {
+                diesel::update(target)
+                    .set((
+                        outbox::status.eq(SENT),
+                        outbox::sent_at.eq(Some(now)),
+                        outbox::locked_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+                (
+                    Outcome::Sent,
+                    "email_sent",
+                    format!("{} email sent", row.template.replace('_', " ")),
+                )
+            }
+            Err(e) => {
+                let attempts = row.attempts + 1;
+                let dead = e.permanent || attempts >= MAX_ATTEMPTS;
+                let (status, next) = if dead {
+                    (DEAD, now)
+                } else {
+                    (PENDING, now + backoff(attempts))
+                };
+                diesel::update(target)
+                    .set((
+                        outbox::status.eq(status),
+                        outbox::attempts.eq(attempts),
+                        outbox::next_attempt_at.eq(next),
+                        outbox::last_error
+                            .eq(Some(e.message.chars().take(500).collect::<String>())),
+                        outbox::locked_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+                let what = row.template.replace('_', " ");
+                if dead {
+                    (
+                        Outcome::Dead,
+                        "email_dead_lettered",
+                        format!("{what} email given up after {attempts} attempt(s)"),
+                    )
+                } else {
+                    (
+                        Outcome::Retry,
+                        "email_failed",
+                        format!("{what} email failed (attempt {attempts}); retrying"),
+                    )
+                }
+            }
+        };
+        if let Some(ticket_id) = row.ticket_id {
+            let version = Ticket::find(conn, ticket_id)?.version;
+            Event::insert_many(
+                conn,
+                &[NewEvent {
+                    ticket_id,
+                    kind,
+                    actor: "desk",
+                    detail: &detail,
+                    public: false,
+                    created_at: now,
+                    version,
+                }],
+            )?;
+        }
+        Ok(result)
+    })
+}

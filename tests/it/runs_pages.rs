@@ -1,0 +1,129 @@
+//! The agent's run pages: `/runs` filters and pages, `/runs/{run_id}` details.
+
+use inspect_desk::domain::role::Role;
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, minutes_ago};
+use crate::on_both_backends;
+
+on_both_backends!(runs_list_filters_and_pages, run_page_shows_columns_and_tickets);
+
+async fn seed(app: &TestApp) {
+    let runs = [
+        ("sf-1", "snowflake", "ANALYTICS.SALES.ORDERS", "succeeded", 30),
+        ("sf-2", "snowflake", "ANALYTICS.SALES.REFUNDS", "failed", 90),
+        ("bq-1", "bigquery", "proj.core.users", "timed_out", 120),
+        ("bq-2", "bigquery", "proj.core.events", "succeeded", 60 * 30),
+        ("pg-old", "postgres", "public.customers", "succeeded", 60 * 24 * 10),
+    ];
+    for (id, warehouse, table, status, minutes) in runs {
+        app.post_run(json!({
+            "run_id": id, "warehouse_type": warehouse, "table": table, "status": status,
+            "started_at": minutes_ago(minutes), "finished_at": minutes_ago(minutes - 1),
+            "error": if status == "succeeded" { None } else { Some(format!("{id} went wrong")) }
+        }))
+        .await;
+    }
+}
+
+fn run_ids(html: &str) -> Vec<String> {
+    html.split("class=\"run-link\"><code>")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap_or("").to_string())
+        .collect()
+}
+
+async fn runs_list_filters_and_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed(&app).await;
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let get = |query: &str| {
+        let url = app.url(&format!("/runs{query}"));
+        let agent = agent.clone();
+        async move {
+            let response = agent.get(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    let (status, html) = get("").await;
+    assert_eq!(status, 200);
+    assert_eq!(run_ids(&html), ["sf-1", "sf-2", "bq-1", "bq-2"], "newest first, 7 days");
+    assert!(html.contains("sf-2 went wrong"));
+    let (_, html) = get("?window=all").await;
+    assert_eq!(run_ids(&html).len(), 5);
+    let (_, html) = get("?window=1h").await;
+    assert_eq!(run_ids(&html), ["sf-1"]);
+    let (_, html) = get("?warehouse_type=bigquery").await;
+    assert_eq!(run_ids(&html), ["bq-1", "bq-2"]);
+    let (_, html) = get("?status=failed").await;
+    assert_eq!(run_ids(&html), ["sf-2"]);
+    let (_, html) = get("?table=analytics.sales.&window=all").await;
+    assert_eq!(run_ids(&html), ["sf-1", "sf-2"], "table prefix, any case");
+    let (_, html) = get("?table=proj_core").await;
+    assert!(run_ids(&html).is_empty(), "_ is not a wildcard");
+    // Pages of two, following the links.
+    let (_, mut html) = get("?window=all&limit=2").await;
+    let mut seen = run_ids(&html);
+    while let Some(start) = html.find("id=\"next-page\"") {
+        let href = html[..start].rsplit("href=\"").next().unwrap();
+        let href = href.split('"').next().unwrap().replace("&amp;", "&");
+        assert!(href.contains("window=all") && href.contains("limit=2"), "{href}");
+        html = get(href.trim_start_matches("/runs")).await.1;
+        seen.extend(run_ids(&html));
+    }
+    assert_eq!(seen, ["sf-1", "sf-2", "bq-1", "bq-2", "pg-old"]);
+    let (status, html) = get("?window=2w&status=exploded").await;
+    assert_eq!(status, 422);
+    assert!(html.contains("unknown window") && html.contains("unknown run status"), "{html}");
+    let (status, _) = get("?cursor=garbage").await;
+    assert_eq!(status, 422);
+    let (analyst, _) = app.signed_in(Role::Analyst).await;
+    let response = analyst.get(app.url("/runs")).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+async fn run_page_shows_columns_and_tickets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.post_run(json!({
+        "run_id": "bq-42", "warehouse_type": "bigquery", "table": "proj.core.users",
+        "status": "failed", "started_at": minutes_ago(10), "finished_at": minutes_ago(8),
+        "error": "Access Denied: <table> proj.core.users",
+        "columns": [
+            {"name": "email", "semantic_type": "email", "confidence": 0.97},
+            {"name": "notes"}
+        ]
+    }))
+    .await;
+    let ticket = app
+        .file_report(json!({
+            "reporter_email": "ana@example.com", "kind": "failed_report",
+            "warehouse_type": "bigquery", "table": "proj.core.users", "run_id": "bq-42",
+            "description": "The report for users failed."
+        }))
+        .await;
+    let number = ticket["number"].as_str().unwrap();
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let response = agent.get(app.url("/runs/bq-42")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"run-status\">failed"), "{html}");
+    assert!(html.contains("id=\"run-duration\">2 min 00 s"), "{html}");
+    assert!(html.contains("Access Denied: &lt;table&gt; proj.core.users"), "error escaped");
+    assert!(html.contains("Columns (2, 1 typed)"));
+    assert!(html.contains("<code>email</code></td>\n        <td>email</td>"), "{html}");
+    assert!(html.contains("97%"));
+    assert!(html.contains(&format!("href=\"/tickets/{number}\"")), "linked ticket: {html}");
+    // The ticket page links back.
+    let ticket_page = agent
+        .get(app.url(&format!("/tickets/{number}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ticket_page.contains("href=\"/runs/bq-42\""));
+    let missing = agent.get(app.url("/runs/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
