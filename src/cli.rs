@@ -118,7 +118,7 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Comma-separated: ingest, read, write.
+        /// Comma-separated: ingest, read, write, metrics.
         #[arg(long)]
         scopes: String,
     },

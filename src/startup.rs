@@ -12,6 +12,7 @@ use crate::email::MailContext;
 use crate::email::transport::Mailer;
 use crate::error::AppError;
 use crate::state::{AuthSettings, Desk};
+use crate::telemetry::metrics;
 use crate::web::auth::limits::{Limit, Limits};
 use crate::web::auth::session_store::DbSessionStore;
 use crate::web::auth::{csrf, viewer};
@@ -31,6 +32,8 @@ pub struct Application {
 impl Application {
     /// Connect, migrate, load the support model and bind the listener.
     pub fn build(settings: &Settings, clock: Clock) -> Result<Self, String> {
+        // Before anything is counted: earlier increments would be lost.
+        metrics::install();
         let desk = build_desk(settings, clock, None)?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
@@ -173,8 +176,11 @@ fn serve(
                         .request()
                         .match_pattern()
                         .unwrap_or_else(|| "-".into());
-                    tracing::debug!(%method, route, status = response.status().as_u16(),
-                        micros = started.elapsed().as_micros() as u64, "request");
+                    let (status, elapsed) = (response.status().as_u16(), started.elapsed());
+                    tracing::debug!(%method, route, status,
+                        micros = elapsed.as_micros() as u64, "request");
+                    let pattern = if route == "-" { "unmatched" } else { &route };
+                    metrics::http_request(method.as_str(), pattern, status, elapsed);
                     Ok(response)
                 }
             })

@@ -1,4 +1,7 @@
-//! Logging setup. Logs carry ids in fields and never analysts' personal data.
+//! Logging setup, and the Prometheus metrics in `metrics`. Logs carry ids in fields and
+//! never analysts' personal data.
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

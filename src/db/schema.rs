@@ -41,6 +41,7 @@ diesel::table! {
         sla_warn_at -> Timestamp,
         next_escalation_at -> Nullable<Timestamp>,
         acknowledged_at -> Nullable<Timestamp>,
+        paused_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Pure rules of the desk: no web framework, no database.
 
+pub mod calendar;
 pub mod category;
 pub mod classify;
 pub mod email;
@@ -10,6 +11,7 @@ pub mod role;
 pub mod routing;
 pub mod run;
 pub mod run_record;
+pub mod run_stats;
 pub mod secret;
 pub mod severity;
 pub mod sla;

@@ -59,16 +59,19 @@ pub enum Scope {
     Read,
     /// Change tickets.
     Write,
+    /// Scrape `/metrics`, and nothing else (a Prometheus server needs no ticket data).
+    Metrics,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Ingest, Scope::Read, Scope::Write];
+    pub const ALL: [Scope; 4] = [Scope::Ingest, Scope::Read, Scope::Write, Scope::Metrics];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Ingest => "ingest",
             Scope::Read => "read",
             Scope::Write => "write",
+            Scope::Metrics => "metrics",
         }
     }
 
@@ -76,7 +79,9 @@ impl Scope {
         Scope::ALL
             .into_iter()
             .find(|s| s.as_str() == value)
-            .ok_or_else(|| format!("unknown scope '{value}'; expected ingest, read or write"))
+            .ok_or_else(|| {
+                format!("unknown scope '{value}'; expected ingest, read, write or metrics")
+            })
     }
 
     /// `ingest,read` → scopes, sorted and without repeats; at least one.
@@ -89,7 +94,7 @@ impl Scope {
         scopes.sort();
         scopes.dedup();
         if scopes.is_empty() {
-            return Err("give at least one scope: ingest, read or write".into());
+            return Err("give at least one scope: ingest, read, write or metrics".into());
         }
         Ok(scopes)
     }

@@ -1,7 +1,8 @@
-//! SLA due times. Round the clock for now; business calendars come with the SLA issue.
+//! SLA due times, in the business time of a calendar.
 
 use chrono::NaiveDateTime;
 
+use super::calendar::Calendar;
 use super::support_model::SlaPolicy;
 
 /// When a ticket needs its first response and its resolution.
@@ -11,10 +12,10 @@ pub struct SlaTargets {
     pub resolution_due: NaiveDateTime,
 }
 
-pub fn targets(created_at: NaiveDateTime, policy: &SlaPolicy) -> SlaTargets {
+pub fn targets(created_at: NaiveDateTime, policy: &SlaPolicy, calendar: &Calendar) -> SlaTargets {
     SlaTargets {
-        first_response_due: created_at + policy.first_response,
-        resolution_due: created_at + policy.resolution,
+        first_response_due: calendar.add(created_at, policy.first_response),
+        resolution_due: calendar.add(created_at, policy.resolution),
     }
 }
 
@@ -30,8 +31,9 @@ mod tests {
         let policy = SlaPolicy {
             first_response: Duration::minutes(30),
             resolution: Duration::hours(4),
+            calendar: None,
         };
-        let t = targets(created, &policy);
+        let t = targets(created, &policy, &Calendar::always("24x7"));
         assert_eq!(t.first_response_due.to_string(), "2026-11-29 00:00:00");
         assert_eq!(t.resolution_due.to_string(), "2026-11-29 03:30:00");
     }

@@ -6,6 +6,7 @@ use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 
+use super::calendar::Calendar;
 use super::category::Category;
 use super::escalation::{Recipient, Step, Trigger};
 use super::routing::{Router, RoutingRule};
@@ -30,6 +31,9 @@ pub struct Team {
     /// Who is on call for sev1 pages.
     #[serde(default)]
     pub oncall: Option<String>,
+    /// Business calendar for this team's clocks (default `24x7`).
+    #[serde(default)]
+    pub calendar: Option<String>,
     /// Agents who work this team's queue (emails of desk accounts); auto-assignment picks
     /// among them.
     #[serde(default)]
@@ -37,16 +41,22 @@ pub struct Team {
 }
 
 /// First-response and resolution targets for one severity.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SlaPolicy {
     pub first_response: Duration,
     pub resolution: Duration,
+    /// Calendar the clocks run on; `None`: the team's calendar.
+    pub calendar: Option<String>,
 }
+
+/// The built-in round-the-clock calendar.
+pub const ALWAYS: &str = "24x7";
 
 /// The validated model the app runs on.
 #[derive(Debug, Clone)]
 pub struct SupportModel {
     pub teams: Vec<Team>,
+    pub calendars: BTreeMap<String, Calendar>,
     /// Escalation chain steps, in order.
     pub escalation: Vec<Step>,
     pub incident_commander: Option<String>,
@@ -69,6 +79,17 @@ struct RawModel {
     freshness: RawFreshness,
     #[serde(default)]
     escalation: RawEscalation,
+    #[serde(default)]
+    calendars: BTreeMap<String, RawCalendar>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    timezone: String,
+    hours: BTreeMap<String, String>,
+    #[serde(default)]
+    holidays: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -123,6 +144,8 @@ struct RawRule {
 struct RawSla {
     first_response: String,
     resolution: String,
+    #[serde(default)]
+    calendar: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,7 +198,14 @@ impl SupportModel {
         let mut sla = BTreeMap::new();
         for (name, policy) in raw.sla {
             let severity = Severity::parse(&name).map_err(|e| format!("sla.{name}: {e}"))?;
+            if let Some(c) = &policy.calendar
+                && c != ALWAYS
+                && !raw.calendars.contains_key(c)
+            {
+                return Err(format!("sla.{name} names unknown calendar '{c}'"));
+            }
             let policy = SlaPolicy {
+                calendar: policy.calendar.clone(),
                 first_response: duration(
                     &policy.first_response,
                     &format!("sla.{name}.first_response"),
@@ -210,10 +240,33 @@ impl SupportModel {
                 Ok((table_glob(&t.pattern, &ctx)?, duration(&t.target, &ctx)?))
             })
             .collect::<Result<_, String>>()?;
+        let mut calendars = BTreeMap::new();
+        calendars.insert(ALWAYS.to_string(), Calendar::always(ALWAYS));
+        for (name, c) in &raw.calendars {
+            let hours: Vec<(String, String)> = c
+                .hours
+                .iter()
+                .map(|(d, h)| (d.clone(), h.clone()))
+                .collect();
+            calendars.insert(
+                name.clone(),
+                Calendar::new(name, &c.timezone, &hours, &c.holidays)?,
+            );
+        }
+        for team in &raw.teams {
+            if let Some(c) = team
+                .calendar
+                .as_ref()
+                .filter(|c| !calendars.contains_key(*c))
+            {
+                return Err(format!("team '{}' names unknown calendar '{c}'", team.key));
+            }
+        }
         let escalation = build_steps(&raw.escalation, &raw.teams)?;
         let incident_commander = raw.escalation.incident_commander.clone();
         Ok(SupportModel {
             teams: raw.teams,
+            calendars,
             escalation,
             incident_commander,
             router,
@@ -244,7 +297,18 @@ impl SupportModel {
 
     pub fn sla_policy(&self, severity: Severity) -> SlaPolicy {
         // from_toml guarantees a policy for every severity.
-        self.sla[&severity]
+        self.sla[&severity].clone()
+    }
+
+    /// The calendar a ticket's clocks run on: the severity's policy says (sev1 is usually
+    /// round the clock), else the team's, else round the clock.
+    pub fn calendar_for(&self, team: &str, severity: Severity) -> &Calendar {
+        let name = self.sla[&severity]
+            .calendar
+            .clone()
+            .or_else(|| self.team(team).and_then(|t| t.calendar.clone()))
+            .unwrap_or_else(|| ALWAYS.to_string());
+        self.calendars.get(&name).unwrap_or(&self.calendars[ALWAYS])
     }
 
     /// The critical-table pattern a table matches, if any.

@@ -77,7 +77,11 @@ mod tests {
         for w in Window::ALL {
             assert_eq!(Window::parse(w.as_str()), Ok(w));
         }
-        assert!(Window::parse("2w").unwrap_err().contains("1h, 24h, 7d, all"));
+        assert!(
+            Window::parse("2w")
+                .unwrap_err()
+                .contains("1h, 24h, 7d, all")
+        );
         let now = NaiveDateTime::default();
         assert_eq!(Window::Week.since(now), Some(now - TimeDelta::days(7)));
         assert_eq!(Window::All.since(now), None);

@@ -97,6 +97,7 @@ fn escalate(
             resolution_due: ticket.resolution_due,
             responded: ticket.first_responded_at.is_some(),
         };
+        let calendar = desk.model.calendar_for(&ticket.team, severity);
         let done: Vec<String> = TicketEscalation::for_ticket(conn, id)?
             .into_iter()
             .map(|e| e.step)
@@ -106,7 +107,19 @@ fn escalate(
             .iter()
             .enumerate()
             .filter(|(_, step)| step.applies(severity, &ticket.team))
-            .flat_map(|(i, step)| step.firings(i, &clocks))
+            .flat_map(|(i, step)| {
+                // Reminders wait out quiet hours; breaches page whenever they happen.
+                let quiet = matches!(
+                    step.trigger,
+                    crate::domain::escalation::Trigger::Percent(..)
+                );
+                step.firings(i, &clocks).into_iter().map(move |mut f| {
+                    if quiet {
+                        f.at = calendar.next_open(f.at);
+                    }
+                    f
+                })
+            })
             .filter(|f| !done.contains(&f.key))
             .collect();
         let (due, later): (Vec<Firing>, Vec<Firing>) =

@@ -78,27 +78,44 @@ pub fn import(
     now: chrono::NaiveDateTime,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportReport, AppError> {
-    let mut report = ImportReport::default();
-    let mut batch: Vec<Line> = Vec::with_capacity(batch_size);
-    let mut flush = |batch: &mut Vec<Line>, report: &mut ImportReport| {
-        let result = store_batch(conn, batch, now, report);
-        batch.clear();
-        result
-    };
-    let mut on_line = |line: Line, report: &mut ImportReport| -> Result<(), AppError> {
-        batch.push(line);
-        if batch.len() >= batch_size.max(1) {
-            flush(&mut batch, report)?;
-        }
-        Ok(())
+    let mut batches = Batches {
+        conn,
+        lines: Vec::with_capacity(batch_size),
+        size: batch_size.max(1),
+        now,
+        report: ImportReport::default(),
     };
     match format {
-        Format::Ndjson => read_ndjson(input, progress, &mut |l| on_line(l, &mut report))?,
-        Format::Csv => read_csv(input, progress, &mut |l| on_line(l, &mut report))?,
+        Format::Ndjson => read_ndjson(input, progress, &mut |line| batches.push(line))?,
+        Format::Csv => read_csv(input, progress, &mut |line| batches.push(line))?,
     }
-    drop(on_line);
-    flush(&mut batch, &mut report)?;
-    Ok(report)
+    batches.flush()?;
+    Ok(batches.report)
+}
+
+/// Lines gathered until a batch is full, then stored (or rejected) together.
+struct Batches<'c> {
+    conn: &'c mut DbConnection,
+    lines: Vec<Line>,
+    size: usize,
+    now: chrono::NaiveDateTime,
+    report: ImportReport,
+}
+
+impl Batches<'_> {
+    fn push(&mut self, line: Line) -> Result<(), AppError> {
+        self.lines.push(line);
+        if self.lines.len() >= self.size {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), AppError> {
+        let result = store_batch(self.conn, &self.lines, self.now, &mut self.report);
+        self.lines.clear();
+        result
+    }
 }
 
 fn store_batch(

@@ -108,7 +108,8 @@ fn decide(
         table,
         severity: Some(severity.severity),
     });
-    let targets = sla::targets(now, &model.sla_policy(severity.severity));
+    let calendar = model.calendar_for(&route.team, severity.severity);
+    let targets = sla::targets(now, &model.sla_policy(severity.severity), calendar);
     Ok(Decisions {
         linking,
         classification,

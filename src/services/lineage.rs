@@ -23,7 +23,7 @@ pub fn ingest(
     event: &LineageEvent,
     received_at: chrono::NaiveDateTime,
 ) -> Result<Outcome, AppError> {
-    write_transaction(conn, |conn| {
+    let (outcome, finished) = write_transaction(conn, |conn| -> Result<_, AppError> {
         LineageEventRow::lock_run(conn, &event.run_id)?;
         LineageEventRow::replace(conn, &LineageEventRow::new(event, received_at))?;
         let events = LineageEventRow::for_run(conn, &event.run_id)?
@@ -32,9 +32,11 @@ pub fn ingest(
             .collect::<Result<Vec<_>, _>>()
             .map_err(AppError::internal_msg)?;
         let Some(record) = lineage::fold(&events) else {
-            return Ok(Outcome::Pending);
+            return Ok((Outcome::Pending, None));
         };
-        let stored = runs::store_one(conn, &record, received_at)?;
-        Ok(Outcome::Stored(stored, record.status))
-    })
+        let (stored, finished) = runs::store_one(conn, &record, received_at)?;
+        Ok((Outcome::Stored(stored, record.status), finished))
+    })?;
+    runs::count_finished(finished.iter());
+    Ok(outcome)
 }

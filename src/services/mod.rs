@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod escalation;
+pub mod gauges;
 pub mod import_runs;
 pub mod incidents;
 pub mod intake;
@@ -10,6 +11,7 @@ pub mod linking;
 pub mod notify;
 pub mod queue;
 pub mod run_list;
+pub mod run_telemetry;
 pub mod runs;
 pub mod ticket_actions;
 pub mod tokens;

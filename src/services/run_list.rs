@@ -88,8 +88,7 @@ impl RunQuery {
         );
         let window = check.field(
             "window",
-            present(&raw.window)
-                .map_or(Ok(DEFAULT_WINDOW), Window::parse),
+            present(&raw.window).map_or(Ok(DEFAULT_WINDOW), Window::parse),
         );
         let limit = check.field(
             "limit",
@@ -103,16 +102,21 @@ impl RunQuery {
             present(&raw.cursor).map(decode_cursor).transpose(),
         );
         match (warehouse_type, status, table, window, limit, cursor) {
-            (Some(warehouse_type), Some(status), Some(table), Some(window), Some(limit), Some(cursor)) => {
-                Ok(RunQuery {
-                    warehouse_type,
-                    status,
-                    table,
-                    window,
-                    limit,
-                    cursor,
-                })
-            }
+            (
+                Some(warehouse_type),
+                Some(status),
+                Some(table),
+                Some(window),
+                Some(limit),
+                Some(cursor),
+            ) => Ok(RunQuery {
+                warehouse_type,
+                status,
+                table,
+                window,
+                limit,
+                cursor,
+            }),
             _ => Err(errors),
         }
     }

@@ -2,8 +2,11 @@
 
 use crate::db::models::run::{Run, RunColumn};
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
+use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
+use crate::telemetry::metrics;
 
 /// Whether a record was new or replaced a stored one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,33 +15,61 @@ pub enum Stored {
     Updated,
 }
 
+/// A run that reached an end status with a write: what the run metrics count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Finished {
+    pub warehouse_type: WarehouseType,
+    pub status: RunStatus,
+    pub duration_ms: Option<i64>,
+}
+
 /// Store a batch of records in one transaction; the same run id later in the batch wins.
 pub fn store(
     conn: &mut DbConnection,
     records: &[RunRecord],
     received_at: chrono::NaiveDateTime,
 ) -> Result<Vec<Stored>, AppError> {
-    write_transaction(conn, |conn| {
+    let results = write_transaction(conn, |conn| {
         records
             .iter()
             .map(|record| store_one(conn, record, received_at))
-            .collect()
-    })
+            .collect::<Result<Vec<_>, AppError>>()
+    })?;
+    let (stored, finished): (Vec<Stored>, Vec<Option<Finished>>) = results.into_iter().unzip();
+    count_finished(finished.iter().flatten());
+    Ok(stored)
 }
 
-/// Insert or replace one record. Call inside a transaction.
+/// Insert or replace one record. Call inside a transaction, and `count_finished` after
+/// it commits. A run is finished by this write when it now has an end status it did not
+/// have before, so repeated records are counted once.
 pub fn store_one(
     conn: &mut DbConnection,
     record: &RunRecord,
     received_at: chrono::NaiveDateTime,
-) -> Result<Stored, AppError> {
+) -> Result<(Stored, Option<Finished>), AppError> {
     let (run, columns) = to_rows(record, received_at);
-    let created = Run::upsert(conn, &run, &columns)?;
-    Ok(if created {
+    let previous = Run::upsert(conn, &run, &columns)?;
+    let finished = (record.status != RunStatus::Running
+        && previous.as_deref() != Some(record.status.as_str()))
+    .then_some(Finished {
+        warehouse_type: record.warehouse_type,
+        status: record.status,
+        duration_ms: record.duration_ms(),
+    });
+    let stored = if previous.is_none() {
         Stored::Created
     } else {
         Stored::Updated
-    })
+    };
+    Ok((stored, finished))
+}
+
+/// Count committed finished runs in the run metrics.
+pub fn count_finished<'a>(finished: impl IntoIterator<Item = &'a Finished>) {
+    for f in finished {
+        metrics::run_finished(f.warehouse_type.as_str(), f.status, f.duration_ms);
+    }
 }
 
 fn to_rows(record: &RunRecord, received_at: chrono::NaiveDateTime) -> (Run, Vec<RunColumn>) {

@@ -115,6 +115,7 @@ pub fn reporter_reply(
             _ => None,
         };
         if let Some(next) = next {
+            crate::services::triage::pause_or_resume(desk, &ticket, next, now, &mut set);
             set.status = Some(next.as_str().into());
             let what = if next == Status::Triaged {
                 "reopened by the reporter's reply"

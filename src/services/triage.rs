@@ -58,6 +58,7 @@ pub struct Conflict {
 #[diesel(table_name = tickets)]
 pub(crate) struct TicketChangeset {
     pub(crate) acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub(crate) paused_at: Option<Option<NaiveDateTime>>,
     pub(crate) next_escalation_at: Option<Option<NaiveDateTime>>,
     pub(crate) merged_into: Option<Option<i64>>,
     pub(crate) type_verdict: Option<Option<String>>,
@@ -183,6 +184,7 @@ fn plan(
             detail,
             public: true,
         });
+        pause_or_resume(desk, ticket, to, now, &mut set);
     }
     if let Some(category) = changes.category.filter(|c| c.as_str() != ticket.category) {
         let reason = reason
@@ -199,12 +201,15 @@ fn plan(
             public: true,
         });
     }
-    let mut deadlines_changed = set.first_responded_at.is_some();
+    let mut deadlines_changed = set.first_responded_at.is_some() || set.resolution_due.is_some();
     if let Some(new) = changes.severity.filter(|s| *s != severity) {
         let reason = reason
             .ok_or_else(|| invalid("reason", "Say why the severity changes; it is logged."))?;
         // A severity change recomputes both due times from when the ticket was filed.
-        let targets = crate::domain::sla::targets(ticket.created_at, &desk.model.sla_policy(new));
+        let team = set.team.as_deref().unwrap_or(&ticket.team);
+        let calendar = desk.model.calendar_for(team, new);
+        let targets =
+            crate::domain::sla::targets(ticket.created_at, &desk.model.sla_policy(new), calendar);
         set.first_response_due = Some(targets.first_response_due);
         set.resolution_due = Some(targets.resolution_due);
         set.severity = Some(new.as_str().into());
@@ -258,6 +263,40 @@ fn plan(
         }
     }
     Ok((set, notes))
+}
+
+/// Waiting on the reporter stops the clocks; leaving it adds the paused business time to
+/// the due times, so the team is not charged for the reporter's silence.
+pub(crate) fn pause_or_resume(
+    desk: &Desk,
+    ticket: &Ticket,
+    to: Status,
+    now: NaiveDateTime,
+    set: &mut TicketChangeset,
+) {
+    if to == Status::WaitingOnReporter {
+        set.paused_at = Some(Some(now));
+        return;
+    }
+    let Some(paused_at) = ticket.paused_at else {
+        return;
+    };
+    let severity = Severity::parse(&ticket.severity).unwrap_or(Severity::Sev3);
+    let calendar = desk.model.calendar_for(&ticket.team, severity);
+    let paused = calendar.between(paused_at, now);
+    set.paused_at = Some(None);
+    let first = if ticket.first_responded_at.is_none() {
+        calendar.add(ticket.first_response_due, paused)
+    } else {
+        ticket.first_response_due
+    };
+    let resolution = calendar.add(ticket.resolution_due, paused);
+    set.first_response_due = Some(first);
+    set.resolution_due = Some(resolution);
+    let responded = ticket.first_responded_at.is_some() || set.first_responded_at.is_some();
+    let (due, warn) = status::next_deadline(ticket.created_at, first, resolution, responded);
+    set.sla_due_at = Some(due);
+    set.sla_warn_at = Some(warn);
 }
 
 fn resolve_assignee(

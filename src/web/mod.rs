@@ -5,6 +5,7 @@ pub mod assets;
 pub mod auth;
 pub mod body;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod routes;

@@ -6,7 +6,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web};
 
 use super::auth::access::{self, Access};
-use super::{api, assets, health, pages};
+use super::{api, assets, health, metrics, pages};
 use crate::domain::role::{Role, Scope};
 
 /// One route: method, path pattern, access rule.
@@ -41,6 +41,11 @@ macro_rules! route_table {
 route_table! {
     GET "/healthz" => health::healthz, Access::Public;
     GET "/readyz" => health::readyz, Access::Public;
+    // A bearer token with the `metrics` scope, not Public: behind a reverse proxy every
+    // request comes from a loopback address, so "internal network only" cannot be told
+    // apart, and the numbers (ticket volumes, team names) are not for the internet. A
+    // scope of its own keeps the scraper's token away from ticket data.
+    GET "/metrics" => metrics::scrape, Access::Scope(Scope::Metrics);
     GET "/static/{version}/{path:.*}" => assets::serve, Access::Public;
 
     GET "/" => pages::home, Access::Public;
@@ -63,6 +68,7 @@ route_table! {
     POST "/tickets/{number}/incident" => pages::ticket::incident, Access::Role(Role::Agent);
     GET "/runs" => pages::runs::index, Access::Role(Role::Agent);
     GET "/runs/{run_id}" => pages::runs::show, Access::Role(Role::Agent);
+    GET "/telemetry" => pages::telemetry::index, Access::Role(Role::Agent);
 
     GET "/escalations" => pages::escalations::index, Access::Role(Role::Owner);
     POST "/escalations/{number}/ack" => pages::escalations::acknowledge, Access::Role(Role::Owner);

@@ -36,7 +36,7 @@ fn expected(method: &str, path: &str) -> Expect {
         ("GET" | "POST", "/ack/{token}") => Anyone,
         (_, p) if p.starts_with("/escalations") => AtLeast(Role::Owner),
         (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),
-        ("GET", "/runs" | "/runs/{run_id}") => AtLeast(Role::Agent),
+        ("GET", "/runs" | "/runs/{run_id}" | "/telemetry") => AtLeast(Role::Agent),
         ("POST", "/logout") | ("GET" | "POST", "/account/password") | ("GET", "/my/reports") => {
             SignedIn
         }
@@ -57,6 +57,7 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/api/v1/tickets/{number}/ack",
         ) => Token(Scope::Write),
         ("POST", "/api/v1/runs" | "/api/v1/lineage") => Token(Scope::Ingest),
+        ("GET", "/metrics") => Token(Scope::Metrics),
         _ => panic!(
             "route {method} {path} is missing from the authorization matrix: decide who may use it"
         ),
@@ -113,6 +114,7 @@ async fn every_route_checks_access_for_every_caller(backend: Backend) {
         Caller::Bearer(Scope::Read),
         Caller::Bearer(Scope::Ingest),
         Caller::Bearer(Scope::Write),
+        Caller::Bearer(Scope::Metrics),
     ];
     let mut checked = 0;
     for caller in callers {

@@ -61,9 +61,14 @@ fn route_explains_a_decision() {
 fn migrate_applies_once_and_bad_urls_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("sub/desk.db").display());
-    let shipped = std::fs::read_dir(manifest_dir().join("migrations/sqlite")).unwrap().count();
+    let shipped = std::fs::read_dir(manifest_dir().join("migrations/sqlite"))
+        .unwrap()
+        .count();
     let (ok, text) = output(desk(&url).arg("migrate"));
-    assert!(ok && text.contains(&format!("{shipped} migration(s) applied")), "{text}");
+    assert!(
+        ok && text.contains(&format!("{shipped} migration(s) applied")),
+        "{text}"
+    );
     let (ok, text) = output(desk(&url).arg("migrate"));
     assert!(ok && text.contains("0 migration(s) applied"), "{text}");
     let (ok, text) = output(desk("mysql://localhost/x").arg("migrate"));

@@ -14,7 +14,10 @@ on_both_backends!(imports_ndjson_and_csv, bad_lines_reject_only_their_batch);
 fn import(db: &TestDb, file: &std::path::Path, extra: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_inspect-desk"))
         .env("DESK_DATABASE_URL", &db.url)
-        .env("DESK_SUPPORT_MODEL", manifest_dir().join("config/support-model.toml"))
+        .env(
+            "DESK_SUPPORT_MODEL",
+            manifest_dir().join("config/support-model.toml"),
+        )
         .env("RUST_LOG", "warn")
         .env_remove("DESK_CONFIG")
         .arg("import-runs")
@@ -50,11 +53,18 @@ fn line(id: &str, status: &str) -> String {
 async fn imports_ndjson_and_csv(backend: Backend) {
     let db = TestDb::new(&backend);
     let ndjson = db.dir().join("runs.ndjson");
-    let lines = [line("n-1", "succeeded"), String::new(), line("n-2", "failed")];
+    let lines = [
+        line("n-1", "succeeded"),
+        String::new(),
+        line("n-2", "failed"),
+    ];
     std::fs::write(&ndjson, lines.join("\n")).unwrap();
     let (ok, stdout, stderr) = import(&db, &ndjson, &[]);
     assert!(ok, "{stdout}{stderr}");
-    assert!(stdout.contains("imported 2 runs (2 new, 0 replaced)"), "{stdout}");
+    assert!(
+        stdout.contains("imported 2 runs (2 new, 0 replaced)"),
+        "{stdout}"
+    );
     // Columns in any order; quoted errors may hold commas and newlines; blanks are absent.
     let csv = db.dir().join("export.txt");
     std::fs::write(
@@ -67,17 +77,27 @@ async fn imports_ndjson_and_csv(backend: Backend) {
     .unwrap();
     let (ok, stdout, stderr) = import(&db, &csv, &[]);
     assert!(ok, "{stdout}{stderr}");
-    assert!(stdout.contains("imported 3 runs (2 new, 1 replaced)"), "{stdout}");
+    assert!(
+        stdout.contains("imported 3 runs (2 new, 1 replaced)"),
+        "{stdout}"
+    );
     let stored = runs(&db);
     assert_eq!(stored.len(), 4);
     let c1 = stored.iter().find(|r| r.run_id == "c-1").unwrap();
     assert_eq!(c1.status, "timed_out");
-    assert_eq!(c1.error.as_deref(), Some("Job timed out, after 1h\nretry later"));
+    assert_eq!(
+        c1.error.as_deref(),
+        Some("Job timed out, after 1h\nretry later")
+    );
     let c2 = stored.iter().find(|r| r.run_id == "c-2").unwrap();
     assert_eq!((c2.finished_at, c2.error.as_deref()), (None, None));
     assert_eq!(c2.started_at.to_string(), "2026-11-20 09:00:00");
     let n1 = stored.iter().find(|r| r.run_id == "n-1").unwrap();
-    assert_eq!(n1.duration_ms, Some(300_000), "the CSV line replaced the NDJSON one");
+    assert_eq!(
+        n1.duration_ms,
+        Some(300_000),
+        "the CSV line replaced the NDJSON one"
+    );
 }
 
 async fn bad_lines_reject_only_their_batch(backend: Backend) {
@@ -93,20 +113,36 @@ async fn bad_lines_reject_only_their_batch(backend: Backend) {
     std::fs::write(&file, lines.join("\n")).unwrap();
     let (ok, stdout, stderr) = import(&db, &file, &["--batch-size", "2"]);
     assert!(!ok, "a rejected batch fails the import");
-    assert!(stderr.contains("line 4: status: unknown run status 'exploded'"), "{stderr}");
-    assert!(stderr.contains("1 batch(es) of up to 2 lines were not imported"), "{stderr}");
+    assert!(
+        stderr.contains("line 4: status: unknown run status 'exploded'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 batch(es) of up to 2 lines were not imported"),
+        "{stderr}"
+    );
     assert!(stdout.contains("imported 3 runs"), "{stdout}");
     let ids: Vec<String> = runs(&db).into_iter().map(|r| r.run_id).collect();
-    assert_eq!(ids, ["n-1", "n-2", "n-5"], "the batch of lines 3-4 is stored not at all");
+    assert_eq!(
+        ids,
+        ["n-1", "n-2", "n-5"],
+        "the batch of lines 3-4 is stored not at all"
+    );
     // A CSV with an unknown column is refused before anything is read.
     let csv = db.dir().join("bad.csv");
     std::fs::write(&csv, "run_id,warehouse,table,status,started_at\nx,snowflake,A.B.C,running,2026-11-20T10:00:00Z\n").unwrap();
     let (ok, _, stderr) = import(&db, &csv, &[]);
-    assert!(!ok && stderr.contains("unknown column 'warehouse'"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("unknown column 'warehouse'"),
+        "{stderr}"
+    );
     let garbled = db.dir().join("garbled.ndjson");
     std::fs::write(&garbled, "{\"run_id\": \"n-9\", \"colour\": 1}\nnot json\n").unwrap();
     let (ok, _, stderr) = import(&db, &garbled, &[]);
     assert!(!ok, "{stderr}");
-    assert!(stderr.contains("line 1: not a run record: unknown field `colour`"), "{stderr}");
+    assert!(
+        stderr.contains("line 1: not a run record: unknown field `colour`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("line 2: not a run record"), "{stderr}");
 }

@@ -6,15 +6,30 @@ use serde_json::json;
 use crate::helpers::{Backend, TestApp, minutes_ago};
 use crate::on_both_backends;
 
-on_both_backends!(runs_list_filters_and_pages, run_page_shows_columns_and_tickets);
+on_both_backends!(
+    runs_list_filters_and_pages,
+    run_page_shows_columns_and_tickets
+);
 
 async fn seed(app: &TestApp) {
     let runs = [
-        ("sf-1", "snowflake", "ANALYTICS.SALES.ORDERS", "succeeded", 30),
+        (
+            "sf-1",
+            "snowflake",
+            "ANALYTICS.SALES.ORDERS",
+            "succeeded",
+            30,
+        ),
         ("sf-2", "snowflake", "ANALYTICS.SALES.REFUNDS", "failed", 90),
         ("bq-1", "bigquery", "proj.core.users", "timed_out", 120),
         ("bq-2", "bigquery", "proj.core.events", "succeeded", 60 * 30),
-        ("pg-old", "postgres", "public.customers", "succeeded", 60 * 24 * 10),
+        (
+            "pg-old",
+            "postgres",
+            "public.customers",
+            "succeeded",
+            60 * 24 * 10,
+        ),
     ];
     for (id, warehouse, table, status, minutes) in runs {
         app.post_run(json!({
@@ -48,7 +63,11 @@ async fn runs_list_filters_and_pages(backend: Backend) {
     };
     let (status, html) = get("").await;
     assert_eq!(status, 200);
-    assert_eq!(run_ids(&html), ["sf-1", "sf-2", "bq-1", "bq-2"], "newest first, 7 days");
+    assert_eq!(
+        run_ids(&html),
+        ["sf-1", "sf-2", "bq-1", "bq-2"],
+        "newest first, 7 days"
+    );
     assert!(html.contains("sf-2 went wrong"));
     let (_, html) = get("?window=all").await;
     assert_eq!(run_ids(&html).len(), 5);
@@ -67,15 +86,21 @@ async fn runs_list_filters_and_pages(backend: Backend) {
     let mut seen = run_ids(&html);
     while let Some(start) = html.find("id=\"next-page\"") {
         let href = html[..start].rsplit("href=\"").next().unwrap();
-        let href = href.split('"').next().unwrap().replace("&amp;", "&");
-        assert!(href.contains("window=all") && href.contains("limit=2"), "{href}");
+        let href = href.split('"').next().unwrap().replace("&#38;", "&");
+        assert!(
+            href.contains("window=all") && href.contains("limit=2"),
+            "{href}"
+        );
         html = get(href.trim_start_matches("/runs")).await.1;
         seen.extend(run_ids(&html));
     }
     assert_eq!(seen, ["sf-1", "sf-2", "bq-1", "bq-2", "pg-old"]);
     let (status, html) = get("?window=2w&status=exploded").await;
     assert_eq!(status, 422);
-    assert!(html.contains("unknown window") && html.contains("unknown run status"), "{html}");
+    assert!(
+        html.contains("unknown window") && html.contains("unknown run status"),
+        "{html}"
+    );
     let (status, _) = get("?cursor=garbage").await;
     assert_eq!(status, 422);
     let (analyst, _) = app.signed_in(Role::Analyst).await;
@@ -109,11 +134,20 @@ async fn run_page_shows_columns_and_tickets(backend: Backend) {
     let html = response.text().await.unwrap();
     assert!(html.contains("id=\"run-status\">failed"), "{html}");
     assert!(html.contains("id=\"run-duration\">2 min 00 s"), "{html}");
-    assert!(html.contains("Access Denied: &lt;table&gt; proj.core.users"), "error escaped");
+    assert!(
+        html.contains("Access Denied: &#60;table&#62; proj.core.users"),
+        "error escaped"
+    );
     assert!(html.contains("Columns (2, 1 typed)"));
-    assert!(html.contains("<code>email</code></td>\n        <td>email</td>"), "{html}");
+    assert!(
+        html.contains("<code>email</code></td>\n        <td>email</td>"),
+        "{html}"
+    );
     assert!(html.contains("97%"));
-    assert!(html.contains(&format!("href=\"/tickets/{number}\"")), "linked ticket: {html}");
+    assert!(
+        html.contains(&format!("href=\"/tickets/{number}\"")),
+        "linked ticket: {html}"
+    );
     // The ticket page links back.
     let ticket_page = agent
         .get(app.url(&format!("/tickets/{number}")))

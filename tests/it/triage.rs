@@ -153,8 +153,9 @@ async fn queue_filters_sorts_counts_and_pages(backend: Backend) {
             .iter()
             .all(|t| t["severity"] == "sev4")
     );
-    // Move time past every first-response deadline: all are breached.
-    app.clock.advance(TimeDelta::days(2));
+    // Move time past every first-response deadline (the support team's clock runs in
+    // office hours, so give it a long weekend and a holiday): all are breached.
+    app.clock.advance(TimeDelta::days(10));
     let (_, breached) = api(
         &app,
         &[Scope::Read],
@@ -731,5 +732,56 @@ async fn saved_views_for_me_and_my_team(backend: Backend) {
         refused.status(),
         403,
         "cannot share with a team one is not in"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_on_the_reporter_pauses_the_clocks() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // A failed report for team `reports`: round the clock.
+    let ticket = app
+        .file_report(report(
+            "a@example.com",
+            "failed_report",
+            "degraded",
+            "Report generation failed",
+        ))
+        .await;
+    let number = ticket["number"].as_str().unwrap();
+    let path = format!("/api/v1/tickets/{number}");
+    let due = |t: &Value, field: &str| {
+        chrono::DateTime::parse_from_rfc3339(t[field].as_str().unwrap()).unwrap()
+    };
+    let (_, waiting) = api(
+        &app,
+        &[Scope::Write],
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"status": "waiting_on_reporter", "version": ticket["version"]})),
+    )
+    .await;
+    assert_eq!(waiting["sla"]["state"], "paused");
+    assert!(waiting["sla"]["paused"].as_bool().unwrap());
+    app.clock.advance(TimeDelta::hours(3));
+    let token = ticket["tracking_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let reply = app
+        .post_form(
+            &format!("/t/{token}/reply"),
+            &[("body", "Here is the failing report id: R-77")],
+        )
+        .await;
+    assert_eq!(reply.status(), 303);
+    let (_, resumed) = api(&app, &[Scope::Read], reqwest::Method::GET, &path, None).await;
+    assert_eq!(resumed["status"], "in_progress", "the reply resumes work");
+    assert!(!resumed["sla"]["paused"].as_bool().unwrap());
+    // Moving to waiting counted as the first response; resolution moved by the 3 hours paused.
+    assert_eq!(
+        (due(&resumed, "resolution_due") - due(&waiting, "resolution_due")).num_minutes(),
+        180
     );
 }

@@ -39,15 +39,19 @@ impl Run {
     }
 
     /// Insert the run, or replace the stored record with this one (same run id).
-    /// Returns true when the run was new. Call inside a transaction.
-    pub fn upsert(conn: &mut DbConnection, run: &Run, columns: &[RunColumn]) -> QueryResult<bool> {
-        let existed = runs::table
+    /// Returns the status stored before, None when the run is new. Call inside a
+    /// transaction.
+    pub fn upsert(
+        conn: &mut DbConnection,
+        run: &Run,
+        columns: &[RunColumn],
+    ) -> QueryResult<Option<String>> {
+        let previous = runs::table
             .find(&run.run_id)
-            .select(runs::run_id)
+            .select(runs::status)
             .first::<String>(conn)
-            .optional()?
-            .is_some();
-        if existed {
+            .optional()?;
+        if previous.is_some() {
             diesel::update(runs::table.find(&run.run_id))
                 .set(run)
                 .execute(conn)?;
@@ -61,7 +65,7 @@ impl Run {
                 .values(column)
                 .execute(conn)?;
         }
-        Ok(!existed)
+        Ok(previous)
     }
 
     /// The most recent runs of a table that started at or before `before`, newest first.

@@ -48,6 +48,7 @@ pub struct Ticket {
     pub sla_warn_at: NaiveDateTime,
     pub next_escalation_at: Option<NaiveDateTime>,
     pub acknowledged_at: Option<NaiveDateTime>,
+    pub paused_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]

@@ -78,8 +78,9 @@ pub fn peer_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
-/// Middleware: identify the caller. API paths look at the bearer token only; pages at the
-/// session, or at the auth proxy's header when it comes from a trusted proxy address.
+/// Middleware: identify the caller. API paths and `/metrics` (scraped by Prometheus) look
+/// at the bearer token only; pages at the session, or at the auth proxy's header when it
+/// comes from a trusted proxy address.
 pub async fn identify(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -88,7 +89,7 @@ pub async fn identify(
         .app_data::<web::Data<Desk>>()
         .cloned()
         .expect("desk state is registered");
-    let viewer = if req.path().starts_with("/api/") {
+    let viewer = if req.path().starts_with("/api/") || req.path() == "/metrics" {
         from_bearer(&req, &desk).await?
     } else {
         let session_user = req.get_session().get::<i64>(USER_ID).ok().flatten();

@@ -8,6 +8,7 @@ pub mod login;
 pub mod queue;
 pub mod report;
 pub mod runs;
+pub mod telemetry;
 pub mod ticket;
 pub mod tracking;
 

@@ -112,7 +112,11 @@ pub async fn index(
             return Ok(None);
         };
         let mut conn = desk2.pool.get()?;
-        Ok(Some(run_list::search(&mut conn, &query, desk2.clock.now())?))
+        Ok(Some(run_list::search(
+            &mut conn,
+            &query,
+            desk2.clock.now(),
+        )?))
     })
     .await??;
     let this_query = query_string(&raw);

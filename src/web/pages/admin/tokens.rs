@@ -30,7 +30,7 @@ struct TokenRow {
 struct TokensPage {
     layout: Layout,
     tokens: Vec<TokenRow>,
-    scopes: [Scope; 3],
+    scopes: [Scope; 4],
     created: Option<String>,
     errors: FieldErrors,
 }

@@ -1,0 +1,201 @@
+//! `/telemetry`: how the profiler's runs went per warehouse type over the last hour, day
+//! or week; tables past their freshness target; semantic-type accuracy. Charts are small
+//! SVGs drawn on the server.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::runs::human_duration;
+use super::{Layout, PageContext, PageError, html};
+use crate::clock::rfc3339;
+use crate::domain::run_stats::{Bar, TypeAccuracy, WarehouseStats};
+use crate::domain::window::Window;
+use crate::error::AppError;
+use crate::services::run_telemetry::{self, StaleTable};
+use crate::state::Desk;
+
+const DEFAULT_WINDOW: Window = Window::Day;
+const CHART_WIDTH: f64 = 240.0;
+const CHART_HEIGHT: f64 = 48.0;
+
+/// Bars per chart: 5-minute, 1-hour and 6-hour slices.
+fn bars(window: Window) -> usize {
+    match window {
+        Window::Hour => 12,
+        Window::Day => 24,
+        Window::Week | Window::All => 28,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TelemetryQuery {
+    window: Option<String>,
+}
+
+/// One bar as SVG rectangles: all runs, and the failed and timed-out part from the foot.
+pub struct ChartBar {
+    pub x: String,
+    pub width: String,
+    pub runs: Rect,
+    pub failed: Rect,
+    pub timed_out: Rect,
+    pub title: String,
+}
+
+pub struct Rect {
+    pub y: String,
+    pub height: String,
+}
+
+/// One warehouse row with its chart.
+pub struct Row {
+    pub stats: WarehouseStats,
+    pub label: &'static str,
+    pub chart: Vec<ChartBar>,
+    pub peak: usize,
+}
+
+impl Row {
+    pub fn failure_rate(&self) -> String {
+        percent(self.stats.failure_rate())
+    }
+
+    pub fn timeout_rate(&self) -> String {
+        percent(self.stats.timeout_rate())
+    }
+
+    pub fn p50(&self) -> String {
+        human_duration(self.stats.p50_ms)
+    }
+
+    pub fn p95(&self) -> String {
+        human_duration(self.stats.p95_ms)
+    }
+
+    pub fn max(&self) -> String {
+        human_duration(self.stats.max_ms)
+    }
+}
+
+fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+fn chart(bars: &[Bar], peak: usize) -> Vec<ChartBar> {
+    let slot = CHART_WIDTH / bars.len().max(1) as f64;
+    let scale = CHART_HEIGHT / peak.max(1) as f64;
+    let rect = |stacked_below: usize, count: usize| {
+        let height = count as f64 * scale;
+        Rect {
+            y: format!(
+                "{:.1}",
+                CHART_HEIGHT - stacked_below as f64 * scale - height
+            ),
+            height: format!("{height:.1}"),
+        }
+    };
+    bars.iter()
+        .enumerate()
+        .map(|(i, bar)| ChartBar {
+            x: format!("{:.1}", i as f64 * slot),
+            width: format!("{:.1}", (slot - 1.0).max(1.0)),
+            runs: rect(0, bar.runs),
+            failed: rect(0, bar.failed),
+            timed_out: rect(bar.failed, bar.timed_out),
+            title: format!(
+                "{} runs, {} failed, {} timed out",
+                bar.runs, bar.failed, bar.timed_out
+            ),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "telemetry/index.html")]
+struct TelemetryPage {
+    layout: Layout,
+    window: Window,
+    windows: [Window; 3],
+    since: String,
+    rows: Vec<Row>,
+    stale: Vec<StaleTable>,
+    stale_cut: bool,
+    accuracy: Vec<TypeAccuracy>,
+    error: Option<String>,
+}
+
+impl TelemetryPage {
+    fn time(&self, at: &chrono::NaiveDateTime) -> String {
+        rfc3339(*at)
+    }
+
+    fn target(&self, table: &StaleTable) -> String {
+        human_duration(Some(table.target.num_milliseconds()))
+    }
+
+    fn accuracy_text(&self, a: &TypeAccuracy) -> String {
+        percent(a.accuracy())
+    }
+}
+
+pub async fn index(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    query: web::Query<TelemetryQuery>,
+) -> Result<HttpResponse, PageError> {
+    let asked = query.into_inner().window.filter(|w| !w.trim().is_empty());
+    let (window, error) = match asked.as_deref().map(Window::parse) {
+        None => (DEFAULT_WINDOW, None),
+        Some(Ok(w)) if w != Window::All => (w, None),
+        Some(Ok(_)) => (
+            DEFAULT_WINDOW,
+            Some("window: telemetry covers 1h, 24h or 7d".into()),
+        ),
+        Some(Err(e)) => (DEFAULT_WINDOW, Some(format!("window: {e}"))),
+    };
+    let desk2 = desk.clone();
+    let telemetry = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk2.pool.get()?;
+        let now = desk2.clock.now();
+        Ok(run_telemetry::read(
+            &mut conn,
+            &desk2.model,
+            window,
+            bars(window),
+            now,
+        )?)
+    })
+    .await??;
+    let rows = telemetry
+        .warehouses
+        .into_iter()
+        .map(|stats| {
+            let peak = stats.bars.iter().map(|b| b.runs).max().unwrap_or(0);
+            Row {
+                label: stats.warehouse_type.label(),
+                chart: chart(&stats.bars, peak),
+                peak,
+                stats,
+            }
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = TelemetryPage {
+        layout: Layout::new("Run telemetry", &ctx),
+        window,
+        windows: Window::BOUNDED,
+        since: rfc3339(telemetry.since),
+        rows,
+        stale: telemetry.stale,
+        stale_cut: telemetry.stale_cut,
+        accuracy: telemetry.accuracy,
+        error,
+    };
+    html(status, &page)
+}
