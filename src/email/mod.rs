@@ -221,3 +221,58 @@ pub fn escalation(e: &Escalation) -> Result<RenderedEmail, askama::Error> {
 pub fn short(text: &str, max_chars: usize) -> String {
     excerpt(text, max_chars)
 }
+
+/// Fields of a notice to agents (new ticket for the team queue, an assignment).
+struct AgentNotice {
+    number: String,
+    headline: String,
+    severity: String,
+    category: String,
+    team: String,
+    first_response_due: String,
+    table: String,
+    excerpt: String,
+    ticket_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/agent_notice/subject.txt")]
+struct AgentNoticeSubject<'a> {
+    e: &'a AgentNotice,
+}
+
+#[derive(Template)]
+#[template(path = "email/agent_notice/body.txt")]
+struct AgentNoticeText<'a> {
+    e: &'a AgentNotice,
+}
+
+#[derive(Template)]
+#[template(path = "email/agent_notice/body.html")]
+struct AgentNoticeHtml<'a> {
+    e: &'a AgentNotice,
+}
+
+/// A notice about a ticket for agents: it links to the agent's ticket page.
+pub fn agent_notice(
+    mail: &MailContext,
+    ticket: &Ticket,
+    headline: &str,
+) -> Result<RenderedEmail, askama::Error> {
+    let e = AgentNotice {
+        number: ticket.number(),
+        headline: headline.to_string(),
+        severity: ticket.severity.clone(),
+        category: ticket.category.clone(),
+        team: ticket.team.clone(),
+        first_response_due: rfc3339(ticket.first_response_due),
+        table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
+        excerpt: excerpt(&ticket.description, 300),
+        ticket_url: format!("{}/tickets/{}", mail.base_url, ticket.number()),
+    };
+    Ok(RenderedEmail {
+        subject: one_line(&AgentNoticeSubject { e: &e }.render()?),
+        text: AgentNoticeText { e: &e }.render()?,
+        html: AgentNoticeHtml { e: &e }.render()?,
+    })
+}

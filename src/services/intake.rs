@@ -64,6 +64,7 @@ pub fn submit(
         record_timeline(conn, id, &decisions, now)?;
         let ticket = Ticket::find(conn, id)?;
         queue_confirmation(conn, &desk.mail, &ticket, now)?;
+        queue_team_notice(conn, desk, &ticket, now)?;
         Ok(Submitted::Created(ticket))
     });
     match (result, submission_key) {
@@ -257,6 +258,28 @@ fn queue_confirmation(
         dedupe_key: None,
     };
     notify::queue(conn, mail, ticket, message, now).map(|_| ())
+}
+
+/// Tell the owning team's queue a new ticket arrived.
+fn queue_team_notice(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    ticket: &Ticket,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(team) = desk.model.team(&ticket.team) else {
+        return Ok(());
+    };
+    let headline = format!("New {} report for {}", ticket.severity, team.name);
+    let rendered = email::agent_notice(&desk.mail, ticket, &headline)?;
+    let message = Message {
+        template: "new_ticket",
+        recipient: &team.queue,
+        rendered,
+        first_in_thread: false,
+        dedupe_key: None,
+    };
+    notify::queue(conn, &desk.mail, ticket, message, now).map(|_| ())
 }
 
 /// 160 random bits, hex: unguessable, URL-safe.

@@ -123,26 +123,74 @@ pub fn update(
                 missed,
             }));
         };
-        if changes.status == Some(Status::Resolved) {
-            let body = "The team has marked your report resolved. If the problem is still there, reply on the tracking page and the ticket reopens.";
-            let rendered =
-                crate::email::ticket_message(&desk.mail, &saved, "Your report is resolved", body)?;
-            notify::queue(
-                conn,
-                &desk.mail,
-                &saved,
-                Message {
-                    template: "resolved",
-                    recipient: &saved.reporter_email,
-                    rendered,
-                    first_in_thread: false,
-                    dedupe_key: None,
-                },
-                now,
-            )?;
-        }
+        notify_changes(conn, desk, &ticket, &saved, now)?;
         Ok(Ok(saved))
     })
+}
+
+/// Email what a change means to the people it concerns: the reporter hears of progress,
+/// an agent of an assignment.
+fn notify_changes(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    before: &Ticket,
+    after: &Ticket,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if before.status != after.status {
+        let news = match Status::parse(&after.status) {
+            Ok(Status::InProgress) => Some((
+                "Someone is working on your report",
+                "A member of the team is working on your report now.",
+            )),
+            Ok(Status::WaitingOnReporter) => Some((
+                "The team needs more information",
+                "The team needs more information from you to go on. Please reply on the tracking page; the ticket waits for you meanwhile.",
+            )),
+            Ok(Status::Resolved) => Some((
+                "Your report is resolved",
+                "The team has marked your report resolved. If the problem is still there, reply on the tracking page and the ticket reopens.",
+            )),
+            _ => None,
+        };
+        if let Some((headline, body)) = news {
+            let rendered = crate::email::ticket_message(&desk.mail, after, headline, body)?;
+            let template = if after.status == Status::Resolved.as_str() {
+                "resolved"
+            } else {
+                "status_change"
+            };
+            let dedupe_key = Some(format!("{}:status:{}", after.number(), after.status));
+            let message = Message {
+                template,
+                recipient: &after.reporter_email,
+                rendered,
+                first_in_thread: false,
+                dedupe_key,
+            };
+            notify::queue(conn, &desk.mail, after, message, now)?;
+        }
+    }
+    if let Some(assignee) = after
+        .assignee_id
+        .filter(|id| Some(*id) != before.assignee_id)
+        && let Some(user) = User::find(conn, assignee)?
+    {
+        let rendered = crate::email::agent_notice(
+            &desk.mail,
+            after,
+            &format!("{} is assigned to you", after.number()),
+        )?;
+        let message = Message {
+            template: "assignment",
+            recipient: &user.email,
+            rendered,
+            first_in_thread: false,
+            dedupe_key: None,
+        };
+        notify::queue(conn, &desk.mail, after, message, now)?;
+    }
+    Ok(())
 }
 
 /// Work out the new field values and the timeline notes, refusing what is not allowed.

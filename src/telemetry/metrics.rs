@@ -109,8 +109,14 @@ pub fn run_finished(warehouse_type: &'static str, status: RunStatus, duration_ms
     counter!(RUNS_FINISHED, "warehouse_type" => warehouse_type, "outcome" => status.as_str())
         .increment(1);
     if let Some(ms) = duration_ms {
-        histogram!(RUN_DURATION, "warehouse_type" => warehouse_type).record(ms as f64 / 1000.0);
+        run_duration(warehouse_type, ms);
     }
+}
+
+/// The duration of a finished run, when it is known only after its end was counted.
+pub fn run_duration(warehouse_type: &'static str, duration_ms: i64) {
+    histogram!(RUN_DURATION, "warehouse_type" => warehouse_type)
+        .record(duration_ms as f64 / 1000.0);
 }
 
 /// A ticket's SLA was breached; `team` is the owning team's key.

@@ -136,7 +136,7 @@ async fn admin_pages_manage_tokens_and_links(backend: Backend) {
         .await
         .unwrap();
     assert!(
-        outbox.contains("confirmation") && outbox.contains("pending: 1"),
+        outbox.contains("confirmation") && outbox.contains("pending: 2"),
         "{outbox}"
     );
     // Create a token on the page; it is shown once and works.

@@ -35,8 +35,26 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
     let ticket = app.file_report(report()).await;
     let number = ticket["number"].as_str().unwrap().to_string();
     assert_eq!(app.sweep().await.steps, 0, "sev3: nothing at creation");
-    assert_eq!(app.deliver().await.sent, 1, "the confirmation");
-    let confirmation = sink.wait_for(1).remove(0);
+    assert_eq!(
+        app.deliver().await.sent,
+        2,
+        "the confirmation and the team queue's notice"
+    );
+    let first_two = sink.wait_for(2);
+    let confirmation = first_two
+        .iter()
+        .find(|m| m.header("To").as_deref() == Some("ana@example.com"))
+        .expect("confirmation")
+        .clone();
+    let notice = first_two
+        .iter()
+        .find(|m| m.header("To").as_deref() == Some("inspector-reports@inspect.example"))
+        .expect("team notice");
+    assert_eq!(
+        notice.header("In-Reply-To"),
+        confirmation.header("Message-ID"),
+        "threaded on the ticket"
+    );
     let root = confirmation.header("Message-ID").expect("Message-ID");
     assert_eq!(
         confirmation.header("Auto-Submitted").as_deref(),
@@ -54,7 +72,7 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
     assert_eq!((swept.steps, swept.emails), (1, 1), "{:?}", swept.lines);
     assert_eq!(app.sweep().await.steps, 0, "each step once");
     app.deliver().await;
-    let reminder = sink.wait_for(2).remove(1);
+    let reminder = sink.wait_for(3).remove(2);
     assert_eq!(
         reminder.header("To").as_deref(),
         Some("inspector-reports@inspect.example")
@@ -72,7 +90,7 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
     app.clock.advance(TimeDelta::hours(2));
     assert_eq!(app.sweep().await.steps, 1);
     app.deliver().await;
-    let breach = sink.wait_for(3).remove(2);
+    let breach = sink.wait_for(4).remove(3);
     assert_eq!(
         breach.header("To").as_deref(),
         Some("lucia.ferreira@inspect.example")
@@ -164,7 +182,11 @@ async fn smtp_down_then_up_delivers_each_message_once(backend: Backend) {
         app.file_report(report()).await;
     }
     let down = app.deliver().await;
-    assert_eq!((down.sent, down.failed), (0, 3), "SMTP is down");
+    assert_eq!(
+        (down.sent, down.failed),
+        (0, 6),
+        "SMTP is down (3 confirmations, 3 team notices)"
+    );
     let Some(sink) = SmtpSink::start(port) else {
         return;
     };
@@ -174,21 +196,21 @@ async fn smtp_down_then_up_delivers_each_message_once(backend: Backend) {
         "retries wait for their backoff"
     );
     app.clock.advance(TimeDelta::seconds(31));
-    assert_eq!(app.deliver().await.sent, 3);
+    assert_eq!(app.deliver().await.sent, 6);
     assert_eq!(app.deliver().await.sent, 0, "nothing twice");
-    let received = sink.wait_for(3);
+    let received = sink.wait_for(6);
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(sink.received().len(), 3);
+    assert_eq!(sink.received().len(), 6);
     let mut ids: Vec<String> = received
         .iter()
         .filter_map(|m| m.header("Message-ID"))
         .collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 3, "one Message-ID per message");
+    assert_eq!(ids.len(), 6, "one Message-ID per message");
     assert_eq!(
         app.count("ticket_events WHERE kind = 'email_failed'"),
-        3,
+        6,
         "failures on the timelines"
     );
 }

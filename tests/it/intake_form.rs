@@ -68,7 +68,16 @@ async fn form_submit_lands_on_tracking_page(backend: Backend) {
     assert!(html.contains("wrong-column-types"), "routing rule shown");
     assert!(html.contains("First response due"));
     assert_eq!(app.count("tickets"), 1);
-    assert_eq!(app.count("outbox"), 1, "confirmation email queued");
+    assert_eq!(
+        app.count("outbox WHERE template = 'confirmation'"),
+        1,
+        "confirmation email queued"
+    );
+    assert_eq!(
+        app.count("outbox WHERE template = 'new_ticket'"),
+        1,
+        "the team queue is told"
+    );
 }
 
 async fn rejected_form_keeps_what_was_typed(backend: Backend) {
@@ -163,7 +172,11 @@ async fn double_submit_creates_one_ticket(backend: Backend) {
     assert_eq!(locations[0], locations[1]);
     assert_eq!(locations[0], locations[2]);
     assert_eq!(app.count("tickets"), 1);
-    assert_eq!(app.count("outbox"), 1, "one confirmation, not three");
+    assert_eq!(
+        app.count("outbox WHERE template = 'confirmation'"),
+        1,
+        "one confirmation, not three"
+    );
 }
 
 async fn markup_in_every_field_is_shown_escaped(backend: Backend) {

@@ -324,6 +324,11 @@ async fn reclassify_reroute_assign_and_verdicts(backend: Backend) {
         t["assignee"], "agent@inspect.example",
         "auto-assigned to the team member"
     );
+    assert_eq!(
+        app.count("outbox WHERE template = 'assignment' AND recipient = 'agent@inspect.example'"),
+        1,
+        "the assignee is told"
+    );
     let (status, _) = api(
         &app,
         &[Scope::Write],
@@ -761,6 +766,11 @@ async fn waiting_on_the_reporter_pauses_the_clocks() {
     )
     .await;
     assert_eq!(waiting["sla"]["state"], "paused");
+    assert_eq!(
+        app.count("outbox WHERE template = 'status_change'"),
+        1,
+        "the reporter is asked for more"
+    );
     assert!(waiting["sla"]["paused"].as_bool().unwrap());
     app.clock.advance(TimeDelta::hours(3));
     let token = ticket["tracking_url"]

@@ -114,14 +114,14 @@ impl LineageEventRow {
     }
 
     /// Store an event; the same run, type and time sent again replaces the stored one.
-    /// Call inside a transaction.
-    pub fn replace(conn: &mut DbConnection, row: &LineageEventRow) -> QueryResult<()> {
-        diesel::delete(lineage_events::table.find((&row.run_id, &row.event_type, row.event_time)))
-            .execute(conn)?;
+    /// True when the event was new. Call inside a transaction.
+    pub fn replace(conn: &mut DbConnection, row: &LineageEventRow) -> QueryResult<bool> {
+        let key = (&row.run_id, &row.event_type, row.event_time);
+        let replaced = diesel::delete(lineage_events::table.find(key)).execute(conn)?;
         diesel::insert_into(lineage_events::table)
             .values(row)
             .execute(conn)?;
-        Ok(())
+        Ok(replaced == 0)
     }
 
     pub fn for_run(conn: &mut DbConnection, run_id: &str) -> QueryResult<Vec<LineageEventRow>> {

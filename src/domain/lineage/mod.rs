@@ -5,6 +5,7 @@
 //! repeated and out-of-order events (a COMPLETE before its START) converge to the same
 //! record.
 
+mod facets;
 mod parse;
 #[cfg(test)]
 mod tests;
