@@ -1,6 +1,6 @@
 //! A profiling run record as the profiler sends it, parsed into a valid record.
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDateTime, SubsecRound};
 use serde::Deserialize;
 
 use super::report::FieldErrors;
@@ -148,10 +148,11 @@ fn required<'a>(
     v
 }
 
-/// RFC 3339 with an offset, stored as UTC.
+/// RFC 3339 with an offset, stored as UTC and cut to the microsecond: the precision both
+/// databases keep (SQLite would keep nanoseconds PostgreSQL rounds away).
 pub fn timestamp(text: &str) -> Result<NaiveDateTime, String> {
     DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.naive_utc())
+        .map(|t| t.naive_utc().trunc_subsecs(6))
         .map_err(|e| format!("'{text}' is not an RFC 3339 time ({e})"))
 }
 
@@ -209,6 +210,8 @@ mod tests {
         let r = RunRecord::parse(&raw()).unwrap();
         assert_eq!(r.started_at.to_string(), "2026-11-26 09:00:00");
         assert_eq!(r.duration_ms(), Some(90 * 60 * 1000));
+        let fine = timestamp("2026-11-26T10:00:00.123456789Z").unwrap();
+        assert_eq!(fine.to_string(), "2026-11-26 10:00:00.123456");
     }
 
     #[test]

@@ -228,6 +228,23 @@ async fn markup_in_every_field_is_shown_escaped(backend: Backend) {
         "raw script on the tracking page"
     );
     assert!(!page.contains("<b>x</b>"));
+    // The agents' pages escape it too.
+    let (agent, _) = app.signed_in(inspect_desk::domain::role::Role::Agent).await;
+    for path in ["/queue", "/tickets/INS-1001"] {
+        let html = agent
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !html.contains("<script>alert") && !html.contains("<b>x</b>"),
+            "raw markup on {path}"
+        );
+        assert!(shows_escaped_script(&html), "escaped markup on {path}");
+    }
     // And the confirmation email escapes it in HTML and keeps it inert in text.
     let mut conn = app.desk.pool.get().unwrap();
     let mail = inspect_desk::db::models::outbox::OutboxMessage::recent(&mut conn, 1)

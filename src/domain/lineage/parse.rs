@@ -2,7 +2,7 @@
 //! named with its path (`run.runId`, `inputs[0].namespace`); facets the desk does not
 //! use are ignored.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, SubsecRound};
 use serde_json::{Map, Value};
 
 use super::facets::{schema_columns, semantic_types};
@@ -117,7 +117,9 @@ pub(super) fn kind(value: &Value) -> &'static str {
 /// RFC 3339; a time without an offset is taken as UTC.
 fn event_time(text: &str) -> Result<NaiveDateTime, String> {
     run_record::timestamp(text).or_else(|e| {
-        NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| e)
+        NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f")
+            .map(|t| t.trunc_subsecs(6))
+            .map_err(|_| e)
     })
 }
 

@@ -84,6 +84,8 @@ struct SupportModelPage<'a> {
     model: &'a SupportModel,
     rules: Vec<RuleRow>,
     sla: Vec<(String, String, String)>,
+    /// Name, trigger, recipients, severities, teams, repeats.
+    steps: Vec<(String, String, String, String, String, String)>,
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
@@ -137,6 +139,32 @@ pub async fn support_model(
             )
         })
         .collect();
+    let steps = model
+        .escalation
+        .iter()
+        .map(|step| {
+            let repeats = match step.repeat_every {
+                Some(every) => format!("every {} × {}", humanize(every), step.repeat_limit),
+                None => "no".into(),
+            };
+            (
+                step.name.clone(),
+                format!("{:?}", step.trigger),
+                step.notify
+                    .iter()
+                    .map(|r| format!("{r:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                list(&step.severities),
+                if step.teams.is_empty() {
+                    "any".into()
+                } else {
+                    step.teams.join(", ")
+                },
+                repeats,
+            )
+        })
+        .collect();
     html(
         StatusCode::OK,
         &SupportModelPage {
@@ -144,6 +172,7 @@ pub async fn support_model(
             model,
             rules,
             sla,
+            steps,
         },
     )
 }
