@@ -51,6 +51,7 @@ pub async fn deliver_due(
     .await??;
     let mut report = DeliveryReport::default();
     for row in claimed {
+        let template = row.template.clone();
         let outcome = match transport::build(&desk.mail.from, &row) {
             Ok(message) => mailer.send(message).await,
             Err(e) => Err(e),
@@ -61,10 +62,22 @@ pub async fn deliver_due(
             record(&mut conn, &row, outcome, record_desk.clock.now())
         })
         .await??;
-        match result {
-            Outcome::Sent => report.sent += 1,
-            Outcome::Retry => report.failed += 1,
-            Outcome::Dead => report.dead += 1,
+        let outcome = match result {
+            Outcome::Sent => {
+                report.sent += 1;
+                "sent"
+            }
+            Outcome::Retry => {
+                report.failed += 1;
+                "failed"
+            }
+            Outcome::Dead => {
+                report.dead += 1;
+                "dead_lettered"
+            }
+        };
+        if template == "escalation" {
+            crate::telemetry::metrics::escalation_email(outcome);
         }
     }
     Ok(report)

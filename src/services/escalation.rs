@@ -216,6 +216,12 @@ fn fire(
             recipients: &recipients.join(", "),
         },
     )?;
+    // A breach counts once, at its first step; repeats and later steps are not new breaches.
+    if matches!(step.trigger, crate::domain::escalation::Trigger::Breach(_, after) if after.is_zero())
+        && !key.contains('#')
+    {
+        crate::telemetry::metrics::sla_breach(&ticket.team);
+    }
     let headline = headline(step, ticket, now);
     let mut sent = Vec::new();
     for recipient in &recipients {

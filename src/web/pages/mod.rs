@@ -56,6 +56,8 @@ pub struct Layout {
     pub csrf: String,
     pub user_email: Option<String>,
     pub is_admin: bool,
+    pub is_agent: bool,
+    pub is_owner: bool,
 }
 
 impl Layout {
@@ -67,6 +69,8 @@ impl Layout {
             csrf: ctx.csrf.clone(),
             user_email: user.map(|u| u.email.clone()),
             is_admin: ctx.viewer.has_role(crate::domain::role::Role::Admin),
+            is_agent: ctx.viewer.has_role(crate::domain::role::Role::Agent),
+            is_owner: ctx.viewer.has_role(crate::domain::role::Role::Owner),
         }
     }
 
@@ -78,6 +82,8 @@ impl Layout {
             csrf: String::new(),
             user_email: None,
             is_admin: false,
+            is_agent: false,
+            is_owner: false,
         }
     }
 }
