@@ -94,7 +94,7 @@ struct RunArgs {
     /// Measured seconds.
     #[arg(long, default_value_t = 20.0)]
     duration: f64,
-    /// Unmeasured seconds of the same load first.
+    /// Unmeasured seconds of the same load first (then its answers are awaited).
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
     /// Stop after this many measured requests.
@@ -121,6 +121,10 @@ struct RunArgs {
     /// Append one result row (see `loadgen header`) to this file.
     #[arg(long)]
     tsv: Option<std::path::PathBuf>,
+    /// Write every measured request as CSV (start ms, latency ms, ok) to this file:
+    /// shows when stalls happen.
+    #[arg(long)]
+    trace: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -193,7 +197,6 @@ fn run(args: RunArgs) -> Result<(), String> {
         TargetName::Get => Target::Get(args.path.clone()),
     };
     let window = Window {
-        warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
         max_requests: args.max_requests,
     };
@@ -221,29 +224,26 @@ fn run(args: RunArgs) -> Result<(), String> {
         sequence: AtomicU64::new(0),
         csrf,
     });
-    let (tally, measured, server_cpu, loadgen_cpu, machine_cpu) = rt.block_on(async {
-        // CPU is sampled around the measured window only (after the warmup).
-        let cpu_probe = tokio::spawn({
-            let pid = args.server_pid.clone();
-            let warmup = window.warmup;
-            async move {
-                tokio::time::sleep(warmup).await;
-                let server = pid.as_deref().and_then(cpu_seconds);
-                let machine = machine_busy_seconds();
-                (
-                    server,
-                    cpu_seconds("self"),
-                    machine,
-                    std::time::Instant::now(),
-                )
-            }
-        });
-        let (tally, measured) = match args.mode {
+    let apply = |shot: Arc<Shot>, window: Window| async move {
+        match args.mode {
             Mode::Closed => drive::closed_loop(shot, args.concurrency, window).await,
             Mode::Open => drive::open_loop(shot, args.rate, window, args.max_in_flight).await,
-        };
-        let (server_before, self_before, machine_before, since) =
-            cpu_probe.await.expect("cpu probe");
+        }
+    };
+    let (tally, measured, server_cpu, loadgen_cpu, machine_cpu) = rt.block_on(async {
+        // Warm up with the same load, unmeasured, and let every answer come back first: a
+        // backlog from a slow first second must not leak into the measured window.
+        if args.warmup > 0.0 {
+            let warmup = Window {
+                duration: Duration::from_secs_f64(args.warmup),
+                max_requests: u64::MAX,
+            };
+            apply(shot.clone(), warmup).await;
+        }
+        let server_before = args.server_pid.as_deref().and_then(cpu_seconds);
+        let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
+        let since = std::time::Instant::now();
+        let (tally, measured) = apply(shot, window).await;
         let elapsed = since.elapsed().as_secs_f64();
         let percent =
             |before: Option<f64>, after: Option<f64>| Some((after? - before?) / elapsed * 100.0);
@@ -256,6 +256,9 @@ fn run(args: RunArgs) -> Result<(), String> {
             percent(machine_before, machine_busy_seconds()),
         )
     });
+    if let Some(path) = &args.trace {
+        write_trace(path, &tally)?;
+    }
     let summary = Summary {
         label: args.label,
         load,
@@ -276,6 +279,21 @@ fn run(args: RunArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+fn write_trace(path: &std::path::Path, tally: &stats::Tally) -> Result<(), String> {
+    let mut rows = tally.trace.clone();
+    rows.sort_by_key(|(at, _, _)| *at);
+    let mut text = String::from("start_ms,latency_ms,ok\n");
+    for (at, latency, ok) in rows {
+        text.push_str(&format!(
+            "{:.3},{:.3},{}\n",
+            at.as_secs_f64() * 1000.0,
+            latency.as_secs_f64() * 1000.0,
+            u8::from(ok)
+        ));
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Is the process running (not gone, not a zombie waiting for its parent)?

@@ -127,21 +127,19 @@ fn transport_kind(e: &reqwest::Error) -> String {
     }
 }
 
-/// Load over `[start + warmup, start + warmup + duration)`; only that window is measured.
+/// How long to apply load, and when to stop early.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
-    pub warmup: Duration,
     pub duration: Duration,
-    /// Stop after this many measured requests even if time remains.
+    /// Stop after this many requests even if time remains.
     pub max_requests: u64,
 }
 
-/// `concurrency` workers back to back. Requests are measured when they start inside the
-/// window; the window ends at its deadline or when `max_requests` were started.
+/// `concurrency` workers back to back until the window's deadline or `max_requests` were
+/// started. Returns the outcomes and the time from start to the last answer.
 pub async fn closed_loop(shot: Arc<Shot>, concurrency: usize, window: Window) -> (Tally, Duration) {
     let start = Instant::now();
-    let measure_from = start + window.warmup;
-    let deadline = measure_from + window.duration;
+    let deadline = start + window.duration;
     let started = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..concurrency)
         .map(|worker| {
@@ -150,38 +148,36 @@ pub async fn closed_loop(shot: Arc<Shot>, concurrency: usize, window: Window) ->
             tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(0xbe0c_u64 + worker as u64);
                 let mut tally = Tally::default();
-                let mut last_end = measure_from;
+                let mut last_end = start;
                 loop {
                     let sent = Instant::now();
-                    if sent >= deadline {
-                        break;
-                    }
-                    let measured = sent >= measure_from;
-                    if measured && started.fetch_add(1, Ordering::Relaxed) >= window.max_requests {
+                    if sent >= deadline
+                        || started.fetch_add(1, Ordering::Relaxed) >= window.max_requests
+                    {
                         break;
                     }
                     let outcome = shot.fire(&mut rng).await;
-                    if measured {
-                        last_end = Instant::now();
-                        tally.record(last_end - sent, outcome);
-                    }
+                    last_end = Instant::now();
+                    tally.record(sent - start, last_end - sent, outcome);
                 }
                 (tally, last_end)
             })
         })
         .collect();
     let mut tally = Tally::default();
-    let mut end = measure_from;
+    let mut end = start;
     for worker in workers {
         let (worker_tally, worker_end) = worker.await.expect("worker panicked");
         tally.merge(worker_tally);
         end = end.max(worker_end);
     }
-    (tally, end.saturating_duration_since(measure_from))
+    (tally, end - start)
 }
 
 /// `rate` requests per second on a fixed schedule; latency from each request's due time.
 /// At most `max_in_flight` outstanding: beyond that a due request counts as an error.
+/// Returns the outcomes and the schedule's span, or longer when answers came late (so the
+/// rate is the achieved one, not the offered one).
 pub async fn open_loop(
     shot: Arc<Shot>,
     rate: f64,
@@ -189,23 +185,16 @@ pub async fn open_loop(
     max_in_flight: usize,
 ) -> (Tally, Duration) {
     let start = Instant::now();
-    let measure_from = start + window.warmup;
-    let total = ((window.warmup + window.duration).as_secs_f64() * rate) as u64;
-    let warmup_count = (window.warmup.as_secs_f64() * rate) as u64;
+    let total = ((window.duration.as_secs_f64() * rate) as u64).min(window.max_requests);
     let in_flight = Arc::new(AtomicUsize::new(0));
     let mut tally = Tally::default();
     let mut handles = Vec::new();
-    for i in 0..total.min(warmup_count.saturating_add(window.max_requests)) {
+    for i in 0..total {
         let due = start + Duration::from_secs_f64(i as f64 / rate);
         tokio::time::sleep_until(due).await;
-        let measured = due >= measure_from;
         if in_flight.load(Ordering::Relaxed) >= max_in_flight {
-            if measured {
-                tally.record(
-                    Duration::ZERO,
-                    Outcome::Transport("client in-flight cap".into()),
-                );
-            }
+            let cap = Outcome::Transport("client in-flight cap".into());
+            tally.record(due - start, Duration::ZERO, cap);
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
@@ -215,19 +204,15 @@ pub async fn open_loop(
             let mut rng = StdRng::seed_from_u64(0x09e4_u64 + i);
             let outcome = shot.fire(&mut rng).await;
             in_flight.fetch_sub(1, Ordering::Relaxed);
-            (measured, due, Instant::now(), outcome)
+            (due, Instant::now(), outcome)
         }));
     }
-    let mut last_done = measure_from;
+    let mut last_done = start;
     for handle in handles {
-        let (measured, due, done, outcome) = handle.await.expect("request task panicked");
-        if measured {
-            tally.record(done - due, outcome);
-            last_done = last_done.max(done);
-        }
+        let (due, done, outcome) = handle.await.expect("request task panicked");
+        tally.record(due - start, done - due, outcome);
+        last_done = last_done.max(done);
     }
-    // The schedule's span, or longer when answers came late: achieved, not offered, rate.
-    let scheduled = (total - warmup_count).min(window.max_requests);
-    let span = Duration::from_secs_f64(scheduled as f64 / rate);
-    (tally, span.max(last_done - measure_from))
+    let span = Duration::from_secs_f64(total as f64 / rate);
+    (tally, span.max(last_done - start))
 }

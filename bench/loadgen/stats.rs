@@ -25,10 +25,14 @@ pub struct Tally {
     pub errors: BTreeMap<String, u64>,
     /// Error kind → a sample of what the server said.
     pub samples: BTreeMap<String, String>,
+    /// Every request: (sent or due, from the window's start; latency; ok), for `--trace`.
+    pub trace: Vec<(Duration, Duration, bool)>,
 }
 
 impl Tally {
-    pub fn record(&mut self, latency: Duration, outcome: Outcome) {
+    pub fn record(&mut self, at: Duration, latency: Duration, outcome: Outcome) {
+        self.trace
+            .push((at, latency, matches!(outcome, Outcome::Ok)));
         match outcome {
             Outcome::Ok => self.latencies_us.push(latency.as_micros() as u64),
             Outcome::Status(status, body) => self.error(format!("HTTP {status}"), body),
@@ -45,6 +49,7 @@ impl Tally {
 
     pub fn merge(&mut self, other: Tally) {
         self.latencies_us.extend(other.latencies_us);
+        self.trace.extend(other.trace);
         for (kind, count) in other.errors {
             *self.errors.entry(kind).or_default() += count;
         }
