@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bodies::SeedShape;
 use drive::{Shot, Target, Window};
-use stats::{Summary, TSV_HEADER, cpu_seconds, machine_busy_seconds};
+use stats::{Summary, TSV_HEADER, cpu_seconds, cpu_seconds_sum, machine_busy_seconds};
 
 #[derive(Parser)]
 #[command(
@@ -112,6 +112,9 @@ struct RunArgs {
     /// Server process, to report the CPU it used during the window.
     #[arg(long)]
     server_pid: Option<String>,
+    /// Database server processes (PostgreSQL backends), to report their CPU too.
+    #[arg(long = "db-pid")]
+    db_pids: Vec<String>,
     /// Load generator threads (leave the cores to the server).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -230,32 +233,36 @@ fn run(args: RunArgs) -> Result<(), String> {
             Mode::Open => drive::open_loop(shot, args.rate, window, args.max_in_flight).await,
         }
     };
-    let (tally, measured, server_cpu, loadgen_cpu, machine_cpu) = rt.block_on(async {
-        // Warm up with the same load, unmeasured, and let every answer come back first: a
-        // backlog from a slow first second must not leak into the measured window.
-        if args.warmup > 0.0 {
-            let warmup = Window {
-                duration: Duration::from_secs_f64(args.warmup),
-                max_requests: u64::MAX,
+    let (tally, measured, server_cpu, loadgen_cpu, database_cpu, machine_cpu) =
+        rt.block_on(async {
+            // Warm up with the same load, unmeasured, and let every answer come back first: a
+            // backlog from a slow first second must not leak into the measured window.
+            if args.warmup > 0.0 {
+                let warmup = Window {
+                    duration: Duration::from_secs_f64(args.warmup),
+                    max_requests: u64::MAX,
+                };
+                apply(shot.clone(), warmup).await;
+            }
+            let server_before = args.server_pid.as_deref().and_then(cpu_seconds);
+            let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
+            let database_before = cpu_seconds_sum(&args.db_pids);
+            let since = std::time::Instant::now();
+            let (tally, measured) = apply(shot, window).await;
+            let elapsed = since.elapsed().as_secs_f64();
+            let percent = |before: Option<f64>, after: Option<f64>| {
+                Some((after? - before?) / elapsed * 100.0)
             };
-            apply(shot.clone(), warmup).await;
-        }
-        let server_before = args.server_pid.as_deref().and_then(cpu_seconds);
-        let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
-        let since = std::time::Instant::now();
-        let (tally, measured) = apply(shot, window).await;
-        let elapsed = since.elapsed().as_secs_f64();
-        let percent =
-            |before: Option<f64>, after: Option<f64>| Some((after? - before?) / elapsed * 100.0);
-        let server_after = args.server_pid.as_deref().and_then(cpu_seconds);
-        (
-            tally,
-            measured,
-            percent(server_before, server_after),
-            percent(self_before, cpu_seconds("self")),
-            percent(machine_before, machine_busy_seconds()),
-        )
-    });
+            let server_after = args.server_pid.as_deref().and_then(cpu_seconds);
+            (
+                tally,
+                measured,
+                percent(server_before, server_after),
+                percent(self_before, cpu_seconds("self")),
+                percent(database_before, cpu_seconds_sum(&args.db_pids)),
+                percent(machine_before, machine_busy_seconds()),
+            )
+        });
     if let Some(path) = &args.trace {
         write_trace(path, &tally)?;
     }
@@ -266,6 +273,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         tally,
         server_cpu,
         loadgen_cpu,
+        database_cpu,
         machine_cpu,
     };
     println!("{}", summary.human());

@@ -63,6 +63,12 @@ impl Tally {
     }
 }
 
+/// CPU seconds used so far by all of these processes; `None` when none could be read.
+pub fn cpu_seconds_sum(pids: &[String]) -> Option<f64> {
+    let seconds: Vec<f64> = pids.iter().filter_map(|p| cpu_seconds(p)).collect();
+    (!seconds.is_empty()).then(|| seconds.iter().sum())
+}
+
 /// CPU seconds a process used so far (user + system), from /proc/PID/stat.
 pub fn cpu_seconds(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -99,12 +105,14 @@ pub struct Summary {
     /// Server and load generator CPU over the window, as % of one core.
     pub server_cpu: Option<f64>,
     pub loadgen_cpu: Option<f64>,
+    /// The database server's processes (PostgreSQL), when given.
+    pub database_cpu: Option<f64>,
     /// Whole machine (all processes, all cores), as % of one core: the rest is other work.
     pub machine_cpu: Option<f64>,
 }
 
 /// Column names of the TSV rows (`bench/run` prints them as the table header).
-pub const TSV_HEADER: &str = "scenario\tload\tok\terrors\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tsrv cpu%\tgen cpu%\tbox cpu%";
+pub const TSV_HEADER: &str = "scenario\tload\tok\terrors\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tsrv cpu%\tgen cpu%\tdb cpu%\tbox cpu%";
 
 impl Summary {
     fn percentile_ms(&self, sorted: &[u64], p: f64) -> String {
@@ -133,6 +141,7 @@ impl Summary {
             self.percentile_ms(&sorted, 100.0),
             cpu(self.server_cpu),
             cpu(self.loadgen_cpu),
+            cpu(self.database_cpu),
             cpu(self.machine_cpu),
         ]
         .join("\t")
