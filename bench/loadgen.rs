@@ -80,9 +80,17 @@ struct RunArgs {
     url: String,
     #[arg(long, value_enum)]
     target: TargetName,
-    /// Path for `--target get`.
+    /// Path for `--target get`; `{ticket}` in it becomes a random ticket number
+    /// `INS-<1..=--seed-tickets>` per request.
     #[arg(long, default_value = "/healthz")]
     path: String,
+    /// Sign in first as EMAIL:PASSWORD (the form flow a browser follows) and send the
+    /// session cookie with every request: for the agent pages.
+    #[arg(long)]
+    sign_in: Option<String>,
+    /// Tickets in the seeded database, for `{ticket}` in --path.
+    #[arg(long, default_value_t = 0)]
+    seed_tickets: u64,
     #[arg(long, value_enum, default_value = "closed")]
     mode: Mode,
     /// Closed loop: workers sending back to back.
@@ -199,6 +207,9 @@ fn run(args: RunArgs) -> Result<(), String> {
         TargetName::Form => Target::FormReport,
         TargetName::Get => Target::Get(args.path.clone()),
     };
+    if args.path.contains("{ticket}") && args.seed_tickets == 0 {
+        return Err("--path with {ticket} needs --seed-tickets N".into());
+    }
     let window = Window {
         duration: Duration::from_secs_f64(args.duration),
         max_requests: args.max_requests,
@@ -213,6 +224,10 @@ fn run(args: RunArgs) -> Result<(), String> {
     };
     let client = client(Duration::from_secs_f64(args.timeout), pool)?;
     let rt = runtime(args.threads)?;
+    let session = match &args.sign_in {
+        Some(credentials) => Some(rt.block_on(drive::sign_in(&client, &base, credentials))?),
+        None => None,
+    };
     let csrf = match target {
         Target::FormReport => rt.block_on(drive::form_csrf_token(&client, &base))?,
         _ => None,
@@ -226,6 +241,8 @@ fn run(args: RunArgs) -> Result<(), String> {
         },
         sequence: AtomicU64::new(0),
         csrf,
+        session,
+        tickets: args.seed_tickets,
     });
     let apply = |shot: Arc<Shot>, window: Window| async move {
         match args.mode {

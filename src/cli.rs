@@ -40,6 +40,9 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Validate the support model (DESK_SUPPORT_MODEL) and print it readably; exits
+    /// non-zero naming every problem found.
+    CheckConfig,
     /// Explain which team a report would be routed to, and why.
     Route {
         #[arg(long)]
@@ -148,6 +151,21 @@ pub fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::CheckConfig => {
+            let model = settings.load_support_model()?;
+            let path = settings.support_model.display();
+            let problems = crate::domain::model_check::problems(&model);
+            if !problems.is_empty() {
+                return Err(format!(
+                    "support model {path}: {} problem(s):\n  {}",
+                    problems.len(),
+                    problems.join("\n  ")
+                ));
+            }
+            print!("{}", crate::domain::model_check::describe(&model));
+            println!("\nsupport model {path}: OK");
+            Ok(())
+        }
         Command::Route {
             category,
             warehouse_type,
@@ -239,13 +257,15 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 }
                 None => desk.clock.now(),
             };
+            let started = std::time::Instant::now();
             let report = crate::services::escalation::sweep(&desk, at).map_err(describe)?;
             println!(
-                "sweep at {}: {} ticket(s) due, {} step(s) fired, {} email(s) queued",
+                "sweep at {}: {} ticket(s) due, {} step(s) fired, {} email(s) queued in {:.1} ms",
                 crate::clock::rfc3339(at),
                 report.tickets,
                 report.steps,
-                report.emails
+                report.emails,
+                started.elapsed().as_secs_f64() * 1000.0
             );
             for line in report.lines {
                 println!("  {line}");

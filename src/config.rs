@@ -55,6 +55,10 @@ pub struct Settings {
     /// Sign-in attempts a minute per address; 0 switches the limit off
     /// (`DESK_SIGN_IN_RATE_PER_MINUTE`). Default 10.
     pub sign_in_rate_per_minute: u32,
+    /// Threshold rules run after an ingest at most this often per warehouse type, in
+    /// milliseconds (`DESK_MONITOR_DEBOUNCE_MS`); the background job runs them every 15 s
+    /// anyway. Default 2000; 0 evaluates after every ingest.
+    pub monitor_debounce_ms: u32,
 }
 
 /// A setting that must never be printed or logged.
@@ -105,6 +109,7 @@ impl Default for Settings {
             smtp_url: None,
             background_jobs: true,
             sign_in_rate_per_minute: 10,
+            monitor_debounce_ms: 2000,
         }
     }
 }
@@ -203,6 +208,7 @@ impl Settings {
                 "DESK_SIGN_IN_RATE_PER_MINUTE",
                 &mut self.sign_in_rate_per_minute,
             ),
+            ("DESK_MONITOR_DEBOUNCE_MS", &mut self.monitor_debounce_ms),
         ] {
             if let Some(v) = var(name) {
                 *target = v

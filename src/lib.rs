@@ -10,6 +10,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod jobs;
+pub mod runbooks;
 pub mod services;
 pub mod startup;
 pub mod state;

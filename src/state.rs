@@ -21,6 +21,8 @@ pub struct Desk {
     /// Key signing links in emails (acknowledge); the session key.
     pub signing_key: Arc<Vec<u8>>,
     pub limits: Arc<crate::web::auth::limits::Limits>,
+    /// When threshold rules last ran after an ingest, per warehouse type.
+    pub monitor: Arc<crate::services::monitor::Debounce>,
 }
 
 /// Single sign-on through an auth proxy.
@@ -43,6 +45,7 @@ impl Desk {
             auth: self.auth.clone(),
             signing_key: self.signing_key.clone(),
             limits: self.limits.clone(),
+            monitor: self.monitor.clone(),
         }
     }
 }

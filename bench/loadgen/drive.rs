@@ -6,8 +6,8 @@
 //! latency counts from that due time, so a server (or client) that falls behind shows
 //! the queueing instead of hiding it (no coordinated omission).
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -37,6 +37,10 @@ pub struct Shot {
     /// The form's CSRF token (double-submit: sent as cookie and field), when the desk
     /// hands one out. One per run, as one browser keeps its cookie.
     pub csrf: Option<String>,
+    /// `Cookie` header of a signed-in session (`--sign-in`), sent with `Get` requests.
+    pub session: Option<String>,
+    /// Tickets in the seed: `{ticket}` in a `Get` path becomes `INS-<1..=tickets>`.
+    pub tickets: u64,
 }
 
 impl Shot {
@@ -64,7 +68,19 @@ impl Shot {
                 }
                 request.form(&fields)
             }
-            Target::Get(path) => self.client.get(format!("{}{path}", self.base)),
+            Target::Get(path) => {
+                let path = if path.contains("{ticket}") {
+                    let number = rng.random_range(1..=self.tickets.max(1));
+                    path.replace("{ticket}", &format!("INS-{number}"))
+                } else {
+                    path.clone()
+                };
+                let request = self.client.get(format!("{}{path}", self.base));
+                match &self.session {
+                    Some(cookie) => request.header("Cookie", cookie),
+                    None => request,
+                }
+            }
         };
         match request.send().await {
             Ok(response) => {
@@ -115,6 +131,65 @@ pub async fn form_csrf_token(
         .map(str::to_string)
         .next();
     Ok(token)
+}
+
+/// Sign in through the form as a browser does (load it for the CSRF cookie, post the
+/// credentials with the token) and return the `Cookie` header the session needs.
+pub async fn sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    credentials: &str,
+) -> Result<String, String> {
+    let (email, password) = credentials
+        .split_once(':')
+        .ok_or("--sign-in must be EMAIL:PASSWORD")?;
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .map_err(|e| format!("GET /login: {e}"))?;
+    let mut cookies = set_cookies(&page);
+    let csrf = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix(CSRF_COOKIE)?.strip_prefix('='))
+        .ok_or("GET /login handed out no CSRF cookie")?
+        .to_string();
+    let answer = client
+        .post(format!("{base}/login"))
+        .header("Cookie", cookies.join("; "))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .map_err(|e| format!("POST /login: {e}"))?;
+    if !answer.status().is_redirection() {
+        return Err(format!(
+            "signing in as {email}: POST /login answered {}",
+            answer.status()
+        ));
+    }
+    // The session cookie replaces any earlier cookie of the same name.
+    for cookie in set_cookies(&answer) {
+        let name = cookie.split('=').next().unwrap_or_default().to_string();
+        cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+        cookies.push(cookie);
+    }
+    Ok(cookies.join("; "))
+}
+
+/// The `name=value` part of each `Set-Cookie` header.
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .map(|v| v.trim().to_string())
+        .collect()
 }
 
 fn transport_kind(e: &reqwest::Error) -> String {

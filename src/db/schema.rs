@@ -126,6 +126,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    signal_incidents (id) {
+        id -> BigInt,
+        signal_key -> Text,
+        rule -> Text,
+        signal -> Text,
+        warehouse_type -> Text,
+        ticket_id -> BigInt,
+        opened_at -> Timestamp,
+        last_breach_at -> Timestamp,
+        measurement -> Text,
+        clear_since -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         email -> Text,
@@ -207,6 +223,7 @@ diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(ticket_runs -> tickets (ticket_id));
 diesel::joinable!(run_columns -> runs (run_id));
 diesel::joinable!(outbox -> tickets (ticket_id));
+diesel::joinable!(signal_incidents -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tickets,
@@ -222,4 +239,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_views,
     lineage_events,
     ticket_escalations,
+    signal_incidents,
 );

@@ -11,6 +11,7 @@ use super::category::Category;
 use super::escalation::{Recipient, Step, Trigger};
 use super::routing::{Router, RoutingRule};
 use super::severity::Severity;
+use super::signals::{RawSignalRules, SignalRules};
 use super::warehouse::WarehouseType;
 
 /// A team that owns a class of problem.
@@ -65,6 +66,8 @@ pub struct SupportModel {
     critical_tables: Vec<(String, GlobMatcher)>,
     default_freshness: Duration,
     freshness: Vec<(GlobMatcher, Duration)>,
+    /// Threshold rules that open incidents from run records and reports.
+    pub signals: SignalRules,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +84,8 @@ struct RawModel {
     escalation: RawEscalation,
     #[serde(default)]
     calendars: BTreeMap<String, RawCalendar>,
+    #[serde(default)]
+    incidents: Option<RawSignalRules>,
 }
 
 #[derive(Deserialize)]
@@ -264,6 +269,10 @@ impl SupportModel {
         }
         let escalation = build_steps(&raw.escalation, &raw.teams)?;
         let incident_commander = raw.escalation.incident_commander.clone();
+        let signals = match raw.incidents {
+            Some(rules) => rules.build(duration)?,
+            None => SignalRules::default(),
+        };
         Ok(SupportModel {
             teams: raw.teams,
             calendars,
@@ -274,6 +283,7 @@ impl SupportModel {
             critical_tables,
             default_freshness,
             freshness,
+            signals,
         })
     }
 

@@ -1,4 +1,4 @@
-//! Background work: outbox delivery and escalation sweeps. Each pass is also a CLI verb,
+//! Background work: outbox delivery, escalation sweeps and threshold rules. Each pass is also a CLI verb,
 //! and the server runs both on a timer unless `DESK_BACKGROUND_JOBS=false`.
 
 pub mod outbox;
@@ -30,9 +30,22 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer) {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         loop {
             tick.tick().await;
-            let desk = desk.clone();
+            let monitor_desk = desk.clone();
             let now = desk.clock.now();
-            match web::block(move || crate::services::escalation::sweep(&desk, now)).await {
+            // Threshold rules first: an incident they open is swept in the same pass.
+            match web::block(move || crate::services::monitor::evaluate(&monitor_desk, now, None))
+                .await
+            {
+                Ok(Ok(evaluation)) => {
+                    for line in evaluation.lines {
+                        tracing::info!(%line, "threshold rules");
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "threshold rule evaluation failed"),
+                Err(_) => {}
+            }
+            let sweep_desk = desk.clone();
+            match web::block(move || crate::services::escalation::sweep(&sweep_desk, now)).await {
                 Ok(Ok(report)) if report.steps > 0 => {
                     tracing::info!(steps = report.steps, "escalation sweep")
                 }

@@ -77,39 +77,51 @@ pub fn attach(
             ));
         }
         let child = Ticket::find(conn, child_id)?;
-        if child.id == incident.id || child.is_incident {
-            return Err(invalid(
-                "incident",
-                "An incident cannot be attached to an incident.",
-            ));
-        }
-        if child.parent_id == Some(incident.id) {
-            return Ok(child);
-        }
-        let set = TicketChangeset {
-            parent_id: Some(Some(incident.id)),
-            ..TicketChangeset::default()
-        };
-        let note = format!("attached to incident {} by {}", incident.number(), who.name);
-        let child = touch(
-            conn,
-            &child,
-            who,
-            &[("incident_attached", note, true)],
-            set,
-            now,
-        )?;
-        let note = format!("{} attached by {}", child.number(), who.name);
-        touch(
-            conn,
-            &incident,
-            who,
-            &[("incident_child_added", note, false)],
-            TicketChangeset::default(),
-            now,
-        )?;
-        Ok(child)
+        attach_in(conn, who, &child, &incident, now)
     })
+}
+
+/// Attach `child` to `incident` (checked to be one) inside the caller's transaction.
+pub(crate) fn attach_in(
+    conn: &mut DbConnection,
+    who: &Who,
+    child: &Ticket,
+    incident: &Ticket,
+    now: chrono::NaiveDateTime,
+) -> Result<Ticket, AppError> {
+    if child.id == incident.id || child.is_incident {
+        return Err(invalid(
+            "incident",
+            "An incident cannot be attached to an incident.",
+        ));
+    }
+    if child.parent_id == Some(incident.id) {
+        return Ok(child.clone());
+    }
+    let set = TicketChangeset {
+        parent_id: Some(Some(incident.id)),
+        ..TicketChangeset::default()
+    };
+    let note = format!("attached to incident {} by {}", incident.number(), who.name);
+    let child = touch(
+        conn,
+        child,
+        who,
+        &[("incident_attached", note, true)],
+        set,
+        now,
+    )?;
+    let note = format!("{} attached by {}", child.number(), who.name);
+    let incident = Ticket::find(conn, incident.id)?;
+    touch(
+        conn,
+        &incident,
+        who,
+        &[("incident_child_added", note, false)],
+        TicketChangeset::default(),
+        now,
+    )?;
+    Ok(child)
 }
 
 /// A public update on an incident: on every child's timeline, and one email per reporter
@@ -177,4 +189,203 @@ pub fn update(
         }
         Ok(told.len())
     })
+}
+
+/// An open incident as the API and the runbooks' drills list it.
+#[derive(Debug, Clone)]
+pub struct OpenIncident {
+    pub ticket: Ticket,
+    /// The threshold rule's opening, when a rule opened it (`None`: declared by an agent).
+    pub signal: Option<crate::db::models::signal_incident::SignalIncident>,
+    pub opened_at: chrono::NaiveDateTime,
+    pub linked_tickets: Vec<String>,
+    pub linked_runs: Vec<String>,
+}
+
+/// Every open incident, oldest first, with what is linked to it.
+pub fn open_incidents(conn: &mut DbConnection) -> Result<Vec<OpenIncident>, AppError> {
+    use crate::db::models::signal_incident::SignalIncident;
+    use crate::db::models::ticket_run::TicketRun;
+    use crate::db::schema::{ticket_events, tickets};
+    use diesel::prelude::*;
+
+    let open: Vec<&str> = crate::domain::status::Status::OPEN
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let incidents: Vec<Ticket> = tickets::table
+        .filter(tickets::is_incident.eq(true))
+        .filter(tickets::status.eq_any(open))
+        .order(tickets::id.asc())
+        .select(Ticket::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = incidents.iter().map(|t| t.id).collect();
+    let signals = SignalIncident::for_tickets(conn, &ids)?;
+    let mut runs = TicketRun::run_ids_for(conn, &ids)?;
+    let children: Vec<(i64, Option<i64>)> = tickets::table
+        .filter(tickets::parent_id.eq_any(&ids))
+        .order(tickets::id.asc())
+        .select((tickets::id, tickets::parent_id))
+        .load(conn)?;
+    let declared: Vec<(i64, chrono::NaiveDateTime)> = ticket_events::table
+        .filter(ticket_events::ticket_id.eq_any(&ids))
+        .filter(ticket_events::kind.eq("incident_declared"))
+        .order(ticket_events::id.asc())
+        .select((ticket_events::ticket_id, ticket_events::created_at))
+        .load(conn)?;
+    Ok(incidents
+        .into_iter()
+        .map(|ticket| {
+            let signal = signals
+                .iter()
+                .rev()
+                .find(|s| s.ticket_id == ticket.id)
+                .cloned();
+            let opened_at = signal
+                .as_ref()
+                .map(|s| s.opened_at)
+                .or_else(|| {
+                    declared
+                        .iter()
+                        .rev()
+                        .find(|(id, _)| *id == ticket.id)
+                        .map(|(_, at)| *at)
+                })
+                .unwrap_or(ticket.created_at);
+            let linked_tickets = children
+                .iter()
+                .filter(|(_, parent)| *parent == Some(ticket.id))
+                .map(|(id, _)| format!("{}{id}", crate::db::models::ticket::NUMBER_PREFIX))
+                .collect();
+            OpenIncident {
+                linked_runs: runs.remove(&ticket.id).unwrap_or_default(),
+                ticket,
+                signal,
+                opened_at,
+                linked_tickets,
+            }
+        })
+        .collect())
+}
+
+/// An open incident as analysts see it on the report form and tracking pages.
+#[derive(Debug, Clone)]
+pub struct KnownIssue {
+    pub number: String,
+    /// "Snowflake profiling failing", in words an analyst recognises.
+    pub headline: String,
+    pub since: chrono::NaiveDateTime,
+    /// Reports attached so far.
+    pub reports: usize,
+    /// The owning team's display name.
+    pub team: String,
+}
+
+/// Every open incident, as a known issue.
+pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIssue>, AppError> {
+    use crate::domain::category::Category;
+    use crate::domain::warehouse::WarehouseType;
+    Ok(open_incidents(conn)?
+        .into_iter()
+        .map(|open| {
+            let warehouse = open
+                .signal
+                .as_ref()
+                .map(|s| s.warehouse_type.clone())
+                .or(open.ticket.warehouse_type.clone())
+                .and_then(|w| WarehouseType::parse(&w).ok());
+            let where_ = warehouse.map_or("Profiling", |w| w.label());
+            let category = Category::parse(&open.ticket.category).unwrap_or(Category::Other);
+            let headline = match open.signal.as_ref().map(|s| s.signal.as_str()) {
+                Some("failure_rate") => format!("{where_} profiling failing"),
+                Some("critical_timeout") => {
+                    format!("{where_} profiling timing out on critical tables")
+                }
+                Some("duration_regression") => format!("{where_} profiling running slow"),
+                Some(_) => format!(
+                    "{where_}: many reports of {}",
+                    category.label().to_lowercase()
+                ),
+                None => match (&open.ticket.table_name, warehouse) {
+                    (Some(table), _) => format!("{} on {table}", category.label()),
+                    (None, Some(w)) => format!("{} on {}", category.label(), w.label()),
+                    (None, None) => category.label().to_string(),
+                },
+            };
+            KnownIssue {
+                number: open.ticket.number(),
+                headline,
+                since: open.opened_at,
+                reports: open.linked_tickets.len(),
+                team: desk
+                    .model
+                    .team(&open.ticket.team)
+                    .map_or_else(|| open.ticket.team.clone(), |t| t.name.clone()),
+            }
+        })
+        .collect())
+}
+
+/// An analyst joins a known issue: a ticket of their own (so they hear of progress and
+/// can follow it), filed with the incident's details and attached to it at once.
+pub fn join(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    incident_id: i64,
+    reporter_email: crate::domain::email::EmailAddress,
+    reporter_name: Option<String>,
+) -> Result<Ticket, AppError> {
+    use crate::domain::category::{Category, ProblemKind};
+    use crate::domain::report::Report;
+    use crate::domain::table::TableName;
+    use crate::domain::warehouse::WarehouseType;
+    let incident = Ticket::find(conn, incident_id).map_err(|e| match e {
+        diesel::result::Error::NotFound => AppError::NotFound,
+        other => other.into(),
+    })?;
+    let open = crate::domain::status::Status::parse(&incident.status)
+        .is_ok_and(|s| crate::domain::status::Status::OPEN.contains(&s));
+    if !incident.is_incident || !open {
+        return Err(invalid(
+            "incident",
+            format!(
+                "{} is not an open known issue any more; file a report instead.",
+                incident.number()
+            ),
+        ));
+    }
+    let headline = known_issues(conn, desk)?
+        .into_iter()
+        .find(|k| k.number == incident.number())
+        .map_or_else(|| incident.number(), |k| k.headline);
+    let warehouse_type = incident
+        .warehouse_type
+        .as_deref()
+        .and_then(|w| WarehouseType::parse(w).ok());
+    let report = Report {
+        reporter_name,
+        reporter_email,
+        kind: ProblemKind::Known(Category::parse(&incident.category).unwrap_or(Category::Other)),
+        warehouse_type,
+        table: incident
+            .table_name
+            .as_deref()
+            .and_then(|t| TableName::parse(t, warehouse_type).ok()),
+        column: None,
+        detected_type: None,
+        expected_type: None,
+        run: None,
+        impact: None,
+        description: format!(
+            "Also affected by the known issue {}: {headline}.",
+            incident.number()
+        ),
+    };
+    let ticket = crate::services::intake::submit(conn, desk, &report, None)?;
+    let ticket = ticket.ticket().clone();
+    let who = Who {
+        name: "the reporter (known issue)".into(),
+        user_id: None,
+    };
+    attach(conn, desk, &who, ticket.id, incident.id)
 }

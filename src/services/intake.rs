@@ -67,6 +67,10 @@ pub fn submit(
         queue_team_notice(conn, desk, &ticket, now)?;
         Ok(Submitted::Created(ticket))
     });
+    // A burst of reports is a signal too (threshold rules, debounced).
+    if let (Ok(Submitted::Created(_)), Some(warehouse)) = (&result, report.warehouse_type) {
+        crate::services::monitor::after_ingest(conn, desk, &[warehouse]);
+    }
     match (result, submission_key) {
         // Two identical submissions raced on PostgreSQL: the other one won.
         (Err(AppError::Internal(e)), Some(key))
@@ -258,6 +262,75 @@ fn queue_confirmation(
         dedupe_key: None,
     };
     notify::queue(conn, mail, ticket, message, now).map(|_| ())
+}
+
+/// A ticket the desk opens itself (threshold incidents): category, severity and the
+/// reasons are given; routing, SLA, run links and the timeline are as for a report. No
+/// confirmation goes out (the "reporter" is the incident commander's address); the team's
+/// queue hears of it. Call inside a write transaction.
+pub struct DeskTicket {
+    pub kind: crate::domain::category::ProblemKind,
+    pub category: crate::domain::category::Category,
+    pub severity: crate::domain::severity::Severity,
+    pub reasons: Vec<String>,
+    pub reporter_email: crate::domain::email::EmailAddress,
+    pub warehouse_type: crate::domain::warehouse::WarehouseType,
+    pub table: Option<crate::domain::table::TableName>,
+    pub description: String,
+    pub links: Vec<linking::PlannedLink>,
+}
+
+pub fn open_desk_ticket(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    spec: DeskTicket,
+    now: NaiveDateTime,
+) -> Result<Ticket, AppError> {
+    let model = &desk.model;
+    let table = spec.table.as_ref().map(|t| t.as_str());
+    let route = model.router.route(&RouteQuery {
+        category: spec.category,
+        warehouse_type: Some(spec.warehouse_type),
+        table,
+        severity: Some(spec.severity),
+    });
+    let calendar = model.calendar_for(&route.team, spec.severity);
+    let targets = sla::targets(now, &model.sla_policy(spec.severity), calendar);
+    let decisions = Decisions {
+        linking: Linking {
+            links: spec.links,
+            evidence: Default::default(),
+        },
+        classification: Classification {
+            category: spec.category,
+            confidence: 1.0,
+            reasons: spec.reasons.clone(),
+        },
+        severity: SeverityDecision {
+            severity: spec.severity,
+            reasons: vec!["set by the threshold rule that opened this incident".into()],
+        },
+        route,
+        targets,
+    };
+    let report = Report {
+        reporter_name: Some("inspect-desk monitor".into()),
+        reporter_email: spec.reporter_email,
+        kind: spec.kind,
+        warehouse_type: Some(spec.warehouse_type),
+        table: spec.table,
+        column: None,
+        detected_type: None,
+        expected_type: None,
+        run: None,
+        impact: None,
+        description: spec.description,
+    };
+    let id = insert_ticket(conn, &report, None, &decisions, now)?;
+    record_timeline(conn, id, &decisions, now)?;
+    let ticket = Ticket::find(conn, id)?;
+    queue_team_notice(conn, desk, &ticket, now)?;
+    Ok(ticket)
 }
 
 /// Tell the owning team's queue a new ticket arrived.

@@ -20,12 +20,12 @@ pub enum Outcome {
 }
 
 /// Keep the event and fold every event of its run into the run record, in one
-/// transaction; count it in the run metrics after commit.
+/// transaction; count it in the run metrics after commit. Returns the record as stored.
 pub fn ingest(
     conn: &mut DbConnection,
     event: &LineageEvent,
     received_at: chrono::NaiveDateTime,
-) -> Result<Outcome, AppError> {
+) -> Result<(Outcome, Option<RunRecord>), AppError> {
     let (outcome, count) = write_transaction(conn, |conn| -> Result<_, AppError> {
         LineageEventRow::lock_run(conn, &event.run_id)?;
         let new_event = LineageEventRow::replace(conn, &LineageEventRow::new(event, received_at))?;
@@ -35,13 +35,16 @@ pub fn ingest(
             .collect::<Result<Vec<_>, _>>()
             .map_err(AppError::internal_msg)?;
         let Some(record) = lineage::fold(&events) else {
-            return Ok((Outcome::Pending, Count::default()));
+            return Ok(((Outcome::Pending, None), Count::default()));
         };
         let (stored, finished) = runs::store_one(conn, &record, received_at)?;
         let has_start = events.iter().any(|e| e.event_type == EventType::Start);
         let late_start = new_event && event.event_type == EventType::Start;
         let count = Count::of(finished, has_start, late_start, &record);
-        Ok((Outcome::Stored(stored, record.status), count))
+        Ok((
+            (Outcome::Stored(stored, record.status), Some(record)),
+            count,
+        ))
     })?;
     runs::count_finished(count.finished.iter());
     if let Some((warehouse_type, ms)) = count.late_duration {

@@ -2,12 +2,14 @@
 
 pub mod accounts;
 pub mod escalation;
+pub mod freshness;
 pub mod gauges;
 pub mod import_runs;
 pub mod incidents;
 pub mod intake;
 pub mod lineage;
 pub mod linking;
+pub mod monitor;
 pub mod notify;
 pub mod queue;
 pub mod run_list;

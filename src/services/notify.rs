@@ -24,6 +24,55 @@ pub struct Message<'a> {
 /// How long a de-duplication key holds.
 pub const DEDUPE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(12);
 
+/// Queue an escalation step's email: no de-duplication check (the step is recorded once
+/// per ticket under a unique key, in the same transaction) and no timeline entry of its
+/// own (the step's entry names every recipient).
+pub fn queue_step_email(
+    conn: &mut DbConnection,
+    mail: &MailContext,
+    ticket: &Ticket,
+    message: Message<'_>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    insert(conn, mail, ticket, &message, now)
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    mail: &MailContext,
+    ticket: &Ticket,
+    message: &Message<'_>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let root = email::thread_root_id(mail, ticket);
+    let (message_id, in_reply_to) = if message.first_in_thread {
+        (root, None)
+    } else {
+        (
+            email::message_id(mail, ticket, message.template),
+            Some(root),
+        )
+    };
+    OutboxMessage::insert(
+        conn,
+        &NewOutboxMessage {
+            ticket_id: Some(ticket.id),
+            template: message.template,
+            recipient: message.recipient,
+            subject: &message.rendered.subject,
+            body_text: &message.rendered.text,
+            body_html: &message.rendered.html,
+            message_id: &message_id,
+            in_reply_to: in_reply_to.as_deref(),
+            status: PENDING,
+            next_attempt_at: now,
+            created_at: now,
+            dedupe_key: message.dedupe_key.as_deref(),
+        },
+    )?;
+    Ok(())
+}
+
 /// Queue a message; returns false when it was suppressed as a duplicate.
 pub fn queue(
     conn: &mut DbConnection,
@@ -52,32 +101,7 @@ pub fn queue(
         Event::insert_many(conn, &[event])?;
         return Ok(false);
     }
-    let root = email::thread_root_id(mail, ticket);
-    let (message_id, in_reply_to) = if message.first_in_thread {
-        (root, None)
-    } else {
-        (
-            email::message_id(mail, ticket, message.template),
-            Some(root),
-        )
-    };
-    OutboxMessage::insert(
-        conn,
-        &NewOutboxMessage {
-            ticket_id: Some(ticket.id),
-            template: message.template,
-            recipient: message.recipient,
-            subject: &message.rendered.subject,
-            body_text: &message.rendered.text,
-            body_html: &message.rendered.html,
-            message_id: &message_id,
-            in_reply_to: in_reply_to.as_deref(),
-            status: PENDING,
-            next_attempt_at: now,
-            created_at: now,
-            dedupe_key: message.dedupe_key.as_deref(),
-        },
-    )?;
+    insert(conn, mail, ticket, &message, now)?;
     // The timeline names the kind of mail, not the address: reporters' addresses stay
     // off pages agents share.
     let detail = format!("{} email queued", message.template.replace('_', " "));

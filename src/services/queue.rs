@@ -288,13 +288,74 @@ pub fn search(
     query: &QueueQuery,
     now: NaiveDateTime,
 ) -> QueryResult<Page> {
+    let mut rows = match query.sort {
+        // One short index walk per status ((team,) status, sla_due_at, id), merged here:
+        // a single `status IN (…) ORDER BY sla_due_at` would sort every open ticket.
+        Sort::Sla => {
+            let statuses: Vec<Status> = if query.statuses.is_empty() {
+                Status::OPEN.to_vec()
+            } else {
+                query.statuses.clone()
+            };
+            // Keys first (index entries only), then the page's rows.
+            let mut keys: Vec<(NaiveDateTime, i64)> = Vec::new();
+            for status in statuses {
+                let one = QueueQuery {
+                    statuses: vec![status],
+                    ..query.clone()
+                };
+                keys.extend(
+                    sla_walk(&one, now)
+                        .select((tickets::sla_due_at, tickets::id))
+                        .limit(query.limit + 1)
+                        .load::<(NaiveDateTime, i64)>(conn)?,
+                );
+            }
+            keys.sort();
+            keys.truncate(query.limit as usize + 1);
+            let ids: Vec<i64> = keys.iter().map(|(_, id)| *id).collect();
+            let mut rows: Vec<Ticket> = tickets::table
+                .filter(tickets::id.eq_any(&ids))
+                .select(Ticket::as_select())
+                .load(conn)?;
+            rows.sort_by(|a, b| (a.sla_due_at, a.id).cmp(&(b.sla_due_at, b.id)));
+            rows
+        }
+        Sort::Severity | Sort::Created => page_query(conn, query, now)?,
+    };
+    let more = rows.len() as i64 > query.limit;
+    rows.truncate(query.limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|t| Cursor::after(t, query.sort).encode()))
+        .flatten();
+    Ok(Page {
+        tickets: rows,
+        next_cursor,
+    })
+}
+
+/// One status's tickets in SLA order from the cursor on.
+fn sla_walk<'a>(query: &QueueQuery, now: NaiveDateTime) -> Boxed<'a> {
     let mut q = with_status_and_sla(base_filter(query), query, now);
-    q = match (&query.sort, &query.cursor) {
-        (Sort::Sla, Some(Cursor::Sla(at, id))) => q.filter(
+    if let Some(Cursor::Sla(at, id)) = &query.cursor {
+        q = q.filter(
             tickets::sla_due_at
                 .gt(*at)
                 .or(tickets::sla_due_at.eq(*at).and(tickets::id.gt(*id))),
-        ),
+        );
+    }
+    q.order((tickets::sla_due_at.asc(), tickets::id.asc()))
+}
+
+/// The filtered, sorted query for one page by severity or age (one more row than the
+/// page, to see if there is a next one).
+fn page_query(
+    conn: &mut DbConnection,
+    query: &QueueQuery,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Ticket>> {
+    let mut q = with_status_and_sla(base_filter(query), query, now);
+    q = match (&query.sort, &query.cursor) {
         (Sort::Severity, Some(Cursor::Severity(sev, id))) => q.filter(
             tickets::severity
                 .gt(sev.clone())
@@ -308,19 +369,9 @@ pub fn search(
         Sort::Severity => q.order((tickets::severity.asc(), tickets::id.asc())),
         Sort::Created => q.order(tickets::id.desc()),
     };
-    let mut rows: Vec<Ticket> = q
-        .select(Ticket::as_select())
+    q.select(Ticket::as_select())
         .limit(query.limit + 1)
-        .load(conn)?;
-    let more = rows.len() as i64 > query.limit;
-    rows.truncate(query.limit as usize);
-    let next_cursor = more
-        .then(|| rows.last().map(|t| Cursor::after(t, query.sort).encode()))
-        .flatten();
-    Ok(Page {
-        tickets: rows,
-        next_cursor,
-    })
+        .load(conn)
 }
 
 /// How many tickets match the other filters, per status and per SLA state.
@@ -344,17 +395,40 @@ pub fn counts(
             .get_result(conn)?;
         by_status.push((status, n));
     }
-    let mut by_sla = Vec::new();
-    for state in SlaState::FILTERABLE {
+    // Breached and at-risk are index range seeks (team, status, sla_due_at); on-track is
+    // what is left of the active tickets, and paused is the waiting count: no scan of
+    // every open ticket's row.
+    let count_sla = |conn: &mut DbConnection, state: SlaState| -> QueryResult<i64> {
         let scoped = QueueQuery {
             statuses: Vec::new(),
             sla: Some(state),
             ..query.clone()
         };
-        let n = with_status_and_sla(base_filter(&scoped), &scoped, now)
+        with_status_and_sla(base_filter(&scoped), &scoped, now)
             .count()
-            .get_result(conn)?;
-        by_sla.push((state, n));
-    }
+            .get_result(conn)
+    };
+    let breached = count_sla(conn, SlaState::Breached)?;
+    let at_risk = count_sla(conn, SlaState::AtRisk)?;
+    let of = |wanted: Status| {
+        by_status
+            .iter()
+            .find(|(s, _)| *s == wanted)
+            .map_or(0, |(_, n)| *n)
+    };
+    let active = of(Status::New) + of(Status::Triaged) + of(Status::InProgress);
+    let by_sla = SlaState::FILTERABLE
+        .into_iter()
+        .map(|state| {
+            let n = match state {
+                SlaState::Breached => breached,
+                SlaState::AtRisk => at_risk,
+                SlaState::OnTrack => active - breached - at_risk,
+                SlaState::Paused => of(Status::WaitingOnReporter),
+                SlaState::Stopped => 0,
+            };
+            (state, n)
+        })
+        .collect();
     Ok(Counts { by_status, by_sla })
 }

@@ -227,6 +227,14 @@ fn plan(
             }
             _ => format!("status {current_status} → {to} by {}", who.name),
         };
+        // A reason given with a plain status change (no reclassification or severity
+        // change to carry it) says why on the timeline.
+        let detail = match reason {
+            Some(r) if changes.category.is_none() && changes.severity.is_none() => {
+                format!("{detail}: {r}")
+            }
+            _ => detail,
+        };
         notes.push(Note {
             kind: "status_changed",
             detail,

@@ -51,6 +51,7 @@ route_table! {
     GET "/" => pages::home, Access::Public;
     GET "/report" => pages::report::show, Access::Public;
     POST "/report" => pages::report::submit, Access::Public;
+    POST "/known-issues/{number}/join" => pages::report::join_known_issue, Access::Public;
     GET "/t/{token}" => pages::tracking::show, Access::Public;
 
     POST "/t/{token}/reply" => pages::tracking::reply, Access::Public;
@@ -69,6 +70,8 @@ route_table! {
     GET "/runs" => pages::runs::index, Access::Role(Role::Agent);
     GET "/runs/{run_id}" => pages::runs::show, Access::Role(Role::Agent);
     GET "/telemetry" => pages::telemetry::index, Access::Role(Role::Agent);
+    GET "/runbooks" => pages::runbooks::index, Access::Role(Role::Agent);
+    GET "/runbooks/{name}" => pages::runbooks::show, Access::Role(Role::Agent);
 
     GET "/escalations" => pages::escalations::index, Access::Role(Role::Owner);
     POST "/escalations/{number}/ack" => pages::escalations::acknowledge, Access::Role(Role::Owner);
@@ -106,5 +109,6 @@ route_table! {
     POST "/api/v1/runs" => api::runs::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
     POST "/api/v1/lineage" => api::lineage::ingest, Access::Scope(Scope::Ingest);
+    GET "/api/v1/incidents" => api::incidents::list, Access::Scope(Scope::Read);
     GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;
 }

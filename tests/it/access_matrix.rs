@@ -32,11 +32,15 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/t/{token}"
             | "/login",
         ) => Anyone,
-        ("POST", "/report" | "/login" | "/t/{token}/reply") => Anyone,
+        ("POST", "/report" | "/login" | "/t/{token}/reply" | "/known-issues/{number}/join") => {
+            Anyone
+        }
         ("GET" | "POST", "/ack/{token}") => Anyone,
         (_, p) if p.starts_with("/escalations") => AtLeast(Role::Owner),
         (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),
-        ("GET", "/runs" | "/runs/{run_id}" | "/telemetry") => AtLeast(Role::Agent),
+        ("GET", "/runs" | "/runs/{run_id}" | "/telemetry" | "/runbooks" | "/runbooks/{name}") => {
+            AtLeast(Role::Agent)
+        }
         ("POST", "/logout") | ("GET" | "POST", "/account/password") | ("GET", "/my/reports") => {
             SignedIn
         }
@@ -47,7 +51,8 @@ fn expected(method: &str, path: &str) -> Expect {
             "/api/v1/tickets"
             | "/api/v1/tickets/{number}"
             | "/api/v1/tickets/{number}/events"
-            | "/api/v1/runs/{run_id}",
+            | "/api/v1/runs/{run_id}"
+            | "/api/v1/incidents",
         ) => Token(Scope::Read),
         ("PATCH", "/api/v1/tickets/{number}")
         | (

@@ -208,3 +208,91 @@ fn users_and_tokens_from_the_command_line() {
     let (ok, text) = output(desk(&url).args(["token", "revoke", &id]));
     assert!(!ok && text.contains("no live token"), "{text}");
 }
+
+/// `check-config` on the shipped model, then on one broken copy per kind of problem.
+#[test]
+fn check_config_accepts_the_shipped_model_and_names_each_problem() {
+    let (ok, text) = output(desk("sqlite://unused.db").arg("check-config"));
+    assert!(ok, "{text}");
+    assert!(text.contains("Routing (first match wins)"), "{text}");
+    assert!(text.ends_with("OK\n"), "{text}");
+
+    let shipped =
+        std::fs::read_to_string(manifest_dir().join("config/support-model.toml")).unwrap();
+    let broken = |from: &str, to: &str| {
+        assert!(shipped.contains(from), "fixture does not apply: {from}");
+        shipped.replacen(from, to, 1)
+    };
+    let cases = [
+        (
+            "unknown team in a rule",
+            broken(
+                "team = \"semantic-types\"\n\n[[routing.rules]]",
+                "team = \"types\"\n\n[[routing.rules]]",
+            ),
+            "unknown team 'types'",
+        ),
+        (
+            "unreachable contact",
+            broken(
+                "lead = \"ravi.menon@inspect.example\"",
+                "lead = \"ravi.menon at inspect\"",
+            ),
+            "team 'semantic-types' lead",
+        ),
+        (
+            "category routed by no rule",
+            broken(
+                "category = [\"wrong_column_type\"]",
+                "category = [\"wrong_column_type\"]\nwarehouse_type = [\"duckdb\"]",
+            ),
+            "category wrong_column_type is routed by no rule",
+        ),
+        (
+            "shadowed rule",
+            broken(
+                "warehouse_type = [\"snowflake\"]\ntable = [\"RAW.*\"]\n",
+                "",
+            ),
+            "routing rule 'cloud-warehouse-profiling-failures' is shadowed by the earlier rule 'snowflake-raw-zone'",
+        ),
+        (
+            "team without work or runbook",
+            broken(
+                "category = [\"failed_report\"]\nteam = \"reports\"",
+                "category = [\"failed_report\"]\nteam = \"support\"",
+            ),
+            "team 'reports' is the target of no routing rule",
+        ),
+        (
+            "bad duration",
+            broken("first_response = \"2h\"", "first_response = \"two hours\""),
+            "sla.sev2.first_response",
+        ),
+        (
+            "unknown calendar",
+            broken("calendar = \"support-hours\"", "calendar = \"office\""),
+            "unknown calendar 'office'",
+        ),
+        (
+            "incident rule with a bad threshold",
+            broken("threshold_percent = 20", "threshold_percent = 200"),
+            "incidents.rules 'failure-rate': threshold_percent",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, text, expected) in cases {
+        let path = dir.path().join("model.toml");
+        std::fs::write(&path, &text).unwrap();
+        let (ok, out) = output(
+            desk("sqlite://unused.db")
+                .env("DESK_SUPPORT_MODEL", &path)
+                .arg("check-config"),
+        );
+        assert!(!ok, "{what}: check-config passed a broken model:\n{out}");
+        assert!(
+            out.contains(expected),
+            "{what}: expected '{expected}' in:\n{out}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ mod classifier_accuracy;
 mod cli;
 mod escalation;
 mod import_runs;
+mod incidents;
 mod intake_api;
 mod intake_form;
 mod lineage_api;

@@ -22,6 +22,8 @@ pub struct ApiToken {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_tokens)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewApiToken<'a> {
     pub name: &'a str,
     pub prefix: &'a str,

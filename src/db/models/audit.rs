@@ -20,6 +20,8 @@ pub struct AuditEntry {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewAuditEntry<'a> {
     pub at: NaiveDateTime,
     pub actor: &'a str,

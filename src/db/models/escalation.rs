@@ -21,6 +21,8 @@ pub struct TicketEscalation {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = ticket_escalations)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewTicketEscalation<'a> {
     pub ticket_id: i64,
     pub step: &'a str,

@@ -22,6 +22,8 @@ pub struct Event {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = ticket_events)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewEvent<'a> {
     pub ticket_id: i64,
     pub kind: &'a str,
@@ -34,14 +36,20 @@ pub struct NewEvent<'a> {
 
 impl Event {
     pub fn insert_many(conn: &mut DbConnection, events: &[NewEvent<'_>]) -> QueryResult<usize> {
-        // One statement per row: multi-row VALUES does not compile through MultiConnection.
-        let mut inserted = 0;
-        for event in events {
-            inserted += diesel::insert_into(ticket_events::table)
-                .values(event)
-                .execute(conn)?;
+        if events.is_empty() {
+            return Ok(0);
         }
-        Ok(inserted)
+        // One multi-row statement on the backend's own connection: multi-row VALUES does
+        // not compile through MultiConnection, and a statement per row is most of the
+        // cost of a busy timeline (intake, sweeps).
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(ticket_events::table)
+                .values(events)
+                .execute(c),
+            DbConnection::Postgres(c) => diesel::insert_into(ticket_events::table)
+                .values(events)
+                .execute(c),
+        }
     }
 
     /// The timeline, oldest first; `public_only` hides internal events from analysts.

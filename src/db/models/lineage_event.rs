@@ -14,6 +14,8 @@ use crate::domain::warehouse::WarehouseType;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = lineage_events)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct LineageEventRow {
     pub run_id: String,
     pub event_type: String,

@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod run;
 pub mod saved_view;
 pub mod session;
+pub mod signal_incident;
 pub mod ticket;
 pub mod ticket_run;
 pub mod user;

@@ -37,6 +37,8 @@ pub struct OutboxMessage {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = outbox)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewOutboxMessage<'a> {
     pub ticket_id: Option<i64>,
     pub template: &'a str,
@@ -54,7 +56,12 @@ pub struct NewOutboxMessage<'a> {
 
 impl OutboxMessage {
     pub fn insert(conn: &mut DbConnection, new: &NewOutboxMessage<'_>) -> QueryResult<usize> {
-        diesel::insert_into(outbox::table).values(new).execute(conn)
+        // The backend's own connection: the same statement, without MultiConnection's
+        // per-bind indirection (sweeps queue thousands of these at once).
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(outbox::table).values(new).execute(c),
+            DbConnection::Postgres(c) => diesel::insert_into(outbox::table).values(new).execute(c),
+        }
     }
 
     pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<OutboxMessage>> {

@@ -22,6 +22,8 @@ pub struct Run {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = run_columns)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct RunColumn {
     pub run_id: String,
     pub column_name: String,

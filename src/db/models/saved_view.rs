@@ -21,6 +21,8 @@ pub struct SavedView {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = saved_views)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewSavedView<'a> {
     pub name: &'a str,
     pub query: &'a str,

@@ -8,6 +8,8 @@ use crate::db::schema::sessions;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub key_hash: String,
     pub user_id: Option<i64>,

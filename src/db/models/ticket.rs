@@ -53,6 +53,8 @@ pub struct Ticket {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = tickets)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewTicket<'a> {
     pub tracking_token: &'a str,
     pub submission_key: Option<&'a str>,

@@ -18,6 +18,8 @@ pub struct TicketRun {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = ticket_runs)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewTicketRun<'a> {
     pub ticket_id: i64,
     pub run_id: &'a str,

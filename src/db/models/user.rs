@@ -23,6 +23,8 @@ pub struct User {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
+// None binds NULL: one SQL text whatever is missing, so the statement is cached.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub name: Option<&'a str>,

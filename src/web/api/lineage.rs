@@ -67,7 +67,11 @@ pub async fn ingest(
     let run_id = event.run_id.clone();
     let outcome = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        lineage::ingest(&mut conn, &event, desk.clock.now())
+        let (outcome, record) = lineage::ingest(&mut conn, &event, desk.clock.now())?;
+        if let Some(record) = record {
+            crate::services::monitor::runs_stored(&mut conn, &desk, &[record]);
+        }
+        Ok(outcome)
     })
     .await??;
     let (mut response, stored, status) = match outcome {

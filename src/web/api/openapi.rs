@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{lineage, problem, reports, runs, tickets};
+use super::{incidents, lineage, problem, reports, runs, tickets};
 use crate::domain::report::RawReport;
 use crate::domain::run_record::{RawColumn, RawRun};
 
@@ -14,7 +14,7 @@ use crate::domain::run_record::{RawColumn, RawRun};
         description = "Analyst reports, tickets and profiler run records."
     ),
     paths(reports::create, tickets::show, tickets::list, tickets::patch, tickets::comment, tickets::merge, tickets::events,
-        tickets::ack, runs::ingest, runs::show, lineage::ingest),
+        tickets::ack, runs::ingest, runs::show, lineage::ingest, incidents::list),
     modifiers(&BearerAuth),
     components(schemas(
         RawReport,
@@ -33,6 +33,8 @@ use crate::domain::run_record::{RawColumn, RawRun};
         runs::ColumnJson,
         runs::IngestResult,
         lineage::LineageResult,
+        incidents::IncidentJson,
+        incidents::IncidentList,
         problem::Problem
     ))
 )]

@@ -84,7 +84,9 @@ pub async fn ingest(
     };
     let stored = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        runs::store(&mut conn, &records, desk.clock.now())
+        let stored = runs::store(&mut conn, &records, desk.clock.now())?;
+        crate::services::monitor::runs_stored(&mut conn, &desk, &records);
+        Ok(stored)
     })
     .await??;
     let created = stored.iter().filter(|s| **s == Stored::Created).count();

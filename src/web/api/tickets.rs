@@ -11,6 +11,7 @@ use crate::clock::rfc3339;
 use crate::db::DbConnection;
 use crate::db::models::escalation::TicketEscalation;
 use crate::db::models::event::Event;
+use crate::db::models::signal_incident::SignalIncident;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::TicketRun;
 use crate::db::models::user::User;
@@ -79,6 +80,9 @@ pub struct TicketJson {
     pub type_verdict: Option<String>,
     /// Escalation steps reached, oldest first.
     pub escalations: Vec<EscalationJson>,
+    /// The runbook to work it by: its category's, or for an incident a threshold rule
+    /// opened, its signal's section.
+    pub runbook_url: String,
     /// Send it back with a change (or as If-Match) to guard against lost updates.
     pub version: i32,
 }
@@ -127,7 +131,13 @@ impl TicketJson {
             ticket.sla_warn_at,
             desk.clock.now(),
         );
+        let runbook_url = crate::runbooks::for_category(
+            crate::domain::category::Category::parse(&ticket.category)
+                .unwrap_or(crate::domain::category::Category::Other),
+        )
+        .to_string();
         TicketJson {
+            runbook_url,
             number: ticket.number(),
             tracking_url: desk.mail.tracking_url(&ticket.tracking_token),
             reasons: ticket.classification_reasons(),
@@ -176,7 +186,10 @@ impl TicketJson {
             None => None,
         };
         let escalations = TicketEscalation::for_ticket(conn, ticket.id)?;
-        Ok(TicketJson::build(desk, ticket, runs, assignee, escalations))
+        let mut json = [TicketJson::build(desk, ticket, runs, assignee, escalations)];
+        use_signal_runbooks(conn, &mut json)?;
+        let [json] = json;
+        Ok(json)
     }
 
     /// Many tickets with a few queries for their runs, assignees and escalations, not a
@@ -191,7 +204,7 @@ impl TicketJson {
         let assignee_ids: Vec<i64> = tickets.iter().filter_map(|t| t.assignee_id).collect();
         let emails: HashMap<i64, String> = User::emails(conn, &assignee_ids)?;
         let mut escalations = TicketEscalation::for_tickets(conn, &ids)?;
-        Ok(tickets
+        let mut jsons: Vec<TicketJson> = tickets
             .into_iter()
             .map(|t| {
                 let linked = runs.remove(&t.id).unwrap_or_default();
@@ -199,8 +212,32 @@ impl TicketJson {
                 let steps = escalations.remove(&t.id).unwrap_or_default();
                 TicketJson::build(desk, t, linked, assignee, steps)
             })
-            .collect())
+            .collect();
+        use_signal_runbooks(conn, &mut jsons)?;
+        Ok(jsons)
     }
+}
+
+/// Incidents a threshold rule opened are worked by their signal's runbook section.
+fn use_signal_runbooks(conn: &mut DbConnection, jsons: &mut [TicketJson]) -> Result<(), AppError> {
+    let ids: Vec<i64> = jsons
+        .iter()
+        .filter(|j| j.is_incident)
+        .filter_map(|j| Ticket::parse_number(&j.number))
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for opened in SignalIncident::for_tickets(conn, &ids)? {
+        if let Some(url) = crate::runbooks::for_signal(&opened.signal)
+            && let Some(json) = jsons
+                .iter_mut()
+                .find(|j| Ticket::parse_number(&j.number) == Some(opened.ticket_id))
+        {
+            json.runbook_url = url.to_string();
+        }
+    }
+    Ok(())
 }
 
 fn who(viewer: &Viewer) -> Who {

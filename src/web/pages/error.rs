@@ -51,6 +51,10 @@ impl ResponseError for PageError {
                 "Slow down",
                 "Too many requests from your address; wait a minute and try again.".to_string(),
             ),
+            AppError::Invalid(fields) if !fields.is_empty() => (
+                "Some fields need another look",
+                fields.values().cloned().collect::<Vec<_>>().join(" "),
+            ),
             AppError::Invalid(_) => (
                 "Some fields need another look",
                 "Go back and check the form.".to_string(),

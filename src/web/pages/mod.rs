@@ -7,6 +7,7 @@ pub mod escalations;
 pub mod login;
 pub mod queue;
 pub mod report;
+pub mod runbooks;
 pub mod runs;
 pub mod telemetry;
 pub mod ticket;

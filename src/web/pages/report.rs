@@ -34,6 +34,46 @@ struct ReportForm {
     warehouses: Vec<Choice>,
     impacts: Vec<Choice>,
     script: String,
+    /// Open incidents, as a banner an analyst can join instead of filing.
+    known: Vec<KnownIssueView>,
+    /// The address to prefill in each banner's join form.
+    email: String,
+}
+
+/// A known issue ready for a page.
+pub struct KnownIssueView {
+    pub number: String,
+    pub headline: String,
+    pub since: String,
+    pub reports: usize,
+    pub team: String,
+}
+
+/// The open incidents as banners (none if the database cannot say: the form must work).
+pub async fn known_issues(desk: &web::Data<Desk>) -> Vec<KnownIssueView> {
+    let desk = desk.clone();
+    let found = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        crate::services::incidents::known_issues(&mut conn, &desk)
+    })
+    .await;
+    match found {
+        Ok(Ok(issues)) => issues
+            .into_iter()
+            .map(|k| KnownIssueView {
+                number: k.number,
+                headline: k.headline,
+                since: crate::clock::rfc3339(k.since),
+                reports: k.reports,
+                team: k.team,
+            })
+            .collect(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "known issues could not be read");
+            Vec::new()
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 impl ReportForm {
@@ -42,7 +82,9 @@ impl ReportForm {
         values: RawReport,
         errors: FieldErrors,
         submission_key: String,
+        known: Vec<KnownIssueView>,
     ) -> Self {
+        let email = values.reporter_email.clone().unwrap_or_default();
         let picked = |v: &Option<String>, candidate: &str| v.as_deref() == Some(candidate);
         let mut kinds: Vec<Choice> = Category::ALL
             .iter()
@@ -86,7 +128,14 @@ impl ReportForm {
             warehouses,
             impacts,
             script: crate::web::assets::asset_url("js/report.js"),
+            known,
+            email,
         }
+    }
+
+    /// Is this page's ticket part of incident `number`? (The form has no ticket.)
+    fn in_incident(&self, _number: &str) -> bool {
+        false
     }
 
     /// The value typed into a field, or "".
@@ -120,6 +169,7 @@ struct FormMeta {
 
 pub async fn show(
     ctx: PageContext,
+    desk: web::Data<Desk>,
     query: web::Query<RawReport>,
 ) -> Result<HttpResponse, PageError> {
     let mut values = query.into_inner();
@@ -137,6 +187,7 @@ pub async fn show(
         values,
         FieldErrors::new(),
         uuid::Uuid::new_v4().to_string(),
+        known_issues(&desk).await,
     );
     html(StatusCode::OK, &form)
 }
@@ -168,9 +219,10 @@ pub async fn submit(
         Ok(report) => report,
         Err(errors) => {
             let key = key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let known = known_issues(&desk).await;
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportForm::new(&ctx, values, errors, key),
+                &ReportForm::new(&ctx, values, errors, key, known),
             );
         }
     };
@@ -180,6 +232,58 @@ pub async fn submit(
     })
     .await??;
     let ticket = submitted.ticket();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct JoinForm {
+    reporter_email: String,
+    #[serde(default)]
+    reporter_name: Option<String>,
+}
+
+/// One click from the banner: the analyst's own ticket, attached to the known issue.
+pub async fn join_known_issue(
+    req: HttpRequest,
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    number: web::Path<String>,
+    form: web::Form<JoinForm>,
+) -> Result<HttpResponse, PageError> {
+    if !desk.limits.reports.allow(req.peer_addr().map(|a| a.ip())) {
+        return Err(AppError::TooManyRequests.into());
+    }
+    let id = crate::db::models::ticket::Ticket::parse_number(&number).ok_or(AppError::NotFound)?;
+    let form = form.into_inner();
+    let email = match crate::domain::email::EmailAddress::parse(form.reporter_email.trim()) {
+        Ok(email) => email,
+        Err(message) => {
+            // The form again, with the message beside the email field.
+            let values = RawReport {
+                reporter_email: Some(form.reporter_email),
+                reporter_name: form.reporter_name,
+                ..RawReport::default()
+            };
+            let errors: FieldErrors = std::iter::once(("reporter_email", message)).collect();
+            let known = known_issues(&desk).await;
+            let key = uuid::Uuid::new_v4().to_string();
+            return html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ReportForm::new(&ctx, values, errors, key, known),
+            );
+        }
+    };
+    let name = form
+        .reporter_name
+        .map(|n| n.trim().chars().take(200).collect::<String>())
+        .filter(|n| !n.is_empty());
+    let ticket = web::block(move || -> Result<_, AppError> {
+        let mut conn = desk.pool.get()?;
+        crate::services::incidents::join(&mut conn, &desk, id, email, name)
+    })
+    .await??;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
         .finish())

@@ -98,25 +98,27 @@ async fn render(
     extras: Extras,
 ) -> Result<HttpResponse, PageError> {
     let desk2 = desk.clone();
-    let (ticket, runs, events, children, assignee) = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        let ticket = Ticket::find(&mut conn, id)?;
-        let runs = TicketRun::for_ticket(&mut conn, id)?;
-        let events = Event::for_ticket(&mut conn, id, false)?;
-        let children = if ticket.is_incident {
-            Ticket::children(&mut conn, id)?
-        } else {
-            Vec::new()
-        };
-        let assignee = match ticket.assignee_id {
-            Some(a) => User::find(&mut conn, a)?
-                .map(|u| u.email)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
-        Ok((ticket, runs, events, children, assignee))
-    })
-    .await??;
+    let (ticket, runs, events, children, assignee, runbook) =
+        web::block(move || -> Result<_, AppError> {
+            let mut conn = desk2.pool.get()?;
+            let ticket = Ticket::find(&mut conn, id)?;
+            let runs = TicketRun::for_ticket(&mut conn, id)?;
+            let events = Event::for_ticket(&mut conn, id, false)?;
+            let children = if ticket.is_incident {
+                Ticket::children(&mut conn, id)?
+            } else {
+                Vec::new()
+            };
+            let assignee = match ticket.assignee_id {
+                Some(a) => User::find(&mut conn, a)?
+                    .map(|u| u.email)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            let runbook = crate::runbooks::for_ticket(&mut conn, &ticket)?;
+            Ok((ticket, runs, events, children, assignee, runbook))
+        })
+        .await??;
     let now = desk.clock.now();
     let state = SlaState::of(
         Status::parse(&ticket.status).unwrap_or(Status::New),
@@ -150,7 +152,7 @@ async fn render(
         conflict: extras.conflict,
         errors: extras.errors,
         notice: extras.notice,
-        runbook: format!("/runbooks/{}", ticket.category.replace('_', "-")),
+        runbook,
         ticket,
     };
     html(status, &page)

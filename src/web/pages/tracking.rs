@@ -29,6 +29,9 @@ struct TrackingPage {
     created_at: String,
     runs: Vec<LinkedRun>,
     events: Vec<Event>,
+    /// Open incidents other analysts can see too; this ticket's own is marked.
+    known: Vec<super::report::KnownIssueView>,
+    email: String,
 }
 
 impl TrackingPage {
@@ -38,6 +41,15 @@ impl TrackingPage {
 
     fn can_reply(&self) -> bool {
         self.ticket.status != "closed"
+    }
+
+    /// Is this ticket part of incident `number`?
+    fn in_incident(&self, number: &str) -> bool {
+        self.ticket
+            .parent_id
+            .map(|id| format!("INS-{id}"))
+            .as_deref()
+            == Some(number)
     }
 
     fn time(&self, at: &chrono::NaiveDateTime) -> String {
@@ -68,7 +80,10 @@ pub async fn show(
         .model
         .team(&ticket.team)
         .map_or_else(|| ticket.team.clone(), |t| t.name.clone());
+    let known = super::report::known_issues(&desk).await;
     let page = TrackingPage {
+        known,
+        email: ticket.reporter_email.clone(),
         layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), &ctx),
         number: ticket.number(),
         category_label: Category::parse(&ticket.category)

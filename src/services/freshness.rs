@@ -1,0 +1,171 @@
+//! Freshness: when a successful run lands for a table with open stale-profile tickets,
+//! those tickets move to resolved (the reporter can reopen by replying) with a note of
+//! what the fresh profile changed.
+
+use std::collections::BTreeSet;
+
+use chrono::TimeDelta;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::models::run::{Run, RunColumn};
+use crate::db::models::ticket::Ticket;
+use crate::db::schema::{runs, tickets};
+use crate::domain::category::Category;
+use crate::domain::run::RunStatus;
+use crate::domain::run_record::RunRecord;
+use crate::domain::status::Status;
+use crate::error::AppError;
+use crate::services::triage::{self, Changes, Who};
+use crate::state::Desk;
+
+/// How far the profiler's clock may lag the desk's.
+const CLOCK_SLACK_MINUTES: i64 = 5;
+
+/// Resolve the open stale-profile tickets of every table a successful record in `records`
+/// profiled. Call after the records are committed. Returns the tickets resolved.
+pub fn after_runs(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    records: &[RunRecord],
+) -> Result<Vec<String>, AppError> {
+    let mut seen = BTreeSet::new();
+    let mut resolved = Vec::new();
+    for record in records.iter().filter(|r| r.status == RunStatus::Succeeded) {
+        let table = (record.warehouse_type.as_str(), record.table.as_str());
+        if !seen.insert(table) {
+            continue;
+        }
+        resolved.extend(resolve_stale(conn, desk, record)?);
+    }
+    Ok(resolved)
+}
+
+fn resolve_stale(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    fresh: &RunRecord,
+) -> Result<Vec<String>, AppError> {
+    let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
+    let landed = fresh.finished_at.unwrap_or(fresh.started_at);
+    let stale: Vec<Ticket> = tickets::table
+        .filter(tickets::table_name.eq(fresh.table.as_str()))
+        .filter(tickets::warehouse_type.eq(fresh.warehouse_type.as_str()))
+        .filter(tickets::category.eq(Category::StaleProfile.as_str()))
+        .filter(tickets::status.eq_any(open))
+        .filter(tickets::is_incident.eq(false))
+        .filter(tickets::merged_into.is_null())
+        // A profile that finished before the report was filed is what it complained of
+        // (a backfilled old run resolves nothing); minutes of slack for clocks that differ
+        // and for timestamps sent to the second.
+        .filter(tickets::created_at.le(landed + TimeDelta::minutes(CLOCK_SLACK_MINUTES)))
+        .select(Ticket::as_select())
+        .load(conn)?;
+    if stale.is_empty() {
+        return Ok(Vec::new());
+    }
+    let note = what_changed(conn, fresh)?;
+    let who = Who {
+        name: "inspect-desk freshness".into(),
+        user_id: None,
+    };
+    let mut resolved = Vec::new();
+    for ticket in stale {
+        let changes = Changes {
+            status: Some(Status::Resolved),
+            reason: Some(note.clone()),
+            ..Changes::default()
+        };
+        // A concurrent edit by an agent wins: that ticket stays as the agent left it.
+        if triage::update(conn, desk, &who, ticket.id, ticket.version, &changes)?.is_ok() {
+            resolved.push(ticket.number());
+        }
+    }
+    Ok(resolved)
+}
+
+/// "fresh profile from run R (succeeded at T); since run P: …": columns added and removed
+/// and semantic types changed against the previous successful run of the table.
+fn what_changed(conn: &mut DbConnection, fresh: &RunRecord) -> Result<String, AppError> {
+    let landed = fresh.finished_at.unwrap_or(fresh.started_at);
+    let mut note = format!(
+        "a fresh profile landed: run {} succeeded at {}",
+        fresh.run_id,
+        crate::clock::rfc3339(landed)
+    );
+    let previous: Option<Run> = runs::table
+        .filter(runs::table_name.eq(fresh.table.as_str()))
+        .filter(runs::warehouse_type.eq(fresh.warehouse_type.as_str()))
+        .filter(runs::status.eq(RunStatus::Succeeded.as_str()))
+        .filter(runs::started_at.lt(fresh.started_at))
+        .filter(runs::run_id.ne(&fresh.run_id))
+        .order(runs::started_at.desc())
+        .select(Run::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(previous) = previous else {
+        note.push_str("; no earlier successful profile to compare with");
+        return Ok(note);
+    };
+    let before = Run::columns(conn, &previous.run_id)?;
+    let changes = column_changes(&before, fresh);
+    if changes.is_empty() {
+        note.push_str(&format!(
+            "; against run {}: same columns and semantic types",
+            previous.run_id
+        ));
+    } else {
+        note.push_str(&format!(
+            "; against run {}: {}",
+            previous.run_id,
+            changes.join("; ")
+        ));
+    }
+    Ok(note)
+}
+
+fn column_changes(before: &[RunColumn], fresh: &RunRecord) -> Vec<String> {
+    let type_of = |name: &str| {
+        before
+            .iter()
+            .find(|c| c.column_name == name)
+            .map(|c| c.semantic_type.clone())
+    };
+    let added: Vec<&str> = fresh
+        .columns
+        .iter()
+        .filter(|c| type_of(&c.name).is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    let removed: Vec<&str> = before
+        .iter()
+        .filter(|b| !fresh.columns.iter().any(|c| c.name == b.column_name))
+        .map(|b| b.column_name.as_str())
+        .collect();
+    let retyped: Vec<String> = fresh
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let old = type_of(&c.name)?;
+            (old != c.semantic_type).then(|| {
+                format!(
+                    "{}: {} → {}",
+                    c.name,
+                    old.as_deref().unwrap_or("untyped"),
+                    c.semantic_type.as_deref().unwrap_or("untyped")
+                )
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    if !added.is_empty() {
+        out.push(format!("columns added: {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        out.push(format!("columns removed: {}", removed.join(", ")));
+    }
+    if !retyped.is_empty() {
+        out.push(format!("semantic types changed: {}", retyped.join(", ")));
+    }
+    out
+}

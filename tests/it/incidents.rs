@@ -1,0 +1,509 @@
+//! Threshold incidents (the `[incidents]` rules of config/support-model.toml) and
+//! freshness auto-resolution, through the API as the profiler and analysts use it.
+
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+
+/// Rules evaluated after every ingest (no debounce), as the tests need to see each step.
+async fn spawn(backend: Backend) -> TestApp {
+    TestApp::spawn_with(backend, |s| s.monitor_debounce_ms = 0).await
+}
+
+fn at(app: &TestApp, minutes_ago: i64) -> String {
+    inspect_desk::clock::rfc3339(app.clock.now() - TimeDelta::minutes(minutes_ago))
+}
+
+fn run(app: &TestApp, id: &str, warehouse: &str, table: &str, status: &str, ago: i64) -> Value {
+    json!({
+        "run_id": id, "warehouse_type": warehouse, "table": table, "status": status,
+        "started_at": at(app, ago), "finished_at": at(app, ago - 1),
+        "error": if status == "timed_out" { json!("Statement reached its statement or warehouse timeout of 3600 second(s)") } else { Value::Null },
+    })
+}
+
+async fn incidents(app: &TestApp) -> Vec<Value> {
+    let response = app.api_get("/api/v1/incidents").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["incidents"].as_array().unwrap().clone()
+}
+
+async fn ticket(app: &TestApp, number: &str) -> Value {
+    app.api_get(&format!("/api/v1/tickets/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn events(app: &TestApp, number: &str) -> Vec<Value> {
+    app.api_get(&format!("/api/v1/tickets/{number}/events"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn evaluate(app: &TestApp) -> inspect_desk::services::monitor::Evaluation {
+    let desk = app.desk.clone();
+    tokio::task::spawn_blocking(move || {
+        inspect_desk::services::monitor::evaluate(&desk, desk.clock.now(), None)
+    })
+    .await
+    .unwrap()
+    .expect("evaluation")
+}
+
+async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Backend) {
+    let app = spawn(backend).await;
+    // An analyst noticed first.
+    let report = app
+        .file_report(json!({
+            "reporter_email": "ana@example.com", "kind": "profiling_failure", "impact": "blocked",
+            "warehouse_type": "snowflake", "table": "ANALYTICS.SALES.ORDERS",
+            "description": "The profiling job for ORDERS keeps failing with a timeout since this morning."
+        }))
+        .await;
+    let report_number = report["number"].as_str().unwrap().to_string();
+    // Snowflake is healthy otherwise: the failure rate stays under its 20% threshold.
+    for i in 1..=30 {
+        app.post_run(run(
+            &app,
+            &format!("sf-ok-{i}"),
+            "snowflake",
+            "ANALYTICS.CRM.CONTACTS",
+            "succeeded",
+            i,
+        ))
+        .await;
+    }
+    assert!(incidents(&app).await.is_empty());
+
+    for i in 0..4 {
+        app.post_run(run(
+            &app,
+            &format!("sf-timeout-{i}"),
+            "snowflake",
+            "ANALYTICS.SALES.ORDERS",
+            "timed_out",
+            20 - i,
+        ))
+        .await;
+    }
+    // A timeout on a table nobody marked critical is not this signal.
+    app.post_run(run(
+        &app,
+        "sf-other",
+        "snowflake",
+        "RAW.EVENTS.CLICKS",
+        "timed_out",
+        5,
+    ))
+    .await;
+
+    let open = incidents(&app).await;
+    assert_eq!(open.len(), 1, "one incident for the burst: {open:?}");
+    let incident = &open[0];
+    assert_eq!(incident["signal"], "critical_timeout");
+    assert_eq!(incident["rule"], "critical-timeout");
+    assert_eq!(incident["signal_key"], "critical-timeout:snowflake");
+    assert_eq!(incident["warehouse_type"], "snowflake");
+    assert_eq!(incident["severity"], "sev1");
+    assert!(incident["opened_at"].as_str().unwrap().ends_with('Z'));
+    let linked_runs: Vec<&str> = incident["linked_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(linked_runs.contains(&"sf-timeout-0"), "{linked_runs:?}");
+    assert!(!linked_runs.contains(&"sf-other"), "{linked_runs:?}");
+    assert_eq!(incident["linked_tickets"], json!([report_number]));
+    assert_eq!(
+        incident["runbook_url"],
+        "/runbooks/profiling-failure#critical_timeout"
+    );
+    let number = incident["number"].as_str().unwrap().to_string();
+
+    // The incident is a ticket like any other: routed, on the queue, with its reasons.
+    let parent = ticket(&app, &number).await;
+    assert_eq!(parent["is_incident"], true);
+    assert_eq!(
+        parent["runbook_url"],
+        "/runbooks/profiling-failure#critical_timeout"
+    );
+    assert_eq!(
+        ticket(&app, &report_number).await["runbook_url"],
+        "/runbooks/profiling-failure"
+    );
+    assert_eq!(parent["category"], "profiling_failure");
+    assert_eq!(parent["warehouse_type"], "snowflake");
+    assert!(!parent["team"].as_str().unwrap().is_empty());
+    assert_eq!(ticket(&app, &report_number).await["incident"], number);
+
+    // More timeouts and a later report: still one incident; the report joins it.
+    app.post_run(run(
+        &app,
+        "sf-timeout-9",
+        "snowflake",
+        "ANALYTICS.SALES.ORDERS",
+        "timed_out",
+        2,
+    ))
+    .await;
+    let later = app
+        .file_report(json!({
+            "reporter_email": "bo@example.com", "kind": "failed_report", "impact": "degraded",
+            "warehouse_type": "snowflake", "table": "ANALYTICS.SALES.ORDERS",
+            "description": "My inspector report for ORDERS failed to generate."
+        }))
+        .await;
+    let later_number = later["number"].as_str().unwrap().to_string();
+    let open = incidents(&app).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["number"], number);
+    assert_eq!(app.count("signal_incidents"), 1);
+    let mut children: Vec<String> = open[0]["linked_tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    children.sort();
+    let mut expected = vec![report_number.clone(), later_number.clone()];
+    expected.sort();
+    assert_eq!(children, expected);
+
+    // Still inside the cool-down after the window has passed: stays open.
+    app.clock.advance(TimeDelta::minutes(62));
+    let evaluation = evaluate(&app).await;
+    assert!(evaluation.resolved.is_empty(), "{:?}", evaluation.lines);
+    // The signal now says "no timeouts in the last hour"; 30 minutes of that resolves it.
+    app.clock.advance(TimeDelta::minutes(31));
+    // Nothing crossed for the cool-down since the last breach (62 + 31 minutes ago).
+    let evaluation = evaluate(&app).await;
+    assert_eq!(
+        evaluation.resolved,
+        vec![number.clone()],
+        "{:?}",
+        evaluation.lines
+    );
+    assert!(incidents(&app).await.is_empty());
+    assert_eq!(ticket(&app, &number).await["status"], "resolved");
+    let timeline = events(&app, &number).await;
+    assert!(
+        timeline.iter().any(|e| e["detail"]
+            .as_str()
+            .unwrap()
+            .contains("stayed below its threshold")),
+        "{timeline:?}"
+    );
+    // Each reporter of an attached ticket heard once.
+    for reporter in ["ana@example.com", "bo@example.com"] {
+        assert_eq!(
+            app.count(&format!(
+                "outbox WHERE recipient = '{reporter}' AND template = 'incident_update'"
+            )),
+            1,
+            "{reporter}"
+        );
+    }
+    // A new burst later opens a new incident.
+    app.post_run(run(
+        &app,
+        "sf-timeout-20",
+        "snowflake",
+        "ANALYTICS.EVENTS.PAGEVIEWS",
+        "timed_out",
+        1,
+    ))
+    .await;
+    let open = incidents(&app).await;
+    assert_eq!(open.len(), 1);
+    assert_ne!(open[0]["number"], number);
+}
+
+async fn failure_rate_over_the_last_runs(backend: Backend) {
+    let app = spawn(backend).await;
+    // 2 of 10 failing is 20%: not above the 20% threshold.
+    for i in 0..10 {
+        let status = if i >= 8 { "failed" } else { "succeeded" };
+        app.post_run(run(
+            &app,
+            &format!("bq-{i}"),
+            "bigquery",
+            "proj.core.users",
+            status,
+            100 - i,
+        ))
+        .await;
+    }
+    assert!(incidents(&app).await.is_empty());
+    // A third failure: 3 of 11.
+    app.post_run(run(
+        &app,
+        "bq-10",
+        "bigquery",
+        "proj.web.events",
+        "failed",
+        50,
+    ))
+    .await;
+    let open = incidents(&app).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["signal"], "failure_rate");
+    assert_eq!(open[0]["signal_key"], "failure-rate:bigquery");
+    assert!(
+        open[0]["measurement"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 of the last 11 finished bigquery runs failed or timed out (27%"),
+        "{}",
+        open[0]["measurement"]
+    );
+    assert_eq!(open[0]["linked_runs"].as_array().unwrap().len(), 3);
+    // Other warehouse types are not affected.
+    app.post_run(run(&app, "pg-1", "postgres", "public.orders", "failed", 5))
+        .await;
+    assert_eq!(incidents(&app).await.len(), 1);
+    // Recovery: twenty good runs push the failures out of the last 20.
+    for i in 0..20 {
+        app.post_run(run(
+            &app,
+            &format!("bq-ok-{i}"),
+            "bigquery",
+            "proj.core.users",
+            "succeeded",
+            30 - i,
+        ))
+        .await;
+    }
+    assert_eq!(
+        incidents(&app).await.len(),
+        1,
+        "open until the cool-down passes"
+    );
+    app.clock.advance(TimeDelta::minutes(31));
+    let evaluation = evaluate(&app).await;
+    assert_eq!(evaluation.resolved.len(), 1, "{:?}", evaluation.lines);
+    assert!(incidents(&app).await.is_empty());
+}
+
+async fn a_burst_of_reports_is_an_incident(backend: Backend) {
+    let app = spawn(backend).await;
+    let mut numbers = Vec::new();
+    for (i, table) in [
+        "main.ops.shipments",
+        "main.ops.orders",
+        "main.ml.features",
+        "main.ops.returns",
+        "main.ops.stock",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let t = app
+            .file_report(json!({
+                "reporter_email": format!("analyst{i}@example.com"), "kind": "stale_profile",
+                "warehouse_type": "databricks", "table": table,
+                "description": "The profile is stale: it was last refreshed days ago and the row counts are old."
+            }))
+            .await;
+        assert_eq!(t["category"], "stale_profile");
+        numbers.push(t["number"].as_str().unwrap().to_string());
+        if i < 4 {
+            assert!(incidents(&app).await.is_empty(), "not yet at {}", i + 1);
+        }
+    }
+    let open = incidents(&app).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["signal"], "report_burst");
+    assert_eq!(
+        open[0]["signal_key"],
+        "report-burst:databricks:stale_profile"
+    );
+    let mut linked: Vec<String> = open[0]["linked_tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    linked.sort();
+    numbers.sort();
+    assert_eq!(linked, numbers);
+    let parent = ticket(&app, open[0]["number"].as_str().unwrap()).await;
+    assert_eq!(parent["category"], "stale_profile");
+}
+
+async fn fresh_profile_resolves_stale_tickets(backend: Backend) {
+    let app = spawn(backend).await;
+    let old = json!({
+        "run_id": "duck-old", "warehouse_type": "duckdb", "table": "local.main.trips",
+        "status": "succeeded", "started_at": at(&app, 4 * 1440), "finished_at": at(&app, 4 * 1440 - 3),
+        "columns": [
+            {"name": "rider_email", "semantic_type": "email", "confidence": 0.9},
+            {"name": "fare", "semantic_type": "currency", "confidence": 0.8}
+        ]
+    });
+    app.post_run(old).await;
+    let stale = app
+        .file_report(json!({
+            "reporter_email": "cy@example.com", "kind": "stale_profile", "warehouse_type": "duckdb",
+            "table": "local.main.trips",
+            "description": "The trips profile is four days old; it should refresh daily."
+        }))
+        .await;
+    let number = stale["number"].as_str().unwrap().to_string();
+    let other = app
+        .file_report(json!({
+            "reporter_email": "cy@example.com", "kind": "stale_profile", "warehouse_type": "duckdb",
+            "table": "local.main.zones",
+            "description": "The zones profile is stale too."
+        }))
+        .await;
+    assert_eq!(stale["status"], "new");
+    // A failed run changes nothing.
+    app.post_run(run(
+        &app,
+        "duck-fail",
+        "duckdb",
+        "local.main.trips",
+        "failed",
+        2,
+    ))
+    .await;
+    assert_eq!(ticket(&app, &number).await["status"], "new");
+    // A fresh successful profile resolves it, saying what changed.
+    let fresh = json!({
+        "run_id": "duck-new", "warehouse_type": "duckdb", "table": "local.main.trips",
+        "status": "succeeded", "started_at": at(&app, 1), "finished_at": at(&app, 0),
+        "columns": [
+            {"name": "rider_email", "semantic_type": "phone_number", "confidence": 0.7},
+            {"name": "pickup_zone", "semantic_type": "categorical", "confidence": 0.9}
+        ]
+    });
+    app.post_run(fresh).await;
+    assert_eq!(ticket(&app, &number).await["status"], "resolved");
+    let note = events(&app, &number)
+        .await
+        .into_iter()
+        .map(|e| e["detail"].as_str().unwrap().to_string())
+        .find(|d| d.contains("fresh profile"))
+        .expect("a note of what changed");
+    assert!(note.contains("run duck-new"), "{note}");
+    assert!(note.contains("against run duck-old"), "{note}");
+    assert!(note.contains("columns added: pickup_zone"), "{note}");
+    assert!(note.contains("columns removed: fare"), "{note}");
+    assert!(note.contains("rider_email: email → phone_number"), "{note}");
+    assert_eq!(
+        app.count("outbox WHERE recipient = 'cy@example.com' AND template = 'resolved'"),
+        1
+    );
+    // The other table's ticket is untouched.
+    assert_eq!(
+        ticket(&app, other["number"].as_str().unwrap()).await["status"],
+        "new"
+    );
+}
+
+async fn known_issue_banner_and_one_click_join(backend: Backend) {
+    let app = spawn(backend).await;
+    let page = app.get("/report").await.text().await.unwrap();
+    assert!(
+        !page.contains("id=\"known-issues\""),
+        "no incident, no banner"
+    );
+    app.post_run(run(
+        &app,
+        "rs-timeout",
+        "redshift",
+        "dw.finance.invoices",
+        "timed_out",
+        3,
+    ))
+    .await;
+    let open = incidents(&app).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let number = open[0]["number"].as_str().unwrap().to_string();
+    let page = app.get("/report").await.text().await.unwrap();
+    assert!(page.contains(&format!("id=\"known-{number}\"")), "{page}");
+    assert!(
+        page.contains("Redshift profiling timing out on critical tables"),
+        "{page}"
+    );
+    assert!(page.contains("0 reports"), "{page}");
+
+    // A bad address: the form again, with the message, and nothing stored.
+    let tickets_before = app.count("tickets");
+    let response = app
+        .post_form(
+            &format!("/known-issues/{number}/join"),
+            &[("reporter_email", "not an address")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("not an address"));
+    assert_eq!(app.count("tickets"), tickets_before);
+
+    // One click: the analyst's own ticket, attached to the incident.
+    let response = app
+        .post_form(
+            &format!("/known-issues/{number}/join"),
+            &[
+                ("reporter_email", "dee@example.com"),
+                ("reporter_name", "Dee"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/t/"), "{location}");
+    let tracking = app.get(&location).await.text().await.unwrap();
+    assert!(
+        tracking.contains("Your report is part of this issue"),
+        "{tracking}"
+    );
+    let open = incidents(&app).await;
+    assert_eq!(open[0]["linked_tickets"].as_array().unwrap().len(), 1);
+    let page = app.get("/report").await.text().await.unwrap();
+    assert!(page.contains("1 report "), "{page}");
+    assert_eq!(
+        app.count("outbox WHERE recipient = 'dee@example.com' AND template = 'confirmation'"),
+        1
+    );
+
+    // Recovery: the banner goes.
+    app.clock.advance(TimeDelta::minutes(61));
+    evaluate(&app).await;
+    app.clock.advance(TimeDelta::minutes(31));
+    evaluate(&app).await;
+    assert!(incidents(&app).await.is_empty());
+    let page = app.get("/report").await.text().await.unwrap();
+    assert!(!page.contains("id=\"known-issues\""), "{page}");
+    // Joining a resolved issue is refused with a message.
+    let response = app
+        .post_form(
+            &format!("/known-issues/{number}/join"),
+            &[("reporter_email", "eve@example.com")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("not an open known issue")
+    );
+}
+
+on_both_backends!(
+    known_issue_banner_and_one_click_join,
+    burst_of_timeouts_opens_one_incident_that_recovery_resolves,
+    failure_rate_over_the_last_runs,
+    a_burst_of_reports_is_an_incident,
+    fresh_profile_resolves_stale_tickets,
+);
