@@ -39,7 +39,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply load and print the results.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Poll GET /readyz until it answers 200; print milliseconds since --started-at-ns.
     WaitReady {
         #[arg(long)]
@@ -81,7 +81,7 @@ struct RunArgs {
     #[arg(long, value_enum)]
     target: TargetName,
     /// Path for `--target get`; `{ticket}` in it becomes a random ticket number
-    /// `INS-<1..=--seed-tickets>` per request.
+    /// of the seed (from --first-ticket, --seed-tickets of them) per request.
     #[arg(long, default_value = "/healthz")]
     path: String,
     /// Sign in first as EMAIL:PASSWORD (the form flow a browser follows) and send the
@@ -91,6 +91,9 @@ struct RunArgs {
     /// Tickets in the seeded database, for `{ticket}` in --path.
     #[arg(long, default_value_t = 0)]
     seed_tickets: u64,
+    /// The first ticket number (the desk numbers tickets from INS-1001).
+    #[arg(long, default_value_t = 1001)]
+    first_ticket: u64,
     #[arg(long, value_enum, default_value = "closed")]
     mode: Mode,
     /// Closed loop: workers sending back to back.
@@ -140,7 +143,7 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::WaitReady {
             url,
             started_at_ns,
@@ -243,6 +246,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         csrf,
         session,
         tickets: args.seed_tickets,
+        first_ticket: args.first_ticket,
     });
     let apply = |shot: Arc<Shot>, window: Window| async move {
         match args.mode {

@@ -77,7 +77,10 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(..) | E::BrokenTransactionManager => {
                 // A dropped server shows up as a database error on a pooled connection.
                 let text = err.to_string();
-                if text.contains("connection") || text.contains("server closed") {
+                if text.contains("connection")
+                    || text.contains("server closed")
+                    || text.contains("database is locked")
+                {
                     AppError::Unavailable(err.into())
                 } else {
                     AppError::Internal(err.into())

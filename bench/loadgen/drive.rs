@@ -39,8 +39,9 @@ pub struct Shot {
     pub csrf: Option<String>,
     /// `Cookie` header of a signed-in session (`--sign-in`), sent with `Get` requests.
     pub session: Option<String>,
-    /// Tickets in the seed: `{ticket}` in a `Get` path becomes `INS-<1..=tickets>`.
+    /// Tickets in the seed: `{ticket}` in a `Get` path becomes a random one of them.
     pub tickets: u64,
+    pub first_ticket: u64,
 }
 
 impl Shot {
@@ -70,7 +71,7 @@ impl Shot {
             }
             Target::Get(path) => {
                 let path = if path.contains("{ticket}") {
-                    let number = rng.random_range(1..=self.tickets.max(1));
+                    let number = self.first_ticket + rng.random_range(0..self.tickets.max(1));
                     path.replace("{ticket}", &format!("INS-{number}"))
                 } else {
                     path.clone()

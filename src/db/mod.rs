@@ -175,20 +175,45 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, String> {
         .map_err(|e| format!("cannot build the database pool: {e}"))
 }
 
+/// SQLite has one writer at a time. Writers of this process take turns on this lock
+/// rather than on SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between tries and so
+/// turns a queue of short transactions into a long latency tail; a waiter here wakes the
+/// moment the lock is free. (Other processes — a CLI sweep beside the server — still meet
+/// the busy timeout.) One lock per process: a desk serves one database.
+static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+
+/// How long a writer waits for its turn before the request fails with 503.
+const WRITER_WAIT: Duration = Duration::from_secs(10);
+
 /// Run `work` in one write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so two
-/// writers queue on the busy timeout instead of one failing when it upgrades its read lock.
+/// writers queue instead of one failing when it upgrades its read lock; writers of this
+/// process queue on `SQLITE_WRITER` first. Not re-entrant: `work` must not start another
+/// write transaction.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     type Manager = <DbConnection as Connection>::TransactionManager;
-    match conn {
+    let _turn = match conn {
         DbConnection::Sqlite(c) => {
-            diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            let turn = SQLITE_WRITER.try_lock_for(WRITER_WAIT).ok_or_else(|| {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::Unknown,
+                    Box::new("database is locked: no turn to write within 10 s".to_string()),
+                )
+            })?;
+            diesel::connection::AnsiTransactionManager::begin_transaction_sql(
+                c,
+                "BEGIN IMMEDIATE",
+            )?;
+            Some(turn)
         }
-        DbConnection::Postgres(_) => Manager::begin_transaction(conn)?,
-    }
+        DbConnection::Postgres(_) => {
+            Manager::begin_transaction(conn)?;
+            None
+        }
+    };
     match work(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;

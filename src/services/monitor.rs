@@ -15,8 +15,9 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::signal_incident::{NewSignalIncident, SignalIncident};
-use crate::db::models::ticket::Ticket;
+use crate::db::models::ticket::{NUMBER_PREFIX, Ticket};
 use crate::db::schema::{runs, tickets};
 use crate::db::{DbConnection, is_unique_violation, write_transaction};
 use crate::domain::category::{Category, ProblemKind};
@@ -41,14 +42,46 @@ const MAX_EVIDENCE_RUNS: usize = 20;
 pub struct Debounce {
     every: StdDuration,
     last: Mutex<HashMap<WarehouseType, Instant>>,
+    /// Duration baselines (p95 and run count) per rule and warehouse type, with when
+    /// they were computed: a day of runs changes little in a few minutes.
+    baselines: Mutex<HashMap<(String, WarehouseType), (Instant, Option<i64>, usize)>>,
 }
+
+/// How long a computed duration baseline is reused.
+const BASELINE_FOR: StdDuration = StdDuration::from_secs(300);
 
 impl Debounce {
     pub fn new(every: StdDuration) -> Self {
         Debounce {
             every,
             last: Mutex::new(HashMap::new()),
+            baselines: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The cached baseline of `rule` for `warehouse`, or a fresh one from `compute`.
+    fn baseline(
+        &self,
+        rule: &str,
+        warehouse: WarehouseType,
+        compute: impl FnOnce() -> Result<(Option<i64>, usize), AppError>,
+    ) -> Result<(Option<i64>, usize), AppError> {
+        let key = (rule.to_string(), warehouse);
+        if let Some((at, p95, n)) = self
+            .baselines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && at.elapsed() < BASELINE_FOR
+        {
+            return Ok((*p95, *n));
+        }
+        let (p95, n) = compute()?;
+        self.baselines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (Instant::now(), p95, n));
+        Ok((p95, n))
     }
 
     /// The warehouse types due for an evaluation now, marked as evaluated.
@@ -113,8 +146,10 @@ pub fn runs_stored(conn: &mut DbConnection, desk: &Desk, records: &[RunRecord]) 
 }
 
 /// After runs or reports were stored: evaluate the touched warehouse types, unless they
-/// were evaluated within the debounce interval (the background job catches up). Failures
-/// are logged: what was ingested is stored either way.
+/// were evaluated within the debounce interval (the background job catches up). The
+/// evaluation runs on a thread of its own so the request that happened to trigger it does
+/// not wait for it; with no debounce (`DESK_MONITOR_DEBOUNCE_MS=0`) every ingest evaluates
+/// before it answers. Failures are logged: what was ingested is stored either way.
 pub fn after_ingest(conn: &mut DbConnection, desk: &Desk, touched: &[WarehouseType]) {
     if desk.model.signals.rules.is_empty() {
         return;
@@ -123,8 +158,31 @@ pub fn after_ingest(conn: &mut DbConnection, desk: &Desk, touched: &[WarehouseTy
     if due.is_empty() {
         return;
     }
-    match evaluate_on(conn, desk, desk.clock.now(), Some(&due)) {
+    if desk.monitor.every.is_zero() {
+        evaluate_and_log(conn, desk, &due);
+        return;
+    }
+    let desk = desk.with_clock(desk.clock.clone());
+    let spawned = std::thread::Builder::new()
+        .name("threshold-rules".into())
+        .spawn(move || match desk.pool.get() {
+            Ok(mut conn) => evaluate_and_log(&mut conn, &desk, &due),
+            Err(e) => tracing::warn!(error = %e, "threshold rules: no database connection"),
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "threshold rules: cannot start a thread");
+    }
+}
+
+fn evaluate_and_log(conn: &mut DbConnection, desk: &Desk, due: &[WarehouseType]) {
+    let started = Instant::now();
+    match evaluate_on(conn, desk, desk.clock.now(), Some(due)) {
         Ok(evaluation) => {
+            tracing::debug!(
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                warehouse_types = ?due,
+                "threshold rules evaluated after ingest"
+            );
             for line in evaluation.lines {
                 tracing::info!(%line, "threshold rules");
             }
@@ -165,9 +223,19 @@ pub fn evaluate_on(
     }
     for rule in &desk.model.signals.rules {
         for &warehouse in warehouses.iter().filter(|w| rule.watches(**w)) {
-            for reading in read(conn, desk, rule, warehouse, now)? {
+            let started = Instant::now();
+            let readings = read(conn, desk, rule, warehouse, now)?;
+            let read_ms = started.elapsed().as_secs_f64() * 1000.0;
+            for reading in readings {
                 reconcile(conn, desk, rule, warehouse, &reading, now, &mut evaluation)?;
             }
+            tracing::trace!(
+                rule = %rule.name,
+                %warehouse,
+                read_ms,
+                total_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "rule evaluated"
+            );
         }
     }
     Ok(evaluation)
@@ -316,15 +384,26 @@ pub fn read(
                     .load::<(String, i64)>(conn)
             };
             let recent = durations(conn, now - *window, now)?;
-            let before = durations(conn, now - *window - *baseline, now - *window)?;
+            // The baseline (a day of runs) is reused for a few minutes: reading it on
+            // every ingest would cost more than everything else here together.
+            let (base_p95, base_runs) = desk.monitor.baseline(&rule.name, warehouse, || {
+                let mut before: Vec<i64> =
+                    durations(conn, now - *window - *baseline, now - *window)?
+                        .into_iter()
+                        .map(|(_, d)| d)
+                        .collect();
+                let n = before.len();
+                Ok((signals::percentile(&mut before, 95.0), n))
+            })?;
             let mut recent_ms: Vec<i64> = recent.iter().map(|(_, d)| *d).collect();
-            let mut before_ms: Vec<i64> = before.iter().map(|(_, d)| *d).collect();
-            let (measurement, crossed) = match signals::regression_crossed(
-                &mut recent_ms,
-                &mut before_ms,
-                *factor,
-                *min_runs,
-            ) {
+            let compared = match base_p95 {
+                Some(base) if base_runs >= *min_runs && recent_ms.len() >= *min_runs => {
+                    signals::percentile(&mut recent_ms, 95.0)
+                        .map(|p95| (p95, base, p95 as f64 > factor * base.max(1) as f64))
+                }
+                _ => None,
+            };
+            let (measurement, crossed) = match compared {
                 Some((p95, base, crossed)) => (
                     format!(
                         "{warehouse} p95 duration {p95} ms over the last {} against {base} ms before it (threshold {factor}×)",
@@ -354,14 +433,23 @@ pub fn read(
         Condition::ReportBurst {
             reports, window, ..
         } => {
+            // Only the window's tickets through `tickets_created`; the rest is filtered
+            // here, because SQLite would rather walk an index on a flag that matches
+            // every ticket (is_incident = false) than the time range.
             let categories: Vec<String> = tickets::table
                 .filter(tickets::created_at.ge(now - *window))
                 .filter(tickets::created_at.le(now))
                 .filter(tickets::warehouse_type.eq(w))
-                .filter(tickets::is_incident.eq(false))
-                .filter(tickets::merged_into.is_null())
-                .select(tickets::category)
-                .load(conn)?;
+                .select((
+                    tickets::category,
+                    tickets::is_incident,
+                    tickets::merged_into,
+                ))
+                .load::<(String, bool, Option<i64>)>(conn)?
+                .into_iter()
+                .filter(|(_, incident, merged)| !incident && merged.is_none())
+                .map(|(category, _, _)| category)
+                .collect();
             rule.condition
                 .related_categories()
                 .into_iter()
@@ -420,18 +508,20 @@ fn reconcile(
             Err(e) => Err(e),
         },
         (Some(open), true) => {
+            // Reads first; the write lock only when there is something to write: reports
+            // to attach, or a breach to record after a quiet spell or a minute's silence.
+            let children = related_children(conn, rule, warehouse, reading, open.opened_at, now)?;
+            let note_breach = open.clear_since.is_some()
+                || now - open.last_breach_at >= chrono::TimeDelta::minutes(1);
+            if children.is_empty() && !note_breach {
+                return Ok(());
+            }
             let attached = write_transaction(conn, |conn| -> Result<usize, AppError> {
-                SignalIncident::still_breached(conn, open.id, now, &reading.measurement)?;
+                if note_breach {
+                    SignalIncident::still_breached(conn, open.id, now, &reading.measurement)?;
+                }
                 let incident = Ticket::find(conn, open.ticket_id)?;
-                attach_related(
-                    conn,
-                    rule,
-                    warehouse,
-                    reading,
-                    &incident,
-                    open.opened_at,
-                    now,
-                )
+                attach_all(conn, &incident, &children, now)
             })?;
             evaluation.attached += attached;
             Ok(())
@@ -555,6 +645,20 @@ fn attach_related(
     opened_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
+    let children = related_children(conn, rule, warehouse, reading, opened_at, now)?;
+    attach_all(conn, incident, &children, now)
+}
+
+/// The open reports (id, version) that belong with an incident of this reading and are
+/// in no incident yet.
+fn related_children(
+    conn: &mut DbConnection,
+    rule: &Rule,
+    warehouse: WarehouseType,
+    reading: &Reading,
+    opened_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<Vec<(i64, i32)>, AppError> {
     let categories: Vec<&str> = match reading.category {
         Some(c) => vec![c.as_str()],
         None => rule
@@ -565,47 +669,100 @@ fn attach_related(
             .collect(),
     };
     let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
-    let children: Vec<Ticket> = tickets::table
+    // The window's tickets through `tickets_created`, filtered here (see `read`: the
+    // planner would walk a status or flag index over every ticket instead).
+    type Row = (i64, i32, String, String, bool, Option<i64>, Option<i64>);
+    let children: Vec<(i64, i32)> = tickets::table
         .filter(tickets::created_at.ge(opened_at - rule.condition.reach()))
         .filter(tickets::created_at.le(now))
         .filter(tickets::warehouse_type.eq(warehouse.as_str()))
-        .filter(tickets::category.eq_any(categories))
-        .filter(tickets::status.eq_any(open))
-        .filter(tickets::is_incident.eq(false))
-        .filter(tickets::parent_id.is_null())
-        .filter(tickets::merged_into.is_null())
-        .select(Ticket::as_select())
-        .load(conn)?;
+        .select((
+            tickets::id,
+            tickets::version,
+            tickets::category,
+            tickets::status,
+            tickets::is_incident,
+            tickets::parent_id,
+            tickets::merged_into,
+        ))
+        .load::<Row>(conn)?
+        .into_iter()
+        .filter(|(_, _, category, status, incident, parent, merged)| {
+            categories.contains(&category.as_str())
+                && open.contains(&status.as_str())
+                && !incident
+                && parent.is_none()
+                && merged.is_none()
+        })
+        .map(|(id, version, ..)| (id, version))
+        .collect();
+    Ok(children)
+}
+
+/// Attach `children` (id, version) to `incident`, inside the caller's transaction.
+fn attach_all(
+    conn: &mut DbConnection,
+    incident: &Ticket,
+    children: &[(i64, i32)],
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if children.is_empty() {
+        return Ok(0);
+    }
     let who = monitor();
-    for child in &children {
-        let set = triage::TicketChangeset {
-            parent_id: Some(Some(incident.id)),
-            ..Default::default()
-        };
-        let note = format!("attached to incident {} by {}", incident.number(), who.name);
-        triage::touch(
-            conn,
-            child,
-            &who,
-            &[("incident_attached", note, true)],
-            set,
-            now,
-        )?;
+    let note = format!("attached to incident {} by {}", incident.number(), who.name);
+    // A burst can bring hundreds of reports at once: one UPDATE and a few multi-row
+    // inserts for all of them, not a read-modify-write per ticket. The same changes as
+    // `triage::touch`: parent set, version bumped, escalation re-armed (the sweep then
+    // sees the ticket belongs to an incident and stands it down).
+    for chunk in children.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        diesel::update(
+            tickets::table
+                .filter(tickets::id.eq_any(&ids))
+                .filter(tickets::parent_id.is_null()),
+        )
+        .set((
+            tickets::parent_id.eq(Some(incident.id)),
+            tickets::version.eq(tickets::version + 1),
+            tickets::updated_at.eq(now),
+            tickets::acknowledged_at.eq(None::<NaiveDateTime>),
+            tickets::next_escalation_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+        let events: Vec<NewEvent<'_>> = chunk
+            .iter()
+            .map(|(id, version)| NewEvent {
+                ticket_id: *id,
+                kind: "incident_attached",
+                actor: &who.name,
+                detail: &note,
+                public: true,
+                created_at: now,
+                version: version + 1,
+            })
+            .collect();
+        Event::insert_many(conn, &events)?;
     }
-    if !children.is_empty() {
-        // One note on the incident for the lot, not one per report.
-        let numbers: Vec<String> = children.iter().map(Ticket::number).collect();
-        let note = format!("{} attached by {}", numbers.join(", "), who.name);
-        let incident = Ticket::find(conn, incident.id)?;
-        triage::touch(
-            conn,
-            &incident,
-            &who,
-            &[("incident_child_added", note, false)],
-            triage::TicketChangeset::default(),
-            now,
-        )?;
+    // One note on the incident for the lot, not one per report.
+    let mut numbers: Vec<String> = children
+        .iter()
+        .take(20)
+        .map(|(id, _)| format!("{NUMBER_PREFIX}{id}"))
+        .collect();
+    if children.len() > 20 {
+        numbers.push(format!("and {} more", children.len() - 20));
     }
+    let summary = format!("{} attached by {}", numbers.join(", "), who.name);
+    let incident = Ticket::find(conn, incident.id)?;
+    triage::touch(
+        conn,
+        &incident,
+        &who,
+        &[("incident_child_added", summary, false)],
+        triage::TicketChangeset::default(),
+        now,
+    )?;
     Ok(children.len())
 }
 

@@ -318,7 +318,7 @@ pub fn search(
                 .filter(tickets::id.eq_any(&ids))
                 .select(Ticket::as_select())
                 .load(conn)?;
-            rows.sort_by(|a, b| (a.sla_due_at, a.id).cmp(&(b.sla_due_at, b.id)));
+            rows.sort_by_key(|t| (t.sla_due_at, t.id));
             rows
         }
         Sort::Severity | Sort::Created => page_query(conn, query, now)?,
