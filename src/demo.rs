@@ -249,6 +249,7 @@ fn generate_run(
         started_at,
         finished_at,
         error,
+        row_count: (status == RunStatus::Succeeded).then(|| rng.random_range(1_000..5_000_000)),
         columns,
     }
 }

@@ -69,6 +69,7 @@ diesel::table! {
         duration_ms -> Nullable<BigInt>,
         error -> Nullable<Text>,
         received_at -> Timestamp,
+        row_count -> Nullable<BigInt>,
     }
 }
 
@@ -214,6 +215,7 @@ diesel::table! {
         schema_fields -> Nullable<Text>,
         semantic_types -> Nullable<Text>,
         received_at -> Timestamp,
+        row_count -> Nullable<BigInt>,
     }
 }
 

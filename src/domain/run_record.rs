@@ -18,6 +18,8 @@ pub struct RawRun {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub error: Option<String>,
+    /// Rows profiled (a whole number, 0 or more).
+    pub row_count: Option<i64>,
     pub columns: Vec<RawColumn>,
 }
 
@@ -40,6 +42,7 @@ pub struct RunRecord {
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
     pub error: Option<String>,
+    pub row_count: Option<i64>,
     pub columns: Vec<ColumnType>,
 }
 
@@ -114,6 +117,9 @@ impl RunRecord {
         if error.is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS) {
             errors.insert("error", format!("at most {MAX_ERROR_CHARS} characters"));
         }
+        if raw.row_count.is_some_and(|n| n < 0) {
+            errors.insert("row_count", "a count of rows: 0 or more".into());
+        }
         let columns = parse_columns(&raw.columns, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
@@ -126,6 +132,7 @@ impl RunRecord {
             started_at: started_at.expect("checked above"),
             finished_at,
             error: error.map(str::to_string),
+            row_count: raw.row_count,
             columns,
         })
     }
@@ -201,6 +208,7 @@ mod tests {
             started_at: Some("2026-11-26T10:00:00+01:00".into()),
             finished_at: Some("2026-11-26T10:30:00Z".into()),
             error: Some("statement timeout".into()),
+            row_count: Some(10),
             columns: vec![],
         }
     }

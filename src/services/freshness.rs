@@ -108,7 +108,14 @@ fn what_changed(conn: &mut DbConnection, fresh: &RunRecord) -> Result<String, Ap
         return Ok(note);
     };
     let before = Run::columns(conn, &previous.run_id)?;
-    let changes = column_changes(&before, fresh);
+    let mut changes = Vec::new();
+    match (previous.row_count, fresh.row_count) {
+        (Some(a), Some(b)) if a != b => changes.push(format!("row count {a} → {b}")),
+        (Some(a), Some(_)) => changes.push(format!("row count unchanged at {a}")),
+        (None, Some(b)) => changes.push(format!("row count {b}")),
+        _ => {}
+    }
+    changes.extend(column_changes(&before, fresh));
     if changes.is_empty() {
         note.push_str(&format!(
             "; against run {}: same columns and semantic types",

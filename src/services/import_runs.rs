@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::services::runs::{self, Stored};
 
 /// The columns a CSV file may have; all but `finished_at` and `error` are required.
-pub const CSV_COLUMNS: [&str; 7] = [
+pub const CSV_COLUMNS: [&str; 8] = [
     "run_id",
     "warehouse_type",
     "table",
@@ -23,6 +23,7 @@ pub const CSV_COLUMNS: [&str; 7] = [
     "started_at",
     "finished_at",
     "error",
+    "row_count",
 ];
 
 /// How the file is written.
@@ -215,7 +216,16 @@ fn read_csv(
                         .map(str::to_string)
                         .filter(|v| !v.trim().is_empty())
                 };
+                let row_count = match field("row_count").map(|v| v.trim().parse::<i64>()) {
+                    None => None,
+                    Some(Ok(n)) => Some(n),
+                    Some(Err(_)) => {
+                        sink((line, Err("row_count: not a whole number".into())))?;
+                        continue;
+                    }
+                };
                 let raw = RawRun {
+                    row_count,
                     run_id: field("run_id"),
                     warehouse_type: field("warehouse_type"),
                     table: field("table"),

@@ -98,6 +98,7 @@ mod tests {
             started_at: at,
             finished_at: Some(at + chrono::TimeDelta::seconds(90)),
             error: None,
+            row_count: None,
             columns: Vec::new(),
         }
     }

@@ -83,6 +83,7 @@ fn to_rows(record: &RunRecord, received_at: chrono::NaiveDateTime) -> (Run, Vec<
         duration_ms: record.duration_ms(),
         error: record.error.clone(),
         received_at,
+        row_count: record.row_count,
     };
     let columns = record
         .columns

@@ -343,6 +343,7 @@ async fn fresh_profile_resolves_stale_tickets(backend: Backend) {
     let old = json!({
         "run_id": "duck-old", "warehouse_type": "duckdb", "table": "local.main.trips",
         "status": "succeeded", "started_at": at(&app, 4 * 1440), "finished_at": at(&app, 4 * 1440 - 3),
+        "row_count": 1200,
         "columns": [
             {"name": "rider_email", "semantic_type": "email", "confidence": 0.9},
             {"name": "fare", "semantic_type": "currency", "confidence": 0.8}
@@ -380,6 +381,7 @@ async fn fresh_profile_resolves_stale_tickets(backend: Backend) {
     let fresh = json!({
         "run_id": "duck-new", "warehouse_type": "duckdb", "table": "local.main.trips",
         "status": "succeeded", "started_at": at(&app, 1), "finished_at": at(&app, 0),
+        "row_count": 1350,
         "columns": [
             {"name": "rider_email", "semantic_type": "phone_number", "confidence": 0.7},
             {"name": "pickup_zone", "semantic_type": "categorical", "confidence": 0.9}
@@ -395,6 +397,14 @@ async fn fresh_profile_resolves_stale_tickets(backend: Backend) {
         .expect("a note of what changed");
     assert!(note.contains("run duck-new"), "{note}");
     assert!(note.contains("against run duck-old"), "{note}");
+    assert!(note.contains("row count 1200 → 1350"), "{note}");
+    let stored: Value = app
+        .api_get("/api/v1/runs/duck-new")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["row_count"], 1350);
     assert!(note.contains("columns added: pickup_zone"), "{note}");
     assert!(note.contains("columns removed: fare"), "{note}");
     assert!(note.contains("rider_email: email → phone_number"), "{note}");

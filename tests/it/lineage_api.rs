@@ -8,6 +8,7 @@ use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
+    row_count_from_the_data_quality_facet,
     out_of_order_and_repeated_events_converge,
     failures_timeouts_aborts_and_semantic_types,
     malformed_events_name_the_field
@@ -37,6 +38,27 @@ fn event(kind: &str, run_id: &str, time: &str, namespace: &str, name: &str) -> V
         }],
         "outputs": []
     })
+}
+
+async fn row_count_from_the_data_quality_facet(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = "0176a8c2-fe01-7439-87e6-56a1a1b40300";
+    let (ns, table) = ("duckdb:///data/shop.duckdb", "shop.main.orders");
+    let start = event("START", id, "2026-11-20T10:00:00Z", ns, table);
+    let mut complete = event("COMPLETE", id, "2026-11-20T10:01:00Z", ns, table);
+    complete["inputs"][0]["inputFacets"] = json!({
+        "dataQualityMetrics": {
+            "_producer": "https://github.com/inspect/profiler",
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-2/DataQualityMetricsInputDatasetFacet.json",
+            "rowCount": 48213, "columnMetrics": {}
+        }
+    });
+    assert_eq!(send(&app, &start).await.0, 201);
+    assert_eq!(run(&app, id).await["row_count"], Value::Null);
+    assert_eq!(send(&app, &complete).await.0, 200);
+    let stored = run(&app, id).await;
+    assert_eq!(stored["row_count"], 48213);
+    assert_eq!(stored["status"], "succeeded");
 }
 
 async fn send(app: &TestApp, body: &Value) -> (u16, Value) {
@@ -212,6 +234,13 @@ async fn malformed_events_name_the_field(backend: Backend) {
         (
             with("/run/facets", json!({"errorMessage": {"message": 42}})),
             "errorMessage.message",
+        ),
+        (
+            with(
+                "/inputs/0/inputFacets",
+                json!({"dataQualityMetrics": {"rowCount": -5}}),
+            ),
+            "inputs[0].inputFacets.dataQualityMetrics.rowCount",
         ),
     ];
     for (body, field) in cases {

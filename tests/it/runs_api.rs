@@ -5,7 +5,43 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(single_run_round_trips, ndjson_batches_are_all_or_nothing);
+on_both_backends!(
+    single_run_round_trips,
+    ndjson_batches_are_all_or_nothing,
+    row_counts_are_kept_and_checked
+);
+
+async fn row_counts_are_kept_and_checked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut run = json!({
+        "run_id": "pg-rows", "warehouse_type": "postgres", "table": "public.orders",
+        "status": "succeeded", "started_at": "2026-11-20T10:00:00Z",
+        "finished_at": "2026-11-20T10:00:09Z", "row_count": 9001
+    });
+    assert_eq!(app.ingest("/api/v1/runs", &run).await.status(), 201);
+    let stored: Value = app
+        .api_get("/api/v1/runs/pg-rows")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["row_count"], 9001);
+    run["row_count"] = json!(-1);
+    let response = app.ingest("/api/v1/runs", &run).await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("row_count"),
+        "{problem}"
+    );
+    let stored: Value = app
+        .api_get("/api/v1/runs/pg-rows")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["row_count"], 9001, "nothing stored half-way");
+}
 
 async fn single_run_round_trips(backend: Backend) {
     let app = TestApp::spawn(backend).await;

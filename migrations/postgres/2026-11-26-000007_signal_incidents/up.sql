@@ -24,3 +24,8 @@ CREATE INDEX tickets_incident ON tickets (is_incident, status);
 -- entries alone, with or without a team filter.
 CREATE INDEX tickets_team_status ON tickets (team, status, sla_due_at, id, sla_warn_at);
 CREATE INDEX tickets_status_sla ON tickets (status, sla_due_at, id, sla_warn_at);
+
+-- Rows the profiler counted (plain ingest `row_count`; OpenLineage `dataQualityMetrics`
+-- or `outputStatistics` facets): what a fresh profile changed, for freshness notes.
+ALTER TABLE runs ADD COLUMN row_count BIGINT;
+ALTER TABLE lineage_events ADD COLUMN row_count BIGINT;

@@ -26,6 +26,7 @@ pub struct LineageEventRow {
     pub schema_fields: Option<String>,
     pub semantic_types: Option<String>,
     pub received_at: NaiveDateTime,
+    pub row_count: Option<i64>,
 }
 
 /// A typed column as stored in `semantic_types`.
@@ -65,6 +66,7 @@ impl LineageEventRow {
                 .map(|s| serde_json::to_string(s).unwrap_or_default()),
             semantic_types: semantic.map(|s| serde_json::to_string(&s).unwrap_or_default()),
             received_at,
+            row_count: event.row_count,
         }
     }
 
@@ -112,6 +114,7 @@ impl LineageEventRow {
             error: self.error.clone(),
             schema,
             semantic_types,
+            row_count: self.row_count,
         })
     }
 

@@ -18,6 +18,8 @@ pub struct Run {
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
     pub received_at: NaiveDateTime,
+    /// Rows the profiler counted, when it says.
+    pub row_count: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

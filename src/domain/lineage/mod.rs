@@ -105,6 +105,9 @@ pub struct LineageEvent {
     pub schema: Option<Vec<String>>,
     /// Columns from the semantic-types facet, when the event carries one.
     pub semantic_types: Option<Vec<ColumnType>>,
+    /// Rows profiled: the profiled dataset's `dataQualityMetrics` input facet or
+    /// `outputStatistics` output facet `rowCount`.
+    pub row_count: Option<i64>,
 }
 
 impl LineageEvent {
@@ -170,7 +173,9 @@ pub fn fold(events: &[LineageEvent]) -> Option<RunRecord> {
     let finished_at = terminal.map(|t| t.event_time.max(started_at));
     let schema = events.iter().rev().find_map(|e| e.schema.as_ref());
     let semantic = events.iter().rev().find_map(|e| e.semantic_types.as_ref());
+    let row_count = events.iter().rev().find_map(|e| e.row_count);
     Some(RunRecord {
+        row_count,
         run_id: run_id.clone(),
         warehouse_type: dataset.warehouse_type,
         table: dataset.table.clone(),

@@ -54,7 +54,8 @@ impl LineageEvent {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let (dataset, schema, dataset_semantic) = profiled.ok().flatten().unwrap_or_default();
+        let (dataset, schema, dataset_semantic, row_count) =
+            profiled.ok().flatten().unwrap_or_default();
         match (event_type, event_time, run_id) {
             (Some(event_type), Some(event_time), Some(run_id)) => Ok(LineageEvent {
                 run_id,
@@ -64,6 +65,7 @@ impl LineageEvent {
                 error,
                 schema,
                 semantic_types: dataset_semantic.or(run_semantic),
+                row_count,
             }),
             _ => Err(errors),
         }
@@ -165,11 +167,12 @@ pub fn warehouse_of(namespace: &str) -> Option<WarehouseType> {
     WarehouseType::parse(scheme).ok()
 }
 
-/// What a chosen dataset gives: the table, schema columns, semantic types.
+/// What a chosen dataset gives: the table, schema columns, semantic types, row count.
 type Profiled = (
     Option<Dataset>,
     Option<Vec<String>>,
     Option<Vec<ColumnType>>,
+    Option<i64>,
 );
 
 /// The profiled table: the first input on a known warehouse, else the first such output.
@@ -219,15 +222,46 @@ fn profiled_dataset(event: &Object) -> Result<Option<Profiled>, (&'static str, S
                 .transpose()
                 .map_err(|e| (key, e))?
                 .flatten();
+            let row_count = row_count(dataset, list, &path).map_err(|e| (key, e))?;
             let dataset = Dataset {
                 warehouse_type: warehouse,
                 table,
             };
-            return Ok(Some((Some(dataset), schema, semantic)));
+            return Ok(Some((Some(dataset), schema, semantic, row_count)));
         }
     }
     match first_unknown {
         Some(message) => Err(("inputs", message)),
         None => Ok(None),
+    }
+}
+
+/// `rowCount` of the profiled dataset: `inputFacets.dataQualityMetrics` on an input,
+/// `outputFacets.outputStatistics` on an output (the OpenLineage standard facets). Absent
+/// is fine; present it must be a whole number, 0 or more.
+fn row_count(dataset: &Object, list: &str, path: &str) -> Result<Option<i64>, String> {
+    let (facets_key, facet) = if list == "inputs" {
+        ("inputFacets", "dataQualityMetrics")
+    } else {
+        ("outputFacets", "outputStatistics")
+    };
+    let Some(value) = dataset
+        .get(facets_key)
+        .and_then(Value::as_object)
+        .and_then(|f| f.get(facet))
+        .and_then(Value::as_object)
+        .and_then(|f| f.get("rowCount"))
+    else {
+        return Ok(None);
+    };
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_i64().filter(|n| *n >= 0).map(Some).ok_or_else(|| {
+            format!("{path}.{facets_key}.{facet}.rowCount must be a whole number, 0 or more")
+        }),
+        _ => Err(format!(
+            "{path}.{facets_key}.{facet}.rowCount must be a number, not {}",
+            kind(value)
+        )),
     }
 }

@@ -36,6 +36,8 @@ pub struct RunJson {
     pub finished_at: Option<String>,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+    /// Rows profiled, when the profiler said.
+    pub row_count: Option<i64>,
     pub columns: Vec<ColumnJson>,
 }
 
@@ -183,6 +185,7 @@ pub async fn show(
         started_at: rfc3339(run.started_at),
         finished_at: run.finished_at.map(rfc3339),
         duration_ms: run.duration_ms,
+        row_count: run.row_count,
         error: run.error,
         columns: columns
             .into_iter()
