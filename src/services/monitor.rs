@@ -44,8 +44,11 @@ pub struct Debounce {
     last: Mutex<HashMap<WarehouseType, Instant>>,
     /// Duration baselines (p95 and run count) per rule and warehouse type, with when
     /// they were computed: a day of runs changes little in a few minutes.
-    baselines: Mutex<HashMap<(String, WarehouseType), (Instant, Option<i64>, usize)>>,
+    baselines: Mutex<HashMap<(String, WarehouseType), Baseline>>,
 }
+
+/// When a baseline was computed, its p95 (none without runs) and how many runs it saw.
+type Baseline = (Instant, Option<i64>, usize);
 
 /// How long a computed duration baseline is reused.
 const BASELINE_FOR: StdDuration = StdDuration::from_secs(300);
