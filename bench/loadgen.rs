@@ -71,6 +71,10 @@ enum TargetName {
     Api,
     Form,
     Get,
+    /// `POST /api/v1/runs`, one JSON run per request.
+    Run,
+    /// `POST /api/v1/runs`, `--batch` runs per request as NDJSON.
+    Runs,
 }
 
 #[derive(clap::Args)]
@@ -88,6 +92,12 @@ struct RunArgs {
     /// session cookie with every request: for the agent pages.
     #[arg(long)]
     sign_in: Option<String>,
+    /// Bearer token for the API (`--target run|runs` need one with the ingest scope).
+    #[arg(long)]
+    token: Option<String>,
+    /// Runs per NDJSON request for `--target runs`.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
     /// Tickets in the seeded database, for `{ticket}` in --path.
     #[arg(long, default_value_t = 0)]
     seed_tickets: u64,
@@ -209,7 +219,12 @@ fn run(args: RunArgs) -> Result<(), String> {
         TargetName::Api => Target::ApiReport,
         TargetName::Form => Target::FormReport,
         TargetName::Get => Target::Get(args.path.clone()),
+        TargetName::Run => Target::Runs(1),
+        TargetName::Runs => Target::Runs(args.batch.max(1)),
     };
+    if matches!(target, Target::Runs(_)) && args.token.is_none() {
+        return Err("--target run|runs needs --token (a token with the ingest scope)".into());
+    }
     if args.path.contains("{ticket}") && args.seed_tickets == 0 {
         return Err("--path with {ticket} needs --seed-tickets N".into());
     }
@@ -247,6 +262,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         session,
         tickets: args.seed_tickets,
         first_ticket: args.first_ticket,
+        token: args.token.clone(),
     });
     let apply = |shot: Arc<Shot>, window: Window| async move {
         match args.mode {

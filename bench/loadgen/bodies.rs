@@ -160,3 +160,41 @@ fn pick_table(rng: &mut StdRng, shape: SeedShape) -> (&'static str, String) {
         }
     }
 }
+
+/// A finished profiling run as the profiler posts it: a new run id each time, every
+/// warehouse type, 3,500 tables, mostly successes with some failures and timeouts, a few typed columns,
+/// started in the last hour.
+pub fn run(rng: &mut StdRng, sequence: u64) -> serde_json::Value {
+    let (warehouse, _) = SEEDED_TABLES[rng.random_range(0..SEEDED_TABLES.len())];
+    // Fleet tables: the seed's named tables carry thousands of open stale-profile tickets
+    // each (an artefact of seeding 100k reports over 20 tables) that the first success
+    // would resolve one by one.
+    let table = format!(
+        "bench{}.ingest.t{}",
+        rng.random_range(0..7),
+        rng.random_range(0..500)
+    );
+    let status = match rng.random_range(0..100) {
+        0..=89 => "succeeded",
+        90..=96 => "failed",
+        _ => "timed_out",
+    };
+    let now = chrono::Utc::now();
+    let started = now - chrono::TimeDelta::seconds(rng.random_range(60..3600));
+    let finished = started + chrono::TimeDelta::milliseconds(rng.random_range(500..600_000));
+    serde_json::json!({
+        "run_id": format!("ingest-{}-{sequence}", std::process::id()),
+        "warehouse_type": warehouse,
+        "table": table,
+        "status": status,
+        "started_at": started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "finished_at": finished.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "error": if status == "succeeded" { serde_json::Value::Null } else { "Statement reached its statement or warehouse timeout".into() },
+        "row_count": rng.random_range(100..10_000_000),
+        "columns": [
+            {"name": "id", "semantic_type": "identifier", "confidence": 0.99},
+            {"name": "email", "semantic_type": "email", "confidence": 0.93},
+            {"name": "created_at", "semantic_type": "timestamp", "confidence": 0.97}
+        ]
+    })
+}

@@ -25,6 +25,8 @@ pub enum Target {
     FormReport,
     /// `GET PATH` → 200 (pages, health checks; a baseline for the HTTP stack).
     Get(String),
+    /// `POST /api/v1/runs` with N run records: one JSON object (N = 1) or N NDJSON lines.
+    Runs(usize),
 }
 
 /// Shared by every worker or scheduled request.
@@ -42,6 +44,8 @@ pub struct Shot {
     /// Tickets in the seed: `{ticket}` in a `Get` path becomes a random one of them.
     pub tickets: u64,
     pub first_ticket: u64,
+    /// Bearer token for the API targets.
+    pub token: Option<String>,
 }
 
 impl Shot {
@@ -68,6 +72,27 @@ impl Shot {
                     request = request.header("Cookie", format!("{CSRF_COOKIE}={token}"));
                 }
                 request.form(&fields)
+            }
+            Target::Runs(n) => {
+                let url = format!("{}/api/v1/runs", self.base);
+                let request = self
+                    .client
+                    .post(url)
+                    .bearer_auth(self.token.as_deref().unwrap_or_default());
+                if *n == 1 {
+                    request
+                        .header("content-type", "application/json")
+                        .body(bodies::run(rng, sequence).to_string())
+                } else {
+                    let mut body = String::with_capacity(n * 300);
+                    for i in 0..*n as u64 {
+                        body.push_str(&bodies::run(rng, sequence * *n as u64 + i).to_string());
+                        body.push('\n');
+                    }
+                    request
+                        .header("content-type", "application/x-ndjson")
+                        .body(body)
+                }
             }
             Target::Get(path) => {
                 let path = if path.contains("{ticket}") {

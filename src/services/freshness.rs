@@ -48,17 +48,47 @@ fn resolve_stale(
 ) -> Result<Vec<String>, AppError> {
     let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
     let landed = fresh.finished_at.unwrap_or(fresh.started_at);
-    let stale: Vec<Ticket> = tickets::table
+    // The table's tickets through `tickets_table` (table, warehouse type); the rest is
+    // checked here, so SQLite cannot prefer an index on status or on the incident flag,
+    // which would walk every open ticket for each run ingested.
+    type Row = (
+        i64,
+        String,
+        String,
+        bool,
+        Option<i64>,
+        chrono::NaiveDateTime,
+    );
+    let candidates: Vec<i64> = tickets::table
         .filter(tickets::table_name.eq(fresh.table.as_str()))
         .filter(tickets::warehouse_type.eq(fresh.warehouse_type.as_str()))
-        .filter(tickets::category.eq(Category::StaleProfile.as_str()))
-        .filter(tickets::status.eq_any(open))
-        .filter(tickets::is_incident.eq(false))
-        .filter(tickets::merged_into.is_null())
-        // A profile that finished before the report was filed is what it complained of
-        // (a backfilled old run resolves nothing); minutes of slack for clocks that differ
-        // and for timestamps sent to the second.
-        .filter(tickets::created_at.le(landed + TimeDelta::minutes(CLOCK_SLACK_MINUTES)))
+        .select((
+            tickets::id,
+            tickets::category,
+            tickets::status,
+            tickets::is_incident,
+            tickets::merged_into,
+            tickets::created_at,
+        ))
+        .load::<Row>(conn)?
+        .into_iter()
+        .filter(|(_, category, status, incident, merged, created_at)| {
+            category == Category::StaleProfile.as_str()
+                && open.contains(&status.as_str())
+                && !incident
+                && merged.is_none()
+                // A profile that finished before the report was filed is what it
+                // complained of (a backfilled old run resolves nothing); minutes of slack
+                // for clocks that differ and timestamps sent to the second.
+                && *created_at <= landed + TimeDelta::minutes(CLOCK_SLACK_MINUTES)
+        })
+        .map(|(id, ..)| id)
+        .collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stale: Vec<Ticket> = tickets::table
+        .filter(tickets::id.eq_any(&candidates))
         .select(Ticket::as_select())
         .load(conn)?;
     if stale.is_empty() {

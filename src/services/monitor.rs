@@ -45,7 +45,13 @@ pub struct Debounce {
     /// Duration baselines (p95 and run count) per rule and warehouse type, with when
     /// they were computed: a day of runs changes little in a few minutes.
     baselines: Mutex<HashMap<(String, WarehouseType), Baseline>>,
+    /// The worker that checks freshness for ingested runs, started on first use.
+    freshness: std::sync::OnceLock<std::sync::mpsc::SyncSender<Vec<RunRecord>>>,
 }
+
+/// Successful runs waiting for the freshness worker, in batches; beyond this the newest
+/// are checked by nobody (logged): ingest never waits for the worker.
+const FRESHNESS_QUEUE: usize = 1024;
 
 /// When a baseline was computed, its p95 (none without runs) and how many runs it saw.
 type Baseline = (Instant, Option<i64>, usize);
@@ -59,6 +65,7 @@ impl Debounce {
             every,
             last: Mutex::new(HashMap::new()),
             baselines: Mutex::new(HashMap::new()),
+            freshness: std::sync::OnceLock::new(),
         }
     }
 
@@ -140,12 +147,62 @@ fn monitor() -> Who {
 /// After run records were committed: resolve the stale-profile tickets their successes
 /// answer, then run the threshold rules of their warehouse types. The records are stored
 /// whatever happens here, so failures are logged, not returned.
+///
+/// Freshness resolves tickets one by one (each reporter gets the resolved email), which
+/// can be hundreds for a table many analysts complained about: so it runs on a worker
+/// thread fed by a bounded queue, not in the ingest request. With no debounce
+/// (`DESK_MONITOR_DEBOUNCE_MS=0`) it runs before the request answers.
 pub fn runs_stored(conn: &mut DbConnection, desk: &Desk, records: &[RunRecord]) {
-    if let Err(e) = freshness::after_runs(conn, desk, records) {
-        tracing::warn!(error = %e, "freshness check after ingest failed");
+    let succeeded: Vec<RunRecord> = records
+        .iter()
+        .filter(|r| r.status == crate::domain::run::RunStatus::Succeeded)
+        .cloned()
+        .collect();
+    if !succeeded.is_empty() {
+        if desk.monitor.every.is_zero() {
+            if let Err(e) = freshness::after_runs(conn, desk, &succeeded) {
+                tracing::warn!(error = %e, "freshness check after ingest failed");
+            }
+        } else {
+            let queue = desk
+                .monitor
+                .freshness
+                .get_or_init(|| freshness_worker(desk));
+            if queue.try_send(succeeded).is_err() {
+                tracing::warn!("freshness queue full: a batch of successful runs was not checked");
+            }
+        }
     }
     let touched: Vec<WarehouseType> = records.iter().map(|r| r.warehouse_type).collect();
     after_ingest(conn, desk, &touched);
+}
+
+/// Start the freshness worker: it takes batches of successful runs off the queue, as many
+/// as are waiting at once, and resolves what they answer.
+fn freshness_worker(desk: &Desk) -> std::sync::mpsc::SyncSender<Vec<RunRecord>> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<RunRecord>>(FRESHNESS_QUEUE);
+    let desk = desk.with_clock(desk.clock.clone());
+    let spawned = std::thread::Builder::new()
+        .name("freshness".into())
+        .spawn(move || {
+            while let Ok(mut batch) = receiver.recv() {
+                while let Ok(more) = receiver.try_recv() {
+                    batch.extend(more);
+                }
+                let result = desk
+                    .pool
+                    .get()
+                    .map_err(AppError::from)
+                    .and_then(|mut conn| freshness::after_runs(&mut conn, &desk, &batch));
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "freshness check after ingest failed");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the freshness worker");
+    }
+    sender
 }
 
 /// After runs or reports were stored: evaluate the touched warehouse types, unless they

@@ -29,15 +29,69 @@ pub fn store(
     records: &[RunRecord],
     received_at: chrono::NaiveDateTime,
 ) -> Result<Vec<Stored>, AppError> {
-    let results = write_transaction(conn, |conn| {
-        records
-            .iter()
-            .map(|record| store_one(conn, record, received_at))
-            .collect::<Result<Vec<_>, AppError>>()
-    })?;
+    let results = write_transaction(conn, |conn| store_all(conn, records, received_at))?;
     let (stored, finished): (Vec<Stored>, Vec<Option<Finished>>) = results.into_iter().unzip();
     count_finished(finished.iter().flatten());
     Ok(stored)
+}
+
+/// A batch in a handful of statements: the stored statuses of its run ids in one query,
+/// the new runs and all typed columns in multi-row inserts, replaced runs one by one. A
+/// batch naming a run id twice goes record by record, so the later one wins as documented.
+fn store_all(
+    conn: &mut DbConnection,
+    records: &[RunRecord],
+    received_at: chrono::NaiveDateTime,
+) -> Result<Vec<(Stored, Option<Finished>)>, AppError> {
+    let ids: Vec<&str> = records.iter().map(|r| r.run_id.as_str()).collect();
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != ids.len() {
+        return records
+            .iter()
+            .map(|record| store_one(conn, record, received_at))
+            .collect();
+    }
+    let previous = Run::statuses(conn, &ids)?;
+    let mut new_runs = Vec::new();
+    let mut columns = Vec::new();
+    for record in records {
+        let (run, cols) = to_rows(record, received_at);
+        if previous.contains_key(&record.run_id) {
+            Run::replace(conn, &run)?;
+        } else {
+            new_runs.push(run);
+        }
+        columns.extend(cols);
+    }
+    Run::insert_many(conn, &new_runs)?;
+    Run::insert_columns(conn, &columns)?;
+    Ok(records
+        .iter()
+        .map(|record| {
+            let before = previous.get(&record.run_id).map(String::as_str);
+            (
+                if before.is_none() {
+                    Stored::Created
+                } else {
+                    Stored::Updated
+                },
+                finished(record, before),
+            )
+        })
+        .collect())
+}
+
+/// A run is finished by a write when it now has an end status it did not have before.
+fn finished(record: &RunRecord, before: Option<&str>) -> Option<Finished> {
+    (record.status != RunStatus::Running && before != Some(record.status.as_str())).then_some(
+        Finished {
+            warehouse_type: record.warehouse_type,
+            status: record.status,
+            duration_ms: record.duration_ms(),
+        },
+    )
 }
 
 /// Insert or replace one record. Call inside a transaction, and `count_finished` after

@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{run_columns, runs};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = runs, treat_none_as_null = true)]
+#[diesel(table_name = runs, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Run {
     pub run_id: String,
     pub warehouse_type: String,
@@ -33,7 +33,69 @@ pub struct RunColumn {
     pub confidence: Option<f64>,
 }
 
+/// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bind limits.
+const CHUNK: usize = 500;
+
 impl Run {
+    /// The stored status of each of these run ids that exists.
+    pub fn statuses(
+        conn: &mut DbConnection,
+        run_ids: &[&str],
+    ) -> QueryResult<std::collections::HashMap<String, String>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in run_ids.chunks(CHUNK) {
+            let rows: Vec<(String, String)> = runs::table
+                .filter(runs::run_id.eq_any(chunk))
+                .select((runs::run_id, runs::status))
+                .load(conn)?;
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
+    /// Insert new runs (none stored yet) with multi-row statements on the backend's own
+    /// connection (multi-row VALUES does not compile through MultiConnection).
+    pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<usize> {
+        let mut inserted = 0;
+        for chunk in runs.chunks(CHUNK) {
+            inserted += match conn {
+                DbConnection::Sqlite(c) => {
+                    diesel::insert_into(runs::table).values(chunk).execute(c)?
+                }
+                DbConnection::Postgres(c) => {
+                    diesel::insert_into(runs::table).values(chunk).execute(c)?
+                }
+            };
+        }
+        Ok(inserted)
+    }
+
+    /// Replace a stored run's record and drop its columns (the caller inserts the new ones).
+    pub fn replace(conn: &mut DbConnection, run: &Run) -> QueryResult<()> {
+        diesel::update(runs::table.find(&run.run_id))
+            .set(run)
+            .execute(conn)?;
+        diesel::delete(run_columns::table.filter(run_columns::run_id.eq(&run.run_id)))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Insert typed columns, many rows per statement.
+    pub fn insert_columns(conn: &mut DbConnection, columns: &[RunColumn]) -> QueryResult<usize> {
+        let mut inserted = 0;
+        for chunk in columns.chunks(CHUNK) {
+            inserted += match conn {
+                DbConnection::Sqlite(c) => diesel::insert_into(run_columns::table)
+                    .values(chunk)
+                    .execute(c)?,
+                DbConnection::Postgres(c) => diesel::insert_into(run_columns::table)
+                    .values(chunk)
+                    .execute(c)?,
+            };
+        }
+        Ok(inserted)
+    }
+
     pub fn find(conn: &mut DbConnection, run_id: &str) -> QueryResult<Option<Run>> {
         runs::table
             .find(run_id)
