@@ -510,7 +510,71 @@ async fn known_issue_banner_and_one_click_join(backend: Backend) {
     );
 }
 
+/// With a debounce (as deployed), freshness runs on its worker after the ingest answered,
+/// and threshold rules on their own thread: both still happen.
+async fn background_freshness_and_rules(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.monitor_debounce_ms = 50).await;
+    let stale = app
+        .file_report(json!({
+            "reporter_email": "fay@example.com", "kind": "stale_profile", "warehouse_type": "bigquery",
+            "table": "proj.core.users", "description": "The users profile is days old."
+        }))
+        .await;
+    let number = stale["number"].as_str().unwrap().to_string();
+    app.post_run(run(
+        &app,
+        "bq-fresh",
+        "bigquery",
+        "proj.core.users",
+        "succeeded",
+        0,
+    ))
+    .await;
+    app.post_run(run(
+        &app,
+        "bq-crit",
+        "bigquery",
+        "proj.finance.ledger",
+        "timed_out",
+        0,
+    ))
+    .await;
+    let mut status = String::new();
+    let mut open = Vec::new();
+    for _ in 0..100 {
+        status = ticket(&app, &number).await["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // The debounce may have swallowed the second ingest's evaluation: nudge it.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        app.post_run(run(
+            &app,
+            "bq-crit",
+            "bigquery",
+            "proj.finance.ledger",
+            "timed_out",
+            0,
+        ))
+        .await;
+        open = incidents(&app).await;
+        if status == "resolved" && !open.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        status, "resolved",
+        "the freshness worker resolved the stale ticket"
+    );
+    assert_eq!(
+        open.len(),
+        1,
+        "the rules ran off the request path: {open:?}"
+    );
+}
+
 on_both_backends!(
+    background_freshness_and_rules,
     known_issue_banner_and_one_click_join,
     burst_of_timeouts_opens_one_incident_that_recovery_resolves,
     failure_rate_over_the_last_runs,
