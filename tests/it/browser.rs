@@ -10,7 +10,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     browser_files_a_report_and_reads_the_tracking_page,
-    agent_triages_in_the_browser
+    agent_triages_in_the_browser,
+    known_issue_banner_comes_and_goes
 );
 
 /// chromedriver on a free port, ended when dropped.
@@ -279,6 +280,86 @@ async fn agent_triages_in_the_browser(backend: Backend) {
     );
     assert_eq!(category.as_deref(), Some("failed_report"));
     assert_eq!(status, "closed");
+}
+
+/// An incident opens: the report form shows it as a known issue, an analyst joins it in
+/// one click, and once it resolves the banner is gone.
+async fn known_issue_banner_comes_and_goes(backend: Backend) {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::spawn_with(backend, |s| s.monitor_debounce_ms = 0).await;
+    let now = app.clock.now();
+    let at = |minutes: i64| inspect_desk::clock::rfc3339(now - chrono::TimeDelta::minutes(minutes));
+    app.post_run(serde_json::json!({
+        "run_id": "rs-1", "warehouse_type": "redshift", "table": "dw.finance.invoices",
+        "status": "timed_out", "started_at": at(5), "finished_at": at(4),
+        "error": "Query cancelled on user's request (statement_timeout)"
+    }))
+    .await;
+    let evaluate = || {
+        let desk = app.desk.clone();
+        tokio::task::spawn_blocking(move || {
+            inspect_desk::services::monitor::evaluate(&desk, desk.clock.now(), None)
+                .expect("evaluation")
+        })
+    };
+    let client = browser(&driver).await;
+    let result = async {
+        client.goto(&app.url("/report")).await?;
+        let banner = client
+            .find(Locator::Id("known-issues"))
+            .await?
+            .text()
+            .await?;
+        let number = client
+            .find(Locator::Css(".known-issue"))
+            .await?
+            .attr("id")
+            .await?
+            .unwrap_or_default()
+            .trim_start_matches("known-")
+            .to_string();
+        client
+            .find(Locator::Id(&format!("join-email-{number}")))
+            .await?
+            .send_keys("joiner@example.com")
+            .await?;
+        client
+            .find(Locator::Id(&format!("join-{number}")))
+            .await?
+            .click()
+            .await?;
+        for _ in 0..50 {
+            if client.current_url().await?.path().starts_with("/t/") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        wait_for_text(&client, "Your report is part of this issue").await?;
+        // Quiet for the window, then for the cool-down: resolved.
+        app.clock.advance(chrono::TimeDelta::minutes(61));
+        evaluate().await.unwrap();
+        app.clock.advance(chrono::TimeDelta::minutes(31));
+        evaluate().await.unwrap();
+        client.goto(&app.url("/report")).await?;
+        let after = client.source().await?;
+        Ok::<_, fantoccini::error::CmdError>((banner, number, after))
+    }
+    .await;
+    client.close().await.ok();
+    let (banner, number, after) = result.expect("browser steps");
+    assert!(
+        banner.contains("Redshift profiling timing out on critical tables"),
+        "{banner}"
+    );
+    assert!(number.starts_with("INS-"), "{number}");
+    assert!(
+        !after.contains("id=\"known-issues\""),
+        "the banner is gone after recovery"
+    );
+    assert_eq!(
+        app.count("tickets WHERE reporter_email = 'joiner@example.com' AND parent_id IS NOT NULL"),
+        1
+    );
 }
 
 async fn wait_for_path(
