@@ -12,6 +12,8 @@ use crate::state::Desk;
 /// How often the server delivers mail and sweeps for escalations.
 const DELIVERY_EVERY: Duration = Duration::from_secs(2);
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
+/// Sweep ticks between clean-ups of expired sessions (240 × 15 s = 1 h).
+const SESSION_CLEANUP_TICKS: u64 = 240;
 
 /// Start both loops on the current tokio runtime. A failing pass is logged and retried at
 /// the next tick; nothing is lost because all state is in the database.
@@ -28,6 +30,7 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer) {
     });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
+        let mut tick_count: u64 = 0;
         loop {
             tick.tick().await;
             let monitor_desk = desk.clone();
@@ -44,6 +47,19 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer) {
                 Ok(Err(e)) => tracing::warn!(error = %e, "threshold rule evaluation failed"),
                 Err(_) => {}
             }
+            // Expired sessions go, about once an hour (the store only ignores them).
+            if tick_count % SESSION_CLEANUP_TICKS == 0 {
+                let cleanup_desk = desk.clone();
+                let _ = web::block(move || -> Result<usize, crate::error::AppError> {
+                    let mut conn = cleanup_desk.pool.get()?;
+                    Ok(crate::db::models::session::SessionRow::delete_expired(
+                        &mut conn,
+                        cleanup_desk.clock.now(),
+                    )?)
+                })
+                .await;
+            }
+            tick_count += 1;
             let sweep_desk = desk.clone();
             match web::block(move || crate::services::escalation::sweep(&sweep_desk, now)).await {
                 Ok(Ok(report)) if report.steps > 0 => {

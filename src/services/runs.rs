@@ -29,7 +29,18 @@ pub fn store(
     records: &[RunRecord],
     received_at: chrono::NaiveDateTime,
 ) -> Result<Vec<Stored>, AppError> {
-    let results = write_transaction(conn, |conn| store_all(conn, records, received_at))?;
+    let results = match write_transaction(conn, |conn| store_all(conn, records, received_at)) {
+        // Another request stored one of these new run ids between our read and our insert
+        // (PostgreSQL runs writers side by side): everything rolled back; the second try
+        // sees the run and replaces it, as a repeat is meant to.
+        Err(AppError::Internal(e))
+            if e.downcast_ref::<diesel::result::Error>()
+                .is_some_and(crate::db::is_unique_violation) =>
+        {
+            write_transaction(conn, |conn| store_all(conn, records, received_at))?
+        }
+        other => other?,
+    };
     let (stored, finished): (Vec<Stored>, Vec<Option<Finished>>) = results.into_iter().unzip();
     count_finished(finished.iter().flatten());
     Ok(stored)

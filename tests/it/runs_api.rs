@@ -8,8 +8,44 @@ use crate::on_both_backends;
 on_both_backends!(
     single_run_round_trips,
     ndjson_batches_are_all_or_nothing,
-    row_counts_are_kept_and_checked
+    row_counts_are_kept_and_checked,
+    the_same_new_run_posted_at_once_is_stored_once
 );
+
+/// Eight requests carry the same new run at the same moment (a retrying profiler): every
+/// one succeeds, exactly one creates it.
+async fn the_same_new_run_posted_at_once_is_stored_once(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::spawn(backend).await);
+    let run = json!({
+        "run_id": "race-1", "warehouse_type": "snowflake", "table": "ANALYTICS.CRM.CONTACTS",
+        "status": "succeeded", "started_at": "2026-11-20T10:00:00Z",
+        "finished_at": "2026-11-20T10:00:30Z",
+        "columns": [{"name": "email", "semantic_type": "email", "confidence": 0.9}]
+    });
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (app, run) = (app.clone(), run.clone());
+        tasks.push(tokio::spawn(async move {
+            app.ingest("/api/v1/runs", &run).await.status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 201),
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("runs WHERE run_id = 'race-1'"), 1);
+    assert_eq!(app.count("run_columns WHERE run_id = 'race-1'"), 1);
+}
 
 async fn row_counts_are_kept_and_checked(backend: Backend) {
     let app = TestApp::spawn(backend).await;
