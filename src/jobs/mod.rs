@@ -48,7 +48,7 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer) {
                 Err(_) => {}
             }
             // Expired sessions go, about once an hour (the store only ignores them).
-            if tick_count % SESSION_CLEANUP_TICKS == 0 {
+            if tick_count.is_multiple_of(SESSION_CLEANUP_TICKS) {
                 let cleanup_desk = desk.clone();
                 let _ = web::block(move || -> Result<usize, crate::error::AppError> {
                     let mut conn = cleanup_desk.pool.get()?;
