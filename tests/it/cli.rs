@@ -296,3 +296,100 @@ fn check_config_accepts_the_shipped_model_and_names_each_problem() {
         );
     }
 }
+
+/// SIGTERM while a large NDJSON batch is being stored: the server stops taking new
+/// connections but finishes the request in flight (all of it stored), then exits 0.
+#[test]
+fn graceful_shutdown_finishes_in_flight_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("desk.db").display());
+    let (ok, created) =
+        output(desk(&url).args(["token", "create", "--name", "t", "--scopes", "ingest"]));
+    assert!(ok, "{created}");
+    let token = created
+        .lines()
+        .find(|l| l.starts_with("desk_"))
+        .expect("token printed")
+        .to_string();
+    let mut child = Server(
+        desk(&url)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DESK_BACKGROUND_JOBS", "false")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("inspect-desk is listening on ") {
+            break rest.trim().to_string();
+        }
+    };
+    // 50,000 runs: seconds of work for a debug build.
+    let mut body = String::new();
+    for i in 0..50_000 {
+        body.push_str(&format!(
+            "{{\"run_id\":\"shutdown-{i}\",\"warehouse_type\":\"duckdb\",\"table\":\"local.main.t{}\",\"status\":\"succeeded\",\"started_at\":\"2026-11-20T10:00:00Z\",\"finished_at\":\"2026-11-20T10:00:05Z\",\"columns\":[{{\"name\":\"id\",\"semantic_type\":\"identifier\"}}]}}\n",
+            i % 100
+        ));
+    }
+    let pid = child.0.id();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (status, answered_after_signal, refused) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let request = client
+            .post(format!("{base}/api/v1/runs"))
+            .bearer_auth(&token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send();
+        let in_flight = tokio::spawn(request);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let signalled = std::time::Instant::now();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let response = in_flight
+            .await
+            .unwrap()
+            .expect("the in-flight request is answered");
+        let answered_after_signal = signalled.elapsed() > std::time::Duration::from_millis(50);
+        let status = response.status().as_u16();
+        // New connections are refused once the server is shutting down.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let refused = reqwest::Client::new()
+            .get(format!("{base}/healthz"))
+            .timeout(std::time::Duration::from_secs(2))
+            .send()
+            .await
+            .is_err();
+        (status, answered_after_signal, refused)
+    });
+    assert_eq!(status, 201, "the batch in flight was stored");
+    assert!(
+        answered_after_signal,
+        "the batch was answered before SIGTERM: make it bigger so the test proves something"
+    );
+    let exit = child.0.wait().unwrap();
+    assert!(exit.success(), "graceful exit: {exit:?}");
+    assert!(refused, "no new requests after shutdown began");
+    // Every run of the batch is in the database.
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn =
+        diesel::SqliteConnection::establish(&dir.path().join("desk.db").to_string_lossy()).unwrap();
+    let stored: Vec<Count> =
+        diesel::sql_query("SELECT COUNT(*) AS n FROM runs WHERE run_id LIKE 'shutdown-%'")
+            .load(&mut conn)
+            .unwrap();
+    assert_eq!(stored[0].n, 50_000);
+}
