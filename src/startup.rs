@@ -121,7 +121,7 @@ pub fn build_desk(
             reports: Limit::per_minute(settings.report_rate_per_minute),
             sign_in: Limit::per_minute(settings.sign_in_rate_per_minute),
         }),
-        monitor: Arc::new(crate::services::monitor::Debounce::new(
+        monitor: Arc::new(crate::services::monitor::Monitor::new(
             std::time::Duration::from_millis(settings.monitor_debounce_ms.into()),
         )),
     })

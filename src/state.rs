@@ -22,7 +22,7 @@ pub struct Desk {
     pub signing_key: Arc<Vec<u8>>,
     pub limits: Arc<crate::web::auth::limits::Limits>,
     /// When threshold rules last ran after an ingest, per warehouse type.
-    pub monitor: Arc<crate::services::monitor::Debounce>,
+    pub monitor: Arc<crate::services::monitor::Monitor>,
 }
 
 /// Single sign-on through an auth proxy.

@@ -318,18 +318,36 @@ pub fn failure_rate_crossed(failed: usize, total: usize, threshold: f64, min_run
     total >= min_runs && total > 0 && (failed as f64 * 100.0 / total as f64) > threshold
 }
 
-/// Is the recent p95 over `factor` × the baseline p95 (both with enough runs)?
+/// The baseline a regression is judged against: its p95 and how many runs it saw
+/// (computed once and reused; see `services::monitor`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    pub p95: Option<i64>,
+    pub runs: usize,
+}
+
+impl Baseline {
+    pub fn of(durations: &mut [i64]) -> Baseline {
+        Baseline {
+            runs: durations.len(),
+            p95: percentile(durations, 95.0),
+        }
+    }
+}
+
+/// Is the recent p95 over `factor` × the baseline p95 (both with enough runs)? Returns
+/// (recent p95, baseline p95, crossed), or `None` without enough runs to compare.
 pub fn regression_crossed(
     recent: &mut [i64],
-    baseline: &mut [i64],
+    baseline: Baseline,
     factor: f64,
     min_runs: usize,
 ) -> Option<(i64, i64, bool)> {
-    if recent.len() < min_runs || baseline.len() < min_runs {
+    if recent.len() < min_runs || baseline.runs < min_runs {
         return None;
     }
     let now = percentile(recent, 95.0)?;
-    let before = percentile(baseline, 95.0)?;
+    let before = baseline.p95?;
     Some((now, before, now as f64 > factor * before.max(1) as f64))
 }
 
@@ -455,11 +473,27 @@ mod tests {
         assert!(!failure_rate_crossed(2, 10, 25.0, 5));
         assert!(!failure_rate_crossed(3, 4, 25.0, 5), "too few runs");
         let mut recent = vec![100, 110, 900, 950];
-        let mut base = vec![100, 120, 130, 140];
+        let base = Baseline::of(&mut [100, 120, 130, 140]);
         assert_eq!(
-            regression_crossed(&mut recent, &mut base, 2.0, 3),
+            base,
+            Baseline {
+                p95: Some(140),
+                runs: 4
+            }
+        );
+        assert_eq!(
+            regression_crossed(&mut recent, base, 2.0, 3),
             Some((950, 140, true))
         );
-        assert_eq!(regression_crossed(&mut [1], &mut base, 2.0, 3), None);
+        assert_eq!(
+            regression_crossed(&mut [100, 200, 250], base, 2.0, 3),
+            Some((250, 140, false))
+        );
+        assert_eq!(regression_crossed(&mut [1], base, 2.0, 3), None);
+        assert_eq!(
+            regression_crossed(&mut recent, Baseline::of(&mut [5]), 2.0, 3),
+            None,
+            "too few baseline runs"
+        );
     }
 }

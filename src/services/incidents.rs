@@ -82,7 +82,7 @@ pub fn attach(
 }
 
 /// Attach `child` to `incident` (checked to be one) inside the caller's transaction.
-pub(crate) fn attach_in(
+fn attach_in(
     conn: &mut DbConnection,
     who: &Who,
     child: &Ticket,

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::signal_incidents;
+use crate::db::schema::{signal_incidents, tickets};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = signal_incidents)]
@@ -52,13 +52,25 @@ impl SignalIncident {
             .execute(conn)
     }
 
-    /// Every signal incident still open.
-    pub fn open(conn: &mut DbConnection) -> QueryResult<Vec<SignalIncident>> {
-        signal_incidents::table
+    /// Every signal incident still open, with whether its ticket is still open too (an
+    /// agent may have resolved or closed it by hand).
+    pub fn open_with_ticket_state(
+        conn: &mut DbConnection,
+    ) -> QueryResult<Vec<(SignalIncident, bool)>> {
+        let open: Vec<&str> = crate::domain::status::Status::OPEN
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        let rows: Vec<(SignalIncident, String)> = signal_incidents::table
+            .inner_join(tickets::table)
             .filter(signal_incidents::resolved_at.is_null())
             .order(signal_incidents::id.asc())
-            .select(SignalIncident::as_select())
-            .load(conn)
+            .select((SignalIncident::as_select(), tickets::status))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(incident, status)| (incident, open.contains(&status.as_str())))
+            .collect())
     }
 
     /// The open row of one signal, if any.

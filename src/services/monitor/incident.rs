@@ -1,0 +1,369 @@
+//! Opening, feeding and resolving the incident of one signal.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Evaluation, Reading};
+use crate::db::models::event::{Event, NewEvent};
+use crate::db::models::signal_incident::{NewSignalIncident, SignalIncident};
+use crate::db::models::ticket::{NUMBER_PREFIX, Ticket};
+use crate::db::schema::tickets;
+use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::domain::category::{Category, ProblemKind};
+use crate::domain::email::EmailAddress;
+use crate::domain::signals::{self, Rule};
+use crate::domain::status::Status;
+use crate::domain::table::TableName;
+use crate::domain::warehouse::WarehouseType;
+use crate::error::AppError;
+use crate::services::incidents;
+use crate::services::intake::{self, DeskTicket};
+use crate::services::triage::{self, Changes, Who};
+use crate::state::Desk;
+
+fn monitor() -> Who {
+    Who {
+        name: "inspect-desk monitor".into(),
+        user_id: None,
+    }
+}
+
+fn is_open(ticket: &Ticket) -> bool {
+    Status::parse(&ticket.status).is_ok_and(|s| Status::OPEN.contains(&s))
+}
+
+/// Bring the incident of one signal (`open`: its open incident, if any) in line with its
+/// reading.
+pub(super) fn reconcile(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    rule: &Rule,
+    reading: &Reading,
+    open: Option<&SignalIncident>,
+    now: NaiveDateTime,
+    evaluation: &mut Evaluation,
+) -> Result<(), AppError> {
+    let warehouse = reading.warehouse;
+    match (open, reading.crossed) {
+        (None, false) => Ok(()),
+        (None, true) => match open_incident(conn, desk, rule, warehouse, reading, now) {
+            Ok(Some((ticket, attached))) => {
+                evaluation.opened.push(ticket.number());
+                evaluation.attached += attached;
+                evaluation.lines.push(format!(
+                    "{}: opened for {}: {}",
+                    ticket.number(),
+                    reading.key,
+                    reading.measurement
+                ));
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            // Another desk instance opened it first; its incident stands.
+            Err(AppError::Internal(e))
+                if e.downcast_ref::<diesel::result::Error>()
+                    .is_some_and(is_unique_violation) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        (Some(open), true) => {
+            // Reads first; the write lock only when there is something to write: reports
+            // to attach, or a breach to record after a quiet spell or a minute's silence.
+            let children = related_children(conn, rule, warehouse, reading, open.opened_at, now)?;
+            let note_breach = open.clear_since.is_some()
+                || now - open.last_breach_at >= chrono::TimeDelta::minutes(1);
+            if children.is_empty() && !note_breach {
+                return Ok(());
+            }
+            let attached = write_transaction(conn, |conn| -> Result<usize, AppError> {
+                if note_breach {
+                    SignalIncident::still_breached(conn, open.id, now, &reading.measurement)?;
+                }
+                let incident = Ticket::find(conn, open.ticket_id)?;
+                attach_all(conn, &incident, &children, now)
+            })?;
+            evaluation.attached += attached;
+            Ok(())
+        }
+        (Some(open), false) => {
+            // The cool-down counts from the first evaluation that saw the signal below
+            // its threshold, so "quiet for 30 minutes" is observed, not assumed.
+            let Some(clear_since) = open.clear_since else {
+                SignalIncident::clearing(conn, open.id, now)?;
+                return Ok(());
+            };
+            if now - clear_since < desk.model.signals.cool_down {
+                return Ok(());
+            }
+            let number = resolve_incident(conn, desk, open, reading, now)?;
+            evaluation.resolved.push(number.clone());
+            evaluation.lines.push(format!(
+                "{number}: resolved, {} below threshold since {}",
+                reading.key,
+                crate::clock::rfc3339(clear_since)
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// Where incident tickets say they come from: the incident commander, else the desk.
+fn incident_reporter(desk: &Desk) -> Result<EmailAddress, AppError> {
+    let from = &desk.mail.from;
+    let bare = from
+        .rsplit_once('<')
+        .and_then(|(_, rest)| rest.strip_suffix('>'))
+        .unwrap_or(from);
+    desk.model
+        .incident_commander
+        .as_deref()
+        .map(EmailAddress::parse)
+        .unwrap_or_else(|| EmailAddress::parse(bare))
+        .map_err(AppError::internal_msg)
+}
+
+fn open_incident(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    rule: &Rule,
+    warehouse: WarehouseType,
+    reading: &Reading,
+    now: NaiveDateTime,
+) -> Result<Option<(Ticket, usize)>, AppError> {
+    let reporter = incident_reporter(desk)?;
+    write_transaction(conn, |conn| {
+        if SignalIncident::open_for(conn, &reading.key)?.is_some() {
+            return Ok(None);
+        }
+        let signal = rule.condition.signal();
+        let category = reading.category.unwrap_or(Category::ProfilingFailure);
+        let table = reading
+            .table
+            .as_deref()
+            .and_then(|t| TableName::parse(t, Some(warehouse)).ok());
+        let spec = DeskTicket {
+            kind: ProblemKind::Known(category),
+            category,
+            severity: rule.severity,
+            reasons: vec![format!("threshold rule {} ({signal})", rule.name)],
+            reporter_email: reporter.clone(),
+            warehouse_type: warehouse,
+            table,
+            description: format!(
+                "Opened by the threshold rule {} ({signal}): {}.\n\nRunbook: {}",
+                rule.name,
+                reading.measurement,
+                crate::runbooks::for_signal(signal).unwrap_or("/runbooks")
+            ),
+            links: reading.evidence.clone(),
+        };
+        let ticket = intake::open_desk_ticket(conn, desk, spec, now)?;
+        let who = monitor();
+        let set = triage::TicketChangeset {
+            is_incident: Some(true),
+            ..Default::default()
+        };
+        let note = format!(
+            "incident opened by threshold rule {} ({signal}): {}",
+            rule.name, reading.measurement
+        );
+        let ticket = triage::touch(
+            conn,
+            &ticket,
+            &who,
+            &[("incident_declared", note, true)],
+            set,
+            now,
+        )?;
+        SignalIncident::insert(
+            conn,
+            &NewSignalIncident {
+                signal_key: &reading.key,
+                rule: &rule.name,
+                signal,
+                warehouse_type: warehouse.as_str(),
+                ticket_id: ticket.id,
+                opened_at: now,
+                last_breach_at: now,
+                measurement: &reading.measurement,
+            },
+        )?;
+        let attached = attach_related(conn, rule, warehouse, reading, &ticket, now, now)?;
+        Ok(Some((Ticket::find(conn, ticket.id)?, attached)))
+    })
+}
+
+/// Attach the open analyst reports that belong with this incident: same warehouse type,
+/// a related category, filed since the rule's reach before it opened, not already in one.
+fn attach_related(
+    conn: &mut DbConnection,
+    rule: &Rule,
+    warehouse: WarehouseType,
+    reading: &Reading,
+    incident: &Ticket,
+    opened_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let children = related_children(conn, rule, warehouse, reading, opened_at, now)?;
+    attach_all(conn, incident, &children, now)
+}
+
+/// The open reports (id, version) that belong with an incident of this reading and are
+/// in no incident yet.
+fn related_children(
+    conn: &mut DbConnection,
+    rule: &Rule,
+    warehouse: WarehouseType,
+    reading: &Reading,
+    opened_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<Vec<(i64, i32)>, AppError> {
+    let categories: Vec<&str> = match reading.category {
+        Some(c) => vec![c.as_str()],
+        None => rule
+            .condition
+            .related_categories()
+            .iter()
+            .map(|c| c.as_str())
+            .collect(),
+    };
+    let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
+    // The window's tickets through `tickets_created`, filtered here (see `read`: the
+    // planner would walk a status or flag index over every ticket instead).
+    type Row = (i64, i32, String, String, bool, Option<i64>, Option<i64>);
+    let children: Vec<(i64, i32)> = tickets::table
+        .filter(tickets::created_at.ge(opened_at - rule.condition.reach()))
+        .filter(tickets::created_at.le(now))
+        .filter(tickets::warehouse_type.eq(warehouse.as_str()))
+        .select((
+            tickets::id,
+            tickets::version,
+            tickets::category,
+            tickets::status,
+            tickets::is_incident,
+            tickets::parent_id,
+            tickets::merged_into,
+        ))
+        .load::<Row>(conn)?
+        .into_iter()
+        .filter(|(_, _, category, status, incident, parent, merged)| {
+            categories.contains(&category.as_str())
+                && open.contains(&status.as_str())
+                && !incident
+                && parent.is_none()
+                && merged.is_none()
+        })
+        .map(|(id, version, ..)| (id, version))
+        .collect();
+    Ok(children)
+}
+
+/// Attach `children` (id, version) to `incident`, inside the caller's transaction.
+fn attach_all(
+    conn: &mut DbConnection,
+    incident: &Ticket,
+    children: &[(i64, i32)],
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if children.is_empty() {
+        return Ok(0);
+    }
+    let who = monitor();
+    let note = format!("attached to incident {} by {}", incident.number(), who.name);
+    // A burst can bring hundreds of reports at once: one UPDATE and a few multi-row
+    // inserts for all of them, not a read-modify-write per ticket. The same changes as
+    // `triage::touch`: parent set, version bumped, escalation re-armed (the sweep then
+    // sees the ticket belongs to an incident and stands it down).
+    for chunk in children.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        diesel::update(
+            tickets::table
+                .filter(tickets::id.eq_any(&ids))
+                .filter(tickets::parent_id.is_null()),
+        )
+        .set((
+            tickets::parent_id.eq(Some(incident.id)),
+            tickets::version.eq(tickets::version + 1),
+            tickets::updated_at.eq(now),
+            tickets::acknowledged_at.eq(None::<NaiveDateTime>),
+            tickets::next_escalation_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+        let events: Vec<NewEvent<'_>> = chunk
+            .iter()
+            .map(|(id, version)| NewEvent {
+                ticket_id: *id,
+                kind: "incident_attached",
+                actor: &who.name,
+                detail: &note,
+                public: true,
+                created_at: now,
+                version: version + 1,
+            })
+            .collect();
+        Event::insert_many(conn, &events)?;
+    }
+    // One note on the incident for the lot, not one per report.
+    let mut numbers: Vec<String> = children
+        .iter()
+        .take(20)
+        .map(|(id, _)| format!("{NUMBER_PREFIX}{id}"))
+        .collect();
+    if children.len() > 20 {
+        numbers.push(format!("and {} more", children.len() - 20));
+    }
+    let summary = format!("{} attached by {}", numbers.join(", "), who.name);
+    let incident = Ticket::find(conn, incident.id)?;
+    triage::touch(
+        conn,
+        &incident,
+        &who,
+        &[("incident_child_added", summary, false)],
+        triage::TicketChangeset::default(),
+        now,
+    )?;
+    Ok(children.len())
+}
+
+/// The signal stayed below its threshold for the cool-down: resolve the incident with a
+/// timeline note, and tell the reporters of the attached tickets once each.
+fn resolve_incident(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    open: &SignalIncident,
+    reading: &Reading,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    let who = monitor();
+    let ticket = Ticket::find(conn, open.ticket_id)?;
+    let cool_down = signals::describe(desk.model.signals.cool_down);
+    let note = format!(
+        "{} stayed below its threshold for {cool_down}: {}",
+        open.signal_key, reading.measurement
+    );
+    if is_open(&ticket) {
+        let changes = Changes {
+            status: Some(Status::Resolved),
+            reason: Some(note.clone()),
+            ..Changes::default()
+        };
+        // A concurrent change by an agent wins; the next evaluation tries again.
+        if triage::update(conn, desk, &who, ticket.id, ticket.version, &changes)?.is_err() {
+            return Ok(ticket.number());
+        }
+    }
+    if SignalIncident::resolve(conn, open.id, now)? == 1 {
+        incidents::update(
+            conn,
+            desk,
+            &who,
+            ticket.id,
+            &format!(
+                "Resolved: {note}. If you still see the problem, reply on your tracking page."
+            ),
+        )?;
+    }
+    Ok(ticket.number())
+}
