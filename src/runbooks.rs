@@ -53,9 +53,14 @@ impl Runbook {
             .unwrap_or(self.slug)
     }
 
-    /// The runbook as an HTML fragment.
-    pub fn html(&self) -> String {
-        render(self.markdown)
+    /// The runbook as an HTML fragment, rendered once per process (the text is built in).
+    pub fn html(&self) -> &'static str {
+        static RENDERED: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| RUNBOOKS.iter().map(|r| render(r.markdown)).collect());
+        RUNBOOKS
+            .iter()
+            .position(|r| r.slug == self.slug)
+            .map_or("", |i| RENDERED[i].as_str())
     }
 
     /// Ids of every heading, as the rendered page carries them.

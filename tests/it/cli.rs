@@ -75,6 +75,42 @@ fn migrate_applies_once_and_bad_urls_are_named() {
     assert!(!ok && text.contains("sqlite:// or postgres://"), "{text}");
 }
 
+/// A bearer token with `scopes` made by the CLI on the database at `url`.
+fn create_token(url: &str, scopes: &str) -> String {
+    let (ok, created) =
+        output(desk(url).args(["token", "create", "--name", "cli test", "--scopes", scopes]));
+    assert!(ok, "{created}");
+    created
+        .lines()
+        .find(|l| l.starts_with("desk_"))
+        .expect("token printed")
+        .to_string()
+}
+
+type Output = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// Start a `serve` command: the server (ended on drop), its base URL, the lines it printed
+/// up to announcing it, and the rest of its output.
+fn start_serve(command: &mut Command) -> (Server, String, Vec<String>, Output) {
+    let mut child = Server(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        seen.push(line.clone());
+        if let Some(rest) = line.strip_prefix("inspect-desk is listening on ") {
+            break rest.trim().to_string();
+        }
+    };
+    (child, base, seen, lines)
+}
+
 /// A server process, ended when the test ends, even when it fails.
 struct Server(std::process::Child);
 
@@ -89,24 +125,8 @@ impl Drop for Server {
 fn serve_demo_starts_with_data() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let mut child = Server(
-        desk(&url)
-            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    let base = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        seen.push(line.clone());
-        if let Some(rest) = line.strip_prefix("inspect-desk is listening on ") {
-            break rest.trim().to_string();
-        }
-    };
+    let (child, base, mut seen, mut lines) =
+        start_serve(desk(&url).args(["serve", "--demo", "--bind", "127.0.0.1:0"]));
     for line in lines.by_ref().take(6) {
         seen.push(line.unwrap());
     }
@@ -117,20 +137,7 @@ fn serve_demo_starts_with_data() {
         "demo sign-in printed: {text}"
     );
     // A read token from the CLI, against the same database the server is using.
-    let (ok, created) = output(desk(&url).args([
-        "token",
-        "create",
-        "--name",
-        "demo reader",
-        "--scopes",
-        "read",
-    ]));
-    assert!(ok, "{created}");
-    let token = created
-        .lines()
-        .find(|l| l.starts_with("desk_"))
-        .expect("token printed")
-        .to_string();
+    let token = create_token(&url, "read");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let result = runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -303,31 +310,12 @@ fn check_config_accepts_the_shipped_model_and_names_each_problem() {
 fn graceful_shutdown_finishes_in_flight_requests() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("desk.db").display());
-    let (ok, created) =
-        output(desk(&url).args(["token", "create", "--name", "t", "--scopes", "ingest"]));
-    assert!(ok, "{created}");
-    let token = created
-        .lines()
-        .find(|l| l.starts_with("desk_"))
-        .expect("token printed")
-        .to_string();
-    let mut child = Server(
+    let token = create_token(&url, "ingest");
+    let (mut child, base, _, _output) = start_serve(
         desk(&url)
             .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("DESK_BACKGROUND_JOBS", "false")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .env("DESK_BACKGROUND_JOBS", "false"),
     );
-    let stdout = child.0.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        if let Some(rest) = line.strip_prefix("inspect-desk is listening on ") {
-            break rest.trim().to_string();
-        }
-    };
     // 50,000 runs: seconds of work for a debug build.
     let mut body = String::new();
     for i in 0..50_000 {

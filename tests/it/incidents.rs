@@ -24,6 +24,18 @@ fn run(app: &TestApp, id: &str, warehouse: &str, table: &str, status: &str, ago:
     })
 }
 
+/// A JSON list of ticket numbers, sorted.
+fn sorted_numbers(list: &Value) -> Vec<String> {
+    let mut numbers: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
 async fn incidents(app: &TestApp) -> Vec<Value> {
     let response = app.api_get("/api/v1/incidents").await;
     assert_eq!(response.status(), 200);
@@ -166,16 +178,9 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["number"], number);
     assert_eq!(app.count("signal_incidents"), 1);
-    let mut children: Vec<String> = open[0]["linked_tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_string())
-        .collect();
-    children.sort();
     let mut expected = vec![report_number.clone(), later_number.clone()];
     expected.sort();
-    assert_eq!(children, expected);
+    assert_eq!(sorted_numbers(&open[0]["linked_tickets"]), expected);
 
     // Still inside the cool-down after the window has passed: stays open.
     app.clock.advance(TimeDelta::minutes(62));
@@ -325,15 +330,8 @@ async fn a_burst_of_reports_is_an_incident(backend: Backend) {
         open[0]["signal_key"],
         "report-burst:databricks:stale_profile"
     );
-    let mut linked: Vec<String> = open[0]["linked_tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_string())
-        .collect();
-    linked.sort();
     numbers.sort();
-    assert_eq!(linked, numbers);
+    assert_eq!(sorted_numbers(&open[0]["linked_tickets"]), numbers);
     let parent = ticket(&app, open[0]["number"].as_str().unwrap()).await;
     assert_eq!(parent["category"], "stale_profile");
 }

@@ -18,14 +18,14 @@ pub struct Entry {
 struct IndexPage {
     layout: Layout,
     entries: Vec<Entry>,
-    body: String,
+    body: &'static str,
 }
 
 #[derive(Template)]
 #[template(path = "runbooks/show.html")]
 struct ShowPage {
     layout: Layout,
-    body: String,
+    body: &'static str,
 }
 
 pub async fn index(ctx: PageContext) -> Result<HttpResponse, PageError> {
@@ -37,9 +37,7 @@ pub async fn index(ctx: PageContext) -> Result<HttpResponse, PageError> {
             title: r.title(),
         })
         .collect();
-    let body = Runbook::find("README")
-        .map(Runbook::html)
-        .unwrap_or_default();
+    let body = Runbook::find("README").map_or("", Runbook::html);
     let page = IndexPage {
         layout: Layout::new("Runbooks", &ctx),
         entries,
