@@ -60,6 +60,21 @@ pub enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Rehearse a launch scenario on the desk's database, live instance or not: what
+    /// it creates is tagged and kept out of metrics, its mail goes to the drill
+    /// recipients. Prints the step-by-step report; exits 0 when every step passes.
+    Drill {
+        /// The scenario (see --list).
+        #[arg(required_unless_present = "list")]
+        name: Option<String>,
+        /// List the scenarios.
+        #[arg(long, conflicts_with = "name")]
+        list: bool,
+        /// Where the drill's mail goes (repeat for several); default: [drills]
+        /// recipients of the support model.
+        #[arg(long = "recipient")]
+        recipients: Vec<String>,
+    },
     /// The email outbox.
     Outbox {
         #[command(subcommand)]
@@ -130,6 +145,20 @@ pub enum TokenCommand {
 }
 
 pub fn run(cli: Cli) -> Result<(), String> {
+    if matches!(cli.command, Command::Serve { .. }) {
+        return run_command(cli);
+    }
+    // An SMTP mailer (DESK_SMTP_URL) spawns its pool's task when it is built and when it
+    // is dropped: the other verbs run inside an entered runtime of their own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let _inside = runtime.enter();
+    run_command(cli)
+}
+
+fn run_command(cli: Cli) -> Result<(), String> {
     let mut settings = Settings::load()?;
     telemetry::init(settings.log_format);
     match cli.command {
@@ -271,6 +300,42 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 println!("  {line}");
             }
             Ok(())
+        }
+        Command::Drill { list: true, .. } => {
+            for s in crate::services::drills::SCENARIOS {
+                println!(
+                    "{:<30} {}",
+                    s.name,
+                    s.summary.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
+            Ok(())
+        }
+        Command::Drill {
+            name, recipients, ..
+        } => {
+            let name = name.unwrap_or_default();
+            let desk = build_desk(&settings, Clock::system(), None)?;
+            let mut conn = desk.pool.get().map_err(|e| describe(e.into()))?;
+            let id = crate::services::drills::start(
+                &mut conn,
+                &desk,
+                &name,
+                &recipients,
+                &Actor {
+                    name: "inspect-desk drill (command line)",
+                    ip: None,
+                },
+            )
+            .map_err(describe)?;
+            drop(conn);
+            let report = crate::services::drills::run(&desk, id, &desk.mailer).map_err(describe)?;
+            print!("{}", report.to_text());
+            if report.passed() {
+                Ok(())
+            } else {
+                Err(format!("drill {id} ({name}) failed"))
+            }
         }
         Command::Outbox {
             action: OutboxCommand::Deliver,

@@ -141,7 +141,8 @@ pub fn seed(desk: &Desk, run_count: usize, ticket_count: usize) -> Result<String
     for index in 0..run_count {
         batch.push(generate_run(&mut rng, &tables, index, now));
         if batch.len() == 1000 || index + 1 == run_count {
-            runs::store(&mut conn, &batch, now).map_err(|e| format!("seeding runs: {e}"))?;
+            runs::store(&mut conn, &batch, now, crate::domain::drill::LIVE)
+                .map_err(|e| format!("seeding runs: {e}"))?;
             batch.clear();
         }
     }

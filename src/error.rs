@@ -59,6 +59,11 @@ impl AppError {
         }
     }
 
+    /// One bad field and what is wrong with it.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid(std::iter::once((field, message.into())).collect())
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(err.into())
     }

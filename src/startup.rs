@@ -124,6 +124,7 @@ pub fn build_desk(
         monitor: Arc::new(crate::services::monitor::Monitor::new(
             std::time::Duration::from_millis(settings.monitor_debounce_ms.into()),
         )),
+        drill: crate::domain::drill::LIVE,
     })
 }
 

@@ -23,6 +23,9 @@ pub struct Desk {
     pub limits: Arc<crate::web::auth::limits::Limits>,
     /// When threshold rules last ran after an ingest, per warehouse type.
     pub monitor: Arc<crate::services::monitor::Monitor>,
+    /// The drill this desk runs (`drill::LIVE` for the real one): what it creates is
+    /// tagged with it, and its sweeps, rules and mail delivery see only that drill's data.
+    pub drill: i64,
 }
 
 /// Single sign-on through an auth proxy.
@@ -46,6 +49,15 @@ impl Desk {
             signing_key: self.signing_key.clone(),
             limits: self.limits.clone(),
             monitor: self.monitor.clone(),
+            drill: self.drill,
+        }
+    }
+
+    /// This desk as drill `id` runs it: its own movable clock, its own data.
+    pub fn for_drill(&self, id: i64) -> Desk {
+        Desk {
+            drill: id,
+            ..self.with_clock(Clock::system())
         }
     }
 }

@@ -42,6 +42,7 @@ diesel::table! {
         next_escalation_at -> Nullable<Timestamp>,
         acknowledged_at -> Nullable<Timestamp>,
         paused_at -> Nullable<Timestamp>,
+        drill -> BigInt,
     }
 }
 
@@ -70,6 +71,7 @@ diesel::table! {
         error -> Nullable<Text>,
         received_at -> Timestamp,
         row_count -> Nullable<BigInt>,
+        drill -> BigInt,
     }
 }
 
@@ -111,6 +113,31 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         locked_until -> Nullable<Timestamp>,
         dedupe_key -> Nullable<Text>,
+        drill -> BigInt,
+    }
+}
+
+diesel::table! {
+    drills (id) {
+        id -> BigInt,
+        scenario -> Text,
+        status -> Text,
+        started_by -> Text,
+        recipients -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    drill_steps (id) {
+        id -> BigInt,
+        drill_id -> BigInt,
+        position -> Integer,
+        name -> Text,
+        passed -> Bool,
+        detail -> Text,
+        duration_ms -> BigInt,
     }
 }
 
@@ -226,6 +253,7 @@ diesel::joinable!(ticket_runs -> tickets (ticket_id));
 diesel::joinable!(run_columns -> runs (run_id));
 diesel::joinable!(outbox -> tickets (ticket_id));
 diesel::joinable!(signal_incidents -> tickets (ticket_id));
+diesel::joinable!(drill_steps -> drills (drill_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tickets,
@@ -242,4 +270,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     lineage_events,
     ticket_escalations,
     signal_incidents,
+    drills,
+    drill_steps,
 );

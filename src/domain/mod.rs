@@ -3,6 +3,7 @@
 pub mod calendar;
 pub mod category;
 pub mod classify;
+pub mod drill;
 pub mod email;
 pub mod escalation;
 pub mod lineage;

@@ -68,6 +68,8 @@ pub struct SupportModel {
     freshness: Vec<(GlobMatcher, Duration)>,
     /// Threshold rules that open incidents from run records and reports.
     pub signals: SignalRules,
+    /// Where drills' mail goes (instead of the owners and analysts it names).
+    pub drill_recipients: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +88,15 @@ struct RawModel {
     calendars: BTreeMap<String, RawCalendar>,
     #[serde(default)]
     incidents: Option<RawSignalRules>,
+    #[serde(default)]
+    drills: RawDrills,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDrills {
+    #[serde(default)]
+    recipients: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +284,16 @@ impl SupportModel {
             Some(rules) => rules.build(duration)?,
             None => SignalRules::default(),
         };
+        let drill_recipients = raw
+            .drills
+            .recipients
+            .iter()
+            .map(|r| {
+                super::email::EmailAddress::parse(r)
+                    .map(|a| a.as_str().to_string())
+                    .map_err(|e| format!("drills.recipients: {e}"))
+            })
+            .collect::<Result<Vec<String>, String>>()?;
         Ok(SupportModel {
             teams: raw.teams,
             calendars,
@@ -284,6 +305,7 @@ impl SupportModel {
             default_freshness,
             freshness,
             signals,
+            drill_recipients,
         })
     }
 

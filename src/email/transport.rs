@@ -11,7 +11,9 @@ use crate::db::models::outbox::OutboxMessage;
 /// Where mail goes.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// The transport, and the URL it came from (for `rebuild`; may hold a password, so
+    /// never shown).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, std::sync::Arc<str>),
     /// One `.eml` file per message in this folder.
     Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
 }
@@ -39,7 +41,7 @@ impl Mailer {
                     })?
                     .timeout(Some(Duration::from_secs(15)))
                     .build();
-                Ok(Mailer::Smtp(transport))
+                Ok(Mailer::Smtp(transport, url.into()))
             }
             None => {
                 let dir = data_dir.join("mail");
@@ -50,16 +52,26 @@ impl Mailer {
         }
     }
 
+    /// A transport to the same place with connections of its own. The SMTP pool lives
+    /// on the tokio runtime it was built on (it must also be dropped there): a thread with
+    /// a runtime of its own (a drill) rebuilds the mailer inside it.
+    pub fn rebuild(&self) -> Result<Mailer, String> {
+        match self {
+            Mailer::Smtp(_, url) => Mailer::new(Some(url), std::path::Path::new(".")),
+            Mailer::Files(..) => Ok(self.clone()),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
-            Mailer::Smtp(_) => "SMTP (DESK_SMTP_URL)".into(),
+            Mailer::Smtp(..) => "SMTP (DESK_SMTP_URL)".into(),
             Mailer::Files(_, dir) => format!(".eml files in {}", dir.display()),
         }
     }
 
     pub async fn send(&self, message: Message) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
+            Mailer::Smtp(smtp, _) => smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
                 permanent: e.is_permanent(),
                 message: e.to_string(),
             }),

@@ -46,7 +46,7 @@ pub async fn deliver_due(
     let claim_desk = desk.clone();
     let claimed = web::block(move || {
         let mut conn = claim_desk.pool.get()?;
-        claim(&mut conn, claim_desk.clock.now(), BATCH)
+        claim(&mut conn, claim_desk.clock.now(), BATCH, claim_desk.drill)
     })
     .await??;
     let mut report = DeliveryReport::default();
@@ -76,7 +76,7 @@ pub async fn deliver_due(
                 "dead_lettered"
             }
         };
-        if template == "escalation" {
+        if template == "escalation" && desk.drill == crate::domain::drill::LIVE {
             crate::telemetry::metrics::escalation_email(outcome);
         }
     }
@@ -85,13 +85,16 @@ pub async fn deliver_due(
 
 /// Take up to `limit` due messages: new ones, retries whose time has come, and ones whose
 /// sender's lease ran out (it died). Each row is claimed by a conditional UPDATE, so two
-/// workers never take the same message.
+/// workers never take the same message. Only `drill`'s messages (`drill::LIVE`: real
+/// mail): a drill delivers its own, so it can rehearse a mail outage.
 pub fn claim(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     limit: i64,
+    drill: i64,
 ) -> Result<Vec<OutboxMessage>, AppError> {
     let candidates: Vec<i64> = outbox::table
+        .filter(outbox::drill.eq(drill))
         .filter(
             // A first attempt goes out at once (its queue time may be a drill's moved
             // clock); retries wait for their backoff.
@@ -130,13 +133,14 @@ pub fn claim(
     Ok(claimed)
 }
 
-enum Outcome {
+pub enum Outcome {
     Sent,
     Retry,
     Dead,
 }
 
-fn record(
+/// Record a delivery attempt's outcome for a claimed row.
+pub fn record(
     conn: &mut DbConnection,
     row: &OutboxMessage,
     outcome: Result<(), transport::SendError>,

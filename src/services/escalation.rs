@@ -38,8 +38,10 @@ pub fn sweep(desk: &Desk, now: NaiveDateTime) -> Result<SweepReport, AppError> {
     let mut conn = desk.pool.get()?;
     // Every due id at once (ids only: 10k of them are 80 KB); each ticket is then
     // escalated in its own short transaction.
+    // Only this desk's own tickets: the live desk leaves a drill's to the drill.
     let due: Vec<i64> = tickets::table
         .filter(tickets::next_escalation_at.le(now))
+        .filter(tickets::drill.eq(desk.drill))
         .order((tickets::next_escalation_at.asc(), tickets::id.asc()))
         .select(tickets::id)
         .load(&mut conn)?;
@@ -277,6 +279,7 @@ fn fire(
     // A breach counts once, at its first step; repeats and later steps are not new breaches.
     if matches!(step.trigger, crate::domain::escalation::Trigger::Breach(_, after) if after.is_zero())
         && !key.contains('#')
+        && ticket.drill == crate::domain::drill::LIVE
     {
         crate::telemetry::metrics::sla_breach(&ticket.team);
     }

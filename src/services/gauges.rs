@@ -19,6 +19,7 @@ pub struct Gauges {
 
 pub fn read(conn: &mut DbConnection) -> QueryResult<Gauges> {
     let tickets = tickets::table
+        .filter(tickets::drill.eq(crate::domain::drill::LIVE))
         .group_by((tickets::category, tickets::severity, tickets::status))
         .select((
             tickets::category,

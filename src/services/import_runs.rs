@@ -141,7 +141,7 @@ fn store_batch(
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok().cloned())
         .collect();
-    let stored = runs::store(conn, &records, now)?;
+    let stored = runs::store(conn, &records, now, crate::domain::drill::LIVE)?;
     report.batches_stored += 1;
     report.created += stored.iter().filter(|s| **s == Stored::Created).count();
     report.updated += stored.iter().filter(|s| **s == Stored::Updated).count();

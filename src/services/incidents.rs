@@ -11,10 +11,6 @@ use crate::services::notify::{self, Message};
 use crate::services::triage::{TicketChangeset, Who, touch};
 use crate::state::Desk;
 
-fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Invalid(std::iter::once((field, message.into())).collect())
-}
-
 /// Turn a ticket into an incident.
 pub fn declare(
     conn: &mut DbConnection,
@@ -26,13 +22,13 @@ pub fn declare(
     write_transaction(conn, |conn| {
         let ticket = Ticket::find(conn, id)?;
         if ticket.is_incident {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "incident",
                 format!("{} is already an incident.", ticket.number()),
             ));
         }
         if ticket.parent_id.is_some() {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "incident",
                 "This ticket belongs to an incident; detach it first.",
             ));
@@ -64,11 +60,11 @@ pub fn attach(
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let incident = Ticket::find(conn, incident_id).map_err(|e| match e {
-            diesel::result::Error::NotFound => invalid("incident", "No such incident."),
+            diesel::result::Error::NotFound => AppError::invalid("incident", "No such incident."),
             other => other.into(),
         })?;
         if !incident.is_incident {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "incident",
                 format!(
                     "{} is not an incident; declare it first.",
@@ -90,7 +86,7 @@ fn attach_in(
     now: chrono::NaiveDateTime,
 ) -> Result<Ticket, AppError> {
     if child.id == incident.id || child.is_incident {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "incident",
             "An incident cannot be attached to an incident.",
         ));
@@ -135,13 +131,16 @@ pub fn update(
 ) -> Result<usize, AppError> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 10_000 {
-        return Err(invalid("body", "An update needs 1 to 10,000 characters."));
+        return Err(AppError::invalid(
+            "body",
+            "An update needs 1 to 10,000 characters.",
+        ));
     }
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let incident = Ticket::find(conn, incident_id)?;
         if !incident.is_incident {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "incident",
                 format!("{} is not an incident.", incident.number()),
             ));
@@ -202,8 +201,9 @@ pub struct OpenIncident {
     pub linked_runs: Vec<String>,
 }
 
-/// Every open incident, oldest first, with what is linked to it.
-pub fn open_incidents(conn: &mut DbConnection) -> Result<Vec<OpenIncident>, AppError> {
+/// Every open incident of `drill` (`drill::LIVE`: the real ones), oldest first, with
+/// what is linked to it.
+pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenIncident>, AppError> {
     use crate::db::models::signal_incident::SignalIncident;
     use crate::db::models::ticket_run::TicketRun;
     use crate::db::schema::{ticket_events, tickets};
@@ -216,6 +216,7 @@ pub fn open_incidents(conn: &mut DbConnection) -> Result<Vec<OpenIncident>, AppE
     let incidents: Vec<Ticket> = tickets::table
         .filter(tickets::is_incident.eq(true))
         .filter(tickets::status.eq_any(open))
+        .filter(tickets::drill.eq(drill))
         .order(tickets::id.asc())
         .select(Ticket::as_select())
         .load(conn)?;
@@ -285,7 +286,7 @@ pub struct KnownIssue {
 pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIssue>, AppError> {
     use crate::domain::category::Category;
     use crate::domain::warehouse::WarehouseType;
-    Ok(open_incidents(conn)?
+    Ok(open_incidents(conn, desk.drill)?
         .into_iter()
         .map(|open| {
             let warehouse = open
@@ -345,8 +346,12 @@ pub fn join(
     })?;
     let open = crate::domain::status::Status::parse(&incident.status)
         .is_ok_and(|s| crate::domain::status::Status::OPEN.contains(&s));
+    // A drill's incident is no known issue of the live desk (and the other way round).
+    if incident.drill != desk.drill {
+        return Err(AppError::NotFound);
+    }
     if !incident.is_incident || !open {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "incident",
             format!(
                 "{} is not an open known issue any more; file a report instead.",

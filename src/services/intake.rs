@@ -60,7 +60,7 @@ pub fn submit(
         }
         let now = desk.clock.now();
         let decisions = decide(conn, desk, report, now)?;
-        let id = insert_ticket(conn, report, submission_key, &decisions, now)?;
+        let id = insert_ticket(conn, report, submission_key, &decisions, now, desk.drill)?;
         record_timeline(conn, id, &decisions, now)?;
         let ticket = Ticket::find(conn, id)?;
         queue_confirmation(conn, &desk.mail, &ticket, now)?;
@@ -68,7 +68,10 @@ pub fn submit(
         Ok(Submitted::Created(ticket))
     });
     // A burst of reports is a signal too (threshold rules, debounced).
-    if let (Ok(Submitted::Created(_)), Some(warehouse)) = (&result, report.warehouse_type) {
+    // A drill evaluates its own rules at its own moved time.
+    if let (Ok(Submitted::Created(_)), Some(warehouse), crate::domain::drill::LIVE) =
+        (&result, report.warehouse_type, desk.drill)
+    {
         crate::services::monitor::after_ingest(conn, desk, &[warehouse]);
     }
     match (result, submission_key) {
@@ -130,6 +133,7 @@ fn insert_ticket(
     submission_key: Option<&str>,
     d: &Decisions,
     now: NaiveDateTime,
+    drill: i64,
 ) -> Result<i64, AppError> {
     let token = tracking_token();
     let reasons = serde_json::to_string(&d.classification.reasons).map_err(AppError::internal)?;
@@ -172,6 +176,7 @@ fn insert_ticket(
         sla_warn_at,
         // The next sweep works out the first escalation step.
         next_escalation_at: Some(now),
+        drill,
     };
     Ok(Ticket::insert(conn, &new)?)
 }
@@ -326,7 +331,7 @@ pub fn open_desk_ticket(
         impact: None,
         description: spec.description,
     };
-    let id = insert_ticket(conn, &report, None, &decisions, now)?;
+    let id = insert_ticket(conn, &report, None, &decisions, now, desk.drill)?;
     record_timeline(conn, id, &decisions, now)?;
     let ticket = Ticket::find(conn, id)?;
     queue_team_notice(conn, desk, &ticket, now)?;

@@ -37,7 +37,8 @@ pub fn ingest(
         let Some(record) = lineage::fold(&events) else {
             return Ok(((Outcome::Pending, None), Count::default()));
         };
-        let (stored, finished) = runs::store_one(conn, &record, received_at)?;
+        let (stored, finished) =
+            runs::store_one(conn, &record, received_at, crate::domain::drill::LIVE)?;
         let has_start = events.iter().any(|e| e.event_type == EventType::Start);
         let late_start = new_event && event.event_type == EventType::Start;
         let count = Count::of(finished, has_start, late_start, &record);

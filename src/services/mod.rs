@@ -1,6 +1,7 @@
 //! Use-cases, each one transaction.
 
 pub mod accounts;
+pub mod drills;
 pub mod escalation;
 pub mod freshness;
 pub mod gauges;

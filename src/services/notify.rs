@@ -3,9 +3,11 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::db::models::drill::Drill;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::outbox::{NewOutboxMessage, OutboxMessage, PENDING};
 use crate::db::models::ticket::Ticket;
+use crate::domain::drill;
 use crate::email::{self, MailContext, RenderedEmail};
 use crate::error::AppError;
 
@@ -53,6 +55,9 @@ fn insert(
             Some(root),
         )
     };
+    if ticket.drill != drill::LIVE {
+        return insert_drill_copies(conn, mail, ticket, message, &message_id, in_reply_to, now);
+    }
     OutboxMessage::insert(
         conn,
         &NewOutboxMessage {
@@ -68,8 +73,60 @@ fn insert(
             next_attempt_at: now,
             created_at: now,
             dedupe_key: message.dedupe_key.as_deref(),
+            drill: drill::LIVE,
         },
     )?;
+    Ok(())
+}
+
+/// A drill's message goes to the drill's recipients instead, `[DRILL]` in the subject and
+/// the address it stands in for at the top: a rehearsal never mails a real owner or
+/// analyst. One copy per drill recipient, each with its own Message-ID.
+fn insert_drill_copies(
+    conn: &mut DbConnection,
+    mail: &MailContext,
+    ticket: &Ticket,
+    message: &Message<'_>,
+    message_id: &str,
+    in_reply_to: Option<String>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let subject = drill::tag_subject(&message.rendered.subject);
+    let note = format!(
+        "DRILL {}: a rehearsal. In a real event this message would go to {}.",
+        ticket.drill, message.recipient
+    );
+    let text = format!("{note}\n\n{}", message.rendered.text);
+    let html = format!(
+        "<p><strong>{}</strong></p>\n{}",
+        askama::filters::escape(&note, askama::filters::Html).map_err(AppError::internal)?,
+        message.rendered.html
+    );
+    for (i, recipient) in Drill::recipients_of(conn, ticket.drill)?.iter().enumerate() {
+        let id = if i == 0 {
+            message_id.to_string()
+        } else {
+            email::message_id(mail, ticket, message.template)
+        };
+        OutboxMessage::insert(
+            conn,
+            &NewOutboxMessage {
+                ticket_id: Some(ticket.id),
+                template: message.template,
+                recipient,
+                subject: &subject,
+                body_text: &text,
+                body_html: &html,
+                message_id: &id,
+                in_reply_to: in_reply_to.as_deref(),
+                status: PENDING,
+                next_attempt_at: now,
+                created_at: now,
+                dedupe_key: message.dedupe_key.as_deref(),
+                drill: ticket.drill,
+            },
+        )?;
+    }
     Ok(())
 }
 

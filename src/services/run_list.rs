@@ -129,7 +129,10 @@ pub struct Page {
 }
 
 pub fn search(conn: &mut DbConnection, query: &RunQuery, now: NaiveDateTime) -> QueryResult<Page> {
-    let mut q = runs::table.into_boxed();
+    // Drills' runs stay off the list: they are reached from their drill's report.
+    let mut q = runs::table
+        .filter(runs::drill.eq(crate::domain::drill::LIVE))
+        .into_boxed();
     if let Some(w) = query.warehouse_type {
         q = q.filter(runs::warehouse_type.eq(w.as_str()));
     }

@@ -9,6 +9,7 @@ use crate::db::DbConnection;
 use crate::db::models::run::Run;
 use crate::db::schema::{run_columns, runs, tickets};
 use crate::domain::category::Category;
+use crate::domain::drill::LIVE;
 use crate::domain::run::RunStatus;
 use crate::domain::run_stats::{self, ColumnKey, RunSample, TypeAccuracy, WarehouseStats};
 use crate::domain::support_model::SupportModel;
@@ -51,6 +52,7 @@ pub fn read(
     let rows: Vec<(String, String, NaiveDateTime, Option<i64>)> = runs::table
         .filter(runs::started_at.ge(since))
         .filter(runs::started_at.le(now))
+        .filter(runs::drill.eq(LIVE))
         .select((
             runs::warehouse_type,
             runs::status,
@@ -91,6 +93,7 @@ fn stale_tables(
     let mut tables: Vec<(String, String)> = runs::table
         .filter(runs::started_at.ge(since))
         .filter(runs::started_at.le(now))
+        .filter(runs::drill.eq(LIVE))
         .select((runs::warehouse_type, runs::table_name))
         .distinct()
         .order((runs::warehouse_type, runs::table_name))
@@ -124,6 +127,7 @@ fn accuracy(
         .inner_join(runs::table)
         .filter(runs::started_at.ge(since))
         .filter(runs::started_at.le(now))
+        .filter(runs::drill.eq(LIVE))
         .filter(run_columns::semantic_type.is_not_null())
         .select((
             runs::warehouse_type,
@@ -139,6 +143,7 @@ fn accuracy(
         .collect();
     let confirmed: Vec<(Option<String>, String, String)> = tickets::table
         .filter(tickets::created_at.ge(since))
+        .filter(tickets::drill.eq(LIVE))
         .filter(tickets::category.eq(Category::WrongColumnType.as_str()))
         .filter(tickets::type_verdict.eq("confirmed"))
         .filter(tickets::table_name.is_not_null())

@@ -24,12 +24,16 @@ pub struct Finished {
 }
 
 /// Store a batch of records in one transaction; the same run id later in the batch wins.
+/// `drill` tags the runs of a drill (`drill::LIVE` for real ones); only real runs count in
+/// the run metrics.
 pub fn store(
     conn: &mut DbConnection,
     records: &[RunRecord],
     received_at: chrono::NaiveDateTime,
+    drill: i64,
 ) -> Result<Vec<Stored>, AppError> {
-    let results = match write_transaction(conn, |conn| store_all(conn, records, received_at)) {
+    let results = match write_transaction(conn, |conn| store_all(conn, records, received_at, drill))
+    {
         // Another request stored one of these new run ids between our read and our insert
         // (PostgreSQL runs writers side by side): everything rolled back; the second try
         // sees the run and replaces it, as a repeat is meant to.
@@ -37,12 +41,14 @@ pub fn store(
             if e.downcast_ref::<diesel::result::Error>()
                 .is_some_and(crate::db::is_unique_violation) =>
         {
-            write_transaction(conn, |conn| store_all(conn, records, received_at))?
+            write_transaction(conn, |conn| store_all(conn, records, received_at, drill))?
         }
         other => other?,
     };
     let (stored, finished): (Vec<Stored>, Vec<Option<Finished>>) = results.into_iter().unzip();
-    count_finished(finished.iter().flatten());
+    if drill == crate::domain::drill::LIVE {
+        count_finished(finished.iter().flatten());
+    }
     Ok(stored)
 }
 
@@ -53,6 +59,7 @@ fn store_all(
     conn: &mut DbConnection,
     records: &[RunRecord],
     received_at: chrono::NaiveDateTime,
+    drill: i64,
 ) -> Result<Vec<(Stored, Option<Finished>)>, AppError> {
     let ids: Vec<&str> = records.iter().map(|r| r.run_id.as_str()).collect();
     let mut distinct = ids.clone();
@@ -61,14 +68,14 @@ fn store_all(
     if distinct.len() != ids.len() {
         return records
             .iter()
-            .map(|record| store_one(conn, record, received_at))
+            .map(|record| store_one(conn, record, received_at, drill))
             .collect();
     }
     let previous = Run::statuses(conn, &ids)?;
     let mut new_runs = Vec::new();
     let mut columns = Vec::new();
     for record in records {
-        let (run, cols) = to_rows(record, received_at);
+        let (run, cols) = to_rows(record, received_at, drill);
         if previous.contains_key(&record.run_id) {
             Run::replace(conn, &run)?;
         } else {
@@ -112,8 +119,9 @@ pub fn store_one(
     conn: &mut DbConnection,
     record: &RunRecord,
     received_at: chrono::NaiveDateTime,
+    drill: i64,
 ) -> Result<(Stored, Option<Finished>), AppError> {
-    let (run, columns) = to_rows(record, received_at);
+    let (run, columns) = to_rows(record, received_at, drill);
     let previous = Run::upsert(conn, &run, &columns)?;
     let finished = (record.status != RunStatus::Running
         && previous.as_deref() != Some(record.status.as_str()))
@@ -137,7 +145,11 @@ pub fn count_finished<'a>(finished: impl IntoIterator<Item = &'a Finished>) {
     }
 }
 
-fn to_rows(record: &RunRecord, received_at: chrono::NaiveDateTime) -> (Run, Vec<RunColumn>) {
+fn to_rows(
+    record: &RunRecord,
+    received_at: chrono::NaiveDateTime,
+    drill: i64,
+) -> (Run, Vec<RunColumn>) {
     let run = Run {
         run_id: record.run_id.clone(),
         warehouse_type: record.warehouse_type.as_str().to_string(),
@@ -149,6 +161,7 @@ fn to_rows(record: &RunRecord, received_at: chrono::NaiveDateTime) -> (Run, Vec<
         error: record.error.clone(),
         received_at,
         row_count: record.row_count,
+        drill,
     };
     let columns = record
         .columns

@@ -15,17 +15,13 @@ use crate::state::Desk;
 
 const MAX_COMMENT_CHARS: usize = 10_000;
 
-fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Invalid(std::iter::once((field, message.into())).collect())
-}
-
 fn comment_body(body: &str) -> Result<&str, AppError> {
     let body = body.trim();
     if body.is_empty() {
-        return Err(invalid("body", "Write something first."));
+        return Err(AppError::invalid("body", "Write something first."));
     }
     if body.chars().count() > MAX_COMMENT_CHARS {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "body",
             format!("Comments are at most {MAX_COMMENT_CHARS} characters."),
         ));
@@ -142,17 +138,22 @@ pub fn merge(
     into_id: i64,
 ) -> Result<Ticket, AppError> {
     if duplicate_id == into_id {
-        return Err(invalid("into", "A ticket cannot be merged into itself."));
+        return Err(AppError::invalid(
+            "into",
+            "A ticket cannot be merged into itself.",
+        ));
     }
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let duplicate = Ticket::find(conn, duplicate_id)?;
         let target = Ticket::find(conn, into_id).map_err(|e| match e {
-            diesel::result::Error::NotFound => invalid("into", "No such ticket to merge into."),
+            diesel::result::Error::NotFound => {
+                AppError::invalid("into", "No such ticket to merge into.")
+            }
             other => other.into(),
         })?;
         if let Some(already) = duplicate.merged_into {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "into",
                 format!(
                     "{} is already merged into INS-{already}.",
@@ -161,7 +162,7 @@ pub fn merge(
             ));
         }
         if target.merged_into.is_some() {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "into",
                 format!(
                     "{} was itself merged; merge into the ticket it went to.",
@@ -231,7 +232,7 @@ pub fn link_run(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if !valid {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "run_id",
             "A run id holds 1 to 128 letters, digits and - _ . :",
         ));
@@ -243,13 +244,16 @@ pub fn link_run(
         let present = linked.iter().any(|l| l.run_id == run_id);
         let note = match (link, present) {
             (true, true) => {
-                return Err(invalid(
+                return Err(AppError::invalid(
                     "run_id",
                     format!("Run {run_id} is already linked."),
                 ));
             }
             (false, false) => {
-                return Err(invalid("run_id", format!("Run {run_id} is not linked.")));
+                return Err(AppError::invalid(
+                    "run_id",
+                    format!("Run {run_id} is not linked."),
+                ));
             }
             (true, false) => {
                 let reason = format!("linked by {}", who.name);
@@ -298,7 +302,7 @@ pub fn type_verdict(
     write_transaction(conn, |conn| {
         let ticket = Ticket::find(conn, id)?;
         if ticket.category != Category::WrongColumnType.as_str() {
-            return Err(invalid(
+            return Err(AppError::invalid(
                 "verdict",
                 "Only wrong-column-type reports take a verdict; reclassify first if that is what this is.",
             ));

@@ -81,10 +81,6 @@ pub(crate) struct TicketChangeset {
     pub(crate) version: Option<i32>,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Invalid(std::iter::once((field, message.into())).collect())
-}
-
 /// A change to record on the timeline.
 struct Note {
     kind: &'static str,
@@ -215,7 +211,7 @@ fn plan(
     if let Some(to) = changes.status.filter(|s| *s != current_status) {
         current_status
             .can_move_to(to)
-            .map_err(|e| invalid("status", e))?;
+            .map_err(|e| AppError::invalid("status", e))?;
         set.status = Some(to.as_str().into());
         if !responded && !matches!(to, Status::New | Status::Triaged) {
             set.first_responded_at = Some(Some(now));
@@ -243,8 +239,9 @@ fn plan(
         pause_or_resume(desk, ticket, to, now, &mut set);
     }
     if let Some(category) = changes.category.filter(|c| c.as_str() != ticket.category) {
-        let reason = reason
-            .ok_or_else(|| invalid("reason", "Say why the category is wrong; it is logged."))?;
+        let reason = reason.ok_or_else(|| {
+            AppError::invalid("reason", "Say why the category is wrong; it is logged.")
+        })?;
         set.category = Some(category.as_str().into());
         set.reclassified = Some(true);
         let detail = format!(
@@ -259,8 +256,9 @@ fn plan(
     }
     let mut deadlines_changed = set.first_responded_at.is_some() || set.resolution_due.is_some();
     if let Some(new) = changes.severity.filter(|s| *s != severity) {
-        let reason = reason
-            .ok_or_else(|| invalid("reason", "Say why the severity changes; it is logged."))?;
+        let reason = reason.ok_or_else(|| {
+            AppError::invalid("reason", "Say why the severity changes; it is logged.")
+        })?;
         // A severity change recomputes both due times from when the ticket was filed.
         let team = set.team.as_deref().unwrap_or(&ticket.team);
         let calendar = desk.model.calendar_for(team, new);
@@ -284,10 +282,9 @@ fn plan(
         set.sla_warn_at = Some(warn);
     }
     if let Some(team) = changes.team.as_deref().filter(|t| *t != ticket.team) {
-        let known = desk
-            .model
-            .team(team)
-            .ok_or_else(|| invalid("team", format!("no team '{team}' in the support model")))?;
+        let known = desk.model.team(team).ok_or_else(|| {
+            AppError::invalid("team", format!("no team '{team}' in the support model"))
+        })?;
         // Rerouting keeps the clocks: the reporter has been waiting all along.
         set.team = Some(team.into());
         set.routing_rule = Some("manual".into());
@@ -365,7 +362,7 @@ fn resolve_assignee(
     let must_be_agent = |user: User| -> Result<Option<User>, AppError> {
         match Role::parse(&user.role) {
             Ok(role) if role.includes(Role::Agent) => Ok(Some(user)),
-            _ => Err(invalid(
+            _ => Err(AppError::invalid(
                 "assignee",
                 format!("{} is not an agent", user.email),
             )),
@@ -374,13 +371,13 @@ fn resolve_assignee(
     match assignee {
         Assignee::Nobody => Ok(None),
         Assignee::Me => {
-            let id = who
-                .user_id
-                .ok_or_else(|| invalid("assignee", "only a signed-in agent can take a ticket"))?;
+            let id = who.user_id.ok_or_else(|| {
+                AppError::invalid("assignee", "only a signed-in agent can take a ticket")
+            })?;
             must_be_agent(User::find(conn, id)?.ok_or(AppError::NotFound)?)
         }
         Assignee::User(id) => must_be_agent(
-            User::find(conn, *id)?.ok_or_else(|| invalid("assignee", "no such user"))?,
+            User::find(conn, *id)?.ok_or_else(|| AppError::invalid("assignee", "no such user"))?,
         ),
         Assignee::Auto => {
             let members = desk
@@ -405,7 +402,7 @@ fn resolve_assignee(
                 }
             }
             best.map(|(_, user)| Some(user)).ok_or_else(|| {
-                invalid(
+                AppError::invalid(
                     "assignee",
                     format!("team '{team}' has no members with agent accounts"),
                 )

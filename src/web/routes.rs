@@ -95,6 +95,9 @@ route_table! {
     GET "/admin/support-model" => pages::admin::support_model, Access::Role(Role::Admin);
     GET "/admin/outbox" => pages::admin::outbox::list, Access::Role(Role::Admin);
     POST "/admin/outbox/{id}/retry" => pages::admin::outbox::retry, Access::Role(Role::Admin);
+    GET "/admin/drills" => pages::admin::drills::list, Access::Role(Role::Admin);
+    POST "/admin/drills" => pages::admin::drills::start, Access::Role(Role::Admin);
+    GET "/admin/drills/{id}" => pages::admin::drills::show, Access::Role(Role::Admin);
     GET "/admin/audit" => pages::admin::audit, Access::Role(Role::Admin);
     POST "/admin/tracking-links/revoke" => pages::admin::revoke_link, Access::Role(Role::Admin);
 

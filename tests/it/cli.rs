@@ -76,7 +76,7 @@ fn migrate_applies_once_and_bad_urls_are_named() {
 }
 
 /// A bearer token with `scopes` made by the CLI on the database at `url`.
-fn create_token(url: &str, scopes: &str) -> String {
+pub(crate) fn create_token(url: &str, scopes: &str) -> String {
     let (ok, created) =
         output(desk(url).args(["token", "create", "--name", "cli test", "--scopes", scopes]));
     assert!(ok, "{created}");
@@ -87,11 +87,11 @@ fn create_token(url: &str, scopes: &str) -> String {
         .to_string()
 }
 
-type Output = std::io::Lines<BufReader<std::process::ChildStdout>>;
+pub(crate) type Output = std::io::Lines<BufReader<std::process::ChildStdout>>;
 
 /// Start a `serve` command: the server (ended on drop), its base URL, the lines it printed
 /// up to announcing it, and the rest of its output.
-fn start_serve(command: &mut Command) -> (Server, String, Vec<String>, Output) {
+pub(crate) fn start_serve(command: &mut Command) -> (Server, String, Vec<String>, Output) {
     let mut child = Server(
         command
             .stdout(Stdio::piped())
@@ -112,7 +112,7 @@ fn start_serve(command: &mut Command) -> (Server, String, Vec<String>, Output) {
 }
 
 /// A server process, ended when the test ends, even when it fails.
-struct Server(std::process::Child);
+pub(crate) struct Server(std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

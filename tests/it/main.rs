@@ -9,6 +9,7 @@ mod api_tokens;
 mod browser;
 mod classifier_accuracy;
 mod cli;
+mod drills;
 mod escalation;
 mod import_runs;
 mod incidents;

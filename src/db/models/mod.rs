@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod audit;
+pub mod drill;
 pub mod escalation;
 pub mod event;
 pub mod lineage_event;

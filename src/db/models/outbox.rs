@@ -33,6 +33,8 @@ pub struct OutboxMessage {
     pub locked_until: Option<NaiveDateTime>,
     /// Messages with the same key to the same recipient within a window are suppressed.
     pub dedupe_key: Option<String>,
+    /// The drill whose mail this is, or `LIVE` (0): the live desk delivers only its own.
+    pub drill: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -52,6 +54,7 @@ pub struct NewOutboxMessage<'a> {
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub dedupe_key: Option<&'a str>,
+    pub drill: i64,
 }
 
 impl OutboxMessage {
@@ -81,7 +84,9 @@ impl OutboxMessage {
     }
 
     pub fn counts_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+        // Real mail only: a drill's rehearsal stays out of the depth operators watch.
         outbox::table
+            .filter(outbox::drill.eq(crate::domain::drill::LIVE))
             .group_by(outbox::status)
             .select((outbox::status, diesel::dsl::count_star()))
             .order(outbox::status.asc())

@@ -20,6 +20,8 @@ pub struct Run {
     pub received_at: NaiveDateTime,
     /// Rows the profiler counted, when it says.
     pub row_count: Option<i64>,
+    /// The drill that posted this run, or `LIVE` (0) for real runs.
+    pub drill: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

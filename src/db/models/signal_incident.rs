@@ -56,6 +56,7 @@ impl SignalIncident {
     /// agent may have resolved or closed it by hand).
     pub fn open_with_ticket_state(
         conn: &mut DbConnection,
+        drill: i64,
     ) -> QueryResult<Vec<(SignalIncident, bool)>> {
         let open: Vec<&str> = crate::domain::status::Status::OPEN
             .iter()
@@ -64,6 +65,7 @@ impl SignalIncident {
         let rows: Vec<(SignalIncident, String)> = signal_incidents::table
             .inner_join(tickets::table)
             .filter(signal_incidents::resolved_at.is_null())
+            .filter(tickets::drill.eq(drill))
             .order(signal_incidents::id.asc())
             .select((SignalIncident::as_select(), tickets::status))
             .load(conn)?;

@@ -49,6 +49,8 @@ pub struct Ticket {
     pub next_escalation_at: Option<NaiveDateTime>,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub paused_at: Option<NaiveDateTime>,
+    /// The drill that made this ticket, or `LIVE` (0) for real work.
+    pub drill: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -85,6 +87,7 @@ pub struct NewTicket<'a> {
     pub sla_due_at: NaiveDateTime,
     pub sla_warn_at: NaiveDateTime,
     pub next_escalation_at: Option<NaiveDateTime>,
+    pub drill: i64,
 }
 
 /// Human ticket numbers are `INS-<id>`.

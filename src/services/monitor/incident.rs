@@ -71,7 +71,8 @@ pub(super) fn reconcile(
         (Some(open), true) => {
             // Reads first; the write lock only when there is something to write: reports
             // to attach, or a breach to record after a quiet spell or a minute's silence.
-            let children = related_children(conn, rule, warehouse, reading, open.opened_at, now)?;
+            let children =
+                related_children(conn, desk, rule, warehouse, reading, open.opened_at, now)?;
             let note_breach = open.clear_since.is_some()
                 || now - open.last_breach_at >= chrono::TimeDelta::minutes(1);
             if children.is_empty() && !note_breach {
@@ -190,7 +191,7 @@ fn open_incident(
                 measurement: &reading.measurement,
             },
         )?;
-        let attached = attach_related(conn, rule, warehouse, reading, &ticket, now, now)?;
+        let attached = attach_related(conn, desk, rule, warehouse, reading, &ticket, now)?;
         Ok(Some((Ticket::find(conn, ticket.id)?, attached)))
     })
 }
@@ -199,21 +200,22 @@ fn open_incident(
 /// a related category, filed since the rule's reach before it opened, not already in one.
 fn attach_related(
     conn: &mut DbConnection,
+    desk: &Desk,
     rule: &Rule,
     warehouse: WarehouseType,
     reading: &Reading,
     incident: &Ticket,
-    opened_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
-    let children = related_children(conn, rule, warehouse, reading, opened_at, now)?;
+    let children = related_children(conn, desk, rule, warehouse, reading, now, now)?;
     attach_all(conn, incident, &children, now)
 }
 
 /// The open reports (id, version) that belong with an incident of this reading and are
-/// in no incident yet.
+/// in no incident yet (of the desk's own drill, or real ones).
 fn related_children(
     conn: &mut DbConnection,
+    desk: &Desk,
     rule: &Rule,
     warehouse: WarehouseType,
     reading: &Reading,
@@ -232,7 +234,16 @@ fn related_children(
     let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
     // The window's tickets through `tickets_created`, filtered here (see `read`: the
     // planner would walk a status or flag index over every ticket instead).
-    type Row = (i64, i32, String, String, bool, Option<i64>, Option<i64>);
+    type Row = (
+        i64,
+        i32,
+        String,
+        String,
+        bool,
+        Option<i64>,
+        Option<i64>,
+        i64,
+    );
     let children: Vec<(i64, i32)> = tickets::table
         .filter(tickets::created_at.ge(opened_at - rule.condition.reach()))
         .filter(tickets::created_at.le(now))
@@ -245,16 +256,20 @@ fn related_children(
             tickets::is_incident,
             tickets::parent_id,
             tickets::merged_into,
+            tickets::drill,
         ))
         .load::<Row>(conn)?
         .into_iter()
-        .filter(|(_, _, category, status, incident, parent, merged)| {
-            categories.contains(&category.as_str())
-                && open.contains(&status.as_str())
-                && !incident
-                && parent.is_none()
-                && merged.is_none()
-        })
+        .filter(
+            |(_, _, category, status, incident, parent, merged, drill)| {
+                *drill == desk.drill
+                    && categories.contains(&category.as_str())
+                    && open.contains(&status.as_str())
+                    && !incident
+                    && parent.is_none()
+                    && merged.is_none()
+            },
+        )
         .map(|(id, version, ..)| (id, version))
         .collect();
     Ok(children)

@@ -130,7 +130,8 @@ pub fn runs_stored(conn: &mut DbConnection, desk: &Desk, records: &[RunRecord]) 
         .cloned()
         .collect();
     if !succeeded.is_empty() {
-        if desk.monitor.every.is_zero() {
+        // A drill checks at once: its next step looks for the outcome.
+        if desk.monitor.every.is_zero() || desk.drill != crate::domain::drill::LIVE {
             if let Err(e) = freshness::after_runs(conn, desk, &succeeded) {
                 tracing::warn!(error = %e, "freshness check after ingest failed");
             }
@@ -182,7 +183,8 @@ fn freshness_worker(desk: &Desk) -> std::sync::mpsc::SyncSender<Vec<RunRecord>> 
 /// not wait for it; with no debounce (`DESK_MONITOR_DEBOUNCE_MS=0`) every ingest evaluates
 /// before it answers. Failures are logged: what was ingested is stored either way.
 pub fn after_ingest(conn: &mut DbConnection, desk: &Desk, touched: &[WarehouseType]) {
-    if desk.model.signals.rules.is_empty() {
+    // A drill evaluates its own rules, at its own moved time.
+    if desk.model.signals.rules.is_empty() || desk.drill != crate::domain::drill::LIVE {
         return;
     }
     let due = desk.monitor.take(touched);
@@ -247,7 +249,7 @@ pub fn evaluate_on(
     // The open incidents once, by signal key, for every reading below. Those an agent
     // closed by hand release their signal: the next crossing opens a new one.
     let mut open: HashMap<String, SignalIncident> = HashMap::new();
-    for (incident, ticket_open) in SignalIncident::open_with_ticket_state(conn)? {
+    for (incident, ticket_open) in SignalIncident::open_with_ticket_state(conn, desk.drill)? {
         if ticket_open {
             open.insert(incident.signal_key.clone(), incident);
         } else {

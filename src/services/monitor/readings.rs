@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{runs, tickets};
 use crate::domain::category::Category;
+use crate::domain::drill::LIVE;
 use crate::domain::signals::{self, Baseline, Condition, Rule, Span};
+use crate::domain::status::Status;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::linking::PlannedLink;
@@ -29,7 +31,23 @@ pub struct Reading {
     pub evidence: Vec<PlannedLink>,
 }
 
-/// Measure one rule for one warehouse type.
+/// What "the same signal" is: the rule's key, in its drill's namespace for a drill.
+pub fn signal_key(
+    desk: &Desk,
+    rule: &Rule,
+    warehouse: WarehouseType,
+    category: Option<Category>,
+) -> String {
+    let key = rule.key(warehouse, category);
+    if desk.drill == LIVE {
+        key
+    } else {
+        format!("drill-{}/{key}", desk.drill)
+    }
+}
+
+/// Measure one rule for one warehouse type, over the runs and reports of the desk's own
+/// drill (`LIVE`: real ones).
 pub fn read(
     conn: &mut DbConnection,
     desk: &Desk,
@@ -40,7 +58,7 @@ pub fn read(
     let w = warehouse.as_str();
     let finished = runs::status.ne("running");
     let reading = |crossed, measurement: String, evidence| Reading {
-        key: rule.key(warehouse, None),
+        key: signal_key(desk, rule, warehouse, None),
         warehouse,
         crossed,
         measurement,
@@ -56,6 +74,7 @@ pub fn read(
         } => {
             let base = runs::table
                 .filter(runs::warehouse_type.eq(w))
+                .filter(runs::drill.eq(desk.drill))
                 .filter(finished)
                 .filter(runs::started_at.le(now))
                 .select((runs::run_id, runs::status))
@@ -112,6 +131,7 @@ pub fn read(
         Condition::CriticalTimeout { window } => {
             let rows: Vec<(String, String)> = runs::table
                 .filter(runs::warehouse_type.eq(w))
+                .filter(runs::drill.eq(desk.drill))
                 .filter(runs::status.eq("timed_out"))
                 .filter(runs::started_at.ge(now - *window))
                 .filter(runs::started_at.le(now))
@@ -161,6 +181,7 @@ pub fn read(
             let durations = |conn: &mut DbConnection, from: NaiveDateTime, to: NaiveDateTime| {
                 runs::table
                     .filter(runs::warehouse_type.eq(w))
+                    .filter(runs::drill.eq(desk.drill))
                     .filter(runs::status.eq("succeeded"))
                     .filter(runs::started_at.ge(from))
                     .filter(runs::started_at.lt(to))
@@ -171,14 +192,20 @@ pub fn read(
             let recent = durations(conn, now - *window, now)?;
             // The baseline (a day of runs) is reused for a few minutes: reading it on
             // every ingest would cost more than everything else here together.
-            let before = desk.monitor.baseline(&rule.name, warehouse, || {
+            let mut compute = || {
                 let mut before: Vec<i64> =
                     durations(conn, now - *window - *baseline, now - *window)?
                         .into_iter()
                         .map(|(_, d)| d)
                         .collect();
                 Ok(Baseline::of(&mut before))
-            })?;
+            };
+            // A drill's handful of runs is read fresh: the cache holds the live desk's.
+            let before = if desk.drill == LIVE {
+                desk.monitor.baseline(&rule.name, warehouse, compute)?
+            } else {
+                compute()?
+            };
             let mut recent_ms: Vec<i64> = recent.iter().map(|(_, d)| *d).collect();
             let compared = signals::regression_crossed(&mut recent_ms, before, *factor, *min_runs);
             let (measurement, crossed) = match compared {
@@ -214,7 +241,8 @@ pub fn read(
             // Only the window's tickets through `tickets_created`; the rest is filtered
             // here, because SQLite would rather walk an index on a flag that matches
             // every ticket (is_incident = false) than the time range.
-            let categories: Vec<String> = tickets::table
+            type Row = (String, bool, Option<i64>, i64, Option<i64>);
+            let rows: Vec<Row> = tickets::table
                 .filter(tickets::created_at.ge(now - *window))
                 .filter(tickets::created_at.le(now))
                 .filter(tickets::warehouse_type.eq(w))
@@ -222,11 +250,30 @@ pub fn read(
                     tickets::category,
                     tickets::is_incident,
                     tickets::merged_into,
+                    tickets::drill,
+                    tickets::parent_id,
                 ))
-                .load::<(String, bool, Option<i64>)>(conn)?
+                .load::<Row>(conn)?
                 .into_iter()
-                .filter(|(_, incident, merged)| !incident && merged.is_none())
-                .map(|(category, _, _)| category)
+                .filter(|(_, incident, merged, drill, _)| {
+                    !incident && merged.is_none() && *drill == desk.drill
+                })
+                .collect();
+            // Reports an incident already answered (resolved or closed) are no new burst:
+            // an agent resolving an incident must not see it reopen from the same reports.
+            let mut parents: Vec<i64> = rows.iter().filter_map(|r| r.4).collect();
+            parents.sort_unstable();
+            parents.dedup();
+            let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
+            let answered: Vec<i64> = tickets::table
+                .filter(tickets::id.eq_any(&parents))
+                .filter(tickets::status.ne_all(&open))
+                .select(tickets::id)
+                .load(conn)?;
+            let categories: Vec<String> = rows
+                .into_iter()
+                .filter(|r| r.4.is_none_or(|p| !answered.contains(&p)))
+                .map(|(category, ..)| category)
                 .collect();
             rule.condition
                 .related_categories()
@@ -234,7 +281,7 @@ pub fn read(
                 .map(|category| {
                     let n = categories.iter().filter(|c| *c == category.as_str()).count();
                     Reading {
-                        key: rule.key(warehouse, Some(category)),
+                        key: signal_key(desk, rule, warehouse, Some(category)),
                         warehouse,
                         crossed: n >= *reports,
                         measurement: format!(

@@ -77,7 +77,7 @@ impl From<OpenIncident> for IncidentJson {
 pub async fn list(desk: web::Data<Desk>) -> Result<HttpResponse, ApiError> {
     let list = web::block(move || -> Result<IncidentList, AppError> {
         let mut conn = desk.pool.get()?;
-        let incidents = incidents::open_incidents(&mut conn)?;
+        let incidents = incidents::open_incidents(&mut conn, crate::domain::drill::LIVE)?;
         Ok(IncidentList {
             incidents: incidents.into_iter().map(IncidentJson::from).collect(),
         })

@@ -86,7 +86,12 @@ pub async fn ingest(
     };
     let stored = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        let stored = runs::store(&mut conn, &records, desk.clock.now())?;
+        let stored = runs::store(
+            &mut conn,
+            &records,
+            desk.clock.now(),
+            crate::domain::drill::LIVE,
+        )?;
         crate::services::monitor::runs_stored(&mut conn, &desk, &records);
         Ok(stored)
     })

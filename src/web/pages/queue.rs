@@ -38,6 +38,8 @@ pub struct Row {
     pub table: String,
     pub summary: String,
     pub is_incident: bool,
+    /// The drill that made it (0: real work).
+    pub drill: i64,
 }
 
 #[derive(Template)]
@@ -216,6 +218,7 @@ fn row(
         table: t.table_name.clone().unwrap_or_default(),
         summary: t.description.chars().take(120).collect(),
         is_incident: t.is_incident,
+        drill: t.drill,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Admin pages: users and roles, API tokens, the support model, the outbox, the audit log.
 
+pub mod drills;
 pub mod outbox;
 pub mod tokens;
 pub mod users;
