@@ -197,6 +197,14 @@ pub fn describe(model: &SupportModel) -> String {
     if let Some(ic) = &model.incident_commander {
         let _ = writeln!(out, "  incident commander {ic}");
     }
+    if model.drill_recipients.is_empty() {
+        let _ = writeln!(
+            out,
+            "  drill mail: nobody ([drills] recipients); name --recipient"
+        );
+    } else {
+        let _ = writeln!(out, "  drill mail: {}", model.drill_recipients.join(", "));
+    }
     for s in &model.escalation {
         let _ = writeln!(
             out,

@@ -222,6 +222,10 @@ fn check_config_accepts_the_shipped_model_and_names_each_problem() {
     let (ok, text) = output(desk("sqlite://unused.db").arg("check-config"));
     assert!(ok, "{text}");
     assert!(text.contains("Routing (first match wins)"), "{text}");
+    assert!(
+        text.contains("drill mail: launch-drill@inspect.example"),
+        "{text}"
+    );
     assert!(text.ends_with("OK\n"), "{text}");
 
     let shipped =
@@ -280,6 +284,14 @@ fn check_config_accepts_the_shipped_model_and_names_each_problem() {
             "unknown calendar",
             broken("calendar = \"support-hours\"", "calendar = \"office\""),
             "unknown calendar 'office'",
+        ),
+        (
+            "unreachable drill recipient",
+            broken(
+                "recipients = [\"launch-drill@inspect.example\"]",
+                "recipients = [\"launch drill\"]",
+            ),
+            "drills.recipients",
         ),
         (
             "incident rule with a bad threshold",
