@@ -100,6 +100,17 @@ pub fn build_desk(
             "applied migrations"
         );
     }
+    // A database from before the hourly roll-ups gets them from its runs, once.
+    let started = std::time::Instant::now();
+    let backfilled = crate::services::rollups::backfill(&mut conn)
+        .map_err(|e| format!("cannot build the hourly run roll-ups: {e}"))?;
+    if backfilled > 0 {
+        tracing::info!(
+            runs = backfilled,
+            seconds = started.elapsed().as_secs_f64(),
+            "hourly run roll-ups built"
+        );
+    }
     drop(conn);
     let base_url = settings.public_url(base_url.unwrap_or(&settings.bind));
     Ok(Desk {

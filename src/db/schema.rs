@@ -246,6 +246,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    run_hours (warehouse_type, hour) {
+        warehouse_type -> Text,
+        hour -> Timestamp,
+        runs -> BigInt,
+        running -> BigInt,
+        failed -> BigInt,
+        timed_out -> BigInt,
+        max_ms -> Nullable<BigInt>,
+        durations -> Text,
+    }
+}
+
+diesel::table! {
+    table_health (warehouse_type, table_name) {
+        warehouse_type -> Text,
+        table_name -> Text,
+        last_run_at -> Timestamp,
+        last_success_started_at -> Nullable<Timestamp>,
+        last_success_finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    typed_columns (warehouse_type, table_name, column_name, semantic_type) {
+        warehouse_type -> Text,
+        table_name -> Text,
+        column_name -> Text,
+        semantic_type -> Text,
+        last_typed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(ticket_escalations -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
@@ -272,4 +305,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     signal_incidents,
     drills,
     drill_steps,
+    run_hours,
+    table_health,
+    typed_columns,
 );

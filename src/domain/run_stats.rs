@@ -16,12 +16,139 @@ pub struct RunSample {
     pub duration_ms: Option<i64>,
 }
 
+/// Finished runs' durations in logarithmic buckets, 16 per doubling: a percentile read
+/// from it is within about 2% of the exact one, and the histograms of hours add up to the
+/// histogram of a day or a week. Counts are signed so a replaced run can be taken out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histogram {
+    buckets: BTreeMap<u16, i64>,
+}
+
+/// Buckets per doubling of the duration.
+const PER_DOUBLING: f64 = 16.0;
+
+impl Histogram {
+    fn bucket(ms: i64) -> u16 {
+        ((ms.max(0) as f64 + 1.0).log2() * PER_DOUBLING).floor() as u16
+    }
+
+    /// A bucket's value: the geometric middle of its range.
+    fn value(bucket: u16) -> i64 {
+        ((f64::from(bucket) + 0.5) / PER_DOUBLING).exp2().round() as i64 - 1
+    }
+
+    pub fn add(&mut self, ms: i64, count: i64) {
+        let entry = self.buckets.entry(Self::bucket(ms)).or_default();
+        *entry += count;
+        if *entry == 0 {
+            self.buckets.remove(&Self::bucket(ms));
+        }
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        for (bucket, count) in &other.buckets {
+            let entry = self.buckets.entry(*bucket).or_default();
+            *entry += count;
+            if *entry == 0 {
+                self.buckets.remove(bucket);
+            }
+        }
+    }
+
+    pub fn count(&self) -> i64 {
+        self.buckets.values().filter(|c| **c > 0).sum()
+    }
+
+    /// Nearest-rank percentile (`p` from 0 to 100), to the bucket.
+    pub fn percentile(&self, p: f64) -> Option<i64> {
+        let total = self.count();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * total as f64).ceil().clamp(1.0, total as f64) as i64;
+        let mut seen = 0;
+        for (bucket, count) in self.buckets.iter().filter(|(_, c)| **c > 0) {
+            seen += count;
+            if seen >= rank {
+                return Some(Self::value(*bucket));
+            }
+        }
+        None
+    }
+
+    /// `bucket:count,…` for storage.
+    pub fn encode(&self) -> String {
+        self.buckets
+            .iter()
+            .filter(|(_, c)| **c != 0)
+            .map(|(b, c)| format!("{b}:{c}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn decode(text: &str) -> Result<Histogram, String> {
+        let mut h = Histogram::default();
+        for part in text.split(',').filter(|p| !p.is_empty()) {
+            let parsed = part
+                .split_once(':')
+                .and_then(|(b, c)| Some((b.parse::<u16>().ok()?, c.parse::<i64>().ok()?)));
+            let (bucket, count) = parsed.ok_or_else(|| format!("bad histogram entry '{part}'"))?;
+            *h.buckets.entry(bucket).or_default() += count;
+        }
+        Ok(h)
+    }
+}
+
+/// Counts and durations of some runs (an hour's, a slice's, a window's). Signed, so a
+/// replaced run's old record can be taken out of an hour before its new one goes in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub runs: i64,
+    pub running: i64,
+    pub failed: i64,
+    pub timed_out: i64,
+    /// The longest finished run (kept when one is taken out: it is rarely the longest).
+    pub max_ms: Option<i64>,
+    pub durations: Histogram,
+}
+
+impl Tally {
+    /// Count one run in (`sign` 1) or out (`sign` −1).
+    pub fn count(&mut self, status: RunStatus, duration_ms: Option<i64>, sign: i64) {
+        self.runs += sign;
+        match status {
+            RunStatus::Running => self.running += sign,
+            RunStatus::Failed => self.failed += sign,
+            RunStatus::TimedOut => self.timed_out += sign,
+            _ => {}
+        }
+        if status != RunStatus::Running
+            && let Some(ms) = duration_ms
+        {
+            self.durations.add(ms, sign);
+            if sign > 0 {
+                self.max_ms = self.max_ms.max(Some(ms));
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        self.runs += other.runs;
+        self.running += other.running;
+        self.failed += other.failed;
+        self.timed_out += other.timed_out;
+        self.max_ms = self.max_ms.max(other.max_ms);
+        self.durations.merge(&other.durations);
+    }
+}
+
 /// One bar of the chart: runs started in a slice of the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bar {
     pub runs: usize,
     pub failed: usize,
     pub timed_out: usize,
+    pub p95_ms: Option<i64>,
 }
 
 /// What one warehouse type did in the window.
@@ -48,6 +175,34 @@ impl WarehouseStats {
     pub fn timeout_rate(&self) -> Option<f64> {
         ratio(self.timed_out, self.finished)
     }
+
+    /// The stats of a warehouse type from the tallies of the window's slices, in order.
+    pub fn of(warehouse_type: WarehouseType, slices: &[Tally]) -> WarehouseStats {
+        let mut total = Tally::default();
+        for slice in slices {
+            total.merge(slice);
+        }
+        let n = |v: i64| v.max(0) as usize;
+        WarehouseStats {
+            warehouse_type,
+            runs: n(total.runs),
+            finished: n(total.runs - total.running),
+            failed: n(total.failed),
+            timed_out: n(total.timed_out),
+            p50_ms: total.durations.percentile(50.0),
+            p95_ms: total.durations.percentile(95.0),
+            max_ms: total.max_ms,
+            bars: slices
+                .iter()
+                .map(|s| Bar {
+                    runs: n(s.runs),
+                    failed: n(s.failed),
+                    timed_out: n(s.timed_out),
+                    p95_ms: s.durations.percentile(95.0),
+                })
+                .collect(),
+        }
+    }
 }
 
 fn ratio(part: usize, whole: usize) -> Option<f64> {
@@ -64,7 +219,7 @@ pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 }
 
 /// Stats for every warehouse type (those without runs too), the window `[since, now)`
-/// cut into `bars` slices.
+/// cut into `bars` slices, from the window's runs themselves.
 pub fn summarize(
     samples: &[RunSample],
     since: NaiveDateTime,
@@ -76,40 +231,16 @@ pub fn summarize(
     WarehouseType::ALL
         .into_iter()
         .map(|warehouse_type| {
-            let mine: Vec<&RunSample> = samples
+            let mut slices = vec![Tally::default(); bars];
+            for sample in samples
                 .iter()
                 .filter(|s| s.warehouse_type == warehouse_type)
-                .collect();
-            let count = |status: RunStatus| mine.iter().filter(|s| s.status == status).count();
-            let mut durations: Vec<i64> = mine
-                .iter()
-                .filter(|s| s.status != RunStatus::Running)
-                .filter_map(|s| s.duration_ms)
-                .collect();
-            durations.sort_unstable();
-            let mut series = vec![Bar::default(); bars];
-            for sample in &mine {
+            {
                 let offset = (sample.started_at - since).num_milliseconds().max(0);
                 let index = (offset as f64 / span.num_milliseconds() as f64 * bars as f64) as usize;
-                let bar = &mut series[index.min(bars - 1)];
-                bar.runs += 1;
-                match sample.status {
-                    RunStatus::Failed => bar.failed += 1,
-                    RunStatus::TimedOut => bar.timed_out += 1,
-                    _ => {}
-                }
+                slices[index.min(bars - 1)].count(sample.status, sample.duration_ms, 1);
             }
-            WarehouseStats {
-                warehouse_type,
-                runs: mine.len(),
-                finished: mine.len() - count(RunStatus::Running),
-                failed: count(RunStatus::Failed),
-                timed_out: count(RunStatus::TimedOut),
-                p50_ms: percentile(&durations, 50.0),
-                p95_ms: percentile(&durations, 95.0),
-                max_ms: durations.last().copied(),
-                bars: series,
-            }
+            WarehouseStats::of(warehouse_type, &slices)
         })
         .collect()
 }
@@ -171,6 +302,34 @@ pub fn type_accuracy(
     out
 }
 
+/// Accuracy per semantic type from counts of typed columns per type, and the typed
+/// columns of the tables confirmed-wrong reports name (`candidates`): worst first.
+pub fn type_accuracy_of_counts(
+    counts: &[(String, i64)],
+    candidates: &[(ColumnKey, String)],
+    confirmed_wrong: &[(Option<String>, String, String)],
+) -> Vec<TypeAccuracy> {
+    let wrong = type_accuracy(candidates, confirmed_wrong);
+    let mut out: Vec<TypeAccuracy> = counts
+        .iter()
+        .map(|(semantic_type, typed)| TypeAccuracy {
+            semantic_type: semantic_type.clone(),
+            typed: (*typed).max(0) as usize,
+            confirmed_wrong: wrong
+                .iter()
+                .find(|w| &w.semantic_type == semantic_type)
+                .map_or(0, |w| w.confirmed_wrong),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let key = |t: &TypeAccuracy| t.accuracy().unwrap_or(1.0);
+        key(a)
+            .total_cmp(&key(b))
+            .then(a.semantic_type.cmp(&b.semantic_type))
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,10 +372,10 @@ mod tests {
         assert_eq!((snowflake.runs, snowflake.finished), (4, 3));
         assert_eq!(snowflake.failure_rate(), Some(1.0 / 3.0));
         assert_eq!(snowflake.timeout_rate(), Some(1.0 / 3.0));
-        assert_eq!(
-            (snowflake.p50_ms, snowflake.max_ms),
-            (Some(3_000), Some(60_000))
-        );
+        // Percentiles to the histogram bucket (within 2.2%); the maximum exactly.
+        let p50 = snowflake.p50_ms.unwrap();
+        assert!((2_934..=3_066).contains(&p50), "{p50}");
+        assert_eq!(snowflake.max_ms, Some(60_000));
         let runs: Vec<usize> = snowflake.bars.iter().map(|b| b.runs).collect();
         assert_eq!(runs, [1, 1, 0, 0, 0, 2]);
         assert_eq!(snowflake.bars[5].timed_out, 1);
@@ -225,6 +384,38 @@ mod tests {
             (duckdb.runs, duckdb.failure_rate(), duckdb.p50_ms),
             (0, None, None)
         );
+    }
+
+    #[test]
+    fn histograms_add_up_and_read_percentiles_within_a_bucket() {
+        let mut hours = [Histogram::default(), Histogram::default()];
+        let values: Vec<i64> = (1..=2_000).map(|i| i * 37).collect();
+        for (i, v) in values.iter().enumerate() {
+            hours[i % 2].add(*v, 1);
+        }
+        let mut day = Histogram::decode(&hours[0].encode()).unwrap();
+        day.merge(&Histogram::decode(&hours[1].encode()).unwrap());
+        assert_eq!(day.count(), 2_000);
+        for p in [50.0, 95.0, 99.0] {
+            let exact = percentile(&values, p).unwrap() as f64;
+            let read = day.percentile(p).unwrap() as f64;
+            assert!(
+                (read - exact).abs() / exact < 0.025,
+                "p{p}: {read} vs {exact}"
+            );
+        }
+        // A replaced run comes out again.
+        day.add(37, -1);
+        assert_eq!(day.count(), 1_999);
+        assert_eq!(Histogram::default().percentile(50.0), None);
+        assert!(Histogram::decode("3:x").is_err());
+        let mut t = Tally::default();
+        t.count(RunStatus::Failed, Some(10), 1);
+        t.count(RunStatus::Running, None, 1);
+        t.count(RunStatus::Failed, Some(10), -1);
+        t.count(RunStatus::Succeeded, Some(20), 1);
+        assert_eq!((t.runs, t.running, t.failed), (2, 1, 0));
+        assert_eq!(t.durations.count(), 1);
     }
 
     #[test]

@@ -5,16 +5,19 @@
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
+use chrono::DurationRound;
+
 use crate::db::DbConnection;
-use crate::db::models::run::Run;
-use crate::db::schema::{run_columns, runs, tickets};
+use crate::db::schema::{runs, tickets};
 use crate::domain::category::Category;
 use crate::domain::drill::LIVE;
 use crate::domain::run::RunStatus;
-use crate::domain::run_stats::{self, ColumnKey, RunSample, TypeAccuracy, WarehouseStats};
+use crate::domain::run_stats::{self, ColumnKey, RunSample, Tally, TypeAccuracy, WarehouseStats};
 use crate::domain::support_model::SupportModel;
 use crate::domain::warehouse::WarehouseType;
 use crate::domain::window::Window;
+use crate::error::AppError;
+use crate::services::rollups;
 
 /// Tables checked for staleness at most; beyond it the page says the list was cut.
 const MAX_STALE_CANDIDATES: usize = 2_000;
@@ -41,17 +44,43 @@ pub struct Telemetry {
 }
 
 /// Read and compute the telemetry of `window` (a bounded one) ending `now`.
+///
+/// The last hour comes from its runs (5-minute bars). A day or a week comes from the
+/// hourly roll-ups, whole hours from `run_hours` and the window's first, partial hour from
+/// its runs (hourly or 6-hourly bars, on clock boundaries); stale tables from
+/// `table_health`, accuracy from `typed_columns`. So a week of a million runs reads about a
+/// thousand hour rows, the tables and the typed columns, never the runs themselves.
 pub fn read(
     conn: &mut DbConnection,
     model: &SupportModel,
     window: Window,
     bars: usize,
     now: NaiveDateTime,
-) -> QueryResult<Telemetry> {
+) -> Result<Telemetry, AppError> {
     let since = window.since(now).unwrap_or(now - TimeDelta::days(7));
+    let warehouses = match window {
+        Window::Hour => run_stats::summarize(&samples(conn, since, now)?, since, now, bars),
+        _ => from_hours(conn, window, since, now)?,
+    };
+    let (stale, stale_cut) = stale_tables(conn, model, since, now)?;
+    Ok(Telemetry {
+        since,
+        warehouses,
+        stale,
+        stale_cut,
+        accuracy: accuracy(conn, since, now)?,
+    })
+}
+
+/// Runs started in `[since, until]`, as samples.
+fn samples(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<RunSample>> {
     let rows: Vec<(String, String, NaiveDateTime, Option<i64>)> = runs::table
         .filter(runs::started_at.ge(since))
-        .filter(runs::started_at.le(now))
+        .filter(runs::started_at.le(until))
         .filter(runs::drill.eq(LIVE))
         .select((
             runs::warehouse_type,
@@ -60,7 +89,7 @@ pub fn read(
             runs::duration_ms,
         ))
         .load(conn)?;
-    let samples: Vec<RunSample> = rows
+    Ok(rows
         .into_iter()
         .filter_map(|(w, s, started_at, duration_ms)| {
             Some(RunSample {
@@ -70,77 +99,88 @@ pub fn read(
                 duration_ms,
             })
         })
-        .collect();
-    let (stale, stale_cut) = stale_tables(conn, model, since, now)?;
-    Ok(Telemetry {
-        since,
-        warehouses: run_stats::summarize(&samples, since, now, bars),
-        stale,
-        stale_cut,
-        accuracy: accuracy(conn, since, now)?,
-    })
+        .collect())
 }
 
-/// Tables profiled in the window whose last successful run (looked up per table through
-/// the `(table_name, warehouse_type, started_at)` index) is older than the freshness
-/// target, or that never succeeded. Oldest success first.
+/// Bar width of a window read from roll-ups: an hour for a day, six for a week.
+fn bar_width(window: Window) -> TimeDelta {
+    match window {
+        Window::Day => TimeDelta::hours(1),
+        _ => TimeDelta::hours(6),
+    }
+}
+
+fn from_hours(
+    conn: &mut DbConnection,
+    window: Window,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<Vec<WarehouseStats>, AppError> {
+    let width = bar_width(window);
+    let origin = since.duration_trunc(width).unwrap_or(since);
+    let slots = ((now - origin).num_seconds() / width.num_seconds() + 1).max(1) as usize;
+    let slot = |at: NaiveDateTime| {
+        (((at - origin).num_seconds() / width.num_seconds()).max(0) as usize).min(slots - 1)
+    };
+    let mut slices: Vec<Vec<Tally>> = vec![vec![Tally::default(); slots]; WarehouseType::ALL.len()];
+    let index = |w: WarehouseType| WarehouseType::ALL.iter().position(|x| *x == w).unwrap_or(0);
+    // The first hour is partly before the window: its runs from `since` on.
+    let first_whole = rollups::hour_of(since) + TimeDelta::hours(1);
+    for s in samples(
+        conn,
+        since,
+        (first_whole - TimeDelta::microseconds(1)).min(now),
+    )? {
+        slices[index(s.warehouse_type)][slot(s.started_at)].count(s.status, s.duration_ms, 1);
+    }
+    for (w, hour, tally) in rollups::hours_between(conn, first_whole, now)? {
+        slices[index(w)][slot(hour)].merge(&tally);
+    }
+    Ok(WarehouseType::ALL
+        .into_iter()
+        .zip(slices)
+        .map(|(w, s)| WarehouseStats::of(w, &s))
+        .collect())
+}
+
+/// Tables profiled in the window (from `table_health`) whose last success is older than
+/// the freshness target, or that never succeeded. Oldest success first.
 fn stale_tables(
     conn: &mut DbConnection,
     model: &SupportModel,
     since: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<(Vec<StaleTable>, bool)> {
-    let mut tables: Vec<(String, String)> = runs::table
-        .filter(runs::started_at.ge(since))
-        .filter(runs::started_at.le(now))
-        .filter(runs::drill.eq(LIVE))
-        .select((runs::warehouse_type, runs::table_name))
-        .distinct()
-        .order((runs::warehouse_type, runs::table_name))
-        .limit(MAX_STALE_CANDIDATES as i64 + 1)
-        .load(conn)?;
+    let mut tables = rollups::tables_profiled(conn, since, now, MAX_STALE_CANDIDATES as i64 + 1)?;
     let cut = tables.len() > MAX_STALE_CANDIDATES;
     tables.truncate(MAX_STALE_CANDIDATES);
-    let mut stale = Vec::new();
-    for (warehouse_type, table) in tables {
-        let last_success = Run::last_success(conn, &table, Some(&warehouse_type), now)?;
-        let target = model.freshness_target(&table);
-        if last_success.is_none_or(|at| now - at > target) {
-            stale.push(StaleTable {
-                warehouse_type,
-                table,
-                last_success,
-                target,
-            });
-        }
-    }
+    let mut stale: Vec<StaleTable> = tables
+        .into_iter()
+        .filter_map(|t| {
+            let target = model.freshness_target(&t.table_name);
+            let last_success = t.last_success_finished_at.or(t.last_success_started_at);
+            last_success
+                .is_none_or(|at| now - at > target)
+                .then_some(StaleTable {
+                    warehouse_type: t.warehouse_type,
+                    table: t.table_name,
+                    last_success,
+                    target,
+                })
+        })
+        .collect();
     stale.sort_by_key(|t| t.last_success);
     Ok((stale, cut))
 }
 
+/// Per semantic type: columns typed in the window (from `typed_columns`), and of those
+/// the ones an agent confirmed wrong in a report filed in the window.
 fn accuracy(
     conn: &mut DbConnection,
     since: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<TypeAccuracy>> {
-    let typed: Vec<(String, String, String, String)> = run_columns::table
-        .inner_join(runs::table)
-        .filter(runs::started_at.ge(since))
-        .filter(runs::started_at.le(now))
-        .filter(runs::drill.eq(LIVE))
-        .filter(run_columns::semantic_type.is_not_null())
-        .select((
-            runs::warehouse_type,
-            runs::table_name,
-            run_columns::column_name,
-            run_columns::semantic_type.assume_not_null(),
-        ))
-        .distinct()
-        .load(conn)?;
-    let typed: Vec<(ColumnKey, String)> = typed
-        .into_iter()
-        .map(|(w, t, c, s)| ((w, t, c), s))
-        .collect();
+    let counts = rollups::typed_counts(conn, since, now)?;
     let confirmed: Vec<(Option<String>, String, String)> = tickets::table
         .filter(tickets::created_at.ge(since))
         .filter(tickets::drill.eq(LIVE))
@@ -154,5 +194,23 @@ fn accuracy(
             tickets::column_name.assume_not_null(),
         ))
         .load(conn)?;
-    Ok(run_stats::type_accuracy(&typed, &confirmed))
+    let tables: Vec<String> = confirmed.iter().map(|(_, t, _)| t.clone()).collect();
+    let candidates: Vec<(ColumnKey, String)> = if tables.is_empty() {
+        Vec::new()
+    } else {
+        rollups::typed_in_tables(conn, &tables, since, now)?
+            .into_iter()
+            .map(|c| {
+                (
+                    (c.warehouse_type, c.table_name, c.column_name),
+                    c.semantic_type,
+                )
+            })
+            .collect()
+    };
+    Ok(run_stats::type_accuracy_of_counts(
+        &counts,
+        &candidates,
+        &confirmed,
+    ))
 }

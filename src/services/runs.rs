@@ -1,11 +1,12 @@
 //! Storing profiling run records.
 
-use crate::db::models::run::{Run, RunColumn};
+use crate::db::models::run::{Previous, Run, RunColumn};
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
+use crate::services::rollups;
 use crate::telemetry::metrics;
 
 /// Whether a record was new or replaced a stored one.
@@ -71,7 +72,7 @@ fn store_all(
             .map(|record| store_one(conn, record, received_at, drill))
             .collect();
     }
-    let previous = Run::statuses(conn, &ids)?;
+    let previous = Run::previous(conn, &ids)?;
     let mut new_runs = Vec::new();
     let mut columns = Vec::new();
     for record in records {
@@ -85,10 +86,11 @@ fn store_all(
     }
     Run::insert_many(conn, &new_runs)?;
     Run::insert_columns(conn, &columns)?;
+    rollups::runs_written(conn, records, &previous, received_at, drill)?;
     Ok(records
         .iter()
         .map(|record| {
-            let before = previous.get(&record.run_id).map(String::as_str);
+            let before = previous.get(&record.run_id).map(|p| p.status.as_str());
             (
                 if before.is_none() {
                     Stored::Created
@@ -123,8 +125,19 @@ pub fn store_one(
 ) -> Result<(Stored, Option<Finished>), AppError> {
     let (run, columns) = to_rows(record, received_at, drill);
     let previous = Run::upsert(conn, &run, &columns)?;
+    let before: std::collections::HashMap<String, Previous> = previous
+        .iter()
+        .map(|p| (p.run_id.clone(), p.clone()))
+        .collect();
+    rollups::runs_written(
+        conn,
+        std::slice::from_ref(record),
+        &before,
+        received_at,
+        drill,
+    )?;
     let finished = (record.status != RunStatus::Running
-        && previous.as_deref() != Some(record.status.as_str()))
+        && previous.as_ref().map(|p| p.status.as_str()) != Some(record.status.as_str()))
     .then_some(Finished {
         warehouse_type: record.warehouse_type,
         status: record.status,

@@ -19,6 +19,7 @@ mod lineage_api;
 mod metrics;
 mod migrations;
 mod openlineage_client;
+mod rollups;
 mod run_linking;
 mod runs_api;
 mod runs_pages;

@@ -38,19 +38,48 @@ pub struct RunColumn {
 /// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 500;
 
+/// What a stored run counted for before a new record replaces it.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Previous {
+    pub run_id: String,
+    pub warehouse_type: String,
+    pub status: String,
+    pub started_at: NaiveDateTime,
+    pub duration_ms: Option<i64>,
+    pub drill: i64,
+}
+
+type PreviousColumns = (
+    runs::run_id,
+    runs::warehouse_type,
+    runs::status,
+    runs::started_at,
+    runs::duration_ms,
+    runs::drill,
+);
+
+const PREVIOUS: PreviousColumns = (
+    runs::run_id,
+    runs::warehouse_type,
+    runs::status,
+    runs::started_at,
+    runs::duration_ms,
+    runs::drill,
+);
+
 impl Run {
-    /// The stored status of each of these run ids that exists.
-    pub fn statuses(
+    /// The stored record of each of these run ids that exists.
+    pub fn previous(
         conn: &mut DbConnection,
         run_ids: &[&str],
-    ) -> QueryResult<std::collections::HashMap<String, String>> {
+    ) -> QueryResult<std::collections::HashMap<String, Previous>> {
         let mut found = std::collections::HashMap::new();
         for chunk in run_ids.chunks(CHUNK) {
-            let rows: Vec<(String, String)> = runs::table
+            let rows: Vec<Previous> = runs::table
                 .filter(runs::run_id.eq_any(chunk))
-                .select((runs::run_id, runs::status))
+                .select(PREVIOUS)
                 .load(conn)?;
-            found.extend(rows);
+            found.extend(rows.into_iter().map(|p| (p.run_id.clone(), p)));
         }
         Ok(found)
     }
@@ -107,17 +136,17 @@ impl Run {
     }
 
     /// Insert the run, or replace the stored record with this one (same run id).
-    /// Returns the status stored before, None when the run is new. Call inside a
+    /// Returns the record stored before, None when the run is new. Call inside a
     /// transaction.
     pub fn upsert(
         conn: &mut DbConnection,
         run: &Run,
         columns: &[RunColumn],
-    ) -> QueryResult<Option<String>> {
+    ) -> QueryResult<Option<Previous>> {
         let previous = runs::table
             .find(&run.run_id)
-            .select(runs::status)
-            .first::<String>(conn)
+            .select(PREVIOUS)
+            .first::<Previous>(conn)
             .optional()?;
         if previous.is_some() {
             diesel::update(runs::table.find(&run.run_id))

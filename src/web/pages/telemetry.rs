@@ -20,7 +20,8 @@ const DEFAULT_WINDOW: Window = Window::Day;
 const CHART_WIDTH: f64 = 240.0;
 const CHART_HEIGHT: f64 = 48.0;
 
-/// Bars per chart: 5-minute, 1-hour and 6-hour slices.
+/// Bars per chart of the last hour (5-minute slices); a day and a week are cut on clock
+/// hours (1-hour and 6-hour bars) by the roll-ups they are read from.
 fn bars(window: Window) -> usize {
     match window {
         Window::Hour => 12,
@@ -55,6 +56,10 @@ pub struct Row {
     pub label: &'static str,
     pub chart: Vec<ChartBar>,
     pub peak: usize,
+    /// The p95 duration per bar as a polyline (`x,y …`), empty without durations.
+    pub p95_line: String,
+    /// The largest p95 of a bar, the line's top.
+    pub p95_peak: String,
 }
 
 impl Row {
@@ -112,6 +117,27 @@ fn chart(bars: &[Bar], peak: usize) -> Vec<ChartBar> {
         .collect()
 }
 
+/// The p95 of each bar as polyline points over the chart's width, scaled to the highest;
+/// bars without finished runs are gaps the line skips.
+fn p95_line(bars: &[Bar]) -> (String, Option<i64>) {
+    let peak = bars.iter().filter_map(|b| b.p95_ms).max();
+    let Some(top) = peak.filter(|p| *p > 0) else {
+        return (String::new(), peak);
+    };
+    let slot = CHART_WIDTH / bars.len().max(1) as f64;
+    let points: Vec<String> = bars
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            let ms = b.p95_ms?;
+            let x = i as f64 * slot + slot / 2.0;
+            let y = CHART_HEIGHT - 1.0 - (ms as f64 / top as f64) * (CHART_HEIGHT - 4.0);
+            Some(format!("{x:.1},{y:.1}"))
+        })
+        .collect();
+    (points.join(" "), peak)
+}
+
 #[derive(Template)]
 #[template(path = "telemetry/index.html")]
 struct TelemetryPage {
@@ -159,13 +185,7 @@ pub async fn index(
     let telemetry = web::block(move || -> Result<_, AppError> {
         let mut conn = desk2.pool.get()?;
         let now = desk2.clock.now();
-        Ok(run_telemetry::read(
-            &mut conn,
-            &desk2.model,
-            window,
-            bars(window),
-            now,
-        )?)
+        run_telemetry::read(&mut conn, &desk2.model, window, bars(window), now)
     })
     .await??;
     let rows = telemetry
@@ -173,10 +193,13 @@ pub async fn index(
         .into_iter()
         .map(|stats| {
             let peak = stats.bars.iter().map(|b| b.runs).max().unwrap_or(0);
+            let (p95_line, p95_peak) = p95_line(&stats.bars);
             Row {
                 label: stats.warehouse_type.label(),
                 chart: chart(&stats.bars, peak),
                 peak,
+                p95_line,
+                p95_peak: human_duration(p95_peak),
                 stats,
             }
         })

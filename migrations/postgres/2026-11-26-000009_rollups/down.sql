@@ -1,0 +1,3 @@
+DROP TABLE typed_columns;
+DROP TABLE table_health;
+DROP TABLE run_hours;

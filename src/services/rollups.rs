@@ -1,0 +1,465 @@
+//! Telemetry roll-ups, kept in step with the runs in the transaction that stores them:
+//! per warehouse type and hour (counts and a duration histogram), per table (last run, last
+//! success) and per typed column (last typed). `/telemetry` reads these instead of every
+//! run of a day or a week. Real runs only: a drill's stay out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DurationRound, NaiveDateTime, TimeDelta};
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::db::DbConnection;
+use crate::db::models::run::Previous;
+use crate::db::schema::{run_hours, runs, table_health, typed_columns};
+use crate::domain::drill::LIVE;
+use crate::domain::run::RunStatus;
+use crate::domain::run_record::RunRecord;
+use crate::domain::run_stats::{Histogram, Tally};
+use crate::domain::warehouse::WarehouseType;
+use crate::error::AppError;
+
+/// Rows per multi-row statement.
+const CHUNK: usize = 400;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_hours)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct RunHour {
+    pub warehouse_type: String,
+    pub hour: NaiveDateTime,
+    pub runs: i64,
+    pub running: i64,
+    pub failed: i64,
+    pub timed_out: i64,
+    pub max_ms: Option<i64>,
+    pub durations: String,
+}
+
+impl RunHour {
+    fn tally(&self) -> Result<Tally, AppError> {
+        Ok(Tally {
+            runs: self.runs,
+            running: self.running,
+            failed: self.failed,
+            timed_out: self.timed_out,
+            max_ms: self.max_ms,
+            durations: Histogram::decode(&self.durations).map_err(AppError::internal_msg)?,
+        })
+    }
+
+    fn of(warehouse_type: &str, hour: NaiveDateTime, t: &Tally) -> RunHour {
+        RunHour {
+            warehouse_type: warehouse_type.to_string(),
+            hour,
+            runs: t.runs.max(0),
+            running: t.running.max(0),
+            failed: t.failed.max(0),
+            timed_out: t.timed_out.max(0),
+            max_ms: t.max_ms,
+            durations: t.durations.encode(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = table_health)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct TableHealth {
+    pub warehouse_type: String,
+    pub table_name: String,
+    pub last_run_at: NaiveDateTime,
+    pub last_success_started_at: Option<NaiveDateTime>,
+    pub last_success_finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = typed_columns)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct TypedColumn {
+    pub warehouse_type: String,
+    pub table_name: String,
+    pub column_name: String,
+    pub semantic_type: String,
+    pub last_typed_at: NaiveDateTime,
+}
+
+pub fn hour_of(at: NaiveDateTime) -> NaiveDateTime {
+    at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at)
+}
+
+/// Bring the roll-ups in line with `records` just written (`previous`: what the replaced
+/// ones were). Call inside the write transaction that stored them.
+pub fn runs_written(
+    conn: &mut DbConnection,
+    records: &[RunRecord],
+    previous: &HashMap<String, Previous>,
+    _received_at: NaiveDateTime,
+    drill: i64,
+) -> Result<(), AppError> {
+    if drill != LIVE || records.is_empty() {
+        return Ok(());
+    }
+    hours(conn, records, previous)?;
+    tables(conn, records)?;
+    columns(conn, records)
+}
+
+/// Each touched hour: its stored tally, minus the replaced records, plus the new ones.
+fn hours(
+    conn: &mut DbConnection,
+    records: &[RunRecord],
+    previous: &HashMap<String, Previous>,
+) -> Result<(), AppError> {
+    let mut deltas: BTreeMap<(String, NaiveDateTime), Tally> = BTreeMap::new();
+    for record in records {
+        if let Some(before) = previous.get(&record.run_id).filter(|p| p.drill == LIVE)
+            && let Ok(status) = RunStatus::parse(&before.status)
+        {
+            deltas
+                .entry((before.warehouse_type.clone(), hour_of(before.started_at)))
+                .or_default()
+                .count(status, before.duration_ms, -1);
+        }
+        deltas
+            .entry((
+                record.warehouse_type.as_str().to_string(),
+                hour_of(record.started_at),
+            ))
+            .or_default()
+            .count(record.status, record.duration_ms(), 1);
+    }
+    // PostgreSQL runs writers side by side: each hour's read-modify-write holds a lock of
+    // its own (hour number × 16 + warehouse), taken in key order. SQLite has one writer.
+    if let DbConnection::Postgres(pg) = conn {
+        let mut keys: Vec<i64> = deltas
+            .keys()
+            .map(|(w, hour)| {
+                let index = WarehouseType::ALL
+                    .iter()
+                    .position(|x| x.as_str() == w)
+                    .unwrap_or(15) as i64;
+                hour.and_utc().timestamp() / 3600 * 16 + index
+            })
+            .collect();
+        keys.sort_unstable();
+        for key in keys {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(key)
+                .execute(pg)?;
+        }
+    }
+    let hours: Vec<NaiveDateTime> = {
+        let mut h: Vec<NaiveDateTime> = deltas.keys().map(|(_, h)| *h).collect();
+        h.sort_unstable();
+        h.dedup();
+        h
+    };
+    let mut stored: HashMap<(String, NaiveDateTime), Tally> = HashMap::new();
+    for chunk in hours.chunks(CHUNK) {
+        for row in run_hours::table
+            .filter(run_hours::hour.eq_any(chunk))
+            .select(RunHour::as_select())
+            .load::<RunHour>(conn)?
+        {
+            stored.insert((row.warehouse_type.clone(), row.hour), row.tally()?);
+        }
+    }
+    let rows: Vec<RunHour> = deltas
+        .iter()
+        .map(|((w, hour), delta)| {
+            let mut tally = stored.remove(&(w.clone(), *hour)).unwrap_or_default();
+            tally.merge(delta);
+            RunHour::of(w, *hour, &tally)
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK) {
+        macro_rules! upsert {
+            ($c:expr) => {
+                diesel::insert_into(run_hours::table)
+                    .values(chunk)
+                    .on_conflict((run_hours::warehouse_type, run_hours::hour))
+                    .do_update()
+                    .set((
+                        run_hours::runs.eq(excluded(run_hours::runs)),
+                        run_hours::running.eq(excluded(run_hours::running)),
+                        run_hours::failed.eq(excluded(run_hours::failed)),
+                        run_hours::timed_out.eq(excluded(run_hours::timed_out)),
+                        run_hours::max_ms.eq(excluded(run_hours::max_ms)),
+                        run_hours::durations.eq(excluded(run_hours::durations)),
+                    ))
+                    .execute($c)?
+            };
+        }
+        match conn {
+            DbConnection::Sqlite(c) => upsert!(c),
+            DbConnection::Postgres(c) => upsert!(c),
+        };
+    }
+    Ok(())
+}
+
+/// Each touched table's last run and last success, moved forward only (an UPDATE that
+/// keeps the later of the stored and the new instant: concurrent writers cannot undo
+/// each other).
+fn tables(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError> {
+    let mut latest: BTreeMap<(String, String), TableHealth> = BTreeMap::new();
+    for r in records {
+        let key = (
+            r.warehouse_type.as_str().to_string(),
+            r.table.as_str().to_string(),
+        );
+        let entry = latest.entry(key.clone()).or_insert_with(|| TableHealth {
+            warehouse_type: key.0.clone(),
+            table_name: key.1.clone(),
+            last_run_at: r.started_at,
+            last_success_started_at: None,
+            last_success_finished_at: None,
+        });
+        entry.last_run_at = entry.last_run_at.max(r.started_at);
+        if r.status == RunStatus::Succeeded
+            && entry
+                .last_success_started_at
+                .is_none_or(|at| at < r.started_at)
+        {
+            entry.last_success_started_at = Some(r.started_at);
+            entry.last_success_finished_at = r.finished_at;
+        }
+    }
+    let rows: Vec<TableHealth> = latest.into_values().collect();
+    for chunk in rows.chunks(CHUNK) {
+        macro_rules! upsert {
+            ($c:expr) => {{
+                let newer_success = excluded(table_health::last_success_started_at)
+                    .gt(table_health::last_success_started_at)
+                    .or(table_health::last_success_started_at.is_null());
+                diesel::insert_into(table_health::table)
+                    .values(chunk)
+                    .on_conflict((table_health::warehouse_type, table_health::table_name))
+                    .do_update()
+                    .set((
+                        table_health::last_run_at.eq(case_when(
+                            excluded(table_health::last_run_at).gt(table_health::last_run_at),
+                            excluded(table_health::last_run_at),
+                        )
+                        .otherwise(table_health::last_run_at)),
+                        table_health::last_success_started_at.eq(case_when(
+                            newer_success.clone(),
+                            excluded(table_health::last_success_started_at),
+                        )
+                        .otherwise(table_health::last_success_started_at)),
+                        table_health::last_success_finished_at.eq(case_when(
+                            newer_success,
+                            excluded(table_health::last_success_finished_at),
+                        )
+                        .otherwise(table_health::last_success_finished_at)),
+                    ))
+                    .execute($c)?
+            }};
+        }
+        match conn {
+            DbConnection::Sqlite(c) => upsert!(c),
+            DbConnection::Postgres(c) => upsert!(c),
+        };
+    }
+    Ok(())
+}
+
+/// Each typed column's latest typing, per semantic type.
+fn columns(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError> {
+    let mut latest: BTreeMap<(String, String, String, String), NaiveDateTime> = BTreeMap::new();
+    for r in records {
+        for c in &r.columns {
+            if let Some(semantic) = &c.semantic_type {
+                let key = (
+                    r.warehouse_type.as_str().to_string(),
+                    r.table.as_str().to_string(),
+                    c.name.clone(),
+                    semantic.clone(),
+                );
+                let at = latest.entry(key).or_insert(r.started_at);
+                *at = (*at).max(r.started_at);
+            }
+        }
+    }
+    let rows: Vec<TypedColumn> = latest
+        .into_iter()
+        .map(|((w, t, c, s), at)| TypedColumn {
+            warehouse_type: w,
+            table_name: t,
+            column_name: c,
+            semantic_type: s,
+            last_typed_at: at,
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK) {
+        macro_rules! upsert {
+            ($c:expr) => {
+                diesel::insert_into(typed_columns::table)
+                    .values(chunk)
+                    .on_conflict((
+                        typed_columns::warehouse_type,
+                        typed_columns::table_name,
+                        typed_columns::column_name,
+                        typed_columns::semantic_type,
+                    ))
+                    .do_update()
+                    .set(
+                        typed_columns::last_typed_at.eq(case_when(
+                            excluded(typed_columns::last_typed_at).gt(typed_columns::last_typed_at),
+                            excluded(typed_columns::last_typed_at),
+                        )
+                        .otherwise(typed_columns::last_typed_at)),
+                    )
+                    .execute($c)?
+            };
+        }
+        match conn {
+            DbConnection::Sqlite(c) => upsert!(c),
+            DbConnection::Postgres(c) => upsert!(c),
+        };
+    }
+    Ok(())
+}
+
+/// The hour tallies from `from` (an hour) to `to`, per warehouse type.
+pub fn hours_between(
+    conn: &mut DbConnection,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<(WarehouseType, NaiveDateTime, Tally)>, AppError> {
+    run_hours::table
+        .filter(run_hours::hour.ge(from))
+        .filter(run_hours::hour.le(to))
+        .select(RunHour::as_select())
+        .load::<RunHour>(conn)?
+        .into_iter()
+        .filter_map(|row| {
+            let w = WarehouseType::parse(&row.warehouse_type).ok()?;
+            Some(row.tally().map(|t| (w, row.hour, t)))
+        })
+        .collect()
+}
+
+/// Tables profiled in `[since, now]`, by warehouse type and name, at most `limit`.
+pub fn tables_profiled(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<TableHealth>> {
+    table_health::table
+        .filter(table_health::last_run_at.ge(since))
+        .filter(table_health::last_run_at.le(now))
+        .order((table_health::warehouse_type, table_health::table_name))
+        .limit(limit)
+        .select(TableHealth::as_select())
+        .load(conn)
+}
+
+/// Columns typed in `[since, now]`, counted per semantic type.
+pub fn typed_counts(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
+    typed_columns::table
+        .filter(typed_columns::last_typed_at.ge(since))
+        .filter(typed_columns::last_typed_at.le(now))
+        .group_by(typed_columns::semantic_type)
+        .select((typed_columns::semantic_type, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Columns typed in `[since, now]` of these tables (names as given, in upper and lower
+/// case too: analysts type table names as they like).
+pub fn typed_in_tables(
+    conn: &mut DbConnection,
+    tables: &[String],
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<TypedColumn>> {
+    let mut names: Vec<String> = tables
+        .iter()
+        .flat_map(|t| [t.clone(), t.to_lowercase(), t.to_uppercase()])
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut found = Vec::new();
+    for chunk in names.chunks(CHUNK) {
+        found.extend(
+            typed_columns::table
+                .filter(typed_columns::table_name.eq_any(chunk))
+                .filter(typed_columns::last_typed_at.ge(since))
+                .filter(typed_columns::last_typed_at.le(now))
+                .select(TypedColumn::as_select())
+                .load::<TypedColumn>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Fill `run_hours` from the stored runs when it is empty and there are runs: a database
+/// migrated from before the roll-ups. One pass over the runs, a batch at a time.
+pub fn backfill(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let have_hours = run_hours::table
+        .select(run_hours::hour)
+        .first::<NaiveDateTime>(conn)
+        .optional()?
+        .is_some();
+    if have_hours {
+        return Ok(0);
+    }
+    let mut tallies: BTreeMap<(String, NaiveDateTime), Tally> = BTreeMap::new();
+    let mut after = String::new();
+    let mut seen = 0;
+    loop {
+        type Row = (String, String, String, NaiveDateTime, Option<i64>);
+        let batch: Vec<Row> = runs::table
+            .filter(runs::drill.eq(LIVE))
+            .filter(runs::run_id.gt(&after))
+            .order(runs::run_id.asc())
+            .limit(20_000)
+            .select((
+                runs::run_id,
+                runs::warehouse_type,
+                runs::status,
+                runs::started_at,
+                runs::duration_ms,
+            ))
+            .load(conn)?;
+        let Some(last) = batch.last() else { break };
+        after = last.0.clone();
+        seen += batch.len();
+        for (_, w, status, started_at, duration_ms) in batch {
+            if let Ok(status) = RunStatus::parse(&status) {
+                tallies
+                    .entry((w, hour_of(started_at)))
+                    .or_default()
+                    .count(status, duration_ms, 1);
+            }
+        }
+    }
+    if seen == 0 {
+        return Ok(0);
+    }
+    let rows: Vec<RunHour> = tallies
+        .iter()
+        .map(|((w, hour), t)| RunHour::of(w, *hour, t))
+        .collect();
+    crate::db::write_transaction(conn, |conn| {
+        for chunk in rows.chunks(CHUNK) {
+            match conn {
+                DbConnection::Sqlite(c) => diesel::insert_into(run_hours::table)
+                    .values(chunk)
+                    .execute(c)?,
+                DbConnection::Postgres(c) => diesel::insert_into(run_hours::table)
+                    .values(chunk)
+                    .execute(c)?,
+            };
+        }
+        Ok::<_, AppError>(())
+    })?;
+    Ok(seen)
+}
