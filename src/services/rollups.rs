@@ -150,21 +150,42 @@ fn hours(
                 .execute(pg)?;
         }
     }
-    let hours: Vec<NaiveDateTime> = {
-        let mut h: Vec<NaiveDateTime> = deltas.keys().map(|(_, h)| *h).collect();
-        h.sort_unstable();
-        h.dedup();
-        h
-    };
+    // The stored hours by primary key: one cached lookup each for the usual handful (an
+    // ingest request touches an hour or two), both key columns for a backfill's many.
     let mut stored: HashMap<(String, NaiveDateTime), Tally> = HashMap::new();
-    for chunk in hours.chunks(CHUNK) {
-        for row in run_hours::table
-            .filter(run_hours::hour.eq_any(chunk))
-            .select(RunHour::as_select())
-            .load::<RunHour>(conn)?
-        {
-            stored.insert((row.warehouse_type.clone(), row.hour), row.tally()?);
+    let found: Vec<RunHour> = if deltas.len() <= 8 {
+        let mut rows = Vec::new();
+        for (w, hour) in deltas.keys() {
+            rows.extend(
+                run_hours::table
+                    .find((w, hour))
+                    .select(RunHour::as_select())
+                    .first::<RunHour>(conn)
+                    .optional()?,
+            );
         }
+        rows
+    } else {
+        let mut warehouses: Vec<&str> = deltas.keys().map(|(w, _)| w.as_str()).collect();
+        warehouses.sort_unstable();
+        warehouses.dedup();
+        let mut hours: Vec<NaiveDateTime> = deltas.keys().map(|(_, h)| *h).collect();
+        hours.sort_unstable();
+        hours.dedup();
+        let mut rows = Vec::new();
+        for chunk in hours.chunks(CHUNK) {
+            rows.extend(
+                run_hours::table
+                    .filter(run_hours::warehouse_type.eq_any(&warehouses))
+                    .filter(run_hours::hour.eq_any(chunk))
+                    .select(RunHour::as_select())
+                    .load::<RunHour>(conn)?,
+            );
+        }
+        rows
+    };
+    for row in found {
+        stored.insert((row.warehouse_type.clone(), row.hour), row.tally()?);
     }
     let rows: Vec<RunHour> = deltas
         .iter()
@@ -176,9 +197,9 @@ fn hours(
         .collect();
     for chunk in rows.chunks(CHUNK) {
         macro_rules! upsert {
-            ($c:expr) => {
+            ($c:expr, $v:expr) => {
                 diesel::insert_into(run_hours::table)
-                    .values(chunk)
+                    .values($v)
                     .on_conflict((run_hours::warehouse_type, run_hours::hour))
                     .do_update()
                     .set((
@@ -192,9 +213,12 @@ fn hours(
                     .execute($c)?
             };
         }
-        match conn {
-            DbConnection::Sqlite(c) => upsert!(c),
-            DbConnection::Postgres(c) => upsert!(c),
+        // One row is a statement of its own, prepared once and cached; several vary.
+        match (&mut *conn, chunk) {
+            (DbConnection::Sqlite(c), [one]) => upsert!(c, one),
+            (DbConnection::Sqlite(c), many) => upsert!(c, many),
+            (DbConnection::Postgres(c), [one]) => upsert!(c, one),
+            (DbConnection::Postgres(c), many) => upsert!(c, many),
         };
     }
     Ok(())
@@ -230,12 +254,12 @@ fn tables(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError
     let rows: Vec<TableHealth> = latest.into_values().collect();
     for chunk in rows.chunks(CHUNK) {
         macro_rules! upsert {
-            ($c:expr) => {{
+            ($c:expr, $v:expr) => {{
                 let newer_success = excluded(table_health::last_success_started_at)
                     .gt(table_health::last_success_started_at)
                     .or(table_health::last_success_started_at.is_null());
                 diesel::insert_into(table_health::table)
-                    .values(chunk)
+                    .values($v)
                     .on_conflict((table_health::warehouse_type, table_health::table_name))
                     .do_update()
                     .set((
@@ -258,9 +282,12 @@ fn tables(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError
                     .execute($c)?
             }};
         }
-        match conn {
-            DbConnection::Sqlite(c) => upsert!(c),
-            DbConnection::Postgres(c) => upsert!(c),
+        // One row is a statement of its own, prepared once and cached; several vary.
+        match (&mut *conn, chunk) {
+            (DbConnection::Sqlite(c), [one]) => upsert!(c, one),
+            (DbConnection::Sqlite(c), many) => upsert!(c, many),
+            (DbConnection::Postgres(c), [one]) => upsert!(c, one),
+            (DbConnection::Postgres(c), many) => upsert!(c, many),
         };
     }
     Ok(())
@@ -295,9 +322,9 @@ fn columns(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppErro
         .collect();
     for chunk in rows.chunks(CHUNK) {
         macro_rules! upsert {
-            ($c:expr) => {
+            ($c:expr, $v:expr) => {
                 diesel::insert_into(typed_columns::table)
-                    .values(chunk)
+                    .values($v)
                     .on_conflict((
                         typed_columns::warehouse_type,
                         typed_columns::table_name,
@@ -315,9 +342,12 @@ fn columns(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppErro
                     .execute($c)?
             };
         }
-        match conn {
-            DbConnection::Sqlite(c) => upsert!(c),
-            DbConnection::Postgres(c) => upsert!(c),
+        // One row is a statement of its own, prepared once and cached; several vary.
+        match (&mut *conn, chunk) {
+            (DbConnection::Sqlite(c), [one]) => upsert!(c, one),
+            (DbConnection::Sqlite(c), many) => upsert!(c, many),
+            (DbConnection::Postgres(c), [one]) => upsert!(c, one),
+            (DbConnection::Postgres(c), many) => upsert!(c, many),
         };
     }
     Ok(())
