@@ -22,5 +22,6 @@ mod run_linking;
 mod runs_api;
 mod runs_pages;
 mod smtp;
+mod sweep_sigkill;
 mod telemetry_page;
 mod triage;
