@@ -18,6 +18,8 @@ mod lineage_api;
 mod metrics;
 mod migrations;
 mod openlineage_client;
+mod pg_restart;
+mod private_pg;
 mod run_linking;
 mod runs_api;
 mod runs_pages;
