@@ -23,6 +23,7 @@ mod private_pg;
 mod run_linking;
 mod runs_api;
 mod runs_pages;
+mod slow_smtp;
 mod smtp;
 mod sweep_sigkill;
 mod telemetry_page;
