@@ -80,8 +80,15 @@ impl From<diesel::result::Error> for AppError {
         match err {
             E::NotFound => AppError::NotFound,
             E::DatabaseError(..) | E::BrokenTransactionManager => {
-                // A dropped server shows up as a database error on a pooled connection.
                 let text = err.to_string();
+                // PostgreSQL cannot store NUL in text (SQLite can): the request's fault,
+                // whichever field or query parameter carried it.
+                if text.contains("invalid byte sequence for encoding") {
+                    return AppError::BadRequest(
+                        "text may not contain NUL (\\u0000) characters".into(),
+                    );
+                }
+                // A dropped server shows up as a database error on a pooled connection.
                 if text.contains("connection")
                     || text.contains("server closed")
                     || text.contains("database is locked")

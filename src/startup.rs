@@ -175,6 +175,17 @@ fn serve(
                         .into()
                     }),
             )
+            // A query string that does not fit the handler's fields: 400 in the surface's
+            // own format (a problem document on the API), not actix's plain text.
+            .app_data(web::QueryConfig::default().error_handler(|err, req| {
+                let error =
+                    AppError::BadRequest(format!("the query string could not be read: {err}"));
+                if req.path().starts_with("/api/") {
+                    ApiError(error).into()
+                } else {
+                    PageError(error).into()
+                }
+            }))
             // Innermost first: CSRF, then who is asking, then the session they carry.
             .wrap(from_fn(csrf::protect))
             .wrap(from_fn(viewer::identify))

@@ -21,8 +21,55 @@ pub enum DbConnection {
 /// The backend type queries are built for (both databases behind one type).
 pub type Backend = <DbConnection as Connection>::Backend;
 
-pub type DbPool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// The connection pool. `get` waits up to `POOL_WAIT` for a connection when the pool is
+/// busy, but gives up within `WAIT_SLICE` once the database refuses new connections (it
+/// is stopped or restarting): every request then answers 503 at once instead of each
+/// waiting out the full timeout. Everything else is r2d2's pool (`Deref`).
+#[derive(Clone)]
+pub struct DbPool {
+    inner: r2d2::Pool<ConnectionManager>,
+    unreachable: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Longest wait for a free connection.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+/// How often a waiting request looks whether the database has stopped answering.
+const WAIT_SLICE: Duration = Duration::from_millis(250);
+
+impl DbPool {
+    pub fn get(&self) -> Result<PooledConnection, r2d2::Error> {
+        use std::sync::atomic::Ordering;
+        let deadline = std::time::Instant::now() + POOL_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.inner.get_timeout(left.min(WAIT_SLICE)) {
+                Ok(conn) => return Ok(conn),
+                Err(e) if self.unreachable.load(Ordering::Relaxed) || left <= WAIT_SLICE => {
+                    return Err(e);
+                }
+                // Busy, not down: r2d2 keeps connecting in the background; wait on.
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = r2d2::Pool<ConnectionManager>;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for DbPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbPool")
+            .field("state", &self.inner.state())
+            .finish()
+    }
+}
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +106,8 @@ impl DatabaseUrl {
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    /// Whether the latest attempt to connect failed (shared with the `DbPool`).
+    unreachable: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// SQLite: stops the checkpointer thread when the pool (which owns the manager) goes.
     _checkpointer: Option<std::sync::Arc<Checkpointer>>,
 }
@@ -110,6 +159,24 @@ impl ManageConnection for ConnectionManager {
     type Error = PoolError;
 
     fn connect(&self) -> Result<DbConnection, PoolError> {
+        let connected = self.establish();
+        self.unreachable
+            .store(connected.is_err(), std::sync::atomic::Ordering::Relaxed);
+        connected
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), PoolError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(PoolError::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+impl ConnectionManager {
+    fn establish(&self) -> Result<DbConnection, PoolError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
@@ -136,15 +203,6 @@ impl ManageConnection for ConnectionManager {
                 .map_err(PoolError::ConnectionError),
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), PoolError> {
-        conn.batch_execute("SELECT 1")
-            .map_err(PoolError::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 /// Build a pool. SQLite files get their folder created.
@@ -155,8 +213,10 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
     }
+    let unreachable = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut manager = ConnectionManager {
         url: url.clone(),
+        unreachable: unreachable.clone(),
         _checkpointer: None,
     };
     // Check one connection first so a bad URL fails now with its real message, not after
@@ -168,11 +228,12 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, String> {
     if let DatabaseUrl::Sqlite(path) = url {
         manager._checkpointer = Some(std::sync::Arc::new(Checkpointer::start(path)?));
     }
-    r2d2::Pool::builder()
+    let inner = r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(POOL_WAIT)
         .build(manager)
-        .map_err(|e| format!("cannot build the database pool: {e}"))
+        .map_err(|e| format!("cannot build the database pool: {e}"))?;
+    Ok(DbPool { inner, unreachable })
 }
 
 /// SQLite has one writer at a time. Writers of this process take turns on this lock

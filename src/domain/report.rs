@@ -14,17 +14,68 @@ use super::warehouse::WarehouseType;
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(default)]
 pub struct RawReport {
+    #[schema(max_length = 200)]
     pub reporter_name: Option<String>,
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     pub reporter_email: Option<String>,
+    /// A category, or `unsure`.
+    #[schema(schema_with = kind_schema, required = true)]
     pub kind: Option<String>,
+    #[schema(schema_with = warehouse_schema)]
     pub warehouse_type: Option<String>,
+    /// `database.schema.table` (PostgreSQL also `schema.table`).
+    #[schema(max_length = 800)]
     pub table: Option<String>,
+    #[schema(max_length = 255)]
     pub column: Option<String>,
+    #[schema(max_length = 100)]
     pub detected_type: Option<String>,
+    #[schema(max_length = 100)]
     pub expected_type: Option<String>,
+    /// A run id (letters, digits and `- _ . :`) or an inspector URL carrying one.
+    #[schema(max_length = 2048)]
     pub run_id: Option<String>,
+    #[schema(schema_with = impact_schema)]
     pub impact: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 10000)]
     pub description: Option<String>,
+}
+
+/// A string field the API takes from a fixed list (the domain's own, so the document
+/// cannot drift from the parser); `optional` ones may also be null or left out.
+fn word_list(words: Vec<&'static str>, optional: bool) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let mut values: Vec<serde_json::Value> = words.into_iter().map(Into::into).collect();
+    let schema_type = if optional {
+        values.push(serde_json::Value::Null);
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .enum_values(Some(values))
+        .build()
+}
+
+fn kind_schema() -> utoipa::openapi::Object {
+    let mut words: Vec<&str> = super::category::Category::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    words.push(ProblemKind::Unsure.as_str());
+    word_list(words, false)
+}
+
+fn warehouse_schema() -> utoipa::openapi::Object {
+    word_list(
+        WarehouseType::ALL.iter().map(|w| w.as_str()).collect(),
+        true,
+    )
+}
+
+fn impact_schema() -> utoipa::openapi::Object {
+    word_list(Impact::ALL.iter().map(|i| i.as_str()).collect(), true)
 }
 
 /// What the reporter gave to identify a run: a run id, or an inspector URL (from which

@@ -22,6 +22,9 @@ pub const DEAD: &str = "dead";
 pub const MAX_ATTEMPTS: i32 = 6;
 /// How long a claim holds before another worker may take the message.
 const LEASE: TimeDelta = TimeDelta::minutes(2);
+/// A message is sent only while its claim has this long left: an SMTP exchange (15 s
+/// timeout) and recording its outcome fit before another worker may take it.
+const SEND_MARGIN: TimeDelta = TimeDelta::seconds(30);
 const BATCH: i64 = 100;
 
 /// What one pass did.
@@ -50,7 +53,28 @@ pub async fn deliver_due(
     })
     .await??;
     let mut report = DeliveryReport::default();
-    for row in claimed {
+    let mut claimed = claimed.into_iter();
+    while let Some(row) = claimed.next() {
+        // A slow server can make a pass outlive its claim (100 messages at 1.5 s each),
+        // after which another worker may take the rest: hand them back instead of
+        // sending them a second time.
+        if row
+            .locked_until
+            .is_none_or(|until| desk.clock.now() + SEND_MARGIN > until)
+        {
+            let unsent: Vec<OutboxMessage> = std::iter::once(row).chain(claimed).collect();
+            tracing::info!(
+                messages = unsent.len(),
+                "outbox pass outlived its claim; the rest go back to the queue"
+            );
+            let release_desk = desk.clone();
+            web::block(move || {
+                let mut conn = release_desk.pool.get()?;
+                release(&mut conn, &unsent)
+            })
+            .await??;
+            break;
+        }
         let template = row.template.clone();
         let outcome = match transport::build(&desk.mail.from, &row) {
             Ok(message) => mailer.send(message).await,
@@ -131,6 +155,26 @@ pub fn claim(
         }
     }
     Ok(claimed)
+}
+
+/// Put claimed messages back in the queue, unless their claim already passed to another
+/// worker.
+fn release(conn: &mut DbConnection, rows: &[OutboxMessage]) -> Result<(), AppError> {
+    for row in rows {
+        diesel::update(
+            outbox::table.find(row.id).filter(
+                outbox::status
+                    .eq(SENDING)
+                    .and(outbox::locked_until.eq(row.locked_until)),
+            ),
+        )
+        .set((
+            outbox::status.eq(PENDING),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 pub enum Outcome {

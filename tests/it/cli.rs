@@ -3,20 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::helpers::manifest_dir;
-
-fn desk(db_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_inspect-desk"));
-    command
-        .env("DESK_DATABASE_URL", db_url)
-        .env(
-            "DESK_SUPPORT_MODEL",
-            manifest_dir().join("config/support-model.toml"),
-        )
-        .env("RUST_LOG", "warn")
-        .env_remove("DESK_CONFIG");
-    command
-}
+use crate::helpers::{desk_cli as desk, manifest_dir};
 
 fn output(command: &mut Command) -> (bool, String) {
     let out = command.output().expect("run inspect-desk");

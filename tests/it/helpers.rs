@@ -129,6 +129,21 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The `inspect-desk` binary on the database at `db_url`, with the shipped support model
+/// and quiet logs.
+pub fn desk_cli(db_url: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_inspect-desk"));
+    command
+        .env("DESK_DATABASE_URL", db_url)
+        .env(
+            "DESK_SUPPORT_MODEL",
+            manifest_dir().join("config/support-model.toml"),
+        )
+        .env("RUST_LOG", "warn")
+        .env_remove("DESK_CONFIG");
+    command
+}
+
 /// Settings for a test instance: port 0, the shipped support model, a temp data folder.
 pub fn test_settings(db: &TestDb) -> Settings {
     Settings {

@@ -5,8 +5,8 @@
 //! Without python, venv or PyPI the test says `SKIPPED (openlineage)`; with `CI` set it
 //! fails instead.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::sync::OnceLock;
 
 use inspect_desk::domain::role::Scope;
@@ -17,77 +17,17 @@ use crate::on_both_backends;
 
 on_both_backends!(the_python_client_records_runs);
 
-/// One venv per test process, made at most once.
+/// One venv per test process, made at most once; its python.
 fn venv() -> &'static Result<PathBuf, String> {
     static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    VENV.get_or_init(make_venv)
-}
-
-fn run(command: &mut Command, what: &str) -> Result<(), String> {
-    let out = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-    Err(format!("{what} failed: {}", tail.join(" | ")))
-}
-
-fn has_client(python: &Path) -> bool {
-    python.is_file()
-        && Command::new(python)
-            .args(["-c", "import openlineage.client.transport.http"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-}
-
-fn make_venv() -> Result<PathBuf, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("target"));
-    let dir = target.join("ol-venv");
-    let python = dir.join("bin/python");
-    if has_client(&python) {
-        return Ok(python);
-    }
-    let system_python = std::env::var("DESK_PYTHON").unwrap_or_else(|_| "python3".into());
-    // Built beside the final place and renamed, so a half-made venv is never reused.
-    let partial = target.join(format!("ol-venv.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    run(
-        Command::new(&system_python)
-            .args(["-m", "venv"])
-            .arg(&partial),
-        "python3 -m venv",
-    )?;
-    run(
-        Command::new(partial.join("bin/python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
+    VENV.get_or_init(|| {
+        crate::venv::python_venv(
+            "ol-venv",
             "openlineage-python",
-        ]),
-        "pip install openlineage-python",
-    )?;
-    // Leftovers of a broken venv go; a working one another test process made meanwhile
-    // stays, and the rename below then fails harmlessly.
-    if dir.exists() && !has_client(&python) {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    if std::fs::rename(&partial, &dir).is_err() {
-        let _ = std::fs::remove_dir_all(&partial);
-    }
-    if has_client(&python) {
-        Ok(python)
-    } else {
-        Err(format!("{} cannot import openlineage", python.display()))
-    }
+            "import openlineage.client.transport.http",
+        )
+        .map(|dir| dir.join("bin/python"))
+    })
 }
 
 /// The runs the script sends, and what the desk must make of them.

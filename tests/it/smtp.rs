@@ -73,6 +73,15 @@ fn aiosmtpd_available() -> bool {
 impl SmtpSink {
     /// Start on `port`, or say loudly why not (CI must not skip).
     pub fn start(port: u16) -> Option<SmtpSink> {
+        Self::spawn(port, None)
+    }
+
+    /// Like `start`, but each message takes `delay` to be accepted (`slow_smtp.py`).
+    pub fn start_slow(port: u16, delay: Duration) -> Option<SmtpSink> {
+        Self::spawn(port, Some(delay))
+    }
+
+    fn spawn(port: u16, delay: Option<Duration>) -> Option<SmtpSink> {
         if !aiosmtpd_available() {
             if std::env::var_os("CI").is_some() {
                 panic!("CI is set but aiosmtpd is missing: .ci/run installs python3-aiosmtpd");
@@ -84,17 +93,23 @@ impl SmtpSink {
         }
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("maildir");
-        let child = Command::new("/usr/bin/python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&maildir)
+        let mut command = Command::new("/usr/bin/python3");
+        command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
+        match delay {
+            None => command
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(&maildir),
+            Some(delay) => command
+                .env(
+                    "PYTHONPATH",
+                    crate::helpers::manifest_dir().join("tests/it"),
+                )
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .args(["-c", "slow_smtp.SlowMailbox"])
+                .arg(&maildir)
+                .arg(delay.as_secs_f64().to_string()),
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

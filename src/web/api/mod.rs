@@ -20,6 +20,23 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(body).map_err(json_error)
 }
 
+/// Read a JSON body within the desk's size limit (413 as a problem document, like every
+/// other API error) and decode it.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    req: &actix_web::HttpRequest,
+    payload: actix_web::web::Payload,
+    limit: usize,
+) -> Result<T, ApiError> {
+    require_content_type(req, &["application/json"])?;
+    let body = crate::web::body::read_limited(
+        crate::web::body::announced_length(req.headers()),
+        payload,
+        limit,
+    )
+    .await?;
+    decode_json(req, &body)
+}
+
 pub fn json_error(e: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let detail = format!("request body: {e}");

@@ -83,7 +83,7 @@ impl ResponseError for ApiError {
             AppError::Unavailable(_) => (
                 "unavailable",
                 "Service unavailable",
-                "The database is unavailable; retry shortly. Nothing was stored.".to_string(),
+                "The database is unavailable; retry shortly.".to_string(),
                 None,
             ),
             AppError::Internal(_) => (

@@ -409,7 +409,7 @@ fn expected_version(req: &HttpRequest, body: Option<i32>) -> Result<i32, AppErro
 #[utoipa::path(patch, path = "/api/v1/tickets/{number}", request_body = TicketPatch,
     params(("number" = String, Path), ("If-Match" = Option<String>, Header, description = "The version you read")),
     responses((status = 200, description = "The changed ticket", body = TicketJson),
-              (status = 409, description = "Changed since your version", body = ConflictJson),
+              (status = 409, description = "Changed since your version", body = ConflictJson, content_type = "application/problem+json"),
               (status = 422, description = "Not allowed or invalid", body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = ["write"])), tag = "tickets")]
 pub async fn patch(
@@ -417,10 +417,10 @@ pub async fn patch(
     viewer: Viewer,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
-    let patch: TicketPatch = super::decode_json(&req, &body)?;
+    let patch: TicketPatch = super::read_json(&req, payload, desk.max_body_bytes).await?;
     let changes = parse_patch(&patch)?;
     let version = expected_version(&req, patch.version)?;
     let who = who(&viewer);
@@ -455,6 +455,7 @@ pub async fn patch(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
+    #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
     /// Public comments are emailed to the reporter; default internal.
     #[serde(default)]
@@ -471,10 +472,10 @@ pub async fn comment(
     viewer: Viewer,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
-    let comment: CommentBody = super::decode_json(&req, &body)?;
+    let comment: CommentBody = super::read_json(&req, payload, desk.max_body_bytes).await?;
     let who = who(&viewer);
     let json = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
@@ -503,10 +504,10 @@ pub async fn merge(
     viewer: Viewer,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
-    let merge: MergeBody = super::decode_json(&req, &body)?;
+    let merge: MergeBody = super::read_json(&req, payload, desk.max_body_bytes).await?;
     let into = Ticket::parse_number(&merge.into).ok_or_else(|| {
         AppError::Invalid(
             std::iter::once(("into", format!("'{}' is not a ticket number", merge.into))).collect(),
