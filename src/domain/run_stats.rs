@@ -293,13 +293,18 @@ pub fn type_accuracy(
             confirmed_wrong,
         })
         .collect();
-    out.sort_by(|a, b| {
+    worst_first(&mut out);
+    out
+}
+
+/// Lowest accuracy first, then by name.
+fn worst_first(list: &mut [TypeAccuracy]) {
+    list.sort_by(|a, b| {
         let key = |t: &TypeAccuracy| t.accuracy().unwrap_or(1.0);
         key(a)
             .total_cmp(&key(b))
             .then(a.semantic_type.cmp(&b.semantic_type))
     });
-    out
 }
 
 /// Accuracy per semantic type from counts of typed columns per type, and the typed
@@ -321,12 +326,7 @@ pub fn type_accuracy_of_counts(
                 .map_or(0, |w| w.confirmed_wrong),
         })
         .collect();
-    out.sort_by(|a, b| {
-        let key = |t: &TypeAccuracy| t.accuracy().unwrap_or(1.0);
-        key(a)
-            .total_cmp(&key(b))
-            .then(a.semantic_type.cmp(&b.semantic_type))
-    });
+    worst_first(&mut out);
     out
 }
 

@@ -9,7 +9,7 @@ use inspect_desk::domain::role::{Role, Scope};
 use serde_json::json;
 
 use crate::cli::{create_token, start_serve};
-use crate::helpers::{Backend, TestApp, TestDb, hidden_field, manifest_dir};
+use crate::helpers::{Backend, TestApp, TestDb, desk_cli, hidden_field};
 use crate::on_both_backends;
 use crate::smtp::{SmtpSink, free_port};
 
@@ -44,18 +44,16 @@ async fn snowflake_timeout_burst(backend: Backend) {
 const RECIPIENT: &str = "launch-drill@inspect.example";
 
 fn drill_command(app: &TestApp, smtp_port: u16) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_inspect-desk"));
+    let mut command = desk_cli(&app.settings.database_url);
     command
-        .env("DESK_DATABASE_URL", &app.settings.database_url)
         .env("DESK_DATA_DIR", &app.settings.data_dir)
-        .env("DESK_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-        .env(
-            "DESK_SUPPORT_MODEL",
-            manifest_dir().join("config/support-model.toml"),
-        )
-        .env("RUST_LOG", "warn")
-        .env_remove("DESK_CONFIG");
+        .env("DESK_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"));
     command
+}
+
+/// A page's text as `client` sees it.
+async fn text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 fn run(command: &mut Command) -> (bool, String) {
@@ -202,23 +200,9 @@ async fn scenario_passes_on_a_live_desk(backend: Backend, scenario: &str) {
 
     // The stored report is listed in the app.
     let (admin, _) = app.signed_in(Role::Admin).await;
-    let list = admin
-        .get(app.url("/admin/drills"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = text(&admin, app.url("/admin/drills")).await;
     assert!(list.contains(scenario) && list.contains("passed"), "{list}");
-    let page = admin
-        .get(app.url("/admin/drills/1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text(&admin, app.url("/admin/drills/1")).await;
     assert_eq!(
         page.matches("status-passed\">pass<").count(),
         steps,
@@ -231,19 +215,10 @@ fn drill_list_and_bad_requests() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("desk.db").display());
     let desk = |args: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_inspect-desk"));
-        command
-            .env("DESK_DATABASE_URL", &url)
+        run(desk_cli(&url)
             .env("DESK_DATA_DIR", dir.path())
-            .env(
-                "DESK_SUPPORT_MODEL",
-                manifest_dir().join("config/support-model.toml"),
-            )
-            .env("RUST_LOG", "warn")
-            .env_remove("DESK_CONFIG")
             .env_remove("DESK_SMTP_URL")
-            .args(args);
-        run(&mut command)
+            .args(args))
     };
     let (ok, text) = desk(&["drill", "--list"]);
     assert!(ok, "{text}");
@@ -291,18 +266,11 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
     // A server process of its own (its metrics counters are its own), with demo data and
     // its background jobs off so that only the drill moves anything.
     let db = TestDb::new(&backend);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_inspect-desk"));
+    let mut command = desk_cli(&db.url);
     command
-        .env("DESK_DATABASE_URL", &db.url)
         .env("DESK_DATA_DIR", db.dir())
         .env("DESK_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-        .env(
-            "DESK_SUPPORT_MODEL",
-            manifest_dir().join("config/support-model.toml"),
-        )
         .env("DESK_BACKGROUND_JOBS", "false")
-        .env("RUST_LOG", "warn")
-        .env_remove("DESK_CONFIG")
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"]);
     let (_server, base, _, _output) = start_serve(&mut command);
     let token = create_token(&db.url, "metrics,read");
@@ -311,10 +279,7 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
         .cookie_store(true)
         .build()
         .unwrap();
-    let get = |path: &str| {
-        let request = admin.get(format!("{base}{path}"));
-        async move { request.send().await.unwrap().text().await.unwrap() }
-    };
+    let get = |path: &str| text(&admin, format!("{base}{path}"));
     let login = get("/login").await;
     let signed_in = admin
         .post(format!("{base}/login"))

@@ -157,6 +157,23 @@ fn deliver_confined(r: &mut Rehearsal<'_>) -> StepResult {
     )
 }
 
+/// Post an incident update: each of `expected` reporters is told once, and the mail goes.
+fn update_reaches_reporters(
+    r: &mut Rehearsal<'_>,
+    incident_id: i64,
+    body: &str,
+    expected: usize,
+) -> StepResult {
+    let who = drill_agent(r);
+    let told = incidents::update(&mut r.conn, r.desk, &who, incident_id, body)
+        .map_err(|e| format!("the update failed: {e}"))?;
+    let detail = deliver_confined(r)?;
+    check(
+        told == expected,
+        format!("{told} reporter(s) told (expected {expected}); {detail}"),
+    )
+}
+
 fn acknowledge(r: &mut Rehearsal<'_>, ticket: &Ticket) -> StepResult {
     let by = format!("drill {} (on call)", r.id());
     let acknowledged =
@@ -463,21 +480,12 @@ pub fn wrong_type_spike(r: &mut Rehearsal<'_>) {
         )
     });
     r.step("an incident update reaches every reporter once", |r| {
-        let who = drill_agent(r);
-        let told = incidents::update(
-            &mut r.conn,
-            r.desk,
-            &who,
+        // Every analyst, plus the incident's own reporter.
+        update_reaches_reporters(
+            r,
             incident_id,
             "The classifier release that typed postal codes as phone numbers is rolled back; profiles are being refreshed.",
-        )
-        .map_err(|e| format!("the update failed: {e}"))?;
-        // Every analyst plus the incident's own reporter.
-        let expected = filed.len() + 1;
-        let detail = deliver_confined(r)?;
-        check(
-            told == expected,
-            format!("{told} reporter(s) told (expected {expected}); {detail}"),
+            filed.len() + 1,
         )
     });
     r.step("a quiet spell resolves the incident", |r| {
@@ -579,20 +587,12 @@ pub fn report_generation_outage(r: &mut Rehearsal<'_>) {
         )
     });
     r.step("an update reaches every reporter once", |r| {
-        let who = drill_agent(r);
-        let told = incidents::update(
-            &mut r.conn,
-            r.desk,
-            &who,
+        // The analysts, the one who joined, and the incident's own reporter.
+        update_reaches_reporters(
+            r,
             incident_id,
             "Report generation is failing for every table; the reports team is restarting the renderer. Next update in 30 minutes.",
-        )
-        .map_err(|e| format!("the update failed: {e}"))?;
-        let expected = filed.len() + 2;
-        let detail = deliver_confined(r)?;
-        check(
-            told == expected,
-            format!("{told} reporter(s) told (expected {expected}); {detail}"),
+            filed.len() + 2,
         )
     });
     r.step("the owner resolves the incident", |r| {
