@@ -38,6 +38,8 @@ CREATE TABLE typed_columns (
 );
 CREATE INDEX typed_columns_last ON typed_columns (last_typed_at, semantic_type);
 CREATE INDEX typed_columns_table ON typed_columns (table_name);
+-- Confirmed wrong types of a window, without walking every report of the window.
+CREATE INDEX tickets_type_verdict ON tickets (type_verdict, created_at);
 
 INSERT INTO table_health (warehouse_type, table_name, last_run_at, last_success_started_at)
 SELECT warehouse_type, table_name, MAX(started_at),
