@@ -52,14 +52,16 @@ pub fn submit(
     report: &Report,
     submission_key: Option<&str>,
 ) -> Result<Submitted, AppError> {
+    // Classification, run linking, severity, routing and SLA only read: they are decided
+    // before the write turn, so the one SQLite writer spends its turn on the inserts.
+    let now = desk.clock.now();
+    let decisions = decide(conn, desk, report, now)?;
     let result = write_transaction(conn, |conn| {
         if let Some(key) = submission_key
             && let Some(existing) = Ticket::find_by_submission_key(conn, key)?
         {
             return Ok(Submitted::Duplicate(existing));
         }
-        let now = desk.clock.now();
-        let decisions = decide(conn, desk, report, now)?;
         let id = insert_ticket(conn, report, submission_key, &decisions, now, desk.drill)?;
         record_timeline(conn, id, &decisions, now)?;
         let ticket = Ticket::find(conn, id)?;
