@@ -95,7 +95,6 @@ pub fn runs_written(
     conn: &mut DbConnection,
     records: &[RunRecord],
     previous: &HashMap<String, Previous>,
-    _received_at: NaiveDateTime,
     drill: i64,
 ) -> Result<(), AppError> {
     if drill != LIVE || records.is_empty() {

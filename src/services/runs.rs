@@ -86,7 +86,7 @@ fn store_all(
     }
     Run::insert_many(conn, &new_runs)?;
     Run::insert_columns(conn, &columns)?;
-    rollups::runs_written(conn, records, &previous, received_at, drill)?;
+    rollups::runs_written(conn, records, &previous, drill)?;
     Ok(records
         .iter()
         .map(|record| {
@@ -129,13 +129,7 @@ pub fn store_one(
         .iter()
         .map(|p| (p.run_id.clone(), p.clone()))
         .collect();
-    rollups::runs_written(
-        conn,
-        std::slice::from_ref(record),
-        &before,
-        received_at,
-        drill,
-    )?;
+    rollups::runs_written(conn, std::slice::from_ref(record), &before, drill)?;
     let finished = (record.status != RunStatus::Running
         && previous.as_ref().map(|p| p.status.as_str()) != Some(record.status.as_str()))
     .then_some(Finished {

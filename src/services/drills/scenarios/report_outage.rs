@@ -1,0 +1,137 @@
+//! Inspector report generation fails; a known issue gathers the reports.
+
+use super::*;
+
+pub fn report_generation_outage(r: &mut Rehearsal<'_>) {
+    let warehouse = WarehouseType::Postgres;
+    let table = r.table(warehouse, "reporting.weekly_kpis");
+    let burst = first_rule(r, warehouse, |c| {
+        matches!(c, Condition::ReportBurst { .. })
+            && c.related_categories().contains(&Category::FailedReport)
+    })
+    .map(|rule| match rule.condition {
+        Condition::ReportBurst { reports, .. } => (rule.name.clone(), reports),
+        _ => unreachable!("first_rule matched a report burst"),
+    });
+    let (rule_name, reports) = match burst {
+        Ok(b) => b,
+        Err(e) => {
+            r.step("the support model watches report bursts", |_| Err(e));
+            return;
+        }
+    };
+    let mut filed = Vec::new();
+    r.step("inspector reports fail to generate", |r| {
+        let texts = [
+            "The inspector report for weekly_kpis fails to generate, export gives a 500 error.",
+            "Generating the inspector report hangs and then errors out.",
+            "Report generation failed: PDF export never finishes.",
+            "Cannot download the inspector report, it says generation failed.",
+            "The report page shows 'report generation failed' for our KPI table.",
+            "Inspector report is broken since noon, the export button errors.",
+        ];
+        let mut lines = Vec::new();
+        for i in 0..reports {
+            let t = r.report(RawReport {
+                reporter_email: Some(r.analyst(i + 1)),
+                kind: Some(
+                    if i % 2 == 0 {
+                        "failed_report"
+                    } else {
+                        "unsure"
+                    }
+                    .into(),
+                ),
+                warehouse_type: Some(warehouse.as_str().into()),
+                table: Some(table.as_str().into()),
+                impact: Some("blocked".into()),
+                description: Some(texts[i % texts.len()].into()),
+                ..RawReport::default()
+            })?;
+            if t.category != Category::FailedReport.as_str() {
+                return Err(format!(
+                    "{} was classified {}: {}",
+                    t.number(),
+                    t.category,
+                    t.classification_reasons
+                ));
+            }
+            lines.push(format!("{} → failed_report", t.number()));
+            filed.push(t);
+        }
+        Ok(lines.join("\n"))
+    });
+    r.step("each report is routed to the report owners", |r| {
+        check_routed(r, &filed, &table)
+    });
+    let mut incident_id = 0;
+    r.step("the burst opens an incident shown as a known issue", |r| {
+        evaluate(r, warehouse)?;
+        let incident = the_incident(r, &rule_name)?;
+        incident_id = incident.ticket.id;
+        let known = incidents::known_issues(&mut r.conn, r.desk).map_err(|e| e.to_string())?;
+        let banner = known
+            .iter()
+            .find(|k| k.number == incident.ticket.number())
+            .ok_or("the incident is not shown as a known issue")?;
+        check(
+            banner.reports == filed.len(),
+            format!(
+                "{}: \"{}\" — {} reports — {} is on it",
+                banner.number, banner.headline, banner.reports, banner.team
+            ),
+        )
+    });
+    r.step("an analyst joins the known issue in one click", |r| {
+        let email = crate::domain::email::EmailAddress::parse(&r.analyst(reports + 1))
+            .map_err(|e| e.to_string())?;
+        let joined = incidents::join(&mut r.conn, r.desk, incident_id, email, None)
+            .map_err(|e| format!("joining failed: {e}"))?;
+        check(
+            joined.parent_id == Some(incident_id),
+            format!(
+                "{} filed and attached to INS-{incident_id} in one step",
+                joined.number()
+            ),
+        )
+    });
+    r.step("an update reaches every reporter once", |r| {
+        // The analysts, the one who joined, and the incident's own reporter.
+        update_reaches_reporters(
+            r,
+            incident_id,
+            "Report generation is failing for every table; the reports team is restarting the renderer. Next update in 30 minutes.",
+            filed.len() + 2,
+        )
+    });
+    r.step("the owner resolves the incident", |r| {
+        let incident = r.ticket(incident_id)?;
+        let who = drill_agent(r);
+        let changes = Changes {
+            status: Some(Status::Resolved),
+            reason: Some("renderer restarted; reports generate again".into()),
+            ..Changes::default()
+        };
+        triage::update(
+            &mut r.conn,
+            r.desk,
+            &who,
+            incident.id,
+            incident.version,
+            &changes,
+        )
+        .map_err(|e| format!("resolving failed: {e}"))?
+        .map_err(|_| "someone else changed the incident meanwhile".to_string())?;
+        // The rule lets go of a signal whose incident an agent resolved.
+        evaluate(r, warehouse)?;
+        let left = open_incidents(r)?;
+        check(
+            left.is_empty(),
+            format!(
+                "INS-{incident_id} resolved by {}; {} incident(s) still open",
+                who.name,
+                left.len()
+            ),
+        )
+    });
+}
