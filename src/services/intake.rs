@@ -7,11 +7,12 @@ use chrono::NaiveDateTime;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::{NewTicket, Ticket};
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
-use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::db::{DbConnection, is_unique_violation};
 use crate::domain::classify::{Classification, ClassifierInput, classify};
 use crate::domain::report::Report;
 use crate::domain::routing::{RouteDecision, RouteQuery};
 use crate::domain::severity::{self, SeverityDecision, SeverityInput};
+use crate::domain::support_model::Team;
 use crate::domain::{sla, status};
 use crate::email::{self, MailContext};
 use crate::error::AppError;
@@ -24,7 +25,11 @@ pub const STATUS_NEW: &str = "new";
 
 #[derive(Debug)]
 pub enum Submitted {
-    Created(Ticket),
+    /// A new ticket, with the run ids linked to it (in order).
+    Created {
+        ticket: Ticket,
+        linked_runs: Vec<String>,
+    },
     /// The same submission (same key) was already taken: this is its ticket.
     Duplicate(Ticket),
 }
@@ -32,7 +37,7 @@ pub enum Submitted {
 impl Submitted {
     pub fn ticket(&self) -> &Ticket {
         match self {
-            Submitted::Created(t) | Submitted::Duplicate(t) => t,
+            Submitted::Created { ticket: t, .. } | Submitted::Duplicate(t) => t,
         }
     }
 }
@@ -56,22 +61,21 @@ pub fn submit(
     // before the write turn, so the one SQLite writer spends its turn on the inserts.
     let now = desk.clock.now();
     let decisions = decide(conn, desk, report, now)?;
-    let result = write_transaction(conn, |conn| {
-        if let Some(key) = submission_key
-            && let Some(existing) = Ticket::find_by_submission_key(conn, key)?
-        {
-            return Ok(Submitted::Duplicate(existing));
-        }
-        let id = insert_ticket(conn, report, submission_key, &decisions, now, desk.drill)?;
-        record_timeline(conn, id, &decisions, now)?;
-        let ticket = Ticket::find(conn, id)?;
-        queue_confirmation(conn, &desk.mail, &ticket, now)?;
-        queue_team_notice(conn, desk, &ticket, now)?;
-        Ok(Submitted::Created(ticket))
-    });
+    let pending = Pending {
+        team: desk.model.team(&decisions.route.team).cloned(),
+        report: report.clone(),
+        submission_key: submission_key.map(str::to_owned),
+        decisions,
+        now,
+        drill: desk.drill,
+        mail: desk.mail.clone(),
+    };
+    // On SQLite this joins the writer's next batch (group commit): many reports share
+    // one commit and the index pages it writes.
+    let result = crate::db::write_grouped(&desk.pool, conn, move |conn| pending.write(conn));
     // A burst of reports is a signal too (threshold rules, debounced).
     // A drill evaluates its own rules at its own moved time.
-    if let (Ok(Submitted::Created(_)), Some(warehouse), crate::domain::drill::LIVE) =
+    if let (Ok(Submitted::Created { .. }), Some(warehouse), crate::domain::drill::LIVE) =
         (&result, report.warehouse_type, desk.drill)
     {
         crate::services::monitor::after_ingest(conn, desk, &[warehouse]);
@@ -86,6 +90,59 @@ pub fn submit(
             Ok(Submitted::Duplicate(existing))
         }
         (result, _) => result,
+    }
+}
+
+/// A decided report, owned: its write may run on the SQLite writer's thread.
+struct Pending {
+    report: Report,
+    submission_key: Option<String>,
+    decisions: Decisions,
+    now: NaiveDateTime,
+    drill: i64,
+    mail: MailContext,
+    /// The owning team, whose queue hears of the ticket.
+    team: Option<Team>,
+}
+
+impl Pending {
+    fn write(self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
+        let Pending {
+            report,
+            submission_key,
+            decisions,
+            now,
+            drill,
+            mail,
+            team,
+        } = self;
+        if let Some(key) = submission_key.as_deref()
+            && let Some(existing) = Ticket::find_by_submission_key(conn, key)?
+        {
+            return Ok(Submitted::Duplicate(existing));
+        }
+        let id = insert_ticket(
+            conn,
+            &report,
+            submission_key.as_deref(),
+            &decisions,
+            now,
+            drill,
+        )?;
+        record_timeline(conn, id, &decisions, now)?;
+        let ticket = Ticket::find(conn, id)?;
+        queue_confirmation(conn, &mail, &ticket, now)?;
+        queue_team_notice(conn, &mail, team.as_ref(), &ticket, now)?;
+        let linked_runs = decisions
+            .linking
+            .links
+            .into_iter()
+            .map(|l| l.run_id)
+            .collect();
+        Ok(Submitted::Created {
+            ticket,
+            linked_runs,
+        })
     }
 }
 
@@ -336,22 +393,23 @@ pub fn open_desk_ticket(
     let id = insert_ticket(conn, &report, None, &decisions, now, desk.drill)?;
     record_timeline(conn, id, &decisions, now)?;
     let ticket = Ticket::find(conn, id)?;
-    queue_team_notice(conn, desk, &ticket, now)?;
+    queue_team_notice(conn, &desk.mail, model.team(&ticket.team), &ticket, now)?;
     Ok(ticket)
 }
 
 /// Tell the owning team's queue a new ticket arrived.
 fn queue_team_notice(
     conn: &mut DbConnection,
-    desk: &Desk,
+    mail: &MailContext,
+    team: Option<&Team>,
     ticket: &Ticket,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let Some(team) = desk.model.team(&ticket.team) else {
+    let Some(team) = team else {
         return Ok(());
     };
     let headline = format!("New {} report for {}", ticket.severity, team.name);
-    let rendered = email::agent_notice(&desk.mail, ticket, &headline)?;
+    let rendered = email::agent_notice(mail, ticket, &headline)?;
     let message = Message {
         template: "new_ticket",
         recipient: &team.queue,
@@ -359,7 +417,7 @@ fn queue_team_notice(
         first_in_thread: false,
         dedupe_key: None,
     };
-    notify::queue(conn, &desk.mail, ticket, message, now).map(|_| ())
+    notify::queue(conn, mail, ticket, message, now).map(|_| ())
 }
 
 /// 160 random bits, hex: unguessable, URL-safe.

@@ -46,11 +46,39 @@ pub fn store(
         }
         other => other?,
     };
+    Ok(counted(results, drill))
+}
+
+/// The stored outcomes; real runs that finished count in the run metrics.
+fn counted(results: Vec<(Stored, Option<Finished>)>, drill: i64) -> Vec<Stored> {
     let (stored, finished): (Vec<Stored>, Vec<Option<Finished>>) = results.into_iter().unzip();
     if drill == crate::domain::drill::LIVE {
         count_finished(finished.iter().flatten());
     }
-    Ok(stored)
+    stored
+}
+
+/// Most records a request may have grouped with other requests' writes (see
+/// `db::write_grouped`); a larger batch is its own transaction already.
+const GROUPED_AT_MOST: usize = 16;
+
+/// `store` for a request: a few records join the SQLite writer's next batch, so single
+/// runs posted side by side share a commit.
+pub fn store_grouped(
+    pool: &crate::db::DbPool,
+    conn: &mut DbConnection,
+    records: &[RunRecord],
+    received_at: chrono::NaiveDateTime,
+    drill: i64,
+) -> Result<Vec<Stored>, AppError> {
+    if records.len() > GROUPED_AT_MOST || !matches!(conn, DbConnection::Sqlite(_)) {
+        return store(conn, records, received_at, drill);
+    }
+    let owned = records.to_vec();
+    let results = crate::db::write_grouped(pool, conn, move |conn| {
+        store_all(conn, &owned, received_at, drill)
+    })?;
+    Ok(counted(results, drill))
 }
 
 /// A batch in a handful of statements: the stored statuses of its run ids in one query,

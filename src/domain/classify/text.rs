@@ -53,6 +53,9 @@ struct Span {
 #[derive(Default)]
 pub(super) struct Text {
     words: Vec<String>,
+    /// Where each word occurs: a pattern starting with a plain word is tried only there
+    /// (hundreds of patterns meet every description).
+    at: std::collections::HashMap<String, Vec<usize>>,
     sentence: Vec<usize>,
     /// Sentences that end with a question mark.
     questions: Vec<usize>,
@@ -91,6 +94,10 @@ impl Text {
 
     fn push_word(&mut self, word: &mut String, sentence: usize) {
         if !word.is_empty() {
+            self.at
+                .entry(word.clone())
+                .or_default()
+                .push(self.words.len());
             self.words.push(std::mem::take(word));
             self.sentence.push(sentence);
         }
@@ -120,10 +127,20 @@ impl Text {
         let mut spans = Vec::new();
         for pattern in patterns.split('|') {
             let pattern: Vec<&str> = pattern.split_whitespace().collect();
-            for start in 0..self.words.len() {
+            let mut try_at = |start: usize| {
                 if let Some(end) = self.match_at(&pattern, start) {
                     spans.push(Span { start, end });
                 }
+            };
+            match pattern.first() {
+                Some(first) if !first.starts_with('*') && !first.ends_with('*') => {
+                    self.at
+                        .get(*first)
+                        .into_iter()
+                        .flatten()
+                        .for_each(|&i| try_at(i));
+                }
+                _ => (0..self.words.len()).for_each(try_at),
             }
         }
         spans.sort_by_key(|s| (s.start, s.end));

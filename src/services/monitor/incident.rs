@@ -8,7 +8,7 @@ use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::signal_incident::{NewSignalIncident, SignalIncident};
 use crate::db::models::ticket::{NUMBER_PREFIX, Ticket};
 use crate::db::schema::tickets;
-use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::db::{DbConnection, is_unique_violation, write_grouped, write_transaction};
 use crate::domain::category::{Category, ProblemKind};
 use crate::domain::email::EmailAddress;
 use crate::domain::signals::{self, Rule};
@@ -71,20 +71,32 @@ pub(super) fn reconcile(
         (Some(open), true) => {
             // Reads first; the write lock only when there is something to write: reports
             // to attach, or a breach to record after a quiet spell or a minute's silence.
-            let children =
-                related_children(conn, desk, rule, warehouse, reading, open.opened_at, now)?;
+            // Reports filed since the last pass (less a margin for ones decided before
+            // it and committed after); every few minutes a pass over the whole reach.
+            let since = desk.monitor.attached_through(open.ticket_id);
+            let from = (open.opened_at - rule.condition.reach())
+                .max(since.map_or(NaiveDateTime::MIN, |t| t - super::ATTACH_MARGIN));
+            let children = related_children(conn, desk, rule, warehouse, reading, from, now)?;
             let note_breach = open.clear_since.is_some()
                 || now - open.last_breach_at >= chrono::TimeDelta::minutes(1);
             if children.is_empty() && !note_breach {
+                desk.monitor.attached(open.ticket_id, now, since.is_none());
                 return Ok(());
             }
-            let attached = write_transaction(conn, |conn| -> Result<usize, AppError> {
-                if note_breach {
-                    SignalIncident::still_breached(conn, open.id, now, &reading.measurement)?;
-                }
-                let incident = Ticket::find(conn, open.ticket_id)?;
-                attach_all(conn, &incident, &children, now)
-            })?;
+            // Through the writer on SQLite: a burst's reports are themselves queued there,
+            // and this write then waits in that line instead of taking the turn from it
+            // on a connection with a cold cache.
+            let (incident_id, ticket_id) = (open.id, open.ticket_id);
+            let measurement = reading.measurement.clone();
+            let attached =
+                write_grouped(&desk.pool, conn, move |conn| -> Result<usize, AppError> {
+                    if note_breach {
+                        SignalIncident::still_breached(conn, incident_id, now, &measurement)?;
+                    }
+                    let incident = Ticket::find(conn, ticket_id)?;
+                    attach_all(conn, &incident, &children, now)
+                })?;
+            desk.monitor.attached(open.ticket_id, now, since.is_none());
             evaluation.attached += attached;
             Ok(())
         }
@@ -207,19 +219,20 @@ fn attach_related(
     incident: &Ticket,
     now: NaiveDateTime,
 ) -> Result<usize, AppError> {
-    let children = related_children(conn, desk, rule, warehouse, reading, now, now)?;
+    let from = now - rule.condition.reach();
+    let children = related_children(conn, desk, rule, warehouse, reading, from, now)?;
     attach_all(conn, incident, &children, now)
 }
 
-/// The open reports (id, version) that belong with an incident of this reading and are
-/// in no incident yet (of the desk's own drill, or real ones).
+/// The open reports (id, version) filed from `from` to `now` that belong with an incident
+/// of this reading and are in no incident yet (of the desk's own drill, or real ones).
 fn related_children(
     conn: &mut DbConnection,
     desk: &Desk,
     rule: &Rule,
     warehouse: WarehouseType,
     reading: &Reading,
-    opened_at: NaiveDateTime,
+    from: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<Vec<(i64, i32)>, AppError> {
     let categories: Vec<&str> = match reading.category {
@@ -245,7 +258,7 @@ fn related_children(
         i64,
     );
     let children: Vec<(i64, i32)> = tickets::table
-        .filter(tickets::created_at.ge(opened_at - rule.condition.reach()))
+        .filter(tickets::created_at.ge(from))
         .filter(tickets::created_at.le(now))
         .filter(tickets::warehouse_type.eq(warehouse.as_str()))
         .select((

@@ -39,6 +39,9 @@ pub struct Monitor {
     /// Duration baselines per rule and warehouse type, with when they were computed: a
     /// day of runs changes little in a few minutes.
     baselines: Mutex<HashMap<(String, WarehouseType), (Instant, Baseline)>>,
+    /// Per open incident (its ticket id): up to when its related reports were attached,
+    /// and when a pass last covered the rule's whole reach.
+    attached: Mutex<HashMap<i64, (chrono::NaiveDateTime, Instant)>>,
     /// The worker that checks freshness for ingested runs, started on first use.
     freshness: std::sync::OnceLock<std::sync::mpsc::SyncSender<Vec<RunRecord>>>,
 }
@@ -46,6 +49,12 @@ pub struct Monitor {
 /// Successful runs waiting for the freshness worker, in batches; beyond this the newest
 /// are checked by nobody (logged): ingest never waits for the worker.
 const FRESHNESS_QUEUE: usize = 1024;
+
+/// Reports are attached to an open incident from the last pass on, less this margin: a
+/// report's time is taken before its write waits its turn.
+const ATTACH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+/// How often the attach pass covers a rule's whole reach again.
+const FULL_PASS_EVERY: StdDuration = StdDuration::from_secs(300);
 
 /// How long a computed duration baseline is reused.
 const BASELINE_FOR: StdDuration = StdDuration::from_secs(300);
@@ -56,6 +65,7 @@ impl Monitor {
             every,
             last: Mutex::new(HashMap::new()),
             baselines: Mutex::new(HashMap::new()),
+            attached: Mutex::new(HashMap::new()),
             freshness: std::sync::OnceLock::new(),
         }
     }
@@ -83,6 +93,27 @@ impl Monitor {
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, (Instant::now(), baseline));
         Ok(baseline)
+    }
+
+    /// Up to when the incident's related reports were last attached, unless a pass over
+    /// the rule's whole reach is due (none in this process yet, or `FULL_PASS_EVERY` ago:
+    /// it picks up reports triaged into a related category since they were filed).
+    fn attached_through(&self, incident: i64) -> Option<chrono::NaiveDateTime> {
+        let attached = self.attached.lock().unwrap_or_else(|e| e.into_inner());
+        let (through, full_pass) = attached.get(&incident)?;
+        (full_pass.elapsed() < FULL_PASS_EVERY).then_some(*through)
+    }
+
+    /// Record a pass that attached everything up to `through` (`full`: over the whole reach).
+    fn attached(&self, incident: i64, through: chrono::NaiveDateTime, full: bool) {
+        let mut attached = self.attached.lock().unwrap_or_else(|e| e.into_inner());
+        let full_pass = match attached.get(&incident) {
+            Some((_, at)) if !full => *at,
+            _ => Instant::now(),
+        };
+        attached.insert(incident, (through, full_pass));
+        // Resolved incidents' entries go with the age of their last full pass.
+        attached.retain(|_, (_, at)| at.elapsed() < FULL_PASS_EVERY * 2);
     }
 
     /// The warehouse types due for an evaluation now, marked as evaluated.

@@ -48,12 +48,19 @@ pub async fn create(
     let key = idempotency_key(&req)?;
     let (created, json) = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        let submitted = intake::submit(&mut conn, &desk, &report, key.as_deref())?;
-        let created = matches!(submitted, Submitted::Created(_));
-        let ticket = match submitted {
-            Submitted::Created(t) | Submitted::Duplicate(t) => t,
-        };
-        Ok((created, TicketJson::load(&mut conn, &desk, ticket)?))
+        match intake::submit(&mut conn, &desk, &report, key.as_deref())? {
+            // Everything the answer shows of a new ticket is at hand: no reads again.
+            Submitted::Created {
+                ticket,
+                linked_runs,
+            } => Ok((
+                true,
+                TicketJson::build(&desk, ticket, linked_runs, None, Vec::new()),
+            )),
+            Submitted::Duplicate(ticket) => {
+                Ok((false, TicketJson::load(&mut conn, &desk, ticket)?))
+            }
+        }
     })
     .await??;
     let mut response = if created {

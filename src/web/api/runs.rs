@@ -86,7 +86,8 @@ pub async fn ingest(
     };
     let stored = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        let stored = runs::store(
+        let stored = runs::store_grouped(
+            &desk.pool,
             &mut conn,
             &records,
             desk.clock.now(),

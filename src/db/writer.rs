@@ -1,0 +1,314 @@
+//! SQLite's writer with group commit.
+//!
+//! SQLite lets one connection write at a time, and every commit writes each page it
+//! changed to the WAL. A report touches ~15 indexes of `tickets`, the timeline, the
+//! outbox: about 50 pages, 200 KB of WAL, per commit. When each request commits on its
+//! own pooled connection, the writers also take turns on `SQLITE_WRITER`, and each turn
+//! starts on a connection whose page cache another writer made stale (SQLite drops a
+//! connection's cache whenever another one wrote since its last transaction).
+//!
+//! Small, frequent writes (a report, a single run) go through here instead: one thread
+//! with one connection of its own takes whatever has queued up, runs each piece in a
+//! savepoint of one transaction, commits once and only then answers every caller. Pages
+//! shared by the batch (the tail of each index, the timeline, the outbox) are written
+//! once per batch; its cache stays warm. A piece that fails rolls back to its own savepoint
+//! and gets its error; the others commit. If the commit fails, every caller gets that
+//! error and nothing of the batch is stored.
+//!
+//! Hand-written rather than a crate: it is a channel and a loop around diesel's
+//! transaction manager, and the batching has to hold this process's `SQLITE_WRITER` turn.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::{Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::{DbConnection, SQLITE_WRITER, WRITER_WAIT};
+
+/// Most pieces in one transaction: enough to share the pages, few enough that the
+/// batch's callers do not wait on each other for long.
+const MAX_BATCH: usize = 64;
+
+/// One caller's piece of a batch.
+trait Job: Send {
+    /// Run inside the batch's transaction, in a savepoint of its own.
+    fn run(&mut self, conn: &mut DbConnection);
+    /// Hand the result back once the batch has committed (or failed to).
+    fn finish(self: Box<Self>, committed: Result<(), String>);
+}
+
+struct Task<T, E, F> {
+    work: Option<F>,
+    outcome: Option<Result<T, E>>,
+    reply: mpsc::SyncSender<Result<T, E>>,
+}
+
+impl<T, E, F> Job for Task<T, E, F>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+    T: Send,
+    E: From<DieselError> + Send,
+{
+    fn run(&mut self, conn: &mut DbConnection) {
+        if let Some(work) = self.work.take() {
+            // Nested inside the batch's transaction, diesel makes this a savepoint.
+            self.outcome = Some(conn.transaction(work));
+        }
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let result = match (self.outcome, committed) {
+            // Its own failure was rolled back to its savepoint; that error is the answer.
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)), Err(why)) | (None, Err(why)) => Err(E::from(database_error(why))),
+            (None, Ok(())) => Err(E::from(database_error("the write did not run".into()))),
+        };
+        // The caller may have gone (a cancelled request); nothing to do then.
+        let _ = self.reply.send(result);
+    }
+}
+
+fn database_error(message: String) -> DieselError {
+    DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message))
+}
+
+/// The writer thread and the queue into it. Dropping it lets the thread finish what is
+/// queued, close its connection and end.
+pub(super) struct Writer {
+    queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer")
+    }
+}
+
+impl Writer {
+    pub(super) fn start(path: PathBuf) -> Result<Writer, String> {
+        let conn = open(&path)?;
+        let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || serve(conn, &path, &receiver))
+            .map_err(|e| format!("cannot start the SQLite writer thread: {e}"))?;
+        Ok(Writer {
+            queue: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Run `work` in the next batch; blocks until that batch has committed.
+    pub(super) fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DieselError> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let task: Box<dyn Job> = Box::new(Task {
+            work: Some(work),
+            outcome: None,
+            reply,
+        });
+        let sent = self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|queue| queue.send(task).is_ok());
+        if !sent {
+            return Err(E::from(database_error(
+                "the SQLite writer has stopped".into(),
+            )));
+        }
+        answer.recv().unwrap_or_else(|_| {
+            Err(E::from(database_error(
+                "the write failed inside the SQLite writer (see the server log)".into(),
+            )))
+        })
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.queue.lock().unwrap_or_else(|e| e.into_inner()).take());
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn open(path: &std::path::Path) -> Result<DbConnection, String> {
+    let mut conn = super::open_sqlite(path)
+        .map_err(|e| format!("cannot open the SQLite writer's connection: {e}"))?;
+    // The only connection most writes go through: a cache big enough for the hot index
+    // pages of every table they touch (64 MB; the pooled readers keep 8 MB each).
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA cache_size = -65536;")
+        .map_err(|e| format!("cannot set up the SQLite writer's connection: {e}"))?;
+    Ok(DbConnection::Sqlite(conn))
+}
+
+fn serve(mut conn: DbConnection, path: &std::path::Path, queue: &mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        match catch_unwind(AssertUnwindSafe(|| run_batch(&mut conn, &mut batch))) {
+            Ok(committed) => {
+                tracing::trace!(
+                    pieces = batch.len(),
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    committed = committed.is_ok(),
+                    "SQLite writer batch"
+                );
+                for job in batch {
+                    job.finish(committed.clone());
+                }
+            }
+            Err(_) => {
+                // A piece panicked mid-transaction. Closing the connection rolls the
+                // batch back; every caller hears of it and a fresh connection goes on.
+                tracing::error!(
+                    pieces = batch.len(),
+                    "a write panicked in the SQLite writer; its batch was rolled back"
+                );
+                for job in batch {
+                    job.finish(Err("the batch of writes was rolled back".into()));
+                }
+                match open(path) {
+                    Ok(fresh) => conn = fresh,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the SQLite writer stops");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn run_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    let waited = std::time::Instant::now();
+    let Some(_turn) = SQLITE_WRITER.try_lock_for(WRITER_WAIT) else {
+        return Err("database is locked: no turn to write within 10 s".into());
+    };
+    tracing::trace!(
+        ms = waited.elapsed().as_secs_f64() * 1000.0,
+        "SQLite writer turn"
+    );
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return Err("the SQLite writer holds a connection to another database".into());
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string())?;
+    for job in batch.iter_mut() {
+        job.run(conn);
+    }
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    Manager::commit_transaction(conn).map_err(|e| {
+        let _ = Manager::rollback_transaction(conn);
+        e.to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    use crate::db::{DatabaseUrl, DbConnection, pool, write_grouped};
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn count(conn: &mut DbConnection, sql: &str) -> i64 {
+        diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+    }
+
+    /// Many callers at once: each one's rows are stored whole or not at all, a failing
+    /// piece takes nothing of its batch-mates down, and every caller hears its own result
+    /// only once its batch has committed (its rows are then visible to other connections).
+    #[test]
+    fn grouped_writes_commit_together_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("w.db"));
+        let pool = pool(&url, 8).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, caller INTEGER NOT NULL)")
+            .unwrap();
+        let threads: Vec<_> = (0..32i64)
+            .map(|caller| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    let result = write_grouped(&pool, &mut conn, move |c| {
+                        for _ in 0..3 {
+                            diesel::sql_query("INSERT INTO t (caller) VALUES (?)")
+                                .bind::<BigInt, _>(caller)
+                                .execute(c)?;
+                        }
+                        if caller % 4 == 0 {
+                            // Half-way through its rows, this caller fails.
+                            diesel::sql_query("INSERT INTO t (id, caller) VALUES (1, 0)")
+                                .execute(c)?;
+                        }
+                        Ok::<_, diesel::result::Error>(caller)
+                    });
+                    let seen = count(
+                        &mut conn,
+                        &format!("SELECT COUNT(*) AS n FROM t WHERE caller = {caller}"),
+                    );
+                    (caller, result.is_ok(), seen)
+                })
+            })
+            .collect();
+        for thread in threads {
+            let (caller, ok, seen) = thread.join().unwrap();
+            assert_eq!(ok, caller % 4 != 0, "caller {caller}");
+            assert_eq!(seen, if ok { 3 } else { 0 }, "caller {caller}'s rows");
+        }
+        let mut conn = pool.get().unwrap();
+        assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM t"), 24 * 3);
+    }
+
+    /// A panic inside a piece fails its batch, and the writer goes on with a new
+    /// connection for the next callers.
+    #[test]
+    fn a_panicking_write_does_not_stop_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("p.db"));
+        let pool = pool(&url, 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        let panicked = write_grouped(&pool, &mut conn, |c| -> QueryResult<()> {
+            diesel::sql_query("INSERT INTO t (id) VALUES (7)").execute(c)?;
+            panic!("a bug in a write");
+        });
+        assert!(panicked.is_err());
+        write_grouped(&pool, &mut conn, |c| {
+            diesel::sql_query("INSERT INTO t (id) VALUES (8)").execute(c)
+        })
+        .unwrap();
+        assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM t"), 1);
+        assert_eq!(count(&mut conn, "SELECT id AS n FROM t"), 8);
+    }
+}
