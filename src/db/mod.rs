@@ -306,19 +306,7 @@ where
 {
     type Manager = <DbConnection as Connection>::TransactionManager;
     let _turn = match conn {
-        DbConnection::Sqlite(c) => {
-            let turn = SQLITE_WRITER.try_lock_for(WRITER_WAIT).ok_or_else(|| {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::Unknown,
-                    Box::new("database is locked: no turn to write within 10 s".to_string()),
-                )
-            })?;
-            diesel::connection::AnsiTransactionManager::begin_transaction_sql(
-                c,
-                "BEGIN IMMEDIATE",
-            )?;
-            Some(turn)
-        }
+        DbConnection::Sqlite(c) => Some(begin_sqlite_write(c)?),
         DbConnection::Postgres(_) => {
             Manager::begin_transaction(conn)?;
             None
@@ -336,6 +324,26 @@ where
             Err(err)
         }
     }
+}
+
+/// Take this process's SQLite write turn (`SQLITE_WRITER`) and begin an IMMEDIATE
+/// transaction on `c`; the turn is held until the guard drops.
+fn begin_sqlite_write(
+    c: &mut diesel::SqliteConnection,
+) -> Result<parking_lot::MutexGuard<'static, ()>, diesel::result::Error> {
+    let turn = SQLITE_WRITER
+        .try_lock_for(WRITER_WAIT)
+        .ok_or_else(|| database_error("database is locked: no turn to write within 10 s"))?;
+    diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    Ok(turn)
+}
+
+/// A database error of the desk's own (no turn, a stopped writer), as diesel reports one.
+fn database_error(message: impl Into<String>) -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new(message.into()),
+    )
 }
 
 /// Run `work` in a write transaction, as `write_transaction` does, but on SQLite grouped

@@ -24,10 +24,10 @@ use std::sync::{Mutex, mpsc};
 use std::thread::JoinHandle;
 
 use diesel::Connection;
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::connection::TransactionManager;
+use diesel::result::Error as DieselError;
 
-use super::{DbConnection, SQLITE_WRITER, WRITER_WAIT};
+use super::{DbConnection, begin_sqlite_write, database_error};
 
 /// Most pieces in one transaction: enough to share the pages, few enough that the
 /// batch's callers do not wait on each other for long.
@@ -66,15 +66,11 @@ where
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), Ok(())) => Ok(value),
             (Some(Ok(_)), Err(why)) | (None, Err(why)) => Err(E::from(database_error(why))),
-            (None, Ok(())) => Err(E::from(database_error("the write did not run".into()))),
+            (None, Ok(())) => Err(E::from(database_error("the write did not run"))),
         };
         // The caller may have gone (a cancelled request); nothing to do then.
         let _ = self.reply.send(result);
     }
-}
-
-fn database_error(message: String) -> DieselError {
-    DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message))
 }
 
 /// The writer thread and the queue into it. Dropping it lets the thread finish what is
@@ -124,13 +120,11 @@ impl Writer {
             .as_ref()
             .is_some_and(|queue| queue.send(task).is_ok());
         if !sent {
-            return Err(E::from(database_error(
-                "the SQLite writer has stopped".into(),
-            )));
+            return Err(E::from(database_error("the SQLite writer has stopped")));
         }
         answer.recv().unwrap_or_else(|_| {
             Err(E::from(database_error(
-                "the write failed inside the SQLite writer (see the server log)".into(),
+                "the write failed inside the SQLite writer (see the server log)",
             )))
         })
     }
@@ -201,19 +195,10 @@ fn serve(mut conn: DbConnection, path: &std::path::Path, queue: &mpsc::Receiver<
 }
 
 fn run_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
-    let waited = std::time::Instant::now();
-    let Some(_turn) = SQLITE_WRITER.try_lock_for(WRITER_WAIT) else {
-        return Err("database is locked: no turn to write within 10 s".into());
-    };
-    tracing::trace!(
-        ms = waited.elapsed().as_secs_f64() * 1000.0,
-        "SQLite writer turn"
-    );
     let DbConnection::Sqlite(sqlite) = conn else {
         return Err("the SQLite writer holds a connection to another database".into());
     };
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
-        .map_err(|e| e.to_string())?;
+    let _turn = begin_sqlite_write(sqlite).map_err(|e| e.to_string())?;
     for job in batch.iter_mut() {
         job.run(conn);
     }

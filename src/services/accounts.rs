@@ -65,12 +65,11 @@ pub fn create_user(
     now: NaiveDateTime,
 ) -> Result<(User, Option<String>), AppError> {
     let email = EmailAddress::parse(email)
-        .map_err(|e| AppError::Invalid(std::iter::once(("email", e)).collect()))?
+        .map_err(|e| AppError::invalid("email", e))?
         .as_str()
         .to_lowercase();
     if let Some(p) = password {
-        secret::check_new_password(p)
-            .map_err(|e| AppError::Invalid(std::iter::once(("password", e)).collect()))?;
+        secret::check_new_password(p).map_err(|e| AppError::invalid("password", e))?;
     }
     let one_time = password.is_none().then(secret::one_time_password);
     let plain = password
@@ -80,8 +79,9 @@ pub fn create_user(
     let hash = secret::hash_password(&plain).map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
     let user = write_transaction(conn, |conn| {
         if User::find_by_email(conn, &email)?.is_some() {
-            return Err(AppError::Invalid(
-                std::iter::once(("email", format!("{email} already has an account"))).collect(),
+            return Err(AppError::invalid(
+                "email",
+                format!("{email} already has an account"),
             ));
         }
         let id = User::insert(
@@ -198,9 +198,7 @@ pub fn change_password(
     keep_session: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let invalid = |field: &'static str, message: &str| {
-        AppError::Invalid(std::iter::once((field, message.to_string())).collect())
-    };
+    let invalid = |field: &'static str, message: &str| AppError::invalid(field, message);
     if !user
         .password_hash
         .as_deref()

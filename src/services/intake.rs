@@ -121,7 +121,7 @@ impl Pending {
         {
             return Ok(Submitted::Duplicate(existing));
         }
-        let id = insert_ticket(
+        let ticket = insert_ticket(
             conn,
             &report,
             submission_key.as_deref(),
@@ -129,8 +129,7 @@ impl Pending {
             now,
             drill,
         )?;
-        record_timeline(conn, id, &decisions, now)?;
-        let ticket = Ticket::find(conn, id)?;
+        record_timeline(conn, ticket.id, &decisions, now)?;
         queue_confirmation(conn, &mail, &ticket, now)?;
         queue_team_notice(conn, &mail, team.as_ref(), &ticket, now)?;
         let linked_runs = decisions
@@ -193,7 +192,7 @@ fn insert_ticket(
     d: &Decisions,
     now: NaiveDateTime,
     drill: i64,
-) -> Result<i64, AppError> {
+) -> Result<Ticket, AppError> {
     let token = tracking_token();
     let reasons = serde_json::to_string(&d.classification.reasons).map_err(AppError::internal)?;
     let severity_reasons =
@@ -390,9 +389,8 @@ pub fn open_desk_ticket(
         impact: None,
         description: spec.description,
     };
-    let id = insert_ticket(conn, &report, None, &decisions, now, desk.drill)?;
-    record_timeline(conn, id, &decisions, now)?;
-    let ticket = Ticket::find(conn, id)?;
+    let ticket = insert_ticket(conn, &report, None, &decisions, now, desk.drill)?;
+    record_timeline(conn, ticket.id, &decisions, now)?;
     queue_team_notice(conn, &desk.mail, model.team(&ticket.team), &ticket, now)?;
     Ok(ticket)
 }

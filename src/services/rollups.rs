@@ -23,6 +23,20 @@ use crate::error::AppError;
 /// Rows per multi-row statement.
 const CHUNK: usize = 400;
 
+/// Run the local macro `$upsert!(backend connection, values)` for a chunk of rows, on the
+/// backend's own connection (diesel's upserts do not go through the multi-backend one).
+/// One row is a statement of its own, prepared once and cached; several rows vary.
+macro_rules! per_backend {
+    ($conn:expr, $chunk:expr, $upsert:ident) => {
+        match (&mut *$conn, $chunk) {
+            (DbConnection::Sqlite(c), [one]) => $upsert!(c, one),
+            (DbConnection::Sqlite(c), many) => $upsert!(c, many),
+            (DbConnection::Postgres(c), [one]) => $upsert!(c, one),
+            (DbConnection::Postgres(c), many) => $upsert!(c, many),
+        }
+    };
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = run_hours)]
 #[diesel(treat_none_as_default_value = false)]
@@ -212,13 +226,7 @@ fn hours(
                     .execute($c)?
             };
         }
-        // One row is a statement of its own, prepared once and cached; several vary.
-        match (&mut *conn, chunk) {
-            (DbConnection::Sqlite(c), [one]) => upsert!(c, one),
-            (DbConnection::Sqlite(c), many) => upsert!(c, many),
-            (DbConnection::Postgres(c), [one]) => upsert!(c, one),
-            (DbConnection::Postgres(c), many) => upsert!(c, many),
-        };
+        per_backend!(conn, chunk, upsert);
     }
     Ok(())
 }
@@ -281,13 +289,7 @@ fn tables(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError
                     .execute($c)?
             }};
         }
-        // One row is a statement of its own, prepared once and cached; several vary.
-        match (&mut *conn, chunk) {
-            (DbConnection::Sqlite(c), [one]) => upsert!(c, one),
-            (DbConnection::Sqlite(c), many) => upsert!(c, many),
-            (DbConnection::Postgres(c), [one]) => upsert!(c, one),
-            (DbConnection::Postgres(c), many) => upsert!(c, many),
-        };
+        per_backend!(conn, chunk, upsert);
     }
     Ok(())
 }
@@ -341,13 +343,7 @@ fn columns(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppErro
                     .execute($c)?
             };
         }
-        // One row is a statement of its own, prepared once and cached; several vary.
-        match (&mut *conn, chunk) {
-            (DbConnection::Sqlite(c), [one]) => upsert!(c, one),
-            (DbConnection::Sqlite(c), many) => upsert!(c, many),
-            (DbConnection::Postgres(c), [one]) => upsert!(c, one),
-            (DbConnection::Postgres(c), many) => upsert!(c, many),
-        };
+        per_backend!(conn, chunk, upsert);
     }
     Ok(())
 }

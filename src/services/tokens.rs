@@ -29,12 +29,9 @@ pub fn create(
 ) -> Result<Created, AppError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::Invalid(
-            std::iter::once((
-                "name",
-                "Give the token a name of 1 to 100 characters.".to_string(),
-            ))
-            .collect(),
+        return Err(AppError::invalid(
+            "name",
+            "Give the token a name of 1 to 100 characters.",
         ));
     }
     let prefix = secret::random_hex(4);

@@ -5,7 +5,8 @@ use std::process::{Command, Stdio};
 
 use crate::helpers::{desk_cli as desk, manifest_dir};
 
-fn output(command: &mut Command) -> (bool, String) {
+/// Run an `inspect-desk` command: whether it succeeded, and its stdout and stderr.
+pub(crate) fn output(command: &mut Command) -> (bool, String) {
     let out = command.output().expect("run inspect-desk");
     let text = format!(
         "{}{}",

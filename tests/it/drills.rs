@@ -8,7 +8,7 @@ use std::process::Command;
 use inspect_desk::domain::role::{Role, Scope};
 use serde_json::json;
 
-use crate::cli::{create_token, start_serve};
+use crate::cli::{create_token, output as run, start_serve};
 use crate::helpers::{Backend, TestApp, TestDb, desk_cli, hidden_field};
 use crate::on_both_backends;
 use crate::smtp::{SmtpSink, free_port};
@@ -54,18 +54,6 @@ fn drill_command(app: &TestApp, smtp_port: u16) -> Command {
 /// A page's text as `client` sees it.
 async fn text(client: &reqwest::Client, url: String) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
-}
-
-fn run(command: &mut Command) -> (bool, String) {
-    let out = command.output().expect("run inspect-desk drill");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 /// The figures operators watch that a drill must not move: the ticket and outbox gauges

@@ -95,9 +95,14 @@ impl Drill {
     }
 
     pub fn steps(conn: &mut DbConnection, id: i64) -> QueryResult<Vec<DrillStep>> {
+        Self::steps_of(conn, &[id])
+    }
+
+    /// The steps of these drills, by drill and position: one query for a list of drills.
+    pub fn steps_of(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<DrillStep>> {
         drill_steps::table
-            .filter(drill_steps::drill_id.eq(id))
-            .order(drill_steps::position.asc())
+            .filter(drill_steps::drill_id.eq_any(ids))
+            .order((drill_steps::drill_id.asc(), drill_steps::position.asc()))
             .select(DrillStep::as_select())
             .load(conn)
     }

@@ -104,11 +104,15 @@ impl Ticket {
         digits.parse().ok().filter(|n: &i64| *n > 0)
     }
 
-    pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<i64> {
-        diesel::insert_into(tickets::table)
-            .values(new)
-            .returning(tickets::id)
-            .get_result(conn)
+    /// Insert and return the stored row (its id, number and defaults).
+    pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<Ticket> {
+        // Per backend: diesel's RETURNING of a whole selectable does not go through
+        // the multi-backend connection.
+        let insert = diesel::insert_into(tickets::table).values(new);
+        match conn {
+            DbConnection::Sqlite(c) => insert.returning(Ticket::as_returning()).get_result(c),
+            DbConnection::Postgres(c) => insert.returning(Ticket::as_returning()).get_result(c),
+        }
     }
 
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {

@@ -206,13 +206,19 @@ pub fn report(conn: &mut DbConnection, id: i64) -> Result<Option<DrillReport>, A
     Ok(Some(DrillReport { drill, steps }))
 }
 
-/// The newest drills first, with their steps.
+/// The newest drills first, with their steps (all steps in one query).
 pub fn recent(conn: &mut DbConnection, limit: i64) -> Result<Vec<DrillReport>, AppError> {
-    Drill::recent(conn, limit)?
+    let drills = Drill::recent(conn, limit)?;
+    let ids: Vec<i64> = drills.iter().map(|d| d.id).collect();
+    let mut steps: std::collections::HashMap<i64, Vec<_>> = std::collections::HashMap::new();
+    for step in Drill::steps_of(conn, &ids)? {
+        steps.entry(step.drill_id).or_default().push(step);
+    }
+    Ok(drills
         .into_iter()
-        .map(|drill| {
-            let steps = Drill::steps(conn, drill.id)?;
-            Ok(DrillReport { drill, steps })
+        .map(|drill| DrillReport {
+            steps: steps.remove(&drill.id).unwrap_or_default(),
+            drill,
         })
-        .collect()
+        .collect())
 }

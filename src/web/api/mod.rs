@@ -41,9 +41,7 @@ pub fn json_error(e: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let detail = format!("request body: {e}");
     match e.classify() {
-        Category::Data => ApiError::from(crate::error::AppError::Invalid(
-            std::iter::once(("body", detail)).collect(),
-        )),
+        Category::Data => ApiError::from(crate::error::AppError::invalid("body", detail)),
         _ => crate::error::AppError::BadRequest(detail).into(),
     }
 }

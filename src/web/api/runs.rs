@@ -143,8 +143,7 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<RunRecord>, ApiError> {
         }
     }
     if !bad_lines.is_empty() {
-        let errors: FieldErrors = std::iter::once(("lines", bad_lines.join("; "))).collect();
-        return Err(AppError::Invalid(errors).into());
+        return Err(AppError::invalid("lines", bad_lines.join("; ")).into());
     }
     if records.is_empty() {
         return Err(AppError::BadRequest("the batch holds no runs".into()).into());

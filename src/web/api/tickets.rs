@@ -394,12 +394,9 @@ fn expected_version(req: &HttpRequest, body: Option<i32>) -> Result<i32, AppErro
         (None, Some(h)) => h.parse().map_err(|_| {
             AppError::BadRequest(format!("If-Match must be a ticket version, not '{h}'"))
         }),
-        (None, None) => Err(AppError::Invalid(
-            std::iter::once((
-                "version",
-                "send the version you read (field or If-Match)".to_string(),
-            ))
-            .collect(),
+        (None, None) => Err(AppError::invalid(
+            "version",
+            "send the version you read (field or If-Match)",
         )),
     }
 }
@@ -509,9 +506,7 @@ pub async fn merge(
     let id = ticket_id(&number)?;
     let merge: MergeBody = super::read_json(&req, payload, desk.max_body_bytes).await?;
     let into = Ticket::parse_number(&merge.into).ok_or_else(|| {
-        AppError::Invalid(
-            std::iter::once(("into", format!("'{}' is not a ticket number", merge.into))).collect(),
-        )
+        AppError::invalid("into", format!("'{}' is not a ticket number", merge.into))
     })?;
     let who = who(&viewer);
     let json = web::block(move || -> Result<_, AppError> {

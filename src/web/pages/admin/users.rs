@@ -153,8 +153,7 @@ pub async fn set_role(
     id: web::Path<i64>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, PageError> {
-    let role = Role::parse(&form.role)
-        .map_err(|e| AppError::Invalid(std::iter::once(("role", e)).collect()))?;
+    let role = Role::parse(&form.role).map_err(|e| AppError::invalid("role", e))?;
     let id = id.into_inner();
     if ctx.viewer.user.as_ref().is_some_and(|u| u.id == id) {
         return Err(AppError::Forbidden(
