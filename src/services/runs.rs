@@ -58,12 +58,12 @@ fn counted(results: Vec<(Stored, Option<Finished>)>, drill: i64) -> Vec<Stored> 
     stored
 }
 
-/// Most records a request may have grouped with other requests' writes (see
-/// `db::write_grouped`); a larger batch is its own transaction already.
-const GROUPED_AT_MOST: usize = 16;
-
-/// `store` for a request: a few records join the SQLite writer's next batch, so single
-/// runs posted side by side share a commit.
+/// `store` for a request. On SQLite the records join the writer's next batch (see
+/// `db::write_grouped`): single runs posted side by side share a commit, and an NDJSON
+/// batch is written on the writer's connection, whose page cache is warm, instead of a
+/// pooled one whose cache SQLite dropped after the last commit elsewhere (a third more
+/// runs a second for batches of 1,000). A batch is all or nothing either way: it is a
+/// savepoint of its own there.
 pub fn store_grouped(
     pool: &crate::db::DbPool,
     conn: &mut DbConnection,
@@ -71,7 +71,7 @@ pub fn store_grouped(
     received_at: chrono::NaiveDateTime,
     drill: i64,
 ) -> Result<Vec<Stored>, AppError> {
-    if records.len() > GROUPED_AT_MOST || !matches!(conn, DbConnection::Sqlite(_)) {
+    if !matches!(conn, DbConnection::Sqlite(_)) {
         return store(conn, records, received_at, drill);
     }
     let owned = records.to_vec();

@@ -1,5 +1,9 @@
 //! The description as words and sentences, and how a rule's cue matches it.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 /// Where a rule looks. Patterns are `|`-separated, lowercase, without apostrophes
 /// ("can't" is "cant"); a word ending in `*` matches any word starting with it, and
 /// one starting with `*` any word ending with it (`*_timeout` finds "statement_timeout").
@@ -43,6 +47,60 @@ pub(super) struct Hit {
     pub(super) keep: f64,
 }
 
+/// One word of a pattern: `word`, `stem*` or `*tail`.
+#[derive(Clone, Copy)]
+enum Word {
+    Exact(&'static str),
+    Prefix(&'static str),
+    Suffix(&'static str),
+}
+
+impl Word {
+    fn parse(pattern: &'static str) -> Word {
+        match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {
+            (Some(tail), _) => Word::Suffix(tail),
+            (None, Some(stem)) => Word::Prefix(stem),
+            (None, None) => Word::Exact(pattern),
+        }
+    }
+
+    fn matches(self, word: &str) -> bool {
+        match self {
+            Word::Exact(p) => p == word,
+            Word::Prefix(stem) => word.starts_with(stem),
+            Word::Suffix(tail) => word.ends_with(tail),
+        }
+    }
+}
+
+/// A pattern list split into patterns of words.
+type Patterns = Rc<[Box<[Word]>]>;
+
+/// A `|`-separated list as patterns of words (none empty), split once per thread and
+/// list: every report meets hundreds of lists. Keyed by where the list lives; the lists
+/// are the rules' constants.
+fn compiled(patterns: &'static str) -> Patterns {
+    thread_local! {
+        static COMPILED: RefCell<HashMap<(usize, usize), Patterns>> = RefCell::default();
+    }
+    COMPILED.with_borrow_mut(|lists| {
+        lists
+            .entry((patterns.as_ptr() as usize, patterns.len()))
+            .or_insert_with(|| {
+                patterns
+                    .split('|')
+                    .map(|p| {
+                        p.split_whitespace()
+                            .map(Word::parse)
+                            .collect::<Box<[Word]>>()
+                    })
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .clone()
+    })
+}
+
 #[derive(Clone, Copy)]
 struct Span {
     start: usize,
@@ -55,7 +113,7 @@ pub(super) struct Text {
     words: Vec<String>,
     /// Where each word occurs: a pattern starting with a plain word is tried only there
     /// (hundreds of patterns meet every description).
-    at: std::collections::HashMap<String, Vec<usize>>,
+    at: HashMap<String, Vec<usize>>,
     sentence: Vec<usize>,
     /// Sentences that end with a question mark.
     questions: Vec<usize>,
@@ -123,19 +181,18 @@ impl Text {
     }
 
     /// Every match of any of the `|`-separated patterns, in text order.
-    fn spans(&self, patterns: &str) -> Vec<Span> {
+    fn spans(&self, patterns: &'static str) -> Vec<Span> {
         let mut spans = Vec::new();
-        for pattern in patterns.split('|') {
-            let pattern: Vec<&str> = pattern.split_whitespace().collect();
+        for pattern in compiled(patterns).iter() {
             let mut try_at = |start: usize| {
-                if let Some(end) = self.match_at(&pattern, start) {
+                if let Some(end) = self.match_at(pattern, start) {
                     spans.push(Span { start, end });
                 }
             };
-            match pattern.first() {
-                Some(first) if !first.starts_with('*') && !first.ends_with('*') => {
+            match pattern[0] {
+                Word::Exact(first) => {
                     self.at
-                        .get(*first)
+                        .get(first)
                         .into_iter()
                         .flatten()
                         .for_each(|&i| try_at(i));
@@ -147,18 +204,11 @@ impl Text {
         spans
     }
 
-    fn match_at(&self, pattern: &[&str], start: usize) -> Option<usize> {
+    fn match_at(&self, pattern: &[Word], start: usize) -> Option<usize> {
         let end = start + pattern.len();
         let words = self.words.get(start..end)?;
-        let word_matches =
-            |(p, w): (&&str, &String)| match (p.strip_prefix('*'), p.strip_suffix('*')) {
-                (Some(tail), _) => w.ends_with(tail),
-                (None, Some(stem)) => w.starts_with(stem),
-                (None, None) => p == w,
-            };
         let same_sentence = self.sentence[start] == self.sentence[end - 1];
-        let matched =
-            !pattern.is_empty() && same_sentence && pattern.iter().zip(words).all(word_matches);
+        let matched = same_sentence && pattern.iter().zip(words).all(|(p, w)| p.matches(w));
         matched.then_some(end)
     }
 
@@ -192,7 +242,7 @@ impl Text {
         Some(Hit { shown, keep })
     }
 
-    fn last_span(&self, patterns: &str, want_negated: bool) -> Option<(Span, String)> {
+    fn last_span(&self, patterns: &'static str, want_negated: bool) -> Option<(Span, String)> {
         let spans = self.spans(patterns).into_iter().rev();
         let (span, negator) = spans
             .map(|s| (s, self.negator(s.start, 0)))
@@ -205,7 +255,7 @@ impl Text {
         Some((span, format!("\"{}\"", self.show(shown))))
     }
 
-    fn last_pair(&self, first: &str, second: &str) -> Option<(Span, String)> {
+    fn last_pair(&self, first: &'static str, second: &'static str) -> Option<(Span, String)> {
         let seconds = self.spans(second);
         let mut best: Option<(Span, Span)> = None;
         for a in self.spans(first) {
@@ -227,7 +277,7 @@ impl Text {
         Some((left, shown))
     }
 
-    fn last_question(&self, patterns: &str) -> Option<(Span, String)> {
+    fn last_question(&self, patterns: &'static str) -> Option<(Span, String)> {
         let opens_question = |s: &Span| {
             let sentence = self.sentence[s.start];
             let first = s.start == 0 || self.sentence[s.start - 1] != sentence;

@@ -245,8 +245,9 @@ fn related_children(
             .collect(),
     };
     let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
-    // The window's tickets through `tickets_created`, filtered here (see `read`: the
-    // planner would walk a status or flag index over every ticket instead).
+    // The window's tickets of this warehouse type through `tickets_created`, filtered
+    // here (see `read`: the planner would walk a status or flag index over every ticket
+    // instead).
     type Row = (
         i64,
         i32,

@@ -51,8 +51,10 @@ pub struct Monitor {
 const FRESHNESS_QUEUE: usize = 1024;
 
 /// Reports are attached to an open incident from the last pass on, less this margin: a
-/// report's time is taken before its write waits its turn.
-const ATTACH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+/// report's time is taken before its write waits its turn (milliseconds, seconds at
+/// worst under overload). Each pass reads the margin's reports again, so it is kept
+/// short; a report that commits later still is taken in by the next full pass.
+const ATTACH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 /// How often the attach pass covers a rule's whole reach again.
 const FULL_PASS_EVERY: StdDuration = StdDuration::from_secs(300);
 

@@ -238,9 +238,10 @@ pub fn read(
         Condition::ReportBurst {
             reports, window, ..
         } => {
-            // Only the window's tickets through `tickets_created`; the rest is filtered
-            // here, because SQLite would rather walk an index on a flag that matches
-            // every ticket (is_incident = false) than the time range.
+            // Only the window's tickets of this warehouse type through `tickets_created`
+            // (time, then warehouse type: the others are skipped in the index); the rest
+            // is filtered here, because SQLite would rather walk an index on a flag that
+            // matches every ticket (is_incident = false) than the time range.
             type Row = (String, bool, Option<i64>, i64, Option<i64>);
             let rows: Vec<Row> = tickets::table
                 .filter(tickets::created_at.ge(now - *window))
