@@ -154,7 +154,7 @@ pub fn seed(desk: &Desk, run_count: usize, ticket_count: usize) -> Result<String
         let at_desk = desk.with_clock(clock);
         let report = Report::parse(&generate_report(&mut rng, index))
             .map_err(|e| format!("demo report: {e:?}"))?;
-        let ticket = intake::submit(&mut conn, &at_desk, &report, None)
+        let ticket = intake::submit(&mut conn, &at_desk, report, None)
             .map_err(|e| format!("seeding tickets: {e}"))?;
         let status = STATUSES[index % STATUSES.len()];
         if status != intake::STATUS_NEW {

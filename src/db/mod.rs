@@ -33,7 +33,7 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 pub struct DbPool {
     inner: r2d2::Pool<ConnectionManager>,
     unreachable: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// SQLite: the writer small writes are grouped through (`write_grouped`).
+    /// SQLite: the writer frequent writes are grouped through (`write_grouped`).
     writer: Option<std::sync::Arc<writer::Writer>>,
 }
 
@@ -238,9 +238,10 @@ fn open_sqlite(path: &std::path::Path) -> Result<diesel::SqliteConnection, PoolE
     // inside someone's request). Reads map the file (the OS page cache, shared by
     // every connection) instead of copying each page through read(2), up to SQLite's
     // ceiling of 2 GB (with 1 GB, pages past it in a 1.6 GB database went through
-    // read(2) again); each connection keeps 8 MB of hot pages besides. (Under writes SQLite unmaps and maps the file
-    // again in each transaction after another connection's commit, ~10% of report
-    // intake's CPU; without the map the queue page and telemetry took twice as long.)
+    // read(2) again); each connection keeps 8 MB of hot pages besides. (Under writes
+    // SQLite unmaps and maps the file again in each transaction after another
+    // connection's commit, ~10% of report intake's CPU; without the map the queue page
+    // and telemetry took twice as long.)
     conn.batch_execute(
         "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
          PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
@@ -350,8 +351,8 @@ fn database_error(message: impl Into<String>) -> diesel::result::Error {
 }
 
 /// Run `work` in a write transaction, as `write_transaction` does, but on SQLite grouped
-/// with other callers' small writes into one commit by the pool's writer thread (see
-/// `writer`): for frequent writes of a few rows (a report, a single run). `work` runs on
+/// with other callers' writes into one commit by the pool's writer thread (see
+/// `writer`): for frequent writes (a report, a run, a batch of runs). `work` runs on
 /// the writer's connection, in a savepoint of its own, and its result comes back once the
 /// batch has committed. On PostgreSQL (where writers run side by side) it runs on `conn`.
 pub fn write_grouped<T, E, F>(pool: &DbPool, conn: &mut DbConnection, work: F) -> Result<T, E>

@@ -28,7 +28,10 @@ pub fn enable_plan_stability() {
         // and it is a plain function that lives as long as the process.
         let rc = unsafe { ffi::sqlite3_auto_extension(Some(on_open)) };
         if rc != ffi::SQLITE_OK {
-            tracing::warn!(rc, "cannot register SQLite's planner setting: statements with LIMIT are compiled on every run");
+            tracing::warn!(
+                rc,
+                "cannot register SQLite's planner setting: LIMIT statements recompile each run"
+            );
         }
     });
 }

@@ -7,9 +7,9 @@
 //! starts on a connection whose page cache another writer made stale (SQLite drops a
 //! connection's cache whenever another one wrote since its last transaction).
 //!
-//! Small, frequent writes (a report, a single run) go through here instead: one thread
-//! with one connection of its own takes whatever has queued up, runs each piece in a
-//! savepoint of one transaction, commits once and only then answers every caller. Pages
+//! Frequent writes (a report, a run or a batch of runs) go through here instead: one
+//! thread with one connection of its own takes whatever has queued up, runs each piece in
+//! a savepoint of one transaction, commits once and only then answers every caller. Pages
 //! shared by the batch (the tail of each index, the timeline, the outbox) are written
 //! once per batch; its cache stays warm. A piece that fails rolls back to its own savepoint
 //! and gets its error; the others commit. If the commit fails, every caller gets that

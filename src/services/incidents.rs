@@ -386,7 +386,7 @@ pub fn join(
             incident.number()
         ),
     };
-    let ticket = crate::services::intake::submit(conn, desk, &report, None)?;
+    let ticket = crate::services::intake::submit(conn, desk, report, None)?;
     let ticket = ticket.ticket().clone();
     let who = Who {
         name: "the reporter (known issue)".into(),

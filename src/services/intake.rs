@@ -54,16 +54,17 @@ struct Decisions {
 pub fn submit(
     conn: &mut DbConnection,
     desk: &Desk,
-    report: &Report,
+    report: Report,
     submission_key: Option<&str>,
 ) -> Result<Submitted, AppError> {
     // Classification, run linking, severity, routing and SLA only read: they are decided
     // before the write turn, so the one SQLite writer spends its turn on the inserts.
     let now = desk.clock.now();
-    let decisions = decide(conn, desk, report, now)?;
+    let decisions = decide(conn, desk, &report, now)?;
+    let warehouse = report.warehouse_type;
     let pending = Pending {
         team: desk.model.team(&decisions.route.team).cloned(),
-        report: report.clone(),
+        report,
         submission_key: submission_key.map(str::to_owned),
         decisions,
         now,
@@ -76,7 +77,7 @@ pub fn submit(
     // A burst of reports is a signal too (threshold rules, debounced).
     // A drill evaluates its own rules at its own moved time.
     if let (Ok(Submitted::Created { .. }), Some(warehouse), crate::domain::drill::LIVE) =
-        (&result, report.warehouse_type, desk.drill)
+        (&result, warehouse, desk.drill)
     {
         crate::services::monitor::after_ingest(conn, desk, &[warehouse]);
     }

@@ -33,20 +33,25 @@ pub fn store(
     received_at: chrono::NaiveDateTime,
     drill: i64,
 ) -> Result<Vec<Stored>, AppError> {
-    let results = match write_transaction(conn, |conn| store_all(conn, records, received_at, drill))
-    {
-        // Another request stored one of these new run ids between our read and our insert
-        // (PostgreSQL runs writers side by side): everything rolled back; the second try
-        // sees the run and replaces it, as a repeat is meant to.
+    let results = again_after_a_race(|| {
+        write_transaction(conn, |conn| store_all(conn, records, received_at, drill))
+    })?;
+    Ok(counted(results, drill))
+}
+
+/// Another request stored one of these new run ids between our read and our insert
+/// (PostgreSQL runs writers side by side; SQLite's one writer cannot race): everything
+/// rolled back, and the second try sees the run and replaces it, as a repeat is meant to.
+fn again_after_a_race<T>(mut attempt: impl FnMut() -> Result<T, AppError>) -> Result<T, AppError> {
+    match attempt() {
         Err(AppError::Internal(e))
             if e.downcast_ref::<diesel::result::Error>()
                 .is_some_and(crate::db::is_unique_violation) =>
         {
-            write_transaction(conn, |conn| store_all(conn, records, received_at, drill))?
+            attempt()
         }
-        other => other?,
-    };
-    Ok(counted(results, drill))
+        other => other,
+    }
 }
 
 /// The stored outcomes; real runs that finished count in the run metrics.
@@ -63,7 +68,7 @@ fn counted(results: Vec<(Stored, Option<Finished>)>, drill: i64) -> Vec<Stored> 
 /// batch is written on the writer's connection, whose page cache is warm, instead of a
 /// pooled one whose cache SQLite dropped after the last commit elsewhere (a third more
 /// runs a second for batches of 1,000). A batch is all or nothing either way: it is a
-/// savepoint of its own there.
+/// savepoint of its own there. On PostgreSQL this is `store`.
 pub fn store_grouped(
     pool: &crate::db::DbPool,
     conn: &mut DbConnection,
@@ -71,12 +76,11 @@ pub fn store_grouped(
     received_at: chrono::NaiveDateTime,
     drill: i64,
 ) -> Result<Vec<Stored>, AppError> {
-    if !matches!(conn, DbConnection::Sqlite(_)) {
-        return store(conn, records, received_at, drill);
-    }
-    let owned = records.to_vec();
-    let results = crate::db::write_grouped(pool, conn, move |conn| {
-        store_all(conn, &owned, received_at, drill)
+    let results = again_after_a_race(|| {
+        let owned = records.to_vec();
+        crate::db::write_grouped(pool, conn, move |conn| {
+            store_all(conn, &owned, received_at, drill)
+        })
     })?;
     Ok(counted(results, drill))
 }

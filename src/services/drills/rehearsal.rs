@@ -160,7 +160,7 @@ impl<'a> Rehearsal<'a> {
             let fields: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
             format!("the drill's report was rejected: {}", fields.join("; "))
         })?;
-        intake::submit(&mut self.conn, self.desk, &report, None)
+        intake::submit(&mut self.conn, self.desk, report, None)
             .map(|s| s.ticket().clone())
             .map_err(|e| format!("intake failed: {e}"))
     }

@@ -48,7 +48,7 @@ pub async fn create(
     let key = idempotency_key(&req)?;
     let (created, json) = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        match intake::submit(&mut conn, &desk, &report, key.as_deref())? {
+        match intake::submit(&mut conn, &desk, report, key.as_deref())? {
             // Everything the answer shows of a new ticket is at hand: no reads again.
             Submitted::Created {
                 ticket,

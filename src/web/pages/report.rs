@@ -228,7 +228,7 @@ pub async fn submit(
     };
     let submitted = web::block(move || {
         let mut conn = desk.pool.get()?;
-        intake::submit(&mut conn, &desk, &report, key.as_deref())
+        intake::submit(&mut conn, &desk, report, key.as_deref())
     })
     .await??;
     let ticket = submitted.ticket();
