@@ -60,7 +60,7 @@ pub fn submit(
     // Classification, run linking, severity, routing and SLA only read: they are decided
     // before the write turn, so the one SQLite writer spends its turn on the inserts.
     let now = desk.clock.now();
-    let decisions = decide(conn, desk, &report, now)?;
+    let decisions = crate::db::read_snapshot(conn, |conn| decide(conn, desk, &report, now))?;
     let warehouse = report.warehouse_type;
     let pending = Pending {
         team: desk.model.team(&decisions.route.team).cloned(),

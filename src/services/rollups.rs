@@ -10,9 +10,9 @@ use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use crate::db::DbConnection;
 use crate::db::models::run::Previous;
 use crate::db::schema::{run_hours, runs, table_health, typed_columns};
+use crate::db::{DbConnection, FEW_ROWS};
 use crate::domain::drill::LIVE;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
@@ -25,14 +25,22 @@ const CHUNK: usize = 400;
 
 /// Run the local macro `$upsert!(backend connection, values)` for a chunk of rows, on the
 /// backend's own connection (diesel's upserts do not go through the multi-backend one).
-/// One row is a statement of its own, prepared once and cached; several rows vary.
+/// A few rows go one by one through the single-row statement, prepared once and cached
+/// (see `FEW_ROWS`); more share a multi-row one.
 macro_rules! per_backend {
     ($conn:expr, $chunk:expr, $upsert:ident) => {
-        match (&mut *$conn, $chunk) {
-            (DbConnection::Sqlite(c), [one]) => $upsert!(c, one),
-            (DbConnection::Sqlite(c), many) => $upsert!(c, many),
-            (DbConnection::Postgres(c), [one]) => $upsert!(c, one),
-            (DbConnection::Postgres(c), many) => $upsert!(c, many),
+        if $chunk.len() <= FEW_ROWS {
+            for one in $chunk {
+                match &mut *$conn {
+                    DbConnection::Sqlite(c) => $upsert!(c, one),
+                    DbConnection::Postgres(c) => $upsert!(c, one),
+                };
+            }
+        } else {
+            match &mut *$conn {
+                DbConnection::Sqlite(c) => $upsert!(c, $chunk),
+                DbConnection::Postgres(c) => $upsert!(c, $chunk),
+            };
         }
     };
 }

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{run_columns, runs};
+use crate::db::{DbConnection, FEW_ROWS};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = runs, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -74,6 +74,15 @@ impl Run {
         run_ids: &[&str],
     ) -> QueryResult<std::collections::HashMap<String, Previous>> {
         let mut found = std::collections::HashMap::new();
+        if let [one] = run_ids {
+            let row: Option<Previous> = runs::table
+                .find(one)
+                .select(PREVIOUS)
+                .first(conn)
+                .optional()?;
+            found.extend(row.map(|p| (p.run_id.clone(), p)));
+            return Ok(found);
+        }
         for chunk in run_ids.chunks(CHUNK) {
             let rows: Vec<Previous> = runs::table
                 .filter(runs::run_id.eq_any(chunk))
@@ -87,6 +96,13 @@ impl Run {
     /// Insert new runs (none stored yet) with multi-row statements on the backend's own
     /// connection (multi-row VALUES does not compile through MultiConnection).
     pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<usize> {
+        if runs.len() <= FEW_ROWS {
+            let mut inserted = 0;
+            for run in runs {
+                inserted += diesel::insert_into(runs::table).values(run).execute(conn)?;
+            }
+            return Ok(inserted);
+        }
         let mut inserted = 0;
         for chunk in runs.chunks(CHUNK) {
             inserted += match conn {
@@ -113,6 +129,15 @@ impl Run {
 
     /// Insert typed columns, many rows per statement.
     pub fn insert_columns(conn: &mut DbConnection, columns: &[RunColumn]) -> QueryResult<usize> {
+        if columns.len() <= FEW_ROWS {
+            let mut inserted = 0;
+            for column in columns {
+                inserted += diesel::insert_into(run_columns::table)
+                    .values(column)
+                    .execute(conn)?;
+            }
+            return Ok(inserted);
+        }
         let mut inserted = 0;
         for chunk in columns.chunks(CHUNK) {
             inserted += match conn {
