@@ -30,22 +30,33 @@ pub fn after_runs(
     records: &[RunRecord],
 ) -> Result<Vec<String>, AppError> {
     let mut seen = BTreeSet::new();
-    let mut resolved = Vec::new();
-    for record in records.iter().filter(|r| r.status == RunStatus::Succeeded) {
-        let table = (record.warehouse_type.as_str(), record.table.as_str());
-        if !seen.insert(table) {
-            continue;
+    let fresh: Vec<&RunRecord> = records
+        .iter()
+        .filter(|r| r.status == RunStatus::Succeeded)
+        .filter(|r| seen.insert((r.warehouse_type.as_str(), r.table.as_str())))
+        .collect();
+    // Most tables have no open stale-profile ticket: look for them all on one snapshot
+    // (one SQLite read transaction, not one per table; see `db::read_snapshot`), then
+    // resolve the few that have some, each in its own write.
+    let found = crate::db::read_snapshot(conn, |conn| {
+        let mut found = Vec::new();
+        for record in &fresh {
+            let ids = stale_candidates(conn, record)?;
+            if !ids.is_empty() {
+                found.push((*record, ids));
+            }
         }
-        resolved.extend(resolve_stale(conn, desk, record)?);
+        Ok::<_, AppError>(found)
+    })?;
+    let mut resolved = Vec::new();
+    for (record, candidates) in found {
+        resolved.extend(resolve_stale(conn, desk, record, &candidates)?);
     }
     Ok(resolved)
 }
 
-fn resolve_stale(
-    conn: &mut DbConnection,
-    desk: &Desk,
-    fresh: &RunRecord,
-) -> Result<Vec<String>, AppError> {
+/// The open stale-profile tickets (ids) of the table `fresh` profiled that it answers.
+fn stale_candidates(conn: &mut DbConnection, fresh: &RunRecord) -> Result<Vec<i64>, AppError> {
     let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
     let landed = fresh.finished_at.unwrap_or(fresh.started_at);
     // The table's tickets through `tickets_table` (table, warehouse type); the rest is
@@ -84,11 +95,17 @@ fn resolve_stale(
         })
         .map(|(id, ..)| id)
         .collect();
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
+    Ok(candidates)
+}
+
+fn resolve_stale(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    fresh: &RunRecord,
+    candidates: &[i64],
+) -> Result<Vec<String>, AppError> {
     let stale: Vec<Ticket> = tickets::table
-        .filter(tickets::id.eq_any(&candidates))
+        .filter(tickets::id.eq_any(candidates))
         .select(Ticket::as_select())
         .load(conn)?;
     if stale.is_empty() {
