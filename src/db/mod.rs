@@ -353,8 +353,8 @@ fn database_error(message: impl Into<String>) -> diesel::result::Error {
 /// Run `work` in a write transaction, as `write_transaction` does, but on SQLite grouped
 /// with other callers' writes into one commit by the pool's writer thread (see
 /// `writer`): for frequent writes (a report, a run, a batch of runs). `work` runs on
-/// the writer's connection, in a savepoint of its own, and its result comes back once the
-/// batch has committed. On PostgreSQL (where writers run side by side) it runs on `conn`.
+/// the writer's connection, all or nothing (in a savepoint of its own when it shares the
+/// batch), and its result comes back once the batch has committed. On PostgreSQL (where writers run side by side) it runs on `conn`.
 pub fn write_grouped<T, E, F>(pool: &DbPool, conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -388,6 +388,30 @@ where
 /// multi-row one is compiled for each row count, which for a handful of rows costs more
 /// than the writes (a fifth of the SQLite writer's time under single-run ingest).
 pub const FEW_ROWS: usize = 8;
+
+/// Write a chunk of rows with the caller's local macro `$write!(backend connection,
+/// values)` (an insert or upsert ending in `.execute(c)?`), on the backend's own
+/// connection: multi-row VALUES and upserts do not compile through the multi-backend one.
+/// Up to `FEW_ROWS` rows go one by one through the single-row statement, prepared once
+/// and cached; more share one multi-row statement.
+macro_rules! per_backend {
+    ($conn:expr, $chunk:expr, $write:ident) => {
+        if $chunk.len() <= $crate::db::FEW_ROWS {
+            for one in $chunk {
+                match &mut *$conn {
+                    $crate::db::DbConnection::Sqlite(c) => $write!(c, one),
+                    $crate::db::DbConnection::Postgres(c) => $write!(c, one),
+                };
+            }
+        } else {
+            match &mut *$conn {
+                $crate::db::DbConnection::Sqlite(c) => $write!(c, $chunk),
+                $crate::db::DbConnection::Postgres(c) => $write!(c, $chunk),
+            };
+        }
+    };
+}
+pub(crate) use per_backend;
 
 /// Is this error a unique-constraint violation (a duplicate insert)?
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {

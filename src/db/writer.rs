@@ -9,11 +9,12 @@
 //!
 //! Frequent writes (a report, a run or a batch of runs) go through here instead: one
 //! thread with one connection of its own takes whatever has queued up, runs each piece in
-//! a savepoint of one transaction, commits once and only then answers every caller. Pages
-//! shared by the batch (the tail of each index, the timeline, the outbox) are written
-//! once per batch; its cache stays warm. A piece that fails rolls back to its own savepoint
-//! and gets its error; the others commit. If the commit fails, every caller gets that
-//! error and nothing of the batch is stored.
+//! a savepoint of one transaction (a piece alone in its batch needs none), commits once
+//! and only then answers every caller. Pages shared by the batch (the tail of each index,
+//! the timeline, the outbox) are written once per batch; its cache stays warm. A piece
+//! that fails rolls back to its own savepoint (alone: the transaction is rolled back) and
+//! gets its error; the others commit. If the commit fails, every caller gets that error
+//! and nothing of the batch is stored.
 //!
 //! Hand-written rather than a crate: it is a channel and a loop around diesel's
 //! transaction manager, and the batching has to hold this process's `SQLITE_WRITER` turn.
@@ -152,11 +153,11 @@ fn open(path: &std::path::Path) -> Result<DbConnection, String> {
         .map_err(|e| format!("cannot open the SQLite writer's connection: {e}"))?;
     // The only connection most writes go through: a cache big enough for the hot index
     // pages of every table they touch (64 MB; the pooled readers keep 8 MB each).
-    // Each piece of a batch is a savepoint, and SQLite copies every page a savepoint first
-    // changes into a sub-journal so that it can roll back to it. By default that journal
-    // spills to a temporary file past 64 KB: a batch of 1,000 runs wrote a third of its
-    // time there. In memory it is as large as the pages one piece changes, freed at the
-    // commit.
+    // Each piece that shares a batch is a savepoint, and SQLite copies every page a
+    // savepoint first changes into a sub-journal so that it can roll back to it. By default
+    // that journal spills to a temporary file past 64 KB: batches of 1,000 runs spent a
+    // third of the writer's time writing it. In memory it is as large as the pages one
+    // piece changes, freed at the commit.
     diesel::connection::SimpleConnection::batch_execute(
         &mut conn,
         "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
@@ -216,8 +217,8 @@ fn run_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(), 
     let _turn = begin_sqlite_write(sqlite).map_err(|e| e.to_string())?;
     type Manager = <DbConnection as Connection>::TransactionManager;
     // A piece alone needs no savepoint: the transaction is its own, and rolling it back
-    // undoes just that piece. (A savepoint copies each page it first changes into the
-    // sub-journal: for a batch of 1,000 runs, a tenth of the writer's time.)
+    // undoes just that piece. (Even in memory, the sub-journal's page copies were a tenth
+    // of the writer's time for batches of 1,000 runs.)
     if let [job] = batch {
         if !job.run(conn, true) {
             // Its error is its answer; nothing of it is kept.
@@ -240,7 +241,7 @@ mod tests {
     use diesel::prelude::*;
     use diesel::sql_types::BigInt;
 
-    use crate::db::{DatabaseUrl, DbConnection, pool, write_grouped};
+    use crate::db::{DatabaseUrl, DbConnection, DbPool, pool, write_grouped};
 
     #[derive(QueryableByName)]
     struct Count {
@@ -252,18 +253,24 @@ mod tests {
         diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
     }
 
+    /// A pool (with its writer) on a new SQLite file set up by `sql`; the folder lives as
+    /// long as the returned guard.
+    fn scratch(connections: u32, sql: &str) -> (tempfile::TempDir, DbPool) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&DatabaseUrl::Sqlite(dir.path().join("w.db")), connections).unwrap();
+        pool.get().unwrap().batch_execute(sql).unwrap();
+        (dir, pool)
+    }
+
     /// Many callers at once: each one's rows are stored whole or not at all, a failing
     /// piece takes nothing of its batch-mates down, and every caller hears its own result
     /// only once its batch has committed (its rows are then visible to other connections).
     #[test]
     fn grouped_writes_commit_together_and_fail_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("w.db"));
-        let pool = pool(&url, 8).unwrap();
-        pool.get()
-            .unwrap()
-            .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, caller INTEGER NOT NULL)")
-            .unwrap();
+        let (_dir, pool) = scratch(
+            8,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, caller INTEGER NOT NULL)",
+        );
         let threads: Vec<_> = (0..32i64)
             .map(|caller| {
                 let pool = pool.clone();
@@ -303,12 +310,11 @@ mod tests {
     /// its caller gets its own error, none of its rows stay, and the next write commits.
     #[test]
     fn a_lone_failing_write_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("l.db"));
-        let pool = pool(&url, 2).unwrap();
+        let (_dir, pool) = scratch(
+            2,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)",
+        );
         let mut conn = pool.get().unwrap();
-        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)")
-            .unwrap();
         // One caller at a time: each write is a batch of its own.
         let failed = write_grouped(&pool, &mut conn, |c| {
             diesel::sql_query("INSERT INTO t (id) VALUES (2)").execute(c)?;
@@ -337,12 +343,8 @@ mod tests {
     /// connection for the next callers.
     #[test]
     fn a_panicking_write_does_not_stop_the_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("p.db"));
-        let pool = pool(&url, 2).unwrap();
+        let (_dir, pool) = scratch(2, "CREATE TABLE t (id INTEGER PRIMARY KEY)");
         let mut conn = pool.get().unwrap();
-        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
-            .unwrap();
         let panicked = write_grouped(&pool, &mut conn, |c| -> QueryResult<()> {
             diesel::sql_query("INSERT INTO t (id) VALUES (7)").execute(c)?;
             panic!("a bug in a write");

@@ -12,7 +12,7 @@ use diesel::upsert::excluded;
 
 use crate::db::models::run::Previous;
 use crate::db::schema::{run_hours, runs, table_health, typed_columns};
-use crate::db::{DbConnection, FEW_ROWS};
+use crate::db::{DbConnection, FEW_ROWS, per_backend};
 use crate::domain::drill::LIVE;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
@@ -22,28 +22,6 @@ use crate::error::AppError;
 
 /// Rows per multi-row statement.
 const CHUNK: usize = 400;
-
-/// Run the local macro `$upsert!(backend connection, values)` for a chunk of rows, on the
-/// backend's own connection (diesel's upserts do not go through the multi-backend one).
-/// A few rows go one by one through the single-row statement, prepared once and cached
-/// (see `FEW_ROWS`); more share a multi-row one.
-macro_rules! per_backend {
-    ($conn:expr, $chunk:expr, $upsert:ident) => {
-        if $chunk.len() <= FEW_ROWS {
-            for one in $chunk {
-                match &mut *$conn {
-                    DbConnection::Sqlite(c) => $upsert!(c, one),
-                    DbConnection::Postgres(c) => $upsert!(c, one),
-                };
-            }
-        } else {
-            match &mut *$conn {
-                DbConnection::Sqlite(c) => $upsert!(c, $chunk),
-                DbConnection::Postgres(c) => $upsert!(c, $chunk),
-            };
-        }
-    };
-}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = run_hours)]
@@ -174,7 +152,7 @@ fn hours(
     // The stored hours by primary key: one cached lookup each for the usual handful (an
     // ingest request touches an hour or two), both key columns for a backfill's many.
     let mut stored: HashMap<(String, NaiveDateTime), Tally> = HashMap::new();
-    let found: Vec<RunHour> = if deltas.len() <= 8 {
+    let found: Vec<RunHour> = if deltas.len() <= FEW_ROWS {
         let mut rows = Vec::new();
         for (w, hour) in deltas.keys() {
             rows.extend(

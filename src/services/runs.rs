@@ -67,8 +67,8 @@ fn counted(results: Vec<(Stored, Option<Finished>)>, drill: i64) -> Vec<Stored> 
 /// `db::write_grouped`): single runs posted side by side share a commit, and an NDJSON
 /// batch is written on the writer's connection, whose page cache is warm, instead of a
 /// pooled one whose cache SQLite dropped after the last commit elsewhere (a third more
-/// runs a second for batches of 1,000). A batch is all or nothing either way: it is a
-/// savepoint of its own there. On PostgreSQL this is `store`.
+/// runs a second for batches of 1,000). A batch is all or nothing either way: the writer
+/// rolls back each piece on its own. On PostgreSQL this is `store`.
 pub fn store_grouped(
     pool: &crate::db::DbPool,
     conn: &mut DbConnection,

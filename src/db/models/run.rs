@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{run_columns, runs};
-use crate::db::{DbConnection, FEW_ROWS};
+use crate::db::{DbConnection, per_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = runs, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -93,28 +93,17 @@ impl Run {
         Ok(found)
     }
 
-    /// Insert new runs (none stored yet) with multi-row statements on the backend's own
-    /// connection (multi-row VALUES does not compile through MultiConnection).
-    pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<usize> {
-        if runs.len() <= FEW_ROWS {
-            let mut inserted = 0;
-            for run in runs {
-                inserted += diesel::insert_into(runs::table).values(run).execute(conn)?;
-            }
-            return Ok(inserted);
-        }
-        let mut inserted = 0;
+    /// Insert new runs (none stored yet), many rows per statement (see `per_backend`).
+    pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<()> {
         for chunk in runs.chunks(CHUNK) {
-            inserted += match conn {
-                DbConnection::Sqlite(c) => {
-                    diesel::insert_into(runs::table).values(chunk).execute(c)?
-                }
-                DbConnection::Postgres(c) => {
-                    diesel::insert_into(runs::table).values(chunk).execute(c)?
-                }
-            };
+            macro_rules! insert {
+                ($c:expr, $v:expr) => {
+                    diesel::insert_into(runs::table).values($v).execute($c)?
+                };
+            }
+            per_backend!(conn, chunk, insert);
         }
-        Ok(inserted)
+        Ok(())
     }
 
     /// Replace a stored run's record and drop its columns (the caller inserts the new ones).
@@ -127,29 +116,19 @@ impl Run {
         Ok(())
     }
 
-    /// Insert typed columns, many rows per statement.
-    pub fn insert_columns(conn: &mut DbConnection, columns: &[RunColumn]) -> QueryResult<usize> {
-        if columns.len() <= FEW_ROWS {
-            let mut inserted = 0;
-            for column in columns {
-                inserted += diesel::insert_into(run_columns::table)
-                    .values(column)
-                    .execute(conn)?;
-            }
-            return Ok(inserted);
-        }
-        let mut inserted = 0;
+    /// Insert typed columns, many rows per statement (see `per_backend`).
+    pub fn insert_columns(conn: &mut DbConnection, columns: &[RunColumn]) -> QueryResult<()> {
         for chunk in columns.chunks(CHUNK) {
-            inserted += match conn {
-                DbConnection::Sqlite(c) => diesel::insert_into(run_columns::table)
-                    .values(chunk)
-                    .execute(c)?,
-                DbConnection::Postgres(c) => diesel::insert_into(run_columns::table)
-                    .values(chunk)
-                    .execute(c)?,
-            };
+            macro_rules! insert {
+                ($c:expr, $v:expr) => {
+                    diesel::insert_into(run_columns::table)
+                        .values($v)
+                        .execute($c)?
+                };
+            }
+            per_backend!(conn, chunk, insert);
         }
-        Ok(inserted)
+        Ok(())
     }
 
     pub fn find(conn: &mut DbConnection, run_id: &str) -> QueryResult<Option<Run>> {
