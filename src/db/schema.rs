@@ -72,15 +72,7 @@ diesel::table! {
         received_at -> Timestamp,
         row_count -> Nullable<BigInt>,
         drill -> BigInt,
-    }
-}
-
-diesel::table! {
-    run_columns (run_id, column_name) {
-        run_id -> Text,
-        column_name -> Text,
-        semantic_type -> Nullable<Text>,
-        confidence -> Nullable<Double>,
+        profiled_columns -> Nullable<Text>,
     }
 }
 
@@ -283,7 +275,6 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(ticket_escalations -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(ticket_runs -> tickets (ticket_id));
-diesel::joinable!(run_columns -> runs (run_id));
 diesel::joinable!(outbox -> tickets (ticket_id));
 diesel::joinable!(signal_incidents -> tickets (ticket_id));
 diesel::joinable!(drill_steps -> drills (drill_id));
@@ -292,7 +283,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     ticket_events,
     runs,
-    run_columns,
     ticket_runs,
     outbox,
     users,

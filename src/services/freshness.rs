@@ -154,7 +154,7 @@ fn what_changed(conn: &mut DbConnection, fresh: &RunRecord) -> Result<String, Ap
         note.push_str("; no earlier successful profile to compare with");
         return Ok(note);
     };
-    let before = Run::columns(conn, &previous.run_id)?;
+    let before = previous.columns()?;
     let mut changes = Vec::new();
     match (previous.row_count, fresh.row_count) {
         (Some(a), Some(b)) if a != b => changes.push(format!("row count {a} → {b}")),

@@ -190,7 +190,7 @@ pub fn detail(conn: &mut DbConnection, run_id: &str) -> QueryResult<Option<RunDe
         return Ok(None);
     };
     Ok(Some(RunDetail {
-        columns: Run::columns(conn, run_id)?,
+        columns: run.columns()?,
         tickets: TicketRun::tickets_for_run(conn, run_id)?,
         events: LineageEventRow::for_run(conn, run_id)?,
         run,

@@ -86,7 +86,7 @@ pub fn store_grouped(
 }
 
 /// A batch in a handful of statements: the stored statuses of its run ids in one query,
-/// the new runs and all typed columns in multi-row inserts, replaced runs one by one. A
+/// the new runs (each with its columns) in multi-row inserts, replaced runs one by one. A
 /// batch naming a run id twice goes record by record, so the later one wins as documented.
 fn store_all(
     conn: &mut DbConnection,
@@ -106,18 +106,15 @@ fn store_all(
     }
     let previous = Run::previous(conn, &ids)?;
     let mut new_runs = Vec::new();
-    let mut columns = Vec::new();
     for record in records {
-        let (run, cols) = to_rows(record, received_at, drill);
+        let run = to_row(record, received_at, drill);
         if previous.contains_key(&record.run_id) {
             Run::replace(conn, &run)?;
         } else {
             new_runs.push(run);
         }
-        columns.extend(cols);
     }
     Run::insert_many(conn, &new_runs)?;
-    Run::insert_columns(conn, &columns)?;
     rollups::runs_written(conn, records, &previous, drill)?;
     Ok(records
         .iter()
@@ -155,8 +152,8 @@ pub fn store_one(
     received_at: chrono::NaiveDateTime,
     drill: i64,
 ) -> Result<(Stored, Option<Finished>), AppError> {
-    let (run, columns) = to_rows(record, received_at, drill);
-    let previous = Run::upsert(conn, &run, &columns)?;
+    let run = to_row(record, received_at, drill);
+    let previous = Run::upsert(conn, &run)?;
     let before: std::collections::HashMap<String, Previous> = previous
         .iter()
         .map(|p| (p.run_id.clone(), p.clone()))
@@ -184,12 +181,17 @@ pub fn count_finished<'a>(finished: impl IntoIterator<Item = &'a Finished>) {
     }
 }
 
-fn to_rows(
-    record: &RunRecord,
-    received_at: chrono::NaiveDateTime,
-    drill: i64,
-) -> (Run, Vec<RunColumn>) {
-    let run = Run {
+fn to_row(record: &RunRecord, received_at: chrono::NaiveDateTime, drill: i64) -> Run {
+    let columns: Vec<RunColumn> = record
+        .columns
+        .iter()
+        .map(|c| RunColumn {
+            column_name: c.name.clone(),
+            semantic_type: c.semantic_type.clone(),
+            confidence: c.confidence,
+        })
+        .collect();
+    Run {
         run_id: record.run_id.clone(),
         warehouse_type: record.warehouse_type.as_str().to_string(),
         table_name: record.table.as_str().to_string(),
@@ -201,16 +203,6 @@ fn to_rows(
         received_at,
         row_count: record.row_count,
         drill,
-    };
-    let columns = record
-        .columns
-        .iter()
-        .map(|c| RunColumn {
-            run_id: record.run_id.clone(),
-            column_name: c.name.clone(),
-            semantic_type: c.semantic_type.clone(),
-            confidence: c.confidence,
-        })
-        .collect();
-    (run, columns)
+        profiled_columns: RunColumn::encode(&columns),
+    }
 }

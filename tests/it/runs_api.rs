@@ -44,7 +44,17 @@ async fn the_same_new_run_posted_at_once_is_stored_once(backend: Backend) {
         "{statuses:?}"
     );
     assert_eq!(app.count("runs WHERE run_id = 'race-1'"), 1);
-    assert_eq!(app.count("run_columns WHERE run_id = 'race-1'"), 1);
+    let stored: Value = app
+        .api_get("/api/v1/runs/race-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["columns"],
+        json!([{"name": "email", "semantic_type": "email", "confidence": 0.9}]),
+        "{stored}"
+    );
 }
 
 async fn row_counts_are_kept_and_checked(backend: Backend) {

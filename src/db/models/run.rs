@@ -1,9 +1,10 @@
-//! `runs` and `run_columns`: profiling run records sent by the profiler.
+//! `runs`: profiling run records sent by the profiler, each with its columns.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{run_columns, runs};
+use crate::db::schema::runs;
 use crate::db::{DbConnection, per_backend};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -22,17 +23,41 @@ pub struct Run {
     pub row_count: Option<i64>,
     /// The drill that posted this run, or `LIVE` (0) for real runs.
     pub drill: i64,
+    /// The run's columns, `RunColumn::encode`d; None when it reported none.
+    pub profiled_columns: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = run_columns)]
-// None binds NULL: one SQL text whatever is missing, so the statement is cached.
-#[diesel(treat_none_as_default_value = false)]
+/// A column of a run as the profiler typed it. Stored with the run, as a JSON array
+/// (`runs.profiled_columns`): a run's columns are only ever read whole, and one row each
+/// cost more to write than the run itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunColumn {
-    pub run_id: String,
+    #[serde(rename = "name")]
     pub column_name: String,
     pub semantic_type: Option<String>,
     pub confidence: Option<f64>,
+}
+
+impl RunColumn {
+    /// The stored form of a run's columns: None for none.
+    pub fn encode(columns: &[RunColumn]) -> Option<String> {
+        if columns.is_empty() {
+            return None;
+        }
+        // Strings, options and floats (a non-finite one would be written as null): this
+        // cannot fail.
+        serde_json::to_string(columns).ok()
+    }
+
+    /// A run's stored columns, by name.
+    pub fn decode(stored: Option<&str>) -> Result<Vec<RunColumn>, serde_json::Error> {
+        let mut columns: Vec<RunColumn> = match stored {
+            Some(text) => serde_json::from_str(text)?,
+            None => Vec::new(),
+        };
+        columns.sort_by(|a, b| a.column_name.cmp(&b.column_name));
+        Ok(columns)
+    }
 }
 
 /// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bind limits.
@@ -106,28 +131,11 @@ impl Run {
         Ok(())
     }
 
-    /// Replace a stored run's record and drop its columns (the caller inserts the new ones).
+    /// Replace a stored run's record, columns and all.
     pub fn replace(conn: &mut DbConnection, run: &Run) -> QueryResult<()> {
         diesel::update(runs::table.find(&run.run_id))
             .set(run)
             .execute(conn)?;
-        diesel::delete(run_columns::table.filter(run_columns::run_id.eq(&run.run_id)))
-            .execute(conn)?;
-        Ok(())
-    }
-
-    /// Insert typed columns, many rows per statement (see `per_backend`).
-    pub fn insert_columns(conn: &mut DbConnection, columns: &[RunColumn]) -> QueryResult<()> {
-        for chunk in columns.chunks(CHUNK) {
-            macro_rules! insert {
-                ($c:expr, $v:expr) => {
-                    diesel::insert_into(run_columns::table)
-                        .values($v)
-                        .execute($c)?
-                };
-            }
-            per_backend!(conn, chunk, insert);
-        }
         Ok(())
     }
 
@@ -142,29 +150,16 @@ impl Run {
     /// Insert the run, or replace the stored record with this one (same run id).
     /// Returns the record stored before, None when the run is new. Call inside a
     /// transaction.
-    pub fn upsert(
-        conn: &mut DbConnection,
-        run: &Run,
-        columns: &[RunColumn],
-    ) -> QueryResult<Option<Previous>> {
+    pub fn upsert(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Previous>> {
         let previous = runs::table
             .find(&run.run_id)
             .select(PREVIOUS)
             .first::<Previous>(conn)
             .optional()?;
         if previous.is_some() {
-            diesel::update(runs::table.find(&run.run_id))
-                .set(run)
-                .execute(conn)?;
-            diesel::delete(run_columns::table.filter(run_columns::run_id.eq(&run.run_id)))
-                .execute(conn)?;
+            Run::replace(conn, run)?;
         } else {
             diesel::insert_into(runs::table).values(run).execute(conn)?;
-        }
-        for column in columns {
-            diesel::insert_into(run_columns::table)
-                .values(column)
-                .execute(conn)?;
         }
         Ok(previous)
     }
@@ -213,12 +208,10 @@ impl Run {
             .flatten())
     }
 
-    pub fn columns(conn: &mut DbConnection, run_id: &str) -> QueryResult<Vec<RunColumn>> {
-        run_columns::table
-            .filter(run_columns::run_id.eq(run_id))
-            .select(RunColumn::as_select())
-            .order(run_columns::column_name.asc())
-            .load(conn)
+    /// The run's columns, by name.
+    pub fn columns(&self) -> QueryResult<Vec<RunColumn>> {
+        RunColumn::decode(self.profiled_columns.as_deref())
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
     }
 
     pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {

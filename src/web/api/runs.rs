@@ -178,7 +178,7 @@ pub async fn show(
     let (run, columns) = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
         let run = Run::find(&mut conn, &run_id)?.ok_or(AppError::NotFound)?;
-        let columns = Run::columns(&mut conn, &run_id)?;
+        let columns = run.columns()?;
         Ok((run, columns))
     })
     .await??;
