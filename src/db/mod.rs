@@ -5,6 +5,7 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 mod sqlite_plans;
+mod upsert;
 mod writer;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
@@ -12,6 +13,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{Error as PoolError, ManageConnection};
 use std::path::PathBuf;
 use std::time::Duration;
+
+pub use upsert::{UpsertRow, upsert};
 
 /// A connection to either backend. Queries written against it run on both.
 #[derive(diesel::MultiConnection)]

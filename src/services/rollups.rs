@@ -6,13 +6,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
-use diesel::dsl::case_when;
+use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
+use diesel::query_builder::AstPass;
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
 
 use crate::db::models::run::Previous;
 use crate::db::schema::{run_hours, runs, table_health, typed_columns};
-use crate::db::{DbConnection, FEW_ROWS, per_backend};
+use crate::db::{DbConnection, FEW_ROWS, UpsertRow, upsert};
 use crate::domain::drill::LIVE;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
@@ -83,6 +85,102 @@ pub struct TypedColumn {
     pub column_name: String,
     pub semantic_type: String,
     pub last_typed_at: NaiveDateTime,
+}
+
+/// An hour's tally replaces the stored one (the caller merged them, holding the hour).
+impl<DB> UpsertRow<DB> for RunHour
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<BigInt>,
+    String: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    i64: ToSql<BigInt, DB>,
+    Option<i64>: ToSql<Nullable<BigInt>, DB>,
+{
+    const INTO: &'static str =
+        "run_hours (warehouse_type, hour, runs, running, failed, timed_out, max_ms, durations)";
+    const ON_CONFLICT: &'static str = "ON CONFLICT (warehouse_type, hour) DO UPDATE SET \
+        runs = excluded.runs, running = excluded.running, failed = excluded.failed, \
+        timed_out = excluded.timed_out, max_ms = excluded.max_ms, durations = excluded.durations";
+
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_bind_param::<Text, _>(&self.warehouse_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.hour)?;
+        for n in [&self.runs, &self.running, &self.failed, &self.timed_out] {
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(n)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.max_ms)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.durations)
+    }
+}
+
+/// A table's last run and last success move forward only: concurrent writers cannot
+/// undo each other.
+impl<DB> UpsertRow<DB> for TableHealth
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
+    String: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    Option<NaiveDateTime>: ToSql<Nullable<Timestamp>, DB>,
+{
+    const INTO: &'static str = "table_health (warehouse_type, table_name, last_run_at, \
+        last_success_started_at, last_success_finished_at)";
+    const ON_CONFLICT: &'static str = "ON CONFLICT (warehouse_type, table_name) DO UPDATE SET \
+        last_run_at = CASE WHEN excluded.last_run_at > table_health.last_run_at \
+            THEN excluded.last_run_at ELSE table_health.last_run_at END, \
+        last_success_started_at = CASE \
+            WHEN excluded.last_success_started_at > table_health.last_success_started_at \
+                OR table_health.last_success_started_at IS NULL \
+            THEN excluded.last_success_started_at \
+            ELSE table_health.last_success_started_at END, \
+        last_success_finished_at = CASE \
+            WHEN excluded.last_success_started_at > table_health.last_success_started_at \
+                OR table_health.last_success_started_at IS NULL \
+            THEN excluded.last_success_finished_at \
+            ELSE table_health.last_success_finished_at END";
+
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_bind_param::<Text, _>(&self.warehouse_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.table_name)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.last_run_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&self.last_success_started_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&self.last_success_finished_at)
+    }
+}
+
+/// A column's latest typing moves forward only.
+impl<DB> UpsertRow<DB> for TypedColumn
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
+    String: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    const INTO: &'static str = "typed_columns (warehouse_type, table_name, column_name, \
+        semantic_type, last_typed_at)";
+    const ON_CONFLICT: &'static str = "ON CONFLICT (warehouse_type, table_name, column_name, \
+        semantic_type) DO UPDATE SET last_typed_at = CASE \
+            WHEN excluded.last_typed_at > typed_columns.last_typed_at \
+            THEN excluded.last_typed_at ELSE typed_columns.last_typed_at END";
+
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        for text in [
+            &self.warehouse_type,
+            &self.table_name,
+            &self.column_name,
+            &self.semantic_type,
+        ] {
+            out.push_bind_param::<Text, _>(text)?;
+            out.push_sql(", ");
+        }
+        out.push_bind_param::<Timestamp, _>(&self.last_typed_at)
+    }
 }
 
 pub fn hour_of(at: NaiveDateTime) -> NaiveDateTime {
@@ -194,26 +292,7 @@ fn hours(
             RunHour::of(w, *hour, &tally)
         })
         .collect();
-    for chunk in rows.chunks(CHUNK) {
-        macro_rules! upsert {
-            ($c:expr, $v:expr) => {
-                diesel::insert_into(run_hours::table)
-                    .values($v)
-                    .on_conflict((run_hours::warehouse_type, run_hours::hour))
-                    .do_update()
-                    .set((
-                        run_hours::runs.eq(excluded(run_hours::runs)),
-                        run_hours::running.eq(excluded(run_hours::running)),
-                        run_hours::failed.eq(excluded(run_hours::failed)),
-                        run_hours::timed_out.eq(excluded(run_hours::timed_out)),
-                        run_hours::max_ms.eq(excluded(run_hours::max_ms)),
-                        run_hours::durations.eq(excluded(run_hours::durations)),
-                    ))
-                    .execute($c)?
-            };
-        }
-        per_backend!(conn, chunk, upsert);
-    }
+    upsert(conn, &rows, CHUNK)?;
     Ok(())
 }
 
@@ -245,38 +324,7 @@ fn tables(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError
         }
     }
     let rows: Vec<TableHealth> = latest.into_values().collect();
-    for chunk in rows.chunks(CHUNK) {
-        macro_rules! upsert {
-            ($c:expr, $v:expr) => {{
-                let newer_success = excluded(table_health::last_success_started_at)
-                    .gt(table_health::last_success_started_at)
-                    .or(table_health::last_success_started_at.is_null());
-                diesel::insert_into(table_health::table)
-                    .values($v)
-                    .on_conflict((table_health::warehouse_type, table_health::table_name))
-                    .do_update()
-                    .set((
-                        table_health::last_run_at.eq(case_when(
-                            excluded(table_health::last_run_at).gt(table_health::last_run_at),
-                            excluded(table_health::last_run_at),
-                        )
-                        .otherwise(table_health::last_run_at)),
-                        table_health::last_success_started_at.eq(case_when(
-                            newer_success.clone(),
-                            excluded(table_health::last_success_started_at),
-                        )
-                        .otherwise(table_health::last_success_started_at)),
-                        table_health::last_success_finished_at.eq(case_when(
-                            newer_success,
-                            excluded(table_health::last_success_finished_at),
-                        )
-                        .otherwise(table_health::last_success_finished_at)),
-                    ))
-                    .execute($c)?
-            }};
-        }
-        per_backend!(conn, chunk, upsert);
-    }
+    upsert(conn, &rows, CHUNK)?;
     Ok(())
 }
 
@@ -307,30 +355,7 @@ fn columns(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppErro
             last_typed_at: at,
         })
         .collect();
-    for chunk in rows.chunks(CHUNK) {
-        macro_rules! upsert {
-            ($c:expr, $v:expr) => {
-                diesel::insert_into(typed_columns::table)
-                    .values($v)
-                    .on_conflict((
-                        typed_columns::warehouse_type,
-                        typed_columns::table_name,
-                        typed_columns::column_name,
-                        typed_columns::semantic_type,
-                    ))
-                    .do_update()
-                    .set(
-                        typed_columns::last_typed_at.eq(case_when(
-                            excluded(typed_columns::last_typed_at).gt(typed_columns::last_typed_at),
-                            excluded(typed_columns::last_typed_at),
-                        )
-                        .otherwise(typed_columns::last_typed_at)),
-                    )
-                    .execute($c)?
-            };
-        }
-        per_backend!(conn, chunk, upsert);
-    }
+    upsert(conn, &rows, CHUNK)?;
     Ok(())
 }
 
