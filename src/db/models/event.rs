@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, per_backend};
+
+/// Rows per multi-row statement: well inside both backends' bind limits (7 a row).
+const CHUNK: usize = 500;
 use crate::db::schema::ticket_events;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -35,21 +38,20 @@ pub struct NewEvent<'a> {
 }
 
 impl Event {
+    /// Insert events: a handful one by one through the kept single-row statement (a
+    /// report's timeline), more in multi-row statements (see `per_backend`).
     pub fn insert_many(conn: &mut DbConnection, events: &[NewEvent<'_>]) -> QueryResult<usize> {
-        if events.is_empty() {
-            return Ok(0);
+        for chunk in events.chunks(CHUNK) {
+            macro_rules! insert {
+                ($c:expr, $v:expr) => {
+                    diesel::insert_into(ticket_events::table)
+                        .values($v)
+                        .execute($c)?
+                };
+            }
+            per_backend!(conn, chunk, insert);
         }
-        // One multi-row statement on the backend's own connection: multi-row VALUES does
-        // not compile through MultiConnection, and a statement per row is most of the
-        // cost of a busy timeline (intake, sweeps).
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(ticket_events::table)
-                .values(events)
-                .execute(c),
-            DbConnection::Postgres(c) => diesel::insert_into(ticket_events::table)
-                .values(events)
-                .execute(c),
-        }
+        Ok(events.len())
     }
 
     /// The timeline, oldest first; `public_only` hides internal events from analysts.
