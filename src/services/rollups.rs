@@ -118,7 +118,8 @@ where
 }
 
 /// A table's last run and last success move forward only: concurrent writers cannot
-/// undo each other.
+/// undo each other. A row offered with nothing newer leaves the stored one unwritten
+/// (runs posted out of order, repeated, or imported from history).
 impl<DB> UpsertRow<DB> for TableHealth
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
@@ -140,7 +141,11 @@ where
             WHEN excluded.last_success_started_at > table_health.last_success_started_at \
                 OR table_health.last_success_started_at IS NULL \
             THEN excluded.last_success_finished_at \
-            ELSE table_health.last_success_finished_at END";
+            ELSE table_health.last_success_finished_at END \
+        WHERE excluded.last_run_at > table_health.last_run_at \
+            OR excluded.last_success_started_at > table_health.last_success_started_at \
+            OR (table_health.last_success_started_at IS NULL \
+                AND excluded.last_success_started_at IS NOT NULL)";
 
     fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_bind_param::<Text, _>(&self.warehouse_type)?;
@@ -155,7 +160,7 @@ where
     }
 }
 
-/// A column's latest typing moves forward only.
+/// A column's latest typing moves forward only; an older one leaves the row unwritten.
 impl<DB> UpsertRow<DB> for TypedColumn
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
@@ -165,9 +170,8 @@ where
     const INTO: &'static str = "typed_columns (warehouse_type, table_name, column_name, \
         semantic_type, last_typed_at)";
     const ON_CONFLICT: &'static str = "ON CONFLICT (warehouse_type, table_name, column_name, \
-        semantic_type) DO UPDATE SET last_typed_at = CASE \
-            WHEN excluded.last_typed_at > typed_columns.last_typed_at \
-            THEN excluded.last_typed_at ELSE typed_columns.last_typed_at END";
+        semantic_type) DO UPDATE SET last_typed_at = excluded.last_typed_at \
+        WHERE excluded.last_typed_at > typed_columns.last_typed_at";
 
     fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
         for text in [

@@ -15,7 +15,10 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, minutes_ago};
 use crate::on_both_backends;
 
-on_both_backends!(hourly_rollups_match_the_runs);
+on_both_backends!(
+    hourly_rollups_match_the_runs,
+    table_health_and_typed_columns_only_move_forward
+);
 
 fn run(id: &str, warehouse: &str, status: &str, started: i64, minutes: i64) -> Value {
     let mut run = json!({"run_id": id, "warehouse_type": warehouse, "table": "A.B.C",
@@ -172,4 +175,71 @@ async fn hourly_rollups_match_the_runs(backend: Backend) {
         assert_eq!(rollups::backfill(&mut conn).unwrap(), 0, "only once");
     }
     assert_agree(&app, "after a rebuild");
+}
+
+/// A table's last run and last success, and a column's latest typing, keep the newest
+/// instant whatever order the runs arrive in: an older run posted late changes nothing,
+/// a newer one moves what it is newer for.
+async fn table_health_and_typed_columns_only_move_forward(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let typed = |id: &str, status: &str, started: i64| {
+        let mut r = run(id, "snowflake", status, started, 1);
+        r["table"] = json!("F.W.D");
+        r["columns"] = json!([{"name": "email", "semantic_type": "email", "confidence": 0.9}]);
+        r
+    };
+    let state = |app: &TestApp| {
+        let mut conn = app.desk.pool.get().unwrap();
+        let now = app.desk.clock.now();
+        let since = now - TimeDelta::hours(24);
+        let health = rollups::tables_profiled(&mut conn, since, now, 100)
+            .unwrap()
+            .into_iter()
+            .find(|t| t.table_name == "F.W.D")
+            .unwrap();
+        let columns =
+            rollups::typed_in_tables(&mut conn, &["F.W.D".to_string()], since, now).unwrap();
+        assert_eq!(columns.len(), 1);
+        let minutes = |at: chrono::NaiveDateTime| (now - at).num_minutes();
+        (
+            minutes(health.last_run_at),
+            health.last_success_started_at.map(minutes),
+            minutes(columns[0].last_typed_at),
+        )
+    };
+    // (minutes ago of: the last run, the last success, the latest typing)
+    app.post_run(typed("fwd-1", "succeeded", 60)).await;
+    assert_eq!(state(&app), (60, Some(60), 60));
+    app.post_run(typed("fwd-2", "failed", 30)).await;
+    assert_eq!(state(&app), (30, Some(60), 30));
+    // Older than both, posted late: nothing moves.
+    app.post_run(typed("fwd-3", "succeeded", 120)).await;
+    assert_eq!(state(&app), (30, Some(60), 30));
+    // Older than the last run but newer than the last success: only the success moves.
+    // In a batch with more tables than go one by one (one multi-row statement).
+    let mut batch = vec![typed("fwd-4", "succeeded", 45)];
+    for i in 0..12 {
+        let mut other = typed(&format!("fwd-other-{i}"), "succeeded", 50);
+        other["table"] = json!(format!("F.W.T{i}"));
+        batch.push(other);
+    }
+    let response = app
+        .client
+        .post(app.url("/api/v1/runs"))
+        .bearer_auth(app.token(&[inspect_desk::domain::role::Scope::Ingest]))
+        .header("content-type", "application/x-ndjson")
+        .body(
+            batch
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    assert_eq!(state(&app), (30, Some(45), 30));
+    app.post_run(typed("fwd-6", "succeeded", 10)).await;
+    assert_eq!(state(&app), (10, Some(10), 10));
 }
