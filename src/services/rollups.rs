@@ -65,9 +65,8 @@ impl RunHour {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = table_health)]
-#[diesel(treat_none_as_default_value = false)]
 pub struct TableHealth {
     pub warehouse_type: String,
     pub table_name: String,
@@ -76,9 +75,8 @@ pub struct TableHealth {
     pub last_success_finished_at: Option<NaiveDateTime>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = typed_columns)]
-#[diesel(treat_none_as_default_value = false)]
 pub struct TypedColumn {
     pub warehouse_type: String,
     pub table_name: String,
