@@ -391,16 +391,18 @@ where
 }
 
 /// Up to this many rows, a multi-row write goes one row per statement instead. A
-/// single-row statement's SQL is the same every time, so diesel keeps it prepared; a
-/// multi-row one is compiled for each row count, which for a handful of rows costs more
-/// than the writes (a fifth of the SQLite writer's time under single-run ingest).
+/// single-row statement's SQL is the same every time, so the connection keeps it
+/// prepared; a multi-row one is compiled for each row count, which for a handful of rows
+/// costs more than the writes. (diesel keeps its single-row inserts prepared, not its
+/// upserts: those go through `upsert`, which follows the same rule.)
 pub const FEW_ROWS: usize = 8;
 
-/// Write a chunk of rows with the caller's local macro `$write!(backend connection,
-/// values)` (an insert or upsert ending in `.execute(c)?`), on the backend's own
-/// connection: multi-row VALUES and upserts do not compile through the multi-backend one.
-/// Up to `FEW_ROWS` rows go one by one through the single-row statement, prepared once
-/// and cached; more share one multi-row statement.
+/// Insert a chunk of rows with the caller's local macro `$write!(backend connection,
+/// values)` (an insert ending in `.execute(c)?`), on the backend's own connection:
+/// multi-row VALUES does not compile through the multi-backend one. Up to `FEW_ROWS` rows
+/// go one by one through the single-row statement, prepared once and kept; more share one
+/// multi-row statement. Upserts go through `upsert` instead: diesel prepares its own
+/// afresh every time.
 macro_rules! per_backend {
     ($conn:expr, $chunk:expr, $write:ident) => {
         if $chunk.len() <= $crate::db::FEW_ROWS {

@@ -1,6 +1,6 @@
 //! Storing profiling run records.
 
-use crate::db::models::run::{Previous, Run, RunColumn};
+use crate::db::models::run::{Run, RunColumn};
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
@@ -152,26 +152,10 @@ pub fn store_one(
     received_at: chrono::NaiveDateTime,
     drill: i64,
 ) -> Result<(Stored, Option<Finished>), AppError> {
-    let run = to_row(record, received_at, drill);
-    let previous = Run::upsert(conn, &run)?;
-    let before: std::collections::HashMap<String, Previous> = previous
-        .iter()
-        .map(|p| (p.run_id.clone(), p.clone()))
-        .collect();
-    rollups::runs_written(conn, std::slice::from_ref(record), &before, drill)?;
-    let finished = (record.status != RunStatus::Running
-        && previous.as_ref().map(|p| p.status.as_str()) != Some(record.status.as_str()))
-    .then_some(Finished {
-        warehouse_type: record.warehouse_type,
-        status: record.status,
-        duration_ms: record.duration_ms(),
-    });
-    let stored = if previous.is_none() {
-        Stored::Created
-    } else {
-        Stored::Updated
-    };
-    Ok((stored, finished))
+    let mut stored = store_all(conn, std::slice::from_ref(record), received_at, drill)?;
+    stored
+        .pop()
+        .ok_or_else(|| AppError::internal_msg("storing one run gave no outcome".to_string()))
 }
 
 /// Count committed finished runs in the run metrics.

@@ -346,6 +346,15 @@ impl TestApp {
             .expect("GET api")
     }
 
+    /// GET with a read token, the body as JSON (whatever the status).
+    pub async fn api_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.api_get(path)
+            .await
+            .json()
+            .await
+            .expect("GET api: a JSON body")
+    }
+
     /// POST JSON with an ingest token.
     pub async fn ingest(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         let token = self.token(&[Scope::Ingest]);

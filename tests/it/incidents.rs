@@ -44,19 +44,12 @@ async fn incidents(app: &TestApp) -> Vec<Value> {
 }
 
 async fn ticket(app: &TestApp, number: &str) -> Value {
-    app.api_get(&format!("/api/v1/tickets/{number}"))
-        .await
-        .json()
-        .await
-        .unwrap()
+    app.api_json(&format!("/api/v1/tickets/{number}")).await
 }
 
 async fn events(app: &TestApp, number: &str) -> Vec<Value> {
-    app.api_get(&format!("/api/v1/tickets/{number}/events"))
+    app.api_json(&format!("/api/v1/tickets/{number}/events"))
         .await
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn evaluate(app: &TestApp) -> inspect_desk::services::monitor::Evaluation {
@@ -396,12 +389,7 @@ async fn fresh_profile_resolves_stale_tickets(backend: Backend) {
     assert!(note.contains("run duck-new"), "{note}");
     assert!(note.contains("against run duck-old"), "{note}");
     assert!(note.contains("row count 1200 → 1350"), "{note}");
-    let stored: Value = app
-        .api_get("/api/v1/runs/duck-new")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.api_json("/api/v1/runs/duck-new").await;
     assert_eq!(stored["row_count"], 1350);
     assert!(note.contains("columns added: pickup_zone"), "{note}");
     assert!(note.contains("columns removed: fare"), "{note}");

@@ -60,12 +60,7 @@ async fn api_report_returns_the_ticket(backend: Backend) {
 async fn ticket_lookup_has_the_same_shape(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let created = app.file_report(report()).await;
-    let fetched: Value = app
-        .api_get("/api/v1/tickets/INS-1001")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.api_json("/api/v1/tickets/INS-1001").await;
     assert_eq!(created, fetched);
     for field in [
         "number",

@@ -83,16 +83,13 @@ mod run_columns_inline {
     }
 
     /// Up to `BEFORE`; a run with two column rows and one with none; the rest; then back.
-    fn check(mut conn: DbConnection, folder: &Path) {
-        let names: Vec<String> = {
-            let mut names: Vec<String> = std::fs::read_dir(folder)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            names
-        };
-        let steps = names.iter().position(|n| n == BEFORE).unwrap() + 1;
+    fn check(mut conn: DbConnection, backend: &str) {
+        let folder = &manifest_dir().join("migrations").join(backend);
+        let steps = super::names(backend)
+            .iter()
+            .position(|n| n == BEFORE)
+            .unwrap()
+            + 1;
         for _ in 0..steps {
             conn.run_next_migration(migrations(folder)).unwrap();
         }
@@ -147,16 +144,15 @@ mod run_columns_inline {
 
     async fn columns_move_onto_their_runs_and_back(backend: Backend) {
         let db = TestDb::new(&backend);
-        let folder = manifest_dir().join("migrations");
         match backend {
             Backend::Sqlite => {
                 let path = db.url.trim_start_matches("sqlite://");
                 let conn = SqliteConnection::establish(path).unwrap();
-                check(DbConnection::Sqlite(conn), &folder.join("sqlite"));
+                check(DbConnection::Sqlite(conn), "sqlite");
             }
             Backend::Postgres(_) => {
                 let conn = PgConnection::establish(&db.url).unwrap();
-                check(DbConnection::Postgres(conn), &folder.join("postgres"));
+                check(DbConnection::Postgres(conn), "postgres");
             }
         }
     }

@@ -44,12 +44,7 @@ async fn the_same_new_run_posted_at_once_is_stored_once(backend: Backend) {
         "{statuses:?}"
     );
     assert_eq!(app.count("runs WHERE run_id = 'race-1'"), 1);
-    let stored: Value = app
-        .api_get("/api/v1/runs/race-1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.api_json("/api/v1/runs/race-1").await;
     assert_eq!(
         stored["columns"],
         json!([{"name": "email", "semantic_type": "email", "confidence": 0.9}]),
@@ -65,12 +60,7 @@ async fn row_counts_are_kept_and_checked(backend: Backend) {
         "finished_at": "2026-11-20T10:00:09Z", "row_count": 9001
     });
     assert_eq!(app.ingest("/api/v1/runs", &run).await.status(), 201);
-    let stored: Value = app
-        .api_get("/api/v1/runs/pg-rows")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.api_json("/api/v1/runs/pg-rows").await;
     assert_eq!(stored["row_count"], 9001);
     run["row_count"] = json!(-1);
     let response = app.ingest("/api/v1/runs", &run).await;
@@ -80,12 +70,7 @@ async fn row_counts_are_kept_and_checked(backend: Backend) {
         problem["detail"].as_str().unwrap().contains("row_count"),
         "{problem}"
     );
-    let stored: Value = app
-        .api_get("/api/v1/runs/pg-rows")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.api_json("/api/v1/runs/pg-rows").await;
     assert_eq!(stored["row_count"], 9001, "nothing stored half-way");
 }
 
@@ -108,12 +93,7 @@ async fn single_run_round_trips(backend: Backend) {
     assert_eq!(response.status(), 201);
     let counts: Value = response.json().await.unwrap();
     assert_eq!(counts, json!({"received": 1, "created": 1, "updated": 0}));
-    let stored: Value = app
-        .api_get("/api/v1/runs/bq-42")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.api_json("/api/v1/runs/bq-42").await;
     assert_eq!(stored["status"], "failed");
     assert_eq!(stored["table"], "proj.core.users");
     assert_eq!(stored["duration_ms"], 150_500);
@@ -126,12 +106,7 @@ async fn single_run_round_trips(backend: Backend) {
     again["columns"] = json!([]);
     let response = app.ingest("/api/v1/runs", &again).await;
     assert_eq!(response.status(), 200);
-    let stored: Value = app
-        .api_get("/api/v1/runs/bq-42")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.api_json("/api/v1/runs/bq-42").await;
     assert_eq!(stored["status"], "succeeded");
     assert_eq!(stored["columns"], json!([]));
     assert_eq!(app.api_get("/api/v1/runs/nope").await.status(), 404);

@@ -3,11 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::schema::ticket_events;
 use crate::db::{DbConnection, per_backend};
 
 /// Rows per multi-row statement: well inside both backends' bind limits (7 a row).
 const CHUNK: usize = 500;
-use crate::db::schema::ticket_events;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ticket_events)]

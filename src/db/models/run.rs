@@ -147,23 +147,6 @@ impl Run {
             .optional()
     }
 
-    /// Insert the run, or replace the stored record with this one (same run id).
-    /// Returns the record stored before, None when the run is new. Call inside a
-    /// transaction.
-    pub fn upsert(conn: &mut DbConnection, run: &Run) -> QueryResult<Option<Previous>> {
-        let previous = runs::table
-            .find(&run.run_id)
-            .select(PREVIOUS)
-            .first::<Previous>(conn)
-            .optional()?;
-        if previous.is_some() {
-            Run::replace(conn, run)?;
-        } else {
-            diesel::insert_into(runs::table).values(run).execute(conn)?;
-        }
-        Ok(previous)
-    }
-
     /// The most recent runs of a table that started at or before `before`, newest first.
     pub fn recent_for_table(
         conn: &mut DbConnection,
