@@ -11,6 +11,8 @@ use crate::domain::support_model::SupportModel;
 /// How many recent runs of the table a report is linked to.
 const RECENT_RUNS: i64 = 3;
 
+const SUCCEEDED: &str = RunStatus::Succeeded.as_str();
+
 /// A run to link, with the reason stored beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedLink {
@@ -66,13 +68,19 @@ pub fn plan(
                 reason: format!("{which} of {table} before the report ({})", run.status),
             });
         }
-        if latest.is_none() {
-            latest = recent.into_iter().next();
-        }
         if linking.evidence.runs_seen > 0 {
-            let last_success = Run::last_success(conn, table.as_str(), warehouse, now)?;
+            // The newest success among the recent runs is the table's last success (they
+            // are its newest runs before now); only a table whose recent runs all failed
+            // needs a look further back.
+            let last_success = match recent.iter().find(|r| r.status == SUCCEEDED) {
+                Some(run) => run.finished_at,
+                None => Run::last_success(conn, table.as_str(), warehouse, now)?,
+            };
             let target = model.freshness_target(table.as_str());
             linking.evidence.stale = last_success.is_none_or(|at| now - at > target);
+        }
+        if latest.is_none() {
+            latest = recent.into_iter().next();
         }
     }
     if let Some(run) = latest {

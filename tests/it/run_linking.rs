@@ -10,6 +10,7 @@ on_both_backends!(
     recent_runs_of_the_table_are_linked_with_reasons,
     a_failed_latest_run_is_profiling_failure_evidence,
     an_old_last_success_is_stale_evidence,
+    the_last_success_is_found_behind_recent_failures,
 );
 
 fn run(
@@ -173,4 +174,56 @@ async fn an_old_last_success_is_stale_evidence(backend: Backend) {
         .await;
     assert_eq!(ticket["category"], "stale_profile", "{ticket}");
     assert_eq!(ticket["team"], "profiler-core");
+}
+
+/// The last success decides freshness even when the linked (most recent) runs all failed:
+/// one table's success before them is recent, another's is days old.
+async fn the_last_success_is_found_behind_recent_failures(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    const STALE_REASON: &str = "last successful run is older than the freshness target";
+    for (table, success_minutes_ago) in [
+        ("ANALYTICS.CRM.LEADS", 4 * 60),
+        ("ANALYTICS.CRM.DEALS", 3 * 24 * 60),
+    ] {
+        app.post_run(run(
+            &format!("{table}-ok"),
+            table,
+            "succeeded",
+            success_minutes_ago,
+            None,
+        ))
+        .await;
+        for minutes in [90, 60, 30] {
+            app.post_run(run(
+                &format!("{table}-fail-{minutes}"),
+                table,
+                "failed",
+                minutes,
+                Some("permission denied for table"),
+            ))
+            .await;
+        }
+    }
+    let report = |table: &str| {
+        json!({
+            "reporter_email": "ana@example.com",
+            "kind": "unsure",
+            "warehouse_type": "snowflake",
+            "table": table,
+            "description": "The numbers in the inspector do not match the warehouse.",
+        })
+    };
+    let fresh = app.file_report(report("ANALYTICS.CRM.LEADS")).await;
+    assert_eq!(fresh["linked_runs"].as_array().unwrap().len(), 3, "{fresh}");
+    let reasons = fresh["reasons"].to_string();
+    assert!(
+        !reasons.contains(STALE_REASON),
+        "success 4 h ago: {reasons}"
+    );
+    let stale = app.file_report(report("ANALYTICS.CRM.DEALS")).await;
+    let reasons = stale["reasons"].to_string();
+    assert!(
+        reasons.contains(STALE_REASON),
+        "success 3 days ago: {reasons}"
+    );
 }

@@ -125,3 +125,68 @@ impl OutboxMessage {
         Ok(n > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    use super::OutboxMessage;
+    use crate::db::{DatabaseUrl, DbConnection, migrate, pool};
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// The outbox's de-duplication lookup (status notices, escalation steps) is served by
+    /// `outbox_dedupe`, which holds only messages with a key (migration 000012).
+    #[test]
+    fn the_dedupe_lookup_uses_its_partial_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&DatabaseUrl::Sqlite(dir.path().join("o.db")), 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        migrate::run_pending(&mut conn).unwrap();
+        let DbConnection::Sqlite(sqlite) = &mut *conn else {
+            unreachable!("a SQLite pool")
+        };
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        sqlite.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                log.lock().unwrap().push(query.to_string());
+            }
+        });
+        let since = chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let found =
+            OutboxMessage::recently_queued(&mut conn, "ana@example.com", "INS-1:step:1", since)
+                .unwrap();
+        assert!(!found);
+        let DbConnection::Sqlite(sqlite) = &mut *conn else {
+            unreachable!("a SQLite pool")
+        };
+        sqlite.set_instrumentation(None::<Box<dyn Instrumentation>>);
+        let queries = seen.lock().unwrap().clone();
+        let lookup = queries
+            .iter()
+            .find(|q| q.contains("dedupe_key"))
+            .expect("the lookup ran");
+        // "SQL -- binds: […]": the plan of the SQL, its parameters unbound.
+        let sql = lookup.split(" -- binds").next().unwrap();
+        let plan: Vec<PlanStep> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load(&mut *conn)
+            .unwrap();
+        let plan: Vec<&str> = plan.iter().map(|s| s.detail.as_str()).collect();
+        assert!(
+            plan.iter().any(|d| d.contains("USING INDEX outbox_dedupe")),
+            "plan of {sql}: {plan:?}"
+        );
+    }
+}

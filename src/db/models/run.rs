@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::schema::runs;
 use crate::db::{DbConnection, per_backend};
+use crate::domain::run::RunStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = runs, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -177,7 +178,7 @@ impl Run {
     ) -> QueryResult<Option<NaiveDateTime>> {
         let mut query = runs::table
             .filter(runs::table_name.eq(table))
-            .filter(runs::status.eq("succeeded"))
+            .filter(runs::status.eq(RunStatus::Succeeded.as_str()))
             .filter(runs::started_at.le(before))
             .select(runs::finished_at)
             .order(runs::started_at.desc())

@@ -1,0 +1,2 @@
+DROP INDEX outbox_dedupe;
+CREATE INDEX outbox_dedupe ON outbox (recipient, dedupe_key);
