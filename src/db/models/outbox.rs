@@ -130,12 +130,12 @@ impl OutboxMessage {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use diesel::connection::InstrumentationEvent;
     use diesel::prelude::*;
     use diesel::sql_types::Text;
 
     use super::OutboxMessage;
-    use crate::db::{DatabaseUrl, DbConnection, migrate, pool};
+    use crate::db::{DbConnection, migrate};
 
     #[derive(QueryableByName)]
     struct PlanStep {
@@ -147,16 +147,12 @@ mod tests {
     /// `outbox_dedupe`, which holds only messages with a key (migration 000012).
     #[test]
     fn the_dedupe_lookup_uses_its_partial_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = pool(&DatabaseUrl::Sqlite(dir.path().join("o.db")), 1).unwrap();
-        let mut conn = pool.get().unwrap();
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
         migrate::run_pending(&mut conn).unwrap();
-        let DbConnection::Sqlite(sqlite) = &mut *conn else {
-            unreachable!("a SQLite pool")
-        };
+        // The SQL of every statement from here on: the lookup's, then the plan's own.
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        sqlite.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { query, .. } = event {
                 log.lock().unwrap().push(query.to_string());
             }
@@ -169,10 +165,6 @@ mod tests {
             OutboxMessage::recently_queued(&mut conn, "ana@example.com", "INS-1:step:1", since)
                 .unwrap();
         assert!(!found);
-        let DbConnection::Sqlite(sqlite) = &mut *conn else {
-            unreachable!("a SQLite pool")
-        };
-        sqlite.set_instrumentation(None::<Box<dyn Instrumentation>>);
         let queries = seen.lock().unwrap().clone();
         let lookup = queries
             .iter()
@@ -181,7 +173,7 @@ mod tests {
         // "SQL -- binds: […]": the plan of the SQL, its parameters unbound.
         let sql = lookup.split(" -- binds").next().unwrap();
         let plan: Vec<PlanStep> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-            .load(&mut *conn)
+            .load(&mut conn)
             .unwrap();
         let plan: Vec<&str> = plan.iter().map(|s| s.detail.as_str()).collect();
         assert!(
