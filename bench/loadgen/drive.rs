@@ -65,7 +65,8 @@ impl Shot {
             }
             Target::FormReport => {
                 let mut fields = bodies::report(rng, self.shape, sequence);
-                fields.push(("submission_key", uuid::Uuid::new_v4().to_string()));
+                // A fresh key per request, made as the form makes the one it hands out.
+                fields.push(("submission_key", uuid::Uuid::now_v7().to_string()));
                 let mut request = self.client.post(format!("{}/report", self.base));
                 if let Some(token) = &self.csrf {
                     fields.push(("csrf_token", token.clone()));

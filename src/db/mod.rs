@@ -360,11 +360,13 @@ fn database_error(message: impl Into<String>) -> diesel::result::Error {
 /// Run `work` in a write transaction, as `write_transaction` does, but on SQLite grouped
 /// with other callers' writes into one commit by the pool's writer thread (see
 /// `writer`): for frequent writes (a report, a run, a batch of runs). `work` runs on
-/// the writer's connection, all or nothing (in a savepoint of its own when it shares the
-/// batch), and its result comes back once the batch has committed. On PostgreSQL (where writers run side by side) it runs on `conn`.
+/// the writer's connection, all or nothing, and its result comes back once the batch has
+/// committed; it may run a second time after a batch-mate failed (its first run rolled
+/// back), so it must only write. On PostgreSQL (where writers run side by side) it runs
+/// once on `conn`.
 pub fn write_grouped<T, E, F>(pool: &DbPool, conn: &mut DbConnection, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    F: FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<diesel::result::Error> + Send + 'static,
 {

@@ -107,37 +107,30 @@ struct Pending {
 }
 
 impl Pending {
-    fn write(self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
-        let Pending {
-            report,
-            submission_key,
-            decisions,
-            now,
-            drill,
-            mail,
-            team,
-        } = self;
-        if let Some(key) = submission_key.as_deref()
+    /// Runs on the writer, possibly twice (see `db::writer`): it only writes.
+    fn write(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
+        if let Some(key) = self.submission_key.as_deref()
             && let Some(existing) = Ticket::find_by_submission_key(conn, key)?
         {
             return Ok(Submitted::Duplicate(existing));
         }
         let ticket = insert_ticket(
             conn,
-            &report,
-            submission_key.as_deref(),
-            &decisions,
-            now,
-            drill,
+            &self.report,
+            self.submission_key.as_deref(),
+            &self.decisions,
+            self.now,
+            self.drill,
         )?;
-        record_timeline(conn, ticket.id, &decisions, now)?;
-        queue_confirmation(conn, &mail, &ticket, now)?;
-        queue_team_notice(conn, &mail, team.as_ref(), &ticket, now)?;
-        let linked_runs = decisions
+        record_timeline(conn, ticket.id, &self.decisions, self.now)?;
+        queue_confirmation(conn, &self.mail, &ticket, self.now)?;
+        queue_team_notice(conn, &self.mail, self.team.as_ref(), &ticket, self.now)?;
+        let linked_runs = self
+            .decisions
             .linking
             .links
-            .into_iter()
-            .map(|l| l.run_id)
+            .iter()
+            .map(|l| l.run_id.clone())
             .collect();
         Ok(Submitted::Created {
             ticket,
@@ -194,7 +187,7 @@ fn insert_ticket(
     now: NaiveDateTime,
     drill: i64,
 ) -> Result<Ticket, AppError> {
-    let token = tracking_token();
+    let token = tracking_token(now);
     let reasons = serde_json::to_string(&d.classification.reasons).map_err(AppError::internal)?;
     let severity_reasons =
         serde_json::to_string(&d.severity.reasons).map_err(AppError::internal)?;
@@ -419,7 +412,38 @@ fn queue_team_notice(
     notify::queue(conn, mail, ticket, message, now).map(|_| ())
 }
 
-/// 160 random bits, hex: unguessable, URL-safe.
-pub fn tracking_token() -> String {
-    crate::domain::secret::random_hex(20)
+/// 40 hex characters: the second it was issued (8), then 128 random bits (32).
+/// Unguessable and URL-safe like any 40 random hex characters, and in issue order: a new
+/// ticket's token goes at the end of the token index instead of onto a random page of it,
+/// which every report's commit wrote out again (two of the ~20 pages a report wrote).
+/// The second says no more than the tracking page itself does (when the report came in).
+pub fn tracking_token(now: NaiveDateTime) -> String {
+    // Wraps in 2106, which costs only the order; before 1970 (a drill's moved clock
+    // cannot go there) it would too.
+    let second = now.and_utc().timestamp() as u32;
+    format!("{second:08x}{}", crate::domain::secret::random_hex(16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn tracking_tokens_are_40_hex_characters_in_issue_order() {
+        let earlier = tracking_token(at("2026-11-26 20:00:00"));
+        let same_second = tracking_token(at("2026-11-26 20:00:00"));
+        let later = tracking_token(at("2026-11-26 20:00:01"));
+        for token in [&earlier, &same_second, &later] {
+            assert_eq!(token.len(), 40, "{token}");
+            assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+        }
+        assert!(earlier < later && same_second < later, "{earlier} {later}");
+        // The random part differs even within one second.
+        assert_ne!(earlier, same_second);
+        assert_eq!(&earlier[..8], &same_second[..8]);
+    }
 }

@@ -8,6 +8,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     runs_list_filters_and_pages,
+    runs_list_merges_warehouse_types_newest_first,
     run_page_shows_columns_and_tickets
 );
 
@@ -106,6 +107,59 @@ async fn runs_list_filters_and_pages(backend: Backend) {
     let (analyst, _) = app.signed_in(Role::Analyst).await;
     let response = analyst.get(app.url("/runs")).send().await.unwrap();
     assert_eq!(response.status(), 403);
+}
+
+/// The list reads each warehouse type's runs on its own and merges them: pages of every
+/// size must come out newest first, ties (same start) by run id, nothing twice or lost.
+async fn runs_list_merges_warehouse_types_newest_first(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let same_start = minutes_ago(50);
+    let runs = [
+        ("r-a", "snowflake", minutes_ago(10)),
+        ("r-b", "duckdb", minutes_ago(20)),
+        ("r-c", "snowflake", minutes_ago(30)),
+        ("r-d", "bigquery", minutes_ago(40)),
+        ("r-f", "redshift", same_start.clone()),
+        ("r-e", "snowflake", same_start.clone()),
+        ("r-g", "duckdb", same_start),
+        ("r-h", "databricks", minutes_ago(60)),
+        ("r-i", "snowflake", minutes_ago(70)),
+        ("r-j", "postgres", minutes_ago(80)),
+    ];
+    for (id, warehouse, started) in &runs {
+        app.post_run(json!({
+            "run_id": id, "warehouse_type": warehouse, "table": "db.schema.merged",
+            "status": "succeeded", "started_at": started, "finished_at": minutes_ago(5),
+        }))
+        .await;
+    }
+    let expected = [
+        "r-a", "r-b", "r-c", "r-d", "r-g", "r-f", "r-e", "r-h", "r-i", "r-j",
+    ];
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    for limit in [1, 2, 3, 4, 10, 50] {
+        let mut path = format!("/runs?limit={limit}");
+        let mut seen = Vec::new();
+        loop {
+            let html = agent
+                .get(app.url(&path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let page = run_ids(&html);
+            assert!(page.len() <= limit, "limit {limit}: {page:?}");
+            seen.extend(page);
+            let Some(start) = html.find("id=\"next-page\"") else {
+                break;
+            };
+            let href = html[..start].rsplit("href=\"").next().unwrap();
+            path = href.split('"').next().unwrap().replace("&#38;", "&");
+        }
+        assert_eq!(seen, expected, "pages of {limit}");
+    }
 }
 
 async fn run_page_shows_columns_and_tickets(backend: Backend) {

@@ -253,7 +253,7 @@ pub async fn revoke_link(
         let now = desk2.clock.now();
         write_transaction(&mut conn, |conn| {
             let ticket = Ticket::find(conn, id)?;
-            let token = tracking_token();
+            let token = tracking_token(now);
             Ticket::set_tracking_token(conn, ticket.id, &token, now)?;
             let detail = format!("tracking link revoked by {who}; a new link was issued");
             Event::insert_many(
