@@ -218,9 +218,11 @@ fn serve(mut conn: DbConnection, path: &std::path::Path, queue: &mpsc::Receiver<
     }
 }
 
+/// The writer's transaction manager (diesel's, through the multi-backend connection).
+type Manager = <DbConnection as Connection>::TransactionManager;
+
 fn run_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
-    type Manager = <DbConnection as Connection>::TransactionManager;
-    let _turn = begin(conn)?;
+    let _turn = begin_sqlite_write(sqlite(conn)?).map_err(|e| e.to_string())?;
     // Every piece straight in the transaction, up to the first that fails.
     if batch.iter_mut().all(|job| job.run(conn, false)) {
         return commit(conn);
@@ -230,33 +232,29 @@ fn run_batch(conn: &mut DbConnection, batch: &mut [Box<dyn Job>]) -> Result<(), 
         // Its error is its answer; nothing of it is kept.
         return Ok(());
     }
-    // Again, each piece in a savepoint: the failing one is rolled back alone.
-    begin_again(conn)?;
+    // Again, each piece in a savepoint: the failing one is rolled back alone. The turn is
+    // still held, so nothing else wrote in between.
+    diesel::connection::AnsiTransactionManager::begin_transaction_sql(
+        sqlite(conn)?,
+        "BEGIN IMMEDIATE",
+    )
+    .map_err(|e| e.to_string())?;
     for job in batch.iter_mut() {
         job.run(conn, true);
     }
     commit(conn)
 }
 
-/// Take the process's write turn and begin the batch's transaction.
-fn begin(conn: &mut DbConnection) -> Result<parking_lot::MutexGuard<'static, ()>, String> {
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return Err("the SQLite writer holds a connection to another database".into());
-    };
-    begin_sqlite_write(sqlite).map_err(|e| e.to_string())
-}
-
-/// Begin the transaction again, still holding the turn.
-fn begin_again(conn: &mut DbConnection) -> Result<(), String> {
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return Err("the SQLite writer holds a connection to another database".into());
-    };
-    diesel::connection::AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
-        .map_err(|e| e.to_string())
+fn sqlite(conn: &mut DbConnection) -> Result<&mut diesel::SqliteConnection, String> {
+    match conn {
+        DbConnection::Sqlite(sqlite) => Ok(sqlite),
+        DbConnection::Postgres(_) => {
+            Err("the SQLite writer holds a connection to another database".into())
+        }
+    }
 }
 
 fn commit(conn: &mut DbConnection) -> Result<(), String> {
-    type Manager = <DbConnection as Connection>::TransactionManager;
     Manager::commit_transaction(conn).map_err(|e| {
         let _ = Manager::rollback_transaction(conn);
         e.to_string()
