@@ -12,7 +12,7 @@ use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::{DbConnection, FEW_ROWS};
+use super::DbConnection;
 
 /// A row of a table that `upsert` writes.
 pub trait UpsertRow<DB: Backend> {
@@ -56,20 +56,21 @@ impl<R> QueryId for Upsert<'_, R> {
 
 impl<R, Conn> RunQueryDsl<Conn> for Upsert<'_, R> {}
 
-/// Insert `rows`, or update those whose key is stored as `R::ON_CONFLICT` says: up to
-/// `FEW_ROWS` one by one through the kept single-row statement, more `chunk` rows to a
-/// statement.
+/// Insert `rows`, or update those whose key is stored as `R::ON_CONFLICT` says: one by
+/// one through the kept single-row statement where `row_by_row` says so (SQLite, few
+/// rows), else `chunk` rows to a statement.
 pub fn upsert<R>(conn: &mut DbConnection, rows: &[R], chunk: usize) -> QueryResult<()>
 where
     R: UpsertRow<diesel::sqlite::Sqlite> + UpsertRow<diesel::pg::Pg>,
 {
+    let one_by_one = super::row_by_row(conn, rows.len());
     let mut write = |rows: &[R]| -> QueryResult<usize> {
         match conn {
             DbConnection::Sqlite(c) => Upsert(rows).execute(c),
             DbConnection::Postgres(c) => Upsert(rows).execute(c),
         }
     };
-    if rows.len() <= FEW_ROWS {
+    if one_by_one {
         for one in rows {
             write(std::slice::from_ref(one))?;
         }
