@@ -34,6 +34,12 @@ pub fn rfc3339(at: NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `YYYY-MM-DD HH:MM` as a time: unit tests' fixed instants.
+#[cfg(test)]
+pub fn at(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("a YYYY-MM-DD HH:MM time")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,8 +57,8 @@ impl<R> QueryId for Upsert<'_, R> {
 impl<R, Conn> RunQueryDsl<Conn> for Upsert<'_, R> {}
 
 /// Insert `rows`, or update those whose key is stored as `R::ON_CONFLICT` says: one by
-/// one through the kept single-row statement where `row_by_row` says so (SQLite, few
-/// rows), else `chunk` rows to a statement.
+/// one through the kept single-row statement where `row_by_row` says so (SQLite always,
+/// PostgreSQL for a few rows), else `chunk` rows to a statement.
 pub fn upsert<R>(conn: &mut DbConnection, rows: &[R], chunk: usize) -> QueryResult<()>
 where
     R: UpsertRow<diesel::sqlite::Sqlite> + UpsertRow<diesel::pg::Pg>,
@@ -126,8 +126,8 @@ mod tests {
         n: i64,
     }
 
-    /// A few rows go one by one through one statement, prepared once; many go in
-    /// multi-row statements, not kept. Either way, a stored key is updated as told.
+    /// On SQLite any number of rows go one by one through one statement, prepared once
+    /// and kept (`row_by_row`). Either way, a stored key is updated as told.
     #[test]
     fn few_rows_reuse_one_prepared_statement() {
         let mut sqlite = SqliteConnection::establish(":memory:").unwrap();
@@ -152,7 +152,7 @@ mod tests {
         assert_eq!(
             *kept.lock().unwrap(),
             1,
-            "multi-row statements are not kept"
+            "many rows reuse the kept statement too"
         );
         let rows = diesel::sql_query("SELECT name, n FROM tally ORDER BY name")
             .load::<Row>(&mut conn)

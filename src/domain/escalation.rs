@@ -170,10 +170,7 @@ impl Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(text: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
-    }
+    use crate::clock::at;
 
     #[test]
     fn triggers_parse_and_refuse() {

@@ -184,10 +184,7 @@ pub fn next_deadline(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(text: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
-    }
+    use crate::clock::at;
 
     #[test]
     fn moves_forward_and_reopens_only_to_triaged() {

@@ -427,16 +427,13 @@ pub fn tracking_token(now: NaiveDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(text: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap()
-    }
+    use crate::clock::at;
 
     #[test]
     fn tracking_tokens_are_40_hex_characters_in_issue_order() {
-        let earlier = tracking_token(at("2026-11-26 20:00:00"));
-        let same_second = tracking_token(at("2026-11-26 20:00:00"));
-        let later = tracking_token(at("2026-11-26 20:00:01"));
+        let earlier = tracking_token(at("2026-11-26 20:00"));
+        let same_second = tracking_token(at("2026-11-26 20:00"));
+        let later = tracking_token(at("2026-11-26 20:01"));
         for token in [&earlier, &same_second, &later] {
             assert_eq!(token.len(), 40, "{token}");
             assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");

@@ -392,14 +392,7 @@ async fn analysts_see_only_their_own_reports(backend: Backend) {
             json!({"reporter_email": "else@example.com", "kind": "other", "description": "theirs"}),
         )
         .await;
-    let html = analyst
-        .get(app.url("/my/reports"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_as(&analyst, "/my/reports").await;
     assert!(html.contains(mine["number"].as_str().unwrap()));
     assert!(!html.contains(theirs["number"].as_str().unwrap()));
     assert_eq!(

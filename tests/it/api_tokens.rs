@@ -114,27 +114,13 @@ async fn admin_pages_manage_tokens_and_links(backend: Backend) {
         let response = admin.get(app.url(page)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{page}");
     }
-    let model = admin
-        .get(app.url("/admin/support-model"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let model = app.page_as(&admin, "/admin/support-model").await;
     assert!(
         model.contains("warehouse-connectors")
             && model.contains("snowflake-raw-zone")
             && model.contains("Valid")
     );
-    let outbox = admin
-        .get(app.url("/admin/outbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let outbox = app.page_as(&admin, "/admin/outbox").await;
     assert!(
         outbox.contains("confirmation") && outbox.contains("pending: 2"),
         "{outbox}"
@@ -170,14 +156,7 @@ async fn admin_pages_manage_tokens_and_links(backend: Backend) {
             .status(),
         404
     );
-    let listed = admin
-        .get(app.url("/admin/tokens"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listed = app.page_as(&admin, "/admin/tokens").await;
     assert!(!listed.contains(&token), "the secret is never shown again");
     // Revoke the tracking link: the old one is gone, the new one works.
     let old = ticket["tracking_url"].as_str().unwrap().to_string();
@@ -199,14 +178,7 @@ async fn admin_pages_manage_tokens_and_links(backend: Backend) {
     assert_ne!(old, new);
     assert_eq!(app.client.get(&old).send().await.unwrap().status(), 404);
     assert_eq!(app.client.get(&new).send().await.unwrap().status(), 200);
-    let audit = admin
-        .get(app.url("/admin/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = app.page_as(&admin, "/admin/audit").await;
     for action in [
         "sign_in",
         "token_created",

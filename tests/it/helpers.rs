@@ -259,17 +259,21 @@ impl TestApp {
             .expect("POST form")
     }
 
-    /// The CSRF token a page hands this client (setting its cookie on first visit).
-    pub async fn csrf_token(&self, client: &reqwest::Client) -> String {
-        let html = client
-            .get(self.url("/login"))
+    /// The body of the page at `path` as `client` (signed in or not) gets it.
+    pub async fn page_as(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-        hidden_field(&html, "csrf_token")
+            .unwrap()
+    }
+
+    /// The CSRF token a page hands this client (setting its cookie on first visit).
+    pub async fn csrf_token(&self, client: &reqwest::Client) -> String {
+        hidden_field(&self.page_as(client, "/login").await, "csrf_token")
     }
 
     /// Sign `client` in; asserts the redirect that means success.

@@ -231,14 +231,7 @@ async fn markup_in_every_field_is_shown_escaped(backend: Backend) {
     // The agents' pages escape it too.
     let (agent, _) = app.signed_in(inspect_desk::domain::role::Role::Agent).await;
     for path in ["/queue", "/tickets/INS-1001"] {
-        let html = agent
-            .get(app.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page_as(&agent, path).await;
         assert!(
             !html.contains("<script>alert") && !html.contains("<b>x</b>"),
             "raw markup on {path}"

@@ -42,6 +42,13 @@ async fn seed(app: &TestApp) {
     }
 }
 
+/// Where the page's "next page" link goes, if it has one.
+fn next_page(html: &str) -> Option<String> {
+    let start = html.find("id=\"next-page\"")?;
+    let href = html[..start].rsplit("href=\"").next()?;
+    Some(href.split('"').next()?.replace("&#38;", "&"))
+}
+
 fn run_ids(html: &str) -> Vec<String> {
     html.split("class=\"run-link\"><code>")
         .skip(1)
@@ -85,9 +92,7 @@ async fn runs_list_filters_and_pages(backend: Backend) {
     // Pages of two, following the links.
     let (_, mut html) = get("?window=all&limit=2").await;
     let mut seen = run_ids(&html);
-    while let Some(start) = html.find("id=\"next-page\"") {
-        let href = html[..start].rsplit("href=\"").next().unwrap();
-        let href = href.split('"').next().unwrap().replace("&#38;", "&");
+    while let Some(href) = next_page(&html) {
         assert!(
             href.contains("window=all") && href.contains("limit=2"),
             "{href}"
@@ -141,22 +146,14 @@ async fn runs_list_merges_warehouse_types_newest_first(backend: Backend) {
         let mut path = format!("/runs?limit={limit}");
         let mut seen = Vec::new();
         loop {
-            let html = agent
-                .get(app.url(&path))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let html = app.page_as(&agent, &path).await;
             let page = run_ids(&html);
             assert!(page.len() <= limit, "limit {limit}: {page:?}");
             seen.extend(page);
-            let Some(start) = html.find("id=\"next-page\"") else {
+            let Some(href) = next_page(&html) else {
                 break;
             };
-            let href = html[..start].rsplit("href=\"").next().unwrap();
-            path = href.split('"').next().unwrap().replace("&#38;", "&");
+            path = href;
         }
         assert_eq!(seen, expected, "pages of {limit}");
     }
@@ -203,14 +200,7 @@ async fn run_page_shows_columns_and_tickets(backend: Backend) {
         "linked ticket: {html}"
     );
     // The ticket page links back.
-    let ticket_page = agent
-        .get(app.url(&format!("/tickets/{number}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ticket_page = app.page_as(&agent, &format!("/tickets/{number}")).await;
     assert!(ticket_page.contains("href=\"/runs/bq-42\""));
     let missing = agent.get(app.url("/runs/nope")).send().await.unwrap();
     assert_eq!(missing.status(), 404);

@@ -82,37 +82,16 @@ async fn queue_filters_sorts_counts_and_pages(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let tickets = seed(&app).await;
     let (agent, _) = app.signed_in(Role::Agent).await;
-    let html = agent
-        .get(app.url("/queue"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_as(&agent, "/queue").await;
     // SLA due first: the sev2 (blocked) report's deadline is the nearest.
     let first = html.find(tickets[0]["number"].as_str().unwrap()).unwrap();
     let other = html.find(tickets[3]["number"].as_str().unwrap()).unwrap();
     assert!(first < other, "nearest deadline first");
     assert!(html.contains("New: 5"), "counts per status");
     assert!(html.contains("On track: 5"), "counts per SLA state");
-    let failed = agent
-        .get(app.url("/queue?category=failed_report"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let failed = app.page_as(&agent, "/queue?category=failed_report").await;
     assert_eq!(failed.matches("class=\"ticket-link\"").count(), 2);
-    let search = agent
-        .get(app.url("/queue?q=POSTAL"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let search = app.page_as(&agent, "/queue?q=POSTAL").await;
     assert_eq!(
         search.matches("class=\"ticket-link\"").count(),
         1,
@@ -663,14 +642,7 @@ async fn pages_refuse_lost_updates_and_bulk_skips_stale_rows(backend: Backend) {
         html.contains(&format!("{number} changed since you loaded the queue")),
         "stale row named"
     );
-    let mine = alice
-        .get(app.url("/queue?assignee=me"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mine = app.page_as(&alice, "/queue?assignee=me").await;
     assert_eq!(mine.matches("class=\"ticket-link\"").count(), 1);
 }
 
@@ -704,24 +676,10 @@ async fn saved_views_for_me_and_my_team(backend: Backend) {
         )
         .await;
     assert_eq!(mine.status(), 303);
-    let html = agent
-        .get(app.url("/queue"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_as(&agent, "/queue").await;
     assert!(html.contains("Failing reports") && html.contains("My sev1s"));
     let (stranger, _) = app.signed_in(Role::Agent).await;
-    let html = stranger
-        .get(app.url("/queue"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_as(&stranger, "/queue").await;
     assert!(
         !html.contains("Failing reports") && !html.contains("My sev1s"),
         "not their team, not theirs"

@@ -122,7 +122,7 @@ impl Ticket {
             DbConnection::Sqlite(c) => {
                 insert.execute(c)?;
                 let id = diesel::select(last_insert_rowid()).get_result::<i64>(c)?;
-                tickets::table.find(id).select(Ticket::as_select()).first(c)
+                Self::find(conn, id)
             }
             DbConnection::Postgres(c) => insert.returning(Ticket::as_returning()).get_result(c),
         }
