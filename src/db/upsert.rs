@@ -4,9 +4,13 @@
 //! execution and never keeps it: one Rust type of its upserts can stand for more than one
 //! SQL text, so its statement cache, keyed by type, cannot hold them. For single-run
 //! ingest, preparing the roll-up upserts was a fifth of the SQLite writer's time. These
-//! are written as a diesel query fragment instead: one row has one SQL text, which the
-//! connection keeps prepared (keyed by that text); more rows share one multi-row
-//! statement, compiled for its row count and not kept.
+//! are written as a diesel query fragment instead: one row is its own type (`One`), kept
+//! prepared and found again by that type, without building its SQL text to look it up;
+//! more rows share one multi-row statement (`Many`), compiled for its row count and not
+//! kept.
+
+use std::any::Any;
+use std::marker::PhantomData;
 
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -25,58 +29,77 @@ pub trait UpsertRow<DB: Backend> {
     fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()>;
 }
 
-/// `INSERT INTO … VALUES (…), … ON CONFLICT …` for one or more rows.
-struct Upsert<'a, R>(&'a [R]);
+/// `INSERT INTO … VALUES (…), … ON CONFLICT …` for `rows`.
+fn push_upsert<'b, DB: Backend, R: UpsertRow<DB>>(
+    rows: &'b [R],
+    out: &mut AstPass<'_, 'b, DB>,
+) -> QueryResult<()> {
+    out.push_sql("INSERT INTO ");
+    out.push_sql(R::INTO);
+    out.push_sql(" VALUES ");
+    for (i, row) in rows.iter().enumerate() {
+        out.push_sql(if i == 0 { "(" } else { ", (" });
+        row.push_values(out)?;
+        out.push_sql(")");
+    }
+    out.push_sql(" ");
+    out.push_sql(R::ON_CONFLICT);
+    Ok(())
+}
 
-impl<DB: Backend, R: UpsertRow<DB>> QueryFragment<DB> for Upsert<'_, R> {
+/// The upsert of one row: one SQL text per row type, so the type is its cache key.
+struct One<'a, R>(&'a R);
+
+impl<DB: Backend, R: UpsertRow<DB>> QueryFragment<DB> for One<'_, R> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        if self.0.len() > 1 {
-            // A text per row count: not worth keeping.
-            out.unsafe_to_cache_prepared();
-        }
-        out.push_sql("INSERT INTO ");
-        out.push_sql(R::INTO);
-        out.push_sql(" VALUES ");
-        for (i, row) in self.0.iter().enumerate() {
-            out.push_sql(if i == 0 { "(" } else { ", (" });
-            row.push_values(&mut out)?;
-            out.push_sql(")");
-        }
-        out.push_sql(" ");
-        out.push_sql(R::ON_CONFLICT);
-        Ok(())
+        push_upsert(std::slice::from_ref(self.0), &mut out)
     }
 }
 
-impl<R> QueryId for Upsert<'_, R> {
-    /// None: the statement cache keys it by its SQL text.
+impl<R: Any> QueryId for One<'_, R> {
+    type QueryId = PhantomData<R>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<R, Conn> RunQueryDsl<Conn> for One<'_, R> {}
+
+/// The upsert of several rows: a text per row count, not worth keeping.
+struct Many<'a, R>(&'a [R]);
+
+impl<DB: Backend, R: UpsertRow<DB>> QueryFragment<DB> for Many<'_, R> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        push_upsert(self.0, &mut out)
+    }
+}
+
+impl<R> QueryId for Many<'_, R> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<R, Conn> RunQueryDsl<Conn> for Upsert<'_, R> {}
+impl<R, Conn> RunQueryDsl<Conn> for Many<'_, R> {}
 
 /// Insert `rows`, or update those whose key is stored as `R::ON_CONFLICT` says: one by
 /// one through the kept single-row statement where `row_by_row` says so (SQLite always,
 /// PostgreSQL for a few rows), else `chunk` rows to a statement.
 pub fn upsert<R>(conn: &mut DbConnection, rows: &[R], chunk: usize) -> QueryResult<()>
 where
-    R: UpsertRow<diesel::sqlite::Sqlite> + UpsertRow<diesel::pg::Pg>,
+    R: UpsertRow<diesel::sqlite::Sqlite> + UpsertRow<diesel::pg::Pg> + Any,
 {
-    let one_by_one = super::row_by_row(conn, rows.len());
-    let mut write = |rows: &[R]| -> QueryResult<usize> {
-        match conn {
-            DbConnection::Sqlite(c) => Upsert(rows).execute(c),
-            DbConnection::Postgres(c) => Upsert(rows).execute(c),
-        }
-    };
-    if one_by_one {
-        for one in rows {
-            write(std::slice::from_ref(one))?;
+    if super::row_by_row(conn, rows.len()) {
+        for row in rows {
+            match conn {
+                DbConnection::Sqlite(c) => One(row).execute(c),
+                DbConnection::Postgres(c) => One(row).execute(c),
+            }?;
         }
     } else {
         for part in rows.chunks(chunk.max(1)) {
-            write(part)?;
+            match conn {
+                DbConnection::Sqlite(c) => Many(part).execute(c),
+                DbConnection::Postgres(c) => Many(part).execute(c),
+            }?;
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! those tickets move to resolved (the reporter can reopen by replying) with a note of
 //! what the fresh profile changed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::TimeDelta;
 use diesel::prelude::*;
@@ -36,15 +36,12 @@ pub fn after_runs(
         .filter(|r| seen.insert((r.warehouse_type.as_str(), r.table.as_str())))
         .collect();
     // Most tables have no open stale-profile ticket: look for them all on one snapshot
-    // (one SQLite read transaction, not one per table; see `db::read_snapshot`), then
-    // resolve the few that have some, each in its own write.
+    // (one SQLite read transaction, not one per table; see `db::read_snapshot`), a chunk
+    // of tables to a query, then resolve the few that have some, each in its own write.
     let found = crate::db::read_snapshot(conn, |conn| {
         let mut found = Vec::new();
-        for record in &fresh {
-            let ids = stale_candidates(conn, record)?;
-            if !ids.is_empty() {
-                found.push((*record, ids));
-            }
+        for chunk in fresh.chunks(TABLES_PER_QUERY) {
+            found.extend(stale_candidates(conn, chunk)?);
         }
         Ok::<_, AppError>(found)
     })?;
@@ -55,47 +52,83 @@ pub fn after_runs(
     Ok(resolved)
 }
 
-/// The open stale-profile tickets (ids) of the table `fresh` profiled that it answers.
-fn stale_candidates(conn: &mut DbConnection, fresh: &RunRecord) -> Result<Vec<i64>, AppError> {
+/// Tables looked up in one query: one bound name each.
+const TABLES_PER_QUERY: usize = 200;
+
+/// The open stale-profile tickets (ids) of each table in `fresh` (one record per table)
+/// that its run answers; tables without any are left out.
+fn stale_candidates<'r>(
+    conn: &mut DbConnection,
+    fresh: &[&'r RunRecord],
+) -> Result<Vec<(&'r RunRecord, Vec<i64>)>, AppError> {
     let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
-    let landed = fresh.finished_at.unwrap_or(fresh.started_at);
-    // The table's tickets through `tickets_table` (table, warehouse type); the rest is
+    let names: Vec<&str> = fresh.iter().map(|r| r.table.as_str()).collect();
+    // The tables' tickets through `tickets_table` (table, warehouse type); the rest is
     // checked here, so SQLite cannot prefer an index on status or on the incident flag,
     // which would walk every open ticket for each run ingested.
     type Row = (
         i64,
+        Option<String>,
+        Option<String>,
         String,
         String,
         bool,
         Option<i64>,
         chrono::NaiveDateTime,
     );
-    let candidates: Vec<i64> = tickets::table
-        .filter(tickets::table_name.eq(fresh.table.as_str()))
-        .filter(tickets::warehouse_type.eq(fresh.warehouse_type.as_str()))
+    let rows: Vec<Row> = tickets::table
+        .filter(tickets::table_name.eq_any(&names))
         .select((
             tickets::id,
+            tickets::table_name,
+            tickets::warehouse_type,
             tickets::category,
             tickets::status,
             tickets::is_incident,
             tickets::merged_into,
             tickets::created_at,
         ))
-        .load::<Row>(conn)?
-        .into_iter()
-        .filter(|(_, category, status, incident, merged, created_at)| {
-            category == Category::StaleProfile.as_str()
-                && open.contains(&status.as_str())
-                && !incident
-                && merged.is_none()
-                // A profile that finished before the report was filed is what it
-                // complained of (a backfilled old run resolves nothing); minutes of slack
-                // for clocks that differ and timestamps sent to the second.
-                && *created_at <= landed + TimeDelta::minutes(CLOCK_SLACK_MINUTES)
-        })
-        .map(|(id, ..)| id)
-        .collect();
-    Ok(candidates)
+        .load::<Row>(conn)?;
+    // Open stale-profile reports of each table (and warehouse type), with when filed.
+    let mut by_table: HashMap<(String, String), Vec<(i64, chrono::NaiveDateTime)>> = HashMap::new();
+    for (id, table, warehouse, category, status, incident, merged, created_at) in rows {
+        if let (Some(table), Some(warehouse)) = (table, warehouse)
+            && category == Category::StaleProfile.as_str()
+            && open.contains(&status.as_str())
+            && !incident
+            && merged.is_none()
+        {
+            by_table
+                .entry((table, warehouse))
+                .or_default()
+                .push((id, created_at));
+        }
+    }
+    let mut found = Vec::new();
+    for record in fresh {
+        let key = (
+            record.table.as_str().to_string(),
+            record.warehouse_type.as_str().to_string(),
+        );
+        let Some(reports) = by_table.get(&key) else {
+            continue;
+        };
+        // A profile that finished before the report was filed is what it complained of (a
+        // backfilled old run resolves nothing); minutes of slack for clocks that differ
+        // and timestamps sent to the second.
+        let landed = record.finished_at.unwrap_or(record.started_at);
+        let ids: Vec<i64> = reports
+            .iter()
+            .filter(|(_, created_at)| {
+                *created_at <= landed + TimeDelta::minutes(CLOCK_SLACK_MINUTES)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        if !ids.is_empty() {
+            found.push((*record, ids));
+        }
+    }
+    Ok(found)
 }
 
 fn resolve_stale(

@@ -381,6 +381,18 @@ impl TestApp {
     }
 
     /// Store one run through the API (asserting success).
+    /// POST an NDJSON batch of runs to `/api/v1/runs` with an ingest token.
+    pub async fn post_ndjson(&self, body: String) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/runs"))
+            .bearer_auth(self.token(&[Scope::Ingest]))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("POST NDJSON")
+    }
+
     pub async fn post_run(&self, run: serde_json::Value) {
         let response = self.ingest("/api/v1/runs", &run).await;
         let status = response.status();

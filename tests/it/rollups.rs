@@ -136,15 +136,7 @@ async fn hourly_rollups_match_the_runs(backend: Backend) {
     ]
     .map(|r| r.to_string())
     .join("\n");
-    let response = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(app.token(&[inspect_desk::domain::role::Scope::Ingest]))
-        .header("content-type", "application/x-ndjson")
-        .body(batch)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_ndjson(batch).await;
     assert!(response.status().is_success());
     // OpenLineage, COMPLETE before START, the START an hour before the COMPLETE.
     let id = "0176a8c2-fe01-7439-87e6-56a1a1b40999";
@@ -224,20 +216,14 @@ async fn table_health_and_typed_columns_only_move_forward(backend: Backend) {
         batch.push(other);
     }
     let response = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(app.token(&[inspect_desk::domain::role::Scope::Ingest]))
-        .header("content-type", "application/x-ndjson")
-        .body(
+        .post_ndjson(
             batch
                 .iter()
                 .map(|r| r.to_string())
                 .collect::<Vec<_>>()
                 .join("\n"),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert!(response.status().is_success());
     assert_eq!(state(&app), (30, Some(45), 30));
     app.post_run(typed("fwd-6", "succeeded", 10)).await;

@@ -124,15 +124,7 @@ async fn ndjson_batches_are_all_or_nothing(backend: Backend) {
         line("d-1", "succeeded"),
         line("d-2", "exploded")
     );
-    let response = app
-        .client
-        .post(app.url("/api/v1/runs"))
-        .bearer_auth(app.token(&[inspect_desk::domain::role::Scope::Ingest]))
-        .header("content-type", "application/x-ndjson")
-        .body(bad)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_ndjson(bad).await;
     assert_eq!(response.status(), 422);
     let problem: Value = response.json().await.unwrap();
     assert!(

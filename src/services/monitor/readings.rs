@@ -17,6 +17,9 @@ use crate::state::Desk;
 /// Evidence runs linked to an incident ticket, at most.
 const MAX_EVIDENCE_RUNS: usize = 20;
 
+/// The slowest recent runs linked to a duration-regression incident.
+const SLOWEST_EVIDENCE: usize = 5;
+
 /// One rule's measurement for one warehouse type (and category, for report bursts).
 #[derive(Debug, Clone)]
 pub struct Reading {
@@ -77,31 +80,40 @@ pub fn read(
                 .filter(runs::drill.eq(desk.drill))
                 .filter(finished)
                 .filter(runs::started_at.le(now))
-                .select((runs::run_id, runs::status))
                 .order(runs::started_at.desc());
-            let rows: Vec<(String, String)> = match over {
-                Span::LastRuns(n) => base.limit(*n as i64).load(conn)?,
-                Span::Window(span) => base.filter(runs::started_at.ge(now - *span)).load(conn)?,
+            // The last N runs with their ids (N is small); a window's statuses alone, from
+            // `runs_warehouse_started` (it holds them), and the failed ones' ids only when
+            // the rule crossed: a window can hold every run of an hour of ingest.
+            let (statuses, failed_ids): (Vec<String>, Option<Vec<(String, String)>>) = match over {
+                Span::LastRuns(n) => {
+                    let rows: Vec<(String, String)> = base
+                        .select((runs::run_id, runs::status))
+                        .limit(*n as i64)
+                        .load(conn)?;
+                    let statuses = rows.iter().map(|(_, s)| s.clone()).collect();
+                    (statuses, Some(rows))
+                }
+                Span::Window(span) => (
+                    base.filter(runs::started_at.ge(now - *span))
+                        .select(runs::status)
+                        .load(conn)?,
+                    None,
+                ),
             };
-            let failed: Vec<&(String, String)> = rows
-                .iter()
-                .filter(|(_, s)| s == "failed" || s == "timed_out")
-                .collect();
-            let rate = if rows.is_empty() {
+            let is_failure = |s: &str| s == "failed" || s == "timed_out";
+            let failed = statuses.iter().filter(|s| is_failure(s)).count();
+            let total = statuses.len();
+            let rate = if total == 0 {
                 0.0
             } else {
-                failed.len() as f64 * 100.0 / rows.len() as f64
+                failed as f64 * 100.0 / total as f64
             };
             let counted = match over {
-                Span::LastRuns(_) => format!(
-                    "{} of the last {} finished {warehouse} runs",
-                    failed.len(),
-                    rows.len()
-                ),
+                Span::LastRuns(_) => {
+                    format!("{failed} of the last {total} finished {warehouse} runs")
+                }
                 Span::Window(span) => format!(
-                    "{} of {} {warehouse} runs in the last {}",
-                    failed.len(),
-                    rows.len(),
+                    "{failed} of {total} {warehouse} runs in the last {}",
                     signals::describe(*span)
                 ),
             };
@@ -112,18 +124,29 @@ pub fn read(
                     Span::Window(span) => signals::describe(*span),
                 }
             );
-            let crossed = signals::failure_rate_crossed(
-                failed.len(),
-                rows.len(),
-                *threshold_percent,
-                *min_runs,
-            );
-            let evidence = failed
-                .iter()
+            let crossed =
+                signals::failure_rate_crossed(failed, total, *threshold_percent, *min_runs);
+            let failed_rows = match (failed_ids, over) {
+                (Some(rows), _) => rows,
+                (None, Span::Window(span)) if crossed => runs::table
+                    .filter(runs::warehouse_type.eq(w))
+                    .filter(runs::drill.eq(desk.drill))
+                    .filter(runs::status.eq_any(["failed", "timed_out"]))
+                    .filter(runs::started_at.ge(now - *span))
+                    .filter(runs::started_at.le(now))
+                    .order(runs::started_at.desc())
+                    .select((runs::run_id, runs::status))
+                    .limit(MAX_EVIDENCE_RUNS as i64)
+                    .load(conn)?,
+                (None, _) => Vec::new(),
+            };
+            let evidence = failed_rows
+                .into_iter()
+                .filter(|(_, status)| is_failure(status))
                 .take(MAX_EVIDENCE_RUNS)
                 .map(|(id, status)| PlannedLink {
-                    run_id: id.clone(),
                     reason: format!("evidence for {}: {status}", rule.name),
+                    run_id: id,
                 })
                 .collect();
             vec![reading(crossed, measurement, evidence)]
@@ -178,26 +201,27 @@ pub fn read(
             baseline,
             min_runs,
         } => {
-            let durations = |conn: &mut DbConnection, from: NaiveDateTime, to: NaiveDateTime| {
+            // Durations alone: `runs_warehouse_started` holds them, so a window (every run
+            // of an hour of ingest) is read from the index without looking up each run.
+            let succeeded = || {
                 runs::table
                     .filter(runs::warehouse_type.eq(w))
                     .filter(runs::drill.eq(desk.drill))
                     .filter(runs::status.eq("succeeded"))
+                    .filter(runs::duration_ms.is_not_null())
+            };
+            let durations = |conn: &mut DbConnection, from: NaiveDateTime, to: NaiveDateTime| {
+                succeeded()
                     .filter(runs::started_at.ge(from))
                     .filter(runs::started_at.lt(to))
-                    .filter(runs::duration_ms.is_not_null())
-                    .select((runs::run_id, runs::duration_ms.assume_not_null()))
-                    .load::<(String, i64)>(conn)
+                    .select(runs::duration_ms.assume_not_null())
+                    .load::<i64>(conn)
             };
-            let recent = durations(conn, now - *window, now)?;
+            let mut recent_ms = durations(conn, now - *window, now)?;
             // The baseline (a day of runs) is reused for a few minutes: reading it on
             // every ingest would cost more than everything else here together.
             let mut compute = || {
-                let mut before: Vec<i64> =
-                    durations(conn, now - *window - *baseline, now - *window)?
-                        .into_iter()
-                        .map(|(_, d)| d)
-                        .collect();
+                let mut before = durations(conn, now - *window - *baseline, now - *window)?;
                 Ok(Baseline::of(&mut before))
             };
             // A drill's handful of runs is read fresh: the cache holds the live desk's.
@@ -206,7 +230,6 @@ pub fn read(
             } else {
                 compute()?
             };
-            let mut recent_ms: Vec<i64> = recent.iter().map(|(_, d)| *d).collect();
             let compared = signals::regression_crossed(&mut recent_ms, before, *factor, *min_runs);
             let (measurement, crossed) = match compared {
                 Some((p95, base, crossed)) => (
@@ -223,11 +246,28 @@ pub fn read(
                     false,
                 ),
             };
-            let mut slowest = recent;
-            slowest.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
-            let evidence = slowest
+            // The slowest recent runs by id, only for a crossed rule: the window's
+            // durations from the index, then the few runs at the top looked up.
+            let evidence = if crossed {
+                let mut slowest = recent_ms.clone();
+                slowest.sort_unstable_by(|a, b| b.cmp(a));
+                let floor = slowest.get(SLOWEST_EVIDENCE - 1).or(slowest.last());
+                match floor {
+                    Some(&floor) => succeeded()
+                        .filter(runs::started_at.ge(now - *window))
+                        .filter(runs::started_at.lt(now))
+                        .filter(runs::duration_ms.ge(floor))
+                        .order((runs::duration_ms.desc(), runs::run_id))
+                        .select((runs::run_id, runs::duration_ms.assume_not_null()))
+                        .limit(SLOWEST_EVIDENCE as i64)
+                        .load::<(String, i64)>(conn)?,
+                    None => Vec::new(),
+                }
+            } else {
+                Vec::new()
+            };
+            let evidence = evidence
                 .into_iter()
-                .take(5)
                 .map(|(id, ms)| PlannedLink {
                     run_id: id,
                     reason: format!("one of the slowest recent runs: {ms} ms"),
