@@ -5,6 +5,7 @@ pub mod migrate;
 pub mod models;
 pub mod schema;
 mod sqlite_plans;
+mod stamp;
 mod upsert;
 mod writer;
 
@@ -14,6 +15,7 @@ use diesel::r2d2::{Error as PoolError, ManageConnection};
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use stamp::Stamp;
 pub use upsert::{UpsertRow, upsert};
 
 /// A connection to either backend. Queries written against it run on both.

@@ -11,10 +11,11 @@ use diesel::prelude::*;
 use diesel::query_builder::AstPass;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
+use ref_cast::RefCast;
 
 use crate::db::models::run::Previous;
 use crate::db::schema::{run_hours, runs, table_health, typed_columns};
-use crate::db::{DbConnection, FEW_ROWS, UpsertRow, upsert};
+use crate::db::{DbConnection, FEW_ROWS, Stamp, UpsertRow, upsert};
 use crate::domain::drill::LIVE;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
@@ -90,7 +91,7 @@ impl<DB> UpsertRow<DB> for RunHour
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<BigInt>,
     String: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
+    Stamp: ToSql<Timestamp, DB>,
     i64: ToSql<BigInt, DB>,
     Option<i64>: ToSql<Nullable<BigInt>, DB>,
 {
@@ -103,7 +104,7 @@ where
     fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
         out.push_bind_param::<Text, _>(&self.warehouse_type)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&self.hour)?;
+        out.push_bind_param::<Timestamp, _>(Stamp::ref_cast(&self.hour))?;
         for n in [&self.runs, &self.running, &self.failed, &self.timed_out] {
             out.push_sql(", ");
             out.push_bind_param::<BigInt, _>(n)?;
@@ -122,8 +123,8 @@ impl<DB> UpsertRow<DB> for TableHealth
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
     String: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
-    Option<NaiveDateTime>: ToSql<Nullable<Timestamp>, DB>,
+    Stamp: ToSql<Timestamp, DB> + ToSql<Nullable<Timestamp>, DB>,
+    Option<Stamp>: ToSql<Nullable<Timestamp>, DB>,
 {
     const INTO: &'static str = "table_health (warehouse_type, table_name, last_run_at, \
         last_success_started_at, last_success_finished_at)";
@@ -150,11 +151,18 @@ where
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(&self.table_name)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&self.last_run_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&self.last_success_started_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Timestamp>, _>(&self.last_success_finished_at)
+        out.push_bind_param::<Timestamp, _>(Stamp::ref_cast(&self.last_run_at))?;
+        for at in [
+            &self.last_success_started_at,
+            &self.last_success_finished_at,
+        ] {
+            out.push_sql(", ");
+            match at {
+                Some(at) => out.push_bind_param::<Nullable<Timestamp>, _>(Stamp::ref_cast(at))?,
+                None => out.push_bind_param::<Nullable<Timestamp>, Option<Stamp>>(&None)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -163,7 +171,7 @@ impl<DB> UpsertRow<DB> for TypedColumn
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
     String: ToSql<Text, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
+    Stamp: ToSql<Timestamp, DB>,
 {
     const INTO: &'static str = "typed_columns (warehouse_type, table_name, column_name, \
         semantic_type, last_typed_at)";
@@ -181,7 +189,7 @@ where
             out.push_bind_param::<Text, _>(text)?;
             out.push_sql(", ");
         }
-        out.push_bind_param::<Timestamp, _>(&self.last_typed_at)
+        out.push_bind_param::<Timestamp, _>(Stamp::ref_cast(&self.last_typed_at))
     }
 }
 

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::runs;
-use crate::db::{DbConnection, per_backend};
+use ref_cast::RefCast;
+
+use crate::db::{DbConnection, Stamp, per_backend};
 use crate::domain::run::RunStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -26,6 +28,43 @@ pub struct Run {
     pub drill: i64,
     /// The run's columns, `RunColumn::encode`d; None when it reported none.
     pub profiled_columns: Option<String>,
+}
+
+/// A `Run` as inserted: its timestamps bound as `Stamp`s (see `db::Stamp`).
+#[derive(Insertable)]
+#[diesel(table_name = runs, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct NewRunRow<'a> {
+    run_id: &'a str,
+    warehouse_type: &'a str,
+    table_name: &'a str,
+    status: &'a str,
+    started_at: &'a Stamp,
+    finished_at: Option<&'a Stamp>,
+    duration_ms: Option<i64>,
+    error: Option<&'a str>,
+    received_at: &'a Stamp,
+    row_count: Option<i64>,
+    drill: i64,
+    profiled_columns: Option<&'a str>,
+}
+
+impl<'a> NewRunRow<'a> {
+    fn of(run: &'a Run) -> NewRunRow<'a> {
+        NewRunRow {
+            run_id: &run.run_id,
+            warehouse_type: &run.warehouse_type,
+            table_name: &run.table_name,
+            status: &run.status,
+            started_at: Stamp::ref_cast(&run.started_at),
+            finished_at: run.finished_at.as_ref().map(Stamp::ref_cast),
+            duration_ms: run.duration_ms,
+            error: run.error.as_deref(),
+            received_at: Stamp::ref_cast(&run.received_at),
+            row_count: run.row_count,
+            drill: run.drill,
+            profiled_columns: run.profiled_columns.as_deref(),
+        }
+    }
 }
 
 /// A column of a run as the profiler typed it. Stored with the run, as a JSON array
@@ -122,12 +161,13 @@ impl Run {
     /// Insert new runs (none stored yet), many rows per statement (see `per_backend`).
     pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<()> {
         for chunk in runs.chunks(CHUNK) {
+            let rows: Vec<NewRunRow<'_>> = chunk.iter().map(NewRunRow::of).collect();
             macro_rules! insert {
                 ($c:expr, $v:expr) => {
                     diesel::insert_into(runs::table).values($v).execute($c)?
                 };
             }
-            per_backend!(conn, chunk, insert);
+            per_backend!(conn, &rows, insert);
         }
         Ok(())
     }
