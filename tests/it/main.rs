@@ -12,6 +12,7 @@ mod cli;
 mod drills;
 mod escalation;
 mod import_runs;
+mod incident_windows;
 mod incidents;
 mod intake_api;
 mod intake_form;

@@ -249,11 +249,11 @@ pub fn read(
             // The slowest recent runs by id, only for a crossed rule: the window's
             // durations from the index, then the few runs at the top looked up.
             let evidence = if crossed {
-                let mut slowest = recent_ms.clone();
-                slowest.sort_unstable_by(|a, b| b.cmp(a));
-                let floor = slowest.get(SLOWEST_EVIDENCE - 1).or(slowest.last());
+                // The fifth-longest duration (or the shortest, with fewer), in place.
+                let nth = recent_ms.len().saturating_sub(SLOWEST_EVIDENCE);
+                let floor = (!recent_ms.is_empty()).then(|| *recent_ms.select_nth_unstable(nth).1);
                 match floor {
-                    Some(&floor) => succeeded()
+                    Some(floor) => succeeded()
                         .filter(runs::started_at.ge(now - *window))
                         .filter(runs::started_at.lt(now))
                         .filter(runs::duration_ms.ge(floor))
