@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::status::Status;
 use crate::email;
 use crate::error::AppError;
 use crate::services::notify::{self, Message};
-use crate::services::triage::{TicketChangeset, Who, touch};
+use crate::services::triage::{self, Changes, Tell, TicketChangeset, Who, touch};
 use crate::state::Desk;
 
 /// Turn a ticket into an incident.
@@ -138,56 +139,112 @@ pub fn update(
     }
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
-        let incident = Ticket::find(conn, incident_id)?;
-        if !incident.is_incident {
-            return Err(AppError::invalid(
-                "incident",
-                format!("{} is not an incident.", incident.number()),
-            ));
-        }
-        let children = Ticket::children(conn, incident.id)?;
-        let mut told = BTreeSet::new();
-        let incident = touch(
-            conn,
-            &incident,
-            who,
-            &[("incident_update", body.to_string(), true)],
-            TicketChangeset::default(),
-            now,
-        )?;
-        for ticket in std::iter::once(incident).chain(children) {
-            let ticket = if ticket.is_incident {
-                ticket
-            } else {
-                touch(
-                    conn,
-                    &ticket,
-                    who,
-                    &[("incident_update", body.to_string(), true)],
-                    TicketChangeset::default(),
-                    now,
-                )?
-            };
-            // One email per reporter, threaded on the first of their tickets.
-            if told.insert(ticket.reporter_email.clone()) {
-                let rendered = email::ticket_message(
-                    &desk.mail,
-                    &ticket,
-                    "Update on the problem you reported",
-                    body,
-                )?;
-                let message = Message {
-                    template: "incident_update",
-                    recipient: &ticket.reporter_email,
-                    rendered,
-                    first_in_thread: false,
-                    dedupe_key: None,
-                };
-                notify::queue(conn, &desk.mail, &ticket, message, now)?;
-            }
-        }
-        Ok(told.len())
+        update_in(conn, desk, who, incident_id, body, now)
     })
+}
+
+/// `update` inside the caller's transaction (`body` checked).
+fn update_in(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    incident_id: i64,
+    body: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<usize, AppError> {
+    let incident = Ticket::find(conn, incident_id)?;
+    if !incident.is_incident {
+        return Err(AppError::invalid(
+            "incident",
+            format!("{} is not an incident.", incident.number()),
+        ));
+    }
+    let children = Ticket::children(conn, incident.id)?;
+    let mut told = BTreeSet::new();
+    let incident = touch(
+        conn,
+        &incident,
+        who,
+        &[("incident_update", body.to_string(), true)],
+        TicketChangeset::default(),
+        now,
+    )?;
+    for ticket in std::iter::once(incident).chain(children) {
+        let ticket = if ticket.is_incident {
+            ticket
+        } else {
+            touch(
+                conn,
+                &ticket,
+                who,
+                &[("incident_update", body.to_string(), true)],
+                TicketChangeset::default(),
+                now,
+            )?
+        };
+        // One email per reporter, threaded on the first of their tickets.
+        if told.insert(ticket.reporter_email.clone()) {
+            let rendered = email::ticket_message(
+                &desk.mail,
+                &ticket,
+                "Update on the problem you reported",
+                body,
+            )?;
+            let message = Message {
+                template: "incident_update",
+                recipient: &ticket.reporter_email,
+                rendered,
+                first_in_thread: false,
+                dedupe_key: None,
+            };
+            notify::queue(conn, &desk.mail, &ticket, message, now)?;
+        }
+    }
+    Ok(told.len())
+}
+
+/// An incident just resolved (by an agent, or by its rule after the cool-down): each of
+/// its reports still open is resolved with it, noting the incident on its timeline, and
+/// the incident's update saying so reaches every reporter once, the incident's own
+/// included (not one "resolved" email per ticket: an analyst who filed three hears
+/// once). A reporter who still sees the problem replies on the tracking page and their
+/// report reopens, as any resolved one does. Call inside the transaction that resolved
+/// the incident. Returns how many reports it resolved.
+pub(crate) fn resolve_reports(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    incident: &Ticket,
+    reason: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> Result<usize, AppError> {
+    let children = Ticket::children(conn, incident.id)?;
+    let mut resolved = 0;
+    for child in &children {
+        let open = Status::parse(&child.status)
+            .is_ok_and(|status| status.can_move_to(Status::Resolved).is_ok());
+        if !open {
+            continue;
+        }
+        let changes = Changes {
+            status: Some(Status::Resolved),
+            reason: Some(format!("resolved with incident {}", incident.number())),
+            ..Changes::default()
+        };
+        if triage::apply(conn, desk, who, child, &changes, Tell::NotReporter, now)?.is_some() {
+            resolved += 1;
+        }
+    }
+    let body = match reason.filter(|r| !r.is_empty()) {
+        Some(reason) => format!(
+            "Resolved: {reason}. If you still see the problem, reply on your tracking page."
+        ),
+        None => "The team has resolved this problem. If you still see it, reply on your \
+                 tracking page."
+            .to_string(),
+    };
+    update_in(conn, desk, who, incident.id, &body, now)?;
+    Ok(resolved)
 }
 
 /// An open incident as the API and the runbooks' drills list it.

@@ -88,7 +88,8 @@ struct Note {
     public: bool,
 }
 
-/// Apply `changes` if the ticket is still at `expected_version`.
+/// Apply `changes` if the ticket is still at `expected_version`. An incident that moves to
+/// resolved takes its open reports with it (see `incidents::resolve_reports`).
 pub fn update(
     conn: &mut DbConnection,
     desk: &Desk,
@@ -107,21 +108,61 @@ pub fn update(
                 missed,
             }));
         }
-        let (set, notes) = plan(conn, desk, who, &ticket, changes, now)?;
-        if notes.is_empty() {
-            return Ok(Ok(ticket));
-        }
-        let saved = save(conn, &ticket, set, &notes, who, now)?;
-        let Some(saved) = saved else {
+        let resolves_incident = ticket.is_incident
+            && changes.status == Some(Status::Resolved)
+            && ticket.status != Status::Resolved.as_str();
+        // An incident's reporter hears with its reports' reporters, in its update.
+        let tell = if resolves_incident {
+            Tell::NotReporter
+        } else {
+            Tell::Reporter
+        };
+        let Some(saved) = apply(conn, desk, who, &ticket, changes, tell, now)? else {
             let missed = Event::since_version(conn, id, expected_version)?;
             return Ok(Err(Conflict {
                 current: Ticket::find(conn, id)?,
                 missed,
             }));
         };
-        notify_changes(conn, desk, &ticket, &saved, now)?;
+        if resolves_incident && saved.status == Status::Resolved.as_str() {
+            let reason = changes.reason.as_deref().map(str::trim);
+            crate::services::incidents::resolve_reports(conn, desk, who, &saved, reason, now)?;
+            // The update on its timeline moved the incident on a version.
+            return Ok(Ok(Ticket::find(conn, id)?));
+        }
         Ok(Ok(saved))
     })
+}
+
+/// Whether a change's reporter hears of it by email (`notify_changes`); an agent it
+/// assigns always does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tell {
+    Reporter,
+    /// Someone else tells them: an incident's update reaches each reporter once.
+    NotReporter,
+}
+
+/// Plan and save `changes` on `ticket` as read inside the caller's transaction; `None`
+/// when it changed since (its version moved). Nothing to change returns it as it is.
+pub(crate) fn apply(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    ticket: &Ticket,
+    changes: &Changes,
+    tell: Tell,
+    now: NaiveDateTime,
+) -> Result<Option<Ticket>, AppError> {
+    let (set, notes) = plan(conn, desk, who, ticket, changes, now)?;
+    if notes.is_empty() {
+        return Ok(Some(ticket.clone()));
+    }
+    let Some(saved) = save(conn, ticket, set, &notes, who, now)? else {
+        return Ok(None);
+    };
+    notify_changes(conn, desk, ticket, &saved, tell, now)?;
+    Ok(Some(saved))
 }
 
 /// Email what a change means to the people it concerns: the reporter hears of progress,
@@ -131,9 +172,10 @@ fn notify_changes(
     desk: &Desk,
     before: &Ticket,
     after: &Ticket,
+    tell: Tell,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    if before.status != after.status {
+    if before.status != after.status && tell == Tell::Reporter {
         let news = match Status::parse(&after.status) {
             Ok(Status::InProgress) => Some((
                 "Someone is working on your report",

@@ -209,6 +209,19 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
             "{reporter}"
         );
     }
+    // Its reports resolved with it, each saying so, without a "resolved" email each.
+    for report in [&report_number, &later_number] {
+        assert_eq!(ticket(&app, report).await["status"], "resolved", "{report}");
+        let timeline = events(&app, report).await;
+        let note = format!("resolved with incident {number}");
+        assert!(
+            timeline
+                .iter()
+                .any(|e| e["detail"].as_str().unwrap().contains(&note)),
+            "{timeline:?}"
+        );
+    }
+    assert_eq!(app.count("outbox WHERE template = 'resolved'"), 0);
     // A new burst later opens a new incident.
     app.post_run(run(
         &app,

@@ -573,6 +573,80 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
     )
     .await;
     assert_eq!(json["incident"], inc);
+
+    // y's report was answered on its own already; x's second waits on x.
+    let x_second = children[1]["number"].as_str().unwrap();
+    let y_report = children[2]["number"].as_str().unwrap();
+    for (number, status) in [(y_report, "resolved"), (x_second, "waiting_on_reporter")] {
+        let current: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
+        let (code, body) = api(
+            &app,
+            &[Scope::Write],
+            reqwest::Method::PATCH,
+            &format!("/api/v1/tickets/{number}"),
+            Some(json!({"status": status, "version": current["version"]})),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+    }
+    // Resolving the incident resolves its reports still open, each noting why; every
+    // reporter hears once, in the incident's update, and no one gets a per-ticket
+    // "resolved" email besides the one y had.
+    let before = app.count("outbox");
+    let current: Value = app.api_json(&format!("/api/v1/tickets/{inc}")).await;
+    let (code, resolved) = api(
+        &app,
+        &[Scope::Write],
+        reqwest::Method::PATCH,
+        &format!("/api/v1/tickets/{inc}"),
+        Some(json!({
+            "status": "resolved", "version": current["version"],
+            "reason": "warehouse resized; every table profiled again"
+        })),
+    )
+    .await;
+    assert_eq!(code, 200, "{resolved}");
+    assert_eq!(resolved["status"], "resolved");
+    let stored: Value = app.api_json(&format!("/api/v1/tickets/{inc}")).await;
+    assert_eq!(
+        resolved["version"], stored["version"],
+        "the answer carries the version the next change needs"
+    );
+    assert_eq!(app.count("outbox"), before + 3, "lead, x once, y once");
+    assert_eq!(
+        app.count("outbox WHERE template = 'resolved'"),
+        1,
+        "only y's own resolution"
+    );
+    for child in &children {
+        let number = child["number"].as_str().unwrap();
+        let t: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
+        assert_eq!(t["status"], "resolved", "{number}");
+        let events: Vec<Value> = app
+            .api_json(&format!("/api/v1/tickets/{number}/events"))
+            .await;
+        let with_incident = events
+            .iter()
+            .filter(|e| {
+                e["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("resolved with incident {inc}"))
+            })
+            .count();
+        assert_eq!(with_incident, usize::from(number != y_report), "{number}");
+        assert!(
+            events.iter().any(|e| e["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("Resolved: warehouse resized")),
+            "{number}: {events:?}"
+        );
+    }
+    let mail = app.count(
+        "outbox WHERE template = 'incident_update' AND body_text LIKE '%Resolved: warehouse resized%'",
+    );
+    assert_eq!(mail, 3);
 }
 
 async fn pages_refuse_lost_updates_and_bulk_skips_stale_rows(backend: Backend) {

@@ -16,7 +16,6 @@ use crate::domain::status::Status;
 use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
-use crate::services::incidents;
 use crate::services::intake::{self, DeskTicket};
 use crate::services::triage::{self, Changes, Who};
 use crate::state::Desk;
@@ -357,7 +356,8 @@ fn attach_all(
 }
 
 /// The signal stayed below its threshold for the cool-down: resolve the incident with a
-/// timeline note, and tell the reporters of the attached tickets once each.
+/// timeline note; its open reports resolve with it and their reporters hear once each
+/// (`incidents::resolve_reports`). An incident an agent resolved already told them.
 fn resolve_incident(
     conn: &mut DbConnection,
     desk: &Desk,
@@ -375,7 +375,7 @@ fn resolve_incident(
     if is_open(&ticket) {
         let changes = Changes {
             status: Some(Status::Resolved),
-            reason: Some(note.clone()),
+            reason: Some(note),
             ..Changes::default()
         };
         // A concurrent change by an agent wins; the next evaluation tries again.
@@ -383,16 +383,6 @@ fn resolve_incident(
             return Ok(ticket.number());
         }
     }
-    if SignalIncident::resolve(conn, open.id, now)? == 1 {
-        incidents::update(
-            conn,
-            desk,
-            &who,
-            ticket.id,
-            &format!(
-                "Resolved: {note}. If you still see the problem, reply on your tracking page."
-            ),
-        )?;
-    }
+    SignalIncident::resolve(conn, open.id, now)?;
     Ok(ticket.number())
 }

@@ -225,14 +225,27 @@ fn quiet_resolves(r: &mut Rehearsal<'_>, warehouse: WarehouseType, skip: TimeDel
     r.advance(r.desk.model.signals.cool_down + TimeDelta::minutes(1));
     let second = evaluate(r, warehouse)?;
     let ticket = r.ticket(incident.ticket.id)?;
+    let (resolved, reports) = reports_resolved(r, ticket.id)?;
     check(
-        second.resolved == vec![ticket.number()] && ticket.status == Status::Resolved.as_str(),
+        second.resolved == vec![ticket.number()]
+            && ticket.status == Status::Resolved.as_str()
+            && resolved == reports,
         format!(
-            "{} is {} after {} below threshold: {}",
+            "{} is {} after {} below threshold, {resolved} of its {reports} reports with it: {}",
             ticket.number(),
             ticket.status,
             crate::domain::signals::describe(r.desk.model.signals.cool_down),
             second.lines.join("; ")
         ),
     )
+}
+
+/// An incident's reports: how many are resolved, of how many.
+fn reports_resolved(r: &mut Rehearsal<'_>, incident_id: i64) -> Result<(usize, usize), String> {
+    let reports = Ticket::children(&mut r.conn, incident_id).map_err(|e| e.to_string())?;
+    let resolved = reports
+        .iter()
+        .filter(|t| t.status == Status::Resolved.as_str())
+        .count();
+    Ok((resolved, reports.len()))
 }

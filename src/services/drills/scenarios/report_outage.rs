@@ -125,10 +125,13 @@ pub fn report_generation_outage(r: &mut Rehearsal<'_>) {
         // The rule lets go of a signal whose incident an agent resolved.
         evaluate(r, warehouse)?;
         let left = open_incidents(r)?;
+        // Its reports resolved with it: nothing of the outage is left on the queue.
+        let (resolved, reports) = reports_resolved(r, incident_id)?;
         check(
-            left.is_empty(),
+            left.is_empty() && resolved == reports,
             format!(
-                "INS-{incident_id} resolved by {}; {} incident(s) still open",
+                "INS-{incident_id} resolved by {}, {resolved} of its {reports} reports with \
+                 it; {} incident(s) still open",
                 who.name,
                 left.len()
             ),
