@@ -16,6 +16,24 @@ use crate::services::tokens;
 use crate::startup::{Application, build_desk};
 use crate::{db, demo, telemetry};
 
+/// `println!` for the verbs' output. Once stdout is a pipe whose reader has gone
+/// (`inspect-desk sweep | head`), the process ends quietly with the status a Unix tool
+/// killed by SIGPIPE has (141), instead of panicking with a backtrace: Rust ignores
+/// SIGPIPE, and restoring it would take `unsafe` (a write in progress is a transaction
+/// SQLite rolls back either way).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(141);
+            }
+            panic!("cannot write to stdout: {e}");
+        }
+    }};
+}
+pub(crate) use say;
+
 #[derive(Parser)]
 #[command(
     name = "inspect-desk",
@@ -173,7 +191,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
             let pool = db::pool(&url, 1)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let applied = db::migrate::run_pending(&mut conn)?;
-            println!(
+            say!(
                 "{} migration(s) applied on {}; database is current",
                 applied.len(),
                 url.backend()
@@ -192,7 +210,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
                 ));
             }
             print!("{}", crate::domain::model_check::describe(&model));
-            println!("\nsupport model {path}: OK");
+            say!("\nsupport model {path}: OK");
             Ok(())
         }
         Command::Route {
@@ -221,9 +239,9 @@ fn run_command(cli: Cli) -> Result<(), String> {
             let team = desk_model
                 .team(&decision.team)
                 .map_or(decision.team.as_str(), |t| t.name.as_str());
-            println!("team: {} ({team})", decision.team);
-            println!("rule: {}", decision.rule);
-            println!("why:  {}", decision.reason);
+            say!("team: {} ({team})", decision.team);
+            say!("rule: {}", decision.rule);
+            say!("why:  {}", decision.reason);
             Ok(())
         }
         Command::User {
@@ -242,9 +260,9 @@ fn run_command(cli: Cli) -> Result<(), String> {
                 desk.clock.now(),
             )
             .map_err(describe)?;
-            println!("user {} added as {role}", user.email);
-            println!("one-time password: {}", one_time.unwrap_or_default());
-            println!(
+            say!("user {} added as {role}", user.email);
+            say!("one-time password: {}", one_time.unwrap_or_default());
+            say!(
                 "(shown once; it must be changed at first sign-in, at {}/login)",
                 desk.mail.base_url
             );
@@ -259,12 +277,14 @@ fn run_command(cli: Cli) -> Result<(), String> {
                     let created =
                         tokens::create(&mut conn, &CLI_ACTOR, &name, &scopes, desk.clock.now())
                             .map_err(describe)?;
-                    println!(
+                    say!(
                         "token {} '{}' with scopes {}",
-                        created.token.id, created.token.name, created.token.scopes
+                        created.token.id,
+                        created.token.name,
+                        created.token.scopes
                     );
-                    println!("{}", created.plain);
-                    println!("(shown once; send it as: Authorization: Bearer <token>)");
+                    say!("{}", created.plain);
+                    say!("(shown once; send it as: Authorization: Bearer <token>)");
                 }
                 TokenCommand::Revoke { id } => {
                     tokens::revoke(&mut conn, &CLI_ACTOR, id, desk.clock.now()).map_err(
@@ -273,7 +293,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
                             other => describe(other),
                         },
                     )?;
-                    println!("token {id} revoked");
+                    say!("token {id} revoked");
                 }
             }
             Ok(())
@@ -288,7 +308,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
             };
             let started = std::time::Instant::now();
             let report = crate::services::escalation::sweep(&desk, at).map_err(describe)?;
-            println!(
+            say!(
                 "sweep at {}: {} ticket(s) due, {} step(s) fired, {} email(s) queued in {:.1} ms",
                 crate::clock::rfc3339(at),
                 report.tickets,
@@ -297,13 +317,13 @@ fn run_command(cli: Cli) -> Result<(), String> {
                 started.elapsed().as_secs_f64() * 1000.0
             );
             for line in report.lines {
-                println!("  {line}");
+                say!("  {line}");
             }
             Ok(())
         }
         Command::Drill { list: true, .. } => {
             for s in crate::services::drills::SCENARIOS {
-                println!(
+                say!(
                     "{:<30} {}",
                     s.name,
                     s.summary.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -346,7 +366,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
             let report = system
                 .block_on(crate::jobs::outbox::deliver_due(&desk, &mailer))
                 .map_err(describe)?;
-            println!(
+            say!(
                 "outbox via {}: {} sent, {} failed (will retry), {} dead-lettered",
                 mailer.describe(),
                 report.sent,
@@ -358,7 +378,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
         Command::Seed { tickets, runs } => {
             let desk = build_desk(&settings, Clock::system(), None)?;
             let summary = demo::seed(&desk, runs, tickets)?;
-            println!("{summary}");
+            say!("{summary}");
             Ok(())
         }
         Command::ImportRuns {
@@ -397,15 +417,15 @@ fn serve(settings: &Settings, with_demo: bool) -> Result<(), String> {
             let summary = actix_web::web::block(move || demo::seed_if_empty(&desk))
                 .await
                 .map_err(|e| e.to_string())??;
-            println!("{summary}");
+            say!("{summary}");
         }
-        println!("inspect-desk is listening on {url}");
-        println!("  report form:  {url}/report");
-        println!("  API document: {url}/api/v1/openapi.json");
+        say!("inspect-desk is listening on {url}");
+        say!("  report form:  {url}/report");
+        say!("  API document: {url}/api/v1/openapi.json");
         if with_demo {
-            println!("  demo sign-in: {url}/login");
+            say!("  demo sign-in: {url}/login");
             for (email, _, password) in demo::DEMO_USERS {
-                println!("                {email} / {password}");
+                say!("                {email} / {password}");
             }
         }
         app.run_until_stopped().await.map_err(|e| e.to_string())

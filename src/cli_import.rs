@@ -63,7 +63,7 @@ pub fn run(
             report.errors.len() - MAX_PRINTED_ERRORS
         );
     }
-    println!(
+    crate::cli::say!(
         "imported {} runs ({} new, {} replaced) in {} batch(es) from {}",
         report.created + report.updated,
         report.created,

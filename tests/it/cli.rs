@@ -381,3 +381,25 @@ fn graceful_shutdown_finishes_in_flight_requests() {
             .unwrap();
     assert_eq!(stored[0].n, 50_000);
 }
+
+/// Output piped into a reader that has gone (`inspect-desk … | head`) ends the command
+/// quietly, as a Unix tool killed by SIGPIPE ends (status 141), not with a panic.
+#[test]
+fn a_closed_pipe_ends_a_verb_quietly() {
+    let mut child = desk("sqlite://unused.db")
+        .args(["route", "--category", "other"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start inspect-desk");
+    // The reader goes before the verb has started to print.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for inspect-desk");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.code() == Some(141) || out.status.success(),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
