@@ -13,6 +13,7 @@ on_both_backends!(
     reclassify_reroute_assign_and_verdicts,
     comments_merges_and_replies,
     incident_updates_reach_each_reporter_once,
+    bulk_resolving_an_incident_and_its_reports,
     pages_refuse_lost_updates_and_bulk_skips_stale_rows,
     saved_views_for_me_and_my_team,
 );
@@ -647,6 +648,56 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
         "outbox WHERE template = 'incident_update' AND body_text LIKE '%Resolved: warehouse resized%'",
     );
     assert_eq!(mail, 3);
+}
+
+/// Ticking an incident and its reports and resolving them in bulk: the incident resolves
+/// its reports first, and the queue does not call them changed and skipped.
+async fn bulk_resolving_an_incident_and_its_reports(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut numbers = Vec::new();
+    for email in ["lead@example.com", "x@example.com", "y@example.com"] {
+        let t = app
+            .file_report(report(
+                email,
+                "profiling_failure",
+                "blocked",
+                "Profiling runs time out",
+            ))
+            .await;
+        numbers.push(t["number"].as_str().unwrap().to_string());
+    }
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let incident = &numbers[0];
+    let declare = [("action", "declare")];
+    let path = format!("/tickets/{incident}/incident");
+    assert_eq!(
+        app.post_form_as(&agent, &path, &declare).await.status(),
+        303
+    );
+    for number in &numbers[1..] {
+        let attach = [("action", "attach"), ("incident", incident.as_str())];
+        let path = format!("/tickets/{number}/incident");
+        assert_eq!(app.post_form_as(&agent, &path, &attach).await.status(), 303);
+    }
+    let mut ticked = Vec::new();
+    for number in &numbers {
+        let t: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
+        ticked.push(format!(
+            "{}:{}",
+            number.trim_start_matches("INS-"),
+            t["version"]
+        ));
+    }
+    let mut form: Vec<(&str, &str)> = ticked.iter().map(|t| ("ticket", t.as_str())).collect();
+    form.extend([("action", "status"), ("value", "resolved")]);
+    let result = app.post_form_as(&agent, "/queue/bulk", &form).await;
+    assert_eq!(result.status(), 200);
+    let html = result.text().await.unwrap();
+    assert!(html.contains("Bulk status done."), "{html}");
+    for number in &numbers {
+        let t: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
+        assert_eq!(t["status"], "resolved", "{number}");
+    }
 }
 
 async fn pages_refuse_lost_updates_and_bulk_skips_stale_rows(backend: Backend) {

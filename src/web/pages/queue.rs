@@ -381,6 +381,9 @@ pub async fn bulk(
                 (Some(changes), _) => {
                     match triage::update(&mut conn, &desk2, &who, id, version, changes) {
                         Ok(Ok(_)) => Ok(()),
+                        // Another change got there first, e.g. an incident ticked above
+                        // resolved its reports: nothing is left to do.
+                        Ok(Err(conflict)) if in_place(changes, &conflict.current) => Ok(()),
                         Ok(Err(_)) => Err(format!(
                             "INS-{id} changed since you loaded the queue; skipped"
                         )),
@@ -407,6 +410,18 @@ pub async fn bulk(
         format!("Bulk {action}: {}", report.join("; "))
     };
     render(ctx, desk, raw, Some(notice)).await
+}
+
+/// Whether `ticket` as it stands already has the status `changes` sets, and they set
+/// nothing else.
+fn in_place(changes: &Changes, ticket: &Ticket) -> bool {
+    changes
+        .status
+        .is_some_and(|status| ticket.status == status.as_str())
+        && changes.category.is_none()
+        && changes.severity.is_none()
+        && changes.team.is_none()
+        && changes.assignee.is_none()
 }
 
 fn describe(err: &AppError) -> String {
