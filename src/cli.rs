@@ -21,16 +21,20 @@ use crate::{db, demo, telemetry};
 /// killed by SIGPIPE has (141), instead of panicking with a backtrace: Rust ignores
 /// SIGPIPE, and restoring it would take `unsafe` (a write in progress is a transaction
 /// SQLite rolls back either way).
+/// `say!(@write, …)` is the `print!` of it.
 macro_rules! say {
-    ($($arg:tt)*) => {{
+    (@$write:ident, $($arg:tt)*) => {{
         use std::io::Write as _;
-        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+        if let Err(e) = $write!(std::io::stdout().lock(), $($arg)*) {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 std::process::exit(141);
             }
             panic!("cannot write to stdout: {e}");
         }
     }};
+    ($($arg:tt)*) => {
+        $crate::cli::say!(@writeln, $($arg)*)
+    };
 }
 pub(crate) use say;
 
@@ -209,7 +213,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
                     problems.join("\n  ")
                 ));
             }
-            print!("{}", crate::domain::model_check::describe(&model));
+            say!(@write, "{}", crate::domain::model_check::describe(&model));
             say!("\nsupport model {path}: OK");
             Ok(())
         }
@@ -350,7 +354,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
             .map_err(describe)?;
             drop(conn);
             let report = crate::services::drills::run(&desk, id, &desk.mailer).map_err(describe)?;
-            print!("{}", report.to_text());
+            say!(@write, "{}", report.to_text());
             if report.passed() {
                 Ok(())
             } else {
