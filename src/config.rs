@@ -43,6 +43,10 @@ pub struct Settings {
     /// Addresses the auth proxy header is honoured from (`DESK_AUTH_PROXY_ADDRS`,
     /// comma-separated IPs). Default none.
     pub auth_proxy_addresses: Vec<String>,
+    /// Reverse proxies or load balancers in front of the desk (`DESK_TRUSTED_PROXIES`,
+    /// comma-separated IPs): from these, the client's address is read from
+    /// `X-Forwarded-For` (see `web::auth::client`). Default none.
+    pub trusted_proxies: Vec<String>,
     /// Anonymous report submissions a minute per address; 0 switches the limit off
     /// (`DESK_REPORT_RATE_PER_MINUTE`). Default 30.
     pub report_rate_per_minute: u32,
@@ -105,6 +109,7 @@ impl Default for Settings {
             session_ttl: "12h".into(),
             auth_proxy_header: None,
             auth_proxy_addresses: Vec::new(),
+            trusted_proxies: Vec::new(),
             report_rate_per_minute: 30,
             smtp_url: None,
             background_jobs: true,
@@ -192,12 +197,10 @@ impl Settings {
             self.auth_proxy_header = Some(v).filter(|h| !h.is_empty());
         }
         if let Some(v) = var("DESK_AUTH_PROXY_ADDRS") {
-            self.auth_proxy_addresses = v
-                .split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(str::to_string)
-                .collect();
+            self.auth_proxy_addresses = list(&v);
+        }
+        if let Some(v) = var("DESK_TRUSTED_PROXIES") {
+            self.trusted_proxies = list(&v);
         }
         for (name, target) in [
             (
@@ -227,13 +230,15 @@ impl Settings {
 
     /// Addresses the auth proxy header is trusted from.
     pub fn proxy_addresses(&self) -> Result<Vec<std::net::IpAddr>, String> {
-        self.auth_proxy_addresses
-            .iter()
-            .map(|a| {
-                a.parse()
-                    .map_err(|_| format!("DESK_AUTH_PROXY_ADDRS: '{a}' is not an IP address"))
-            })
-            .collect()
+        addresses("DESK_AUTH_PROXY_ADDRS", &self.auth_proxy_addresses)
+    }
+
+    /// Proxies whose `X-Forwarded-For` names the client: the trusted proxies and the auth
+    /// proxies (which the desk trusts with more than that).
+    pub fn forwarding_proxies(&self) -> Result<Vec<std::net::IpAddr>, String> {
+        let mut all = addresses("DESK_TRUSTED_PROXIES", &self.trusted_proxies)?;
+        all.extend(self.proxy_addresses()?);
+        Ok(all)
     }
 
     /// The session signing key: from settings, or generated once into the data folder.
@@ -290,6 +295,27 @@ impl Settings {
     }
 }
 
+/// A comma-separated setting's items.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// IP addresses of a setting named `name`, or which one is not.
+fn addresses(name: &str, items: &[String]) -> Result<Vec<std::net::IpAddr>, String> {
+    items
+        .iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|_| format!("{name}: '{a}' is not an IP address"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +329,30 @@ mod tests {
         assert!(
             s.apply_env(|n| (n == "DESK_POOL_SIZE").then(|| "x".to_string()))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn forwarding_proxies_are_the_trusted_and_the_auth_ones() {
+        let mut s = Settings::default();
+        s.apply_env(|n| match n {
+            "DESK_TRUSTED_PROXIES" => Some(" 10.0.0.2, ::1 ,".to_string()),
+            "DESK_AUTH_PROXY_ADDRS" => Some("10.0.0.9".to_string()),
+            _ => None,
+        })
+        .unwrap();
+        let all: Vec<String> = s
+            .forwarding_proxies()
+            .unwrap()
+            .iter()
+            .map(|ip| ip.to_string())
+            .collect();
+        assert_eq!(all, ["10.0.0.2", "::1", "10.0.0.9"]);
+        s.trusted_proxies = vec!["lb.internal".into()];
+        let err = s.forwarding_proxies().unwrap_err();
+        assert!(
+            err.contains("DESK_TRUSTED_PROXIES") && err.contains("'lb.internal'"),
+            "{err}"
         );
     }
 

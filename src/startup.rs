@@ -122,6 +122,7 @@ pub fn build_desk(
         auth: AuthSettings {
             proxy_header: settings.auth_proxy_header.clone(),
             proxy_addresses: settings.proxy_addresses()?,
+            trusted_proxies: settings.forwarding_proxies()?,
         },
         signing_key: Arc::new(settings.session_key()?),
         mailer: Mailer::new(

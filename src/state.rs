@@ -33,6 +33,8 @@ pub struct Desk {
 pub struct AuthSettings {
     pub proxy_header: Option<String>,
     pub proxy_addresses: Vec<IpAddr>,
+    /// Proxies whose `X-Forwarded-For` names the client (`web::auth::client`).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Desk {

@@ -9,6 +9,7 @@ use crate::on_both_backends;
 on_both_backends!(
     tokens_need_the_right_scope,
     anonymous_reports_are_rate_limited,
+    behind_a_trusted_proxy_each_client_is_limited_alone,
     admin_pages_manage_tokens_and_links
 );
 
@@ -93,6 +94,58 @@ async fn anonymous_reports_are_rate_limited(backend: Backend) {
     let limited = app.post_json("/api/v1/reports", &body).await;
     assert_eq!(limited.headers()["retry-after"], "60");
     assert_eq!(app.count("tickets"), 3);
+}
+
+/// Behind a load balancer (`DESK_TRUSTED_PROXIES`) the limit is per client, as the proxy
+/// forwards it; from anywhere else `X-Forwarded-For` is the client's own claim, ignored.
+async fn behind_a_trusted_proxy_each_client_is_limited_alone(backend: Backend) {
+    let body = json!({"reporter_email": "a@example.com", "kind": "other", "description": "flood"});
+    let post = |app: &TestApp, forwarded: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/reports"))
+            .header("X-Forwarded-For", forwarded)
+            .json(&body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let proxied = TestApp::spawn_with(backend.clone(), |s| {
+        s.report_rate_per_minute = 2;
+        s.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for forwarded in [
+        "203.0.113.1",
+        "203.0.113.2",
+        "203.0.113.1",
+        "203.0.113.2",
+        "203.0.113.1",
+        // The left-most entry is the client's to write: still 203.0.113.2.
+        "198.51.100.7, 203.0.113.2",
+        "203.0.113.3",
+    ] {
+        statuses.push(post(&proxied, forwarded).await);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429, 429, 201]);
+    // The audit log names the client too (a token's first use is logged).
+    let token = proxied.token(&[Scope::Read]);
+    let response = proxied
+        .client
+        .get(proxied.url("/api/v1/tickets"))
+        .bearer_auth(token)
+        .header("X-Forwarded-For", "203.0.113.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(proxied.count("audit_log WHERE ip = '203.0.113.5'"), 1);
+
+    let direct = TestApp::spawn_with(backend, |s| s.report_rate_per_minute = 2).await;
+    let mut statuses = Vec::new();
+    for forwarded in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        statuses.push(post(&direct, forwarded).await);
+    }
+    assert_eq!(statuses, [201, 201, 429], "one address, whatever it claims");
 }
 
 async fn admin_pages_manage_tokens_and_links(backend: Backend) {

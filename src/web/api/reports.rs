@@ -8,6 +8,7 @@ use crate::domain::report::{RawReport, Report};
 use crate::error::AppError;
 use crate::services::intake::{self, Submitted};
 use crate::state::Desk;
+use crate::web::auth::client::client_ip;
 use crate::web::body;
 
 /// File a report. An `Idempotency-Key` header makes a retried request return the ticket
@@ -34,7 +35,7 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // Anonymous analysts may file reports; a flood from one address may not.
-    if !desk.limits.reports.allow(req.peer_addr().map(|a| a.ip())) {
+    if !desk.limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let body = body::read_limited(

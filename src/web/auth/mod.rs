@@ -2,6 +2,7 @@
 //! per-route access rules, CSRF protection and rate limits.
 
 pub mod access;
+pub mod client;
 pub mod csrf;
 pub mod limits;
 pub mod session_store;

@@ -73,11 +73,6 @@ impl FromRequest for Viewer {
     }
 }
 
-/// The client's address as the socket saw it (proxies are trusted only where configured).
-pub fn peer_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
-}
-
 /// Middleware: identify the caller. API paths and `/metrics` (scraped by Prometheus) look
 /// at the bearer token only; pages at the session, or at the auth proxy's header when it
 /// comes from a trusted proxy address.
@@ -118,7 +113,7 @@ async fn from_bearer(
             ..Viewer::default()
         });
     };
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = super::client::client_ip_text(req.request());
     let desk = desk.clone();
     let found = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;

@@ -12,6 +12,7 @@ use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self, Actor, SignInError};
 use crate::state::Desk;
+use crate::web::auth::client::{client_ip, client_ip_text};
 use crate::web::auth::session_store::USER_ID;
 
 #[derive(Template)]
@@ -64,11 +65,11 @@ pub async fn submit(
     session: Session,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !desk.limits.sign_in.allow(req.peer_addr().map(|a| a.ip())) {
+    if !desk.limits.sign_in.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let form = form.into_inner();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     let (email, password) = (form.email.clone(), form.password.clone());
     let desk2 = desk.clone();
     let outcome = web::block(move || -> Result<_, AppError> {
@@ -135,7 +136,7 @@ pub async fn logout(
     // purge() deletes the server-side session, not just the cookie.
     session.purge();
     let who = ctx.viewer.actor_name();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
         accounts::audit(

@@ -14,6 +14,7 @@ use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::intake;
 use crate::state::Desk;
+use crate::web::auth::client::client_ip;
 use crate::web::body;
 
 /// A choice in a select box.
@@ -206,7 +207,7 @@ pub async fn submit(
     desk: web::Data<Desk>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    if !desk.limits.reports.allow(req.peer_addr().map(|a| a.ip())) {
+    if !desk.limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let body = body::read_limited(
@@ -260,7 +261,7 @@ pub async fn join_known_issue(
     number: web::Path<String>,
     form: web::Form<JoinForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !desk.limits.reports.allow(req.peer_addr().map(|a| a.ip())) {
+    if !desk.limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let id = crate::db::models::ticket::Ticket::parse_number(&number).ok_or(AppError::NotFound)?;

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::services::accounts::Actor;
 use crate::services::drills::{self, DrillReport, SCENARIOS, Scenario};
 use crate::state::Desk;
+use crate::web::auth::client::client_ip_text;
 use crate::web::pages::{Layout, PageContext, PageError, html, see_other};
 
 /// How many drills the list shows.
@@ -120,7 +121,7 @@ pub async fn start(
         .map(str::to_string)
         .collect();
     let who = ctx.viewer.actor_name();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     let scenario = form.scenario.clone();
     let start_desk = desk.clone();
     let started = web::block(move || -> Result<i64, AppError> {

@@ -21,6 +21,7 @@ use crate::error::AppError;
 use crate::services::accounts::{self, Actor};
 use crate::services::intake::tracking_token;
 use crate::state::Desk;
+use crate::web::auth::client::client_ip_text;
 
 #[derive(Template)]
 #[template(path = "admin/index.html")]
@@ -246,7 +247,7 @@ pub async fn revoke_link(
         ))
     })?;
     let who = ctx.viewer.actor_name();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     let desk2 = desk.clone();
     let (number, token) = web::block(move || -> Result<_, AppError> {
         let mut conn = desk2.pool.get()?;

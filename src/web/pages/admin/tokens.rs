@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::services::accounts::Actor;
 use crate::services::tokens;
 use crate::state::Desk;
+use crate::web::auth::client::client_ip_text;
 use crate::web::pages::{Layout, PageContext, PageError, html, see_other};
 
 struct TokenRow {
@@ -113,7 +114,7 @@ pub async fn create(
         }
     };
     let who = ctx.viewer.actor_name();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     let desk2 = desk.clone();
     let created = web::block(move || -> Result<_, AppError> {
         let mut conn = desk2.pool.get()?;
@@ -154,7 +155,7 @@ pub async fn revoke(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
     let who = ctx.viewer.actor_name();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     let id = id.into_inner();
     web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;

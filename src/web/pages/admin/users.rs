@@ -12,6 +12,7 @@ use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self, Actor};
 use crate::state::Desk;
+use crate::web::auth::client::client_ip_text;
 use crate::web::pages::{Layout, PageContext, PageError, html, see_other};
 
 struct UserRow {
@@ -106,7 +107,7 @@ pub async fn create(
         }
     };
     let who = ctx.viewer.actor_name();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     let (email, name) = (
         form.email.clone(),
         form.name.clone().filter(|n| !n.trim().is_empty()),
@@ -162,7 +163,7 @@ pub async fn set_role(
         .into());
     }
     let who = ctx.viewer.actor_name();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip_text(&req);
     web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
         accounts::set_role(
