@@ -203,13 +203,13 @@ fn update_in(
     Ok(told.len())
 }
 
-/// An incident just resolved (by an agent, or by its rule after the cool-down): each of
-/// its reports still open is resolved with it, noting the incident on its timeline, and
-/// the incident's update saying so reaches every reporter once, the incident's own
-/// included (not one "resolved" email per ticket: an analyst who filed three hears
-/// once). A reporter who still sees the problem replies on the tracking page and their
-/// report reopens, as any resolved one does. Call inside the transaction that resolved
-/// the incident. Returns how many reports it resolved.
+/// An incident just resolved or closed (by an agent, or by its rule after the
+/// cool-down): each of its reports still open is resolved with it, noting the incident on
+/// its timeline, and the incident's update saying so reaches every reporter once, the
+/// incident's own included (not one "resolved" email per ticket: an analyst who filed
+/// three hears once). A reporter who still sees the problem replies on the tracking page
+/// and their report reopens, as any resolved one does. Call inside the transaction that
+/// ended the incident. Returns how many reports it resolved.
 pub(crate) fn resolve_reports(
     conn: &mut DbConnection,
     desk: &Desk,

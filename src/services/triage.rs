@@ -88,8 +88,8 @@ struct Note {
     public: bool,
 }
 
-/// Apply `changes` if the ticket is still at `expected_version`. An incident that moves to
-/// resolved takes its open reports with it (see `incidents::resolve_reports`).
+/// Apply `changes` if the ticket is still at `expected_version`. An incident that is
+/// resolved (or closed) resolves its open reports with it (`incidents::resolve_reports`).
 pub fn update(
     conn: &mut DbConnection,
     desk: &Desk,
@@ -108,9 +108,12 @@ pub fn update(
                 missed,
             }));
         }
+        // Resolved, or closed straight away: an end either way.
+        let ended =
+            |status: &str| status == Status::Resolved.as_str() || status == Status::Closed.as_str();
         let resolves_incident = ticket.is_incident
-            && changes.status == Some(Status::Resolved)
-            && ticket.status != Status::Resolved.as_str();
+            && changes.status.is_some_and(|s| ended(s.as_str()))
+            && !ended(&ticket.status);
         // An incident's reporter hears with its reports' reporters, in its update.
         let tell = if resolves_incident {
             Tell::NotReporter
@@ -124,7 +127,7 @@ pub fn update(
                 missed,
             }));
         };
-        if resolves_incident && saved.status == Status::Resolved.as_str() {
+        if resolves_incident && ended(&saved.status) {
             let reason = changes.reason.as_deref().map(str::trim);
             crate::services::incidents::resolve_reports(conn, desk, who, &saved, reason, now)?;
             // The update on its timeline moved the incident on a version.

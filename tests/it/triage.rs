@@ -650,10 +650,9 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
     assert_eq!(mail, 3);
 }
 
-/// Ticking an incident and its reports and resolving them in bulk: the incident resolves
-/// its reports first, and the queue does not call them changed and skipped.
-async fn bulk_resolving_an_incident_and_its_reports(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+/// Three reports, the first declared an incident and the others attached to it, by
+/// `agent`: their numbers.
+async fn incident_with_reports(app: &TestApp, agent: &reqwest::Client) -> Vec<String> {
     let mut numbers = Vec::new();
     for email in ["lead@example.com", "x@example.com", "y@example.com"] {
         let t = app
@@ -666,19 +665,29 @@ async fn bulk_resolving_an_incident_and_its_reports(backend: Backend) {
             .await;
         numbers.push(t["number"].as_str().unwrap().to_string());
     }
-    let (agent, _) = app.signed_in(Role::Agent).await;
     let incident = &numbers[0];
     let declare = [("action", "declare")];
     let path = format!("/tickets/{incident}/incident");
-    assert_eq!(
-        app.post_form_as(&agent, &path, &declare).await.status(),
-        303
-    );
+    assert_eq!(app.post_form_as(agent, &path, &declare).await.status(), 303);
     for number in &numbers[1..] {
         let attach = [("action", "attach"), ("incident", incident.as_str())];
         let path = format!("/tickets/{number}/incident");
-        assert_eq!(app.post_form_as(&agent, &path, &attach).await.status(), 303);
+        assert_eq!(app.post_form_as(agent, &path, &attach).await.status(), 303);
     }
+    numbers
+}
+
+async fn status_of(app: &TestApp, number: &str) -> Value {
+    let t: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
+    t["status"].clone()
+}
+
+/// Ticking an incident and its reports and resolving them in bulk: the incident resolves
+/// its reports first, and the queue does not call them changed and skipped.
+async fn bulk_resolving_an_incident_and_its_reports(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let numbers = incident_with_reports(&app, &agent).await;
     let mut ticked = Vec::new();
     for number in &numbers {
         let t: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
@@ -695,8 +704,25 @@ async fn bulk_resolving_an_incident_and_its_reports(backend: Backend) {
     let html = result.text().await.unwrap();
     assert!(html.contains("Bulk status done."), "{html}");
     for number in &numbers {
-        let t: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
-        assert_eq!(t["status"], "resolved", "{number}");
+        assert_eq!(status_of(&app, number).await, "resolved", "{number}");
+    }
+    // Closing an incident outright ends its reports the same way.
+    let numbers = incident_with_reports(&app, &agent).await;
+    let incident: Value = app
+        .api_json(&format!("/api/v1/tickets/{}", numbers[0]))
+        .await;
+    let (code, body) = api(
+        &app,
+        &[Scope::Write],
+        reqwest::Method::PATCH,
+        &format!("/api/v1/tickets/{}", numbers[0]),
+        Some(json!({"status": "closed", "version": incident["version"]})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(status_of(&app, &numbers[0]).await, "closed");
+    for number in &numbers[1..] {
+        assert_eq!(status_of(&app, number).await, "resolved", "{number}");
     }
 }
 
