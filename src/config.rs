@@ -44,7 +44,7 @@ pub struct Settings {
     /// comma-separated IPs). Default none.
     pub auth_proxy_addresses: Vec<String>,
     /// Reverse proxies or load balancers in front of the desk (`DESK_TRUSTED_PROXIES`,
-    /// comma-separated IPs): from these, the client's address is read from
+    /// comma-separated IPs or CIDR ranges): from these, the client's address is read from
     /// `X-Forwarded-For` (see `web::auth::client`). Default none.
     pub trusted_proxies: Vec<String>,
     /// Anonymous report submissions a minute per address; 0 switches the limit off
@@ -233,11 +233,24 @@ impl Settings {
         addresses("DESK_AUTH_PROXY_ADDRS", &self.auth_proxy_addresses)
     }
 
-    /// Proxies whose `X-Forwarded-For` names the client: the trusted proxies and the auth
-    /// proxies (which the desk trusts with more than that).
-    pub fn forwarding_proxies(&self) -> Result<Vec<std::net::IpAddr>, String> {
-        let mut all = addresses("DESK_TRUSTED_PROXIES", &self.trusted_proxies)?;
-        all.extend(self.proxy_addresses()?);
+    /// Proxies whose `X-Forwarded-For` names the client: the trusted proxies (addresses or
+    /// CIDR ranges) and the auth proxies (which the desk trusts with more than that).
+    pub fn forwarding_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        let mut all = self
+            .trusted_proxies
+            .iter()
+            .map(|a| {
+                a.parse::<ipnet::IpNet>()
+                    .or_else(|_| a.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "DESK_TRUSTED_PROXIES: '{a}' is neither an IP address nor a CIDR \
+                             range (10.0.0.0/8)"
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        all.extend(self.proxy_addresses()?.into_iter().map(ipnet::IpNet::from));
         Ok(all)
     }
 
@@ -336,7 +349,7 @@ mod tests {
     fn forwarding_proxies_are_the_trusted_and_the_auth_ones() {
         let mut s = Settings::default();
         s.apply_env(|n| match n {
-            "DESK_TRUSTED_PROXIES" => Some(" 10.0.0.2, ::1 ,".to_string()),
+            "DESK_TRUSTED_PROXIES" => Some(" 10.0.0.2, ::1 , 10.1.0.0/16".to_string()),
             "DESK_AUTH_PROXY_ADDRS" => Some("10.0.0.9".to_string()),
             _ => None,
         })
@@ -347,7 +360,10 @@ mod tests {
             .iter()
             .map(|ip| ip.to_string())
             .collect();
-        assert_eq!(all, ["10.0.0.2", "::1", "10.0.0.9"]);
+        assert_eq!(
+            all,
+            ["10.0.0.2/32", "::1/128", "10.1.0.0/16", "10.0.0.9/32"]
+        );
         s.trusted_proxies = vec!["lb.internal".into()];
         let err = s.forwarding_proxies().unwrap_err();
         assert!(

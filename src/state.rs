@@ -34,7 +34,7 @@ pub struct AuthSettings {
     pub proxy_header: Option<String>,
     pub proxy_addresses: Vec<IpAddr>,
     /// Proxies whose `X-Forwarded-For` names the client (`web::auth::client`).
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Desk {

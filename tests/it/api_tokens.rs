@@ -110,7 +110,7 @@ async fn behind_a_trusted_proxy_each_client_is_limited_alone(backend: Backend) {
     };
     let proxied = TestApp::spawn_with(backend.clone(), |s| {
         s.report_rate_per_minute = 2;
-        s.trusted_proxies = vec!["127.0.0.1".into()];
+        s.trusted_proxies = vec!["127.0.0.0/8".into()];
     })
     .await;
     let mut statuses = Vec::new();

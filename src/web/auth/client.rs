@@ -4,9 +4,10 @@
 //! Behind a reverse proxy or load balancer every request comes from the proxy's address,
 //! so a limit per socket address would be one limit shared by every analyst: on launch
 //! day, the thirty-first report of a minute from anyone would be refused. From the
-//! addresses in `DESK_TRUSTED_PROXIES` (and `DESK_AUTH_PROXY_ADDRS`: an auth proxy is such
-//! a proxy too) the desk takes the client from `X-Forwarded-For` instead: read from the
-//! right, each hop a trusted proxy added, up to the first address that is not one of them.
+//! addresses and CIDR ranges in `DESK_TRUSTED_PROXIES` (and `DESK_AUTH_PROXY_ADDRS`: an
+//! auth proxy is such a proxy too) the desk takes the client from `X-Forwarded-For`
+//! instead: read from the right, each hop a trusted proxy added, up to the first address
+//! that is not one of them.
 //! Anything further left was written by the client and could say anything. From any other
 //! address the header is ignored, so a client cannot choose its own address.
 //!
@@ -17,6 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
+use ipnet::IpNet;
 
 use crate::state::Desk;
 
@@ -36,9 +38,9 @@ pub fn client_ip_text(req: &HttpRequest) -> Option<String> {
 }
 
 /// The client behind `peer`, given the proxies trusted to say who it is.
-pub fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+pub fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let peer = peer.to_canonical();
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
@@ -94,7 +96,7 @@ mod tests {
 
     #[test]
     fn only_trusted_proxies_name_the_client() {
-        let proxies = [ip("10.0.0.2"), ip("10.0.0.3")];
+        let proxies = [IpNet::from(ip("10.0.0.2")), "10.0.1.0/24".parse().unwrap()];
         let client = |peer: &str, values: &[&str]| {
             forwarded_client(ip(peer), &headers(values), &proxies).to_string()
         };
@@ -104,9 +106,12 @@ mod tests {
         assert_eq!(client("10.0.0.2", &["203.0.113.7"]), "203.0.113.7");
         // A client's own entry on the left does not count; two proxies in a row.
         assert_eq!(
-            client("10.0.0.2", &["1.1.1.1, 203.0.113.7, 10.0.0.3"]),
+            client("10.0.0.2", &["1.1.1.1, 203.0.113.7, 10.0.1.3"]),
             "203.0.113.7"
         );
+        // A range: any of its addresses is a proxy.
+        assert_eq!(client("10.0.1.200", &["203.0.113.7"]), "203.0.113.7");
+        assert_eq!(client("10.0.2.1", &["203.0.113.7"]), "10.0.2.1");
         // The same list across two headers, ports and IPv6.
         assert_eq!(
             client("10.0.0.2", &["1.1.1.1", "203.0.113.7:4711"]),
@@ -115,7 +120,7 @@ mod tests {
         assert_eq!(client("10.0.0.2", &["[2001:db8::1]:4711"]), "2001:db8::1");
         // Nothing forwarded, or only proxies: the last proxy is all there is to go on.
         assert_eq!(client("10.0.0.2", &[]), "10.0.0.2");
-        assert_eq!(client("10.0.0.2", &["10.0.0.3"]), "10.0.0.3");
+        assert_eq!(client("10.0.0.2", &["10.0.1.3"]), "10.0.1.3");
         // Garbage stops the walk at the last address a proxy vouched for.
         assert_eq!(client("10.0.0.2", &["203.0.113.7, unknown"]), "10.0.0.2");
         assert_eq!(client("10.0.0.2", &["unknown, 203.0.113.7"]), "203.0.113.7");
