@@ -70,6 +70,19 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new(backend: &Backend) -> TestDb {
+        Self::create(backend, "")
+    }
+
+    /// On PostgreSQL, a database whose default collation is ICU's linguistic `en-US`
+    /// (`'a' < 'B'`) rather than the machine's byte order; SQLite has no such default.
+    pub fn linguistic(backend: &Backend) -> TestDb {
+        Self::create(
+            backend,
+            " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'",
+        )
+    }
+
+    fn create(backend: &Backend, options: &str) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
             Backend::Sqlite => TestDb {
@@ -81,7 +94,7 @@ impl TestDb {
                 let name = format!("desk_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin =
                     PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                diesel::sql_query(format!("CREATE DATABASE {name}{options}"))
                     .execute(&mut admin)
                     .expect("create test database");
                 TestDb {
@@ -179,7 +192,11 @@ impl TestApp {
 
     /// Spawn with adjusted settings.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-        let db = TestDb::new(&backend);
+        Self::spawn_on(TestDb::new(&backend), adjust).await
+    }
+
+    /// Spawn on a database made for the test.
+    pub async fn spawn_on(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = test_settings(&db);
         adjust(&mut settings);
         let clock = Clock::system();

@@ -3,12 +3,13 @@
 use inspect_desk::domain::role::Role;
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, minutes_ago};
+use crate::helpers::{Backend, TestApp, TestDb, minutes_ago};
 use crate::on_both_backends;
 
 on_both_backends!(
     runs_list_filters_and_pages,
     runs_list_merges_warehouse_types_newest_first,
+    runs_list_pages_run_ids_as_bytes_under_a_linguistic_collation,
     run_page_shows_columns_and_tickets
 );
 
@@ -150,6 +151,44 @@ async fn runs_list_merges_warehouse_types_newest_first(backend: Backend) {
             let page = run_ids(&html);
             assert!(page.len() <= limit, "limit {limit}: {page:?}");
             seen.extend(page);
+            let Some(href) = next_page(&html) else {
+                break;
+            };
+            path = href;
+        }
+        assert_eq!(seen, expected, "pages of {limit}");
+    }
+}
+
+/// Runs that started together are ordered by run id as bytes ('a' after 'B'), also on a
+/// PostgreSQL database whose collation sorts 'a' before 'B': the desk merges the walks by
+/// bytes, so the database must page by bytes too, or a page boundary skips or repeats runs.
+async fn runs_list_pages_run_ids_as_bytes_under_a_linguistic_collation(backend: Backend) {
+    let app = TestApp::spawn_on(TestDb::linguistic(&backend), |_| {}).await;
+    let started = minutes_ago(15);
+    let runs = [
+        ("a-1", "snowflake"),
+        ("B-1", "snowflake"),
+        ("b-2", "snowflake"),
+        ("A-2", "bigquery"),
+        ("c-3", "bigquery"),
+        ("C-3", "snowflake"),
+    ];
+    for (id, warehouse) in runs {
+        app.post_run(json!({
+            "run_id": id, "warehouse_type": warehouse, "table": "db.schema.cased",
+            "status": "succeeded", "started_at": started, "finished_at": minutes_ago(5),
+        }))
+        .await;
+    }
+    let expected = ["c-3", "b-2", "a-1", "C-3", "B-1", "A-2"];
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    for limit in [1, 2, 4] {
+        let mut path = format!("/runs?limit={limit}");
+        let mut seen = Vec::new();
+        loop {
+            let html = app.page_as(&agent, &path).await;
+            seen.extend(run_ids(&html));
             let Some(href) = next_page(&html) else {
                 break;
             };
