@@ -41,7 +41,7 @@ pub struct Settings {
     /// Unset: no single sign-on.
     pub auth_proxy_header: Option<String>,
     /// Addresses the auth proxy header is honoured from (`DESK_AUTH_PROXY_ADDRS`,
-    /// comma-separated IPs). Default none.
+    /// comma-separated IPs or CIDR ranges). Default none.
     pub auth_proxy_addresses: Vec<String>,
     /// Reverse proxies or load balancers in front of the desk (`DESK_TRUSTED_PROXIES`,
     /// comma-separated IPs or CIDR ranges): from these, the client's address is read from
@@ -228,29 +228,16 @@ impl Settings {
             .map_err(|e| format!("DESK_SESSION_TTL '{}': {e}", self.session_ttl))
     }
 
-    /// Addresses the auth proxy header is trusted from.
-    pub fn proxy_addresses(&self) -> Result<Vec<std::net::IpAddr>, String> {
-        addresses("DESK_AUTH_PROXY_ADDRS", &self.auth_proxy_addresses)
+    /// Addresses (or ranges) the auth proxy header is trusted from.
+    pub fn proxy_addresses(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        networks("DESK_AUTH_PROXY_ADDRS", &self.auth_proxy_addresses)
     }
 
     /// Proxies whose `X-Forwarded-For` names the client: the trusted proxies (addresses or
     /// CIDR ranges) and the auth proxies (which the desk trusts with more than that).
     pub fn forwarding_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        let mut all = self
-            .trusted_proxies
-            .iter()
-            .map(|a| {
-                a.parse::<ipnet::IpNet>()
-                    .or_else(|_| a.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        format!(
-                            "DESK_TRUSTED_PROXIES: '{a}' is neither an IP address nor a CIDR \
-                             range (10.0.0.0/8)"
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        all.extend(self.proxy_addresses()?.into_iter().map(ipnet::IpNet::from));
+        let mut all = networks("DESK_TRUSTED_PROXIES", &self.trusted_proxies)?;
+        all.extend(self.proxy_addresses()?);
         Ok(all)
     }
 
@@ -319,12 +306,17 @@ fn list(value: &str) -> Vec<String> {
 }
 
 /// IP addresses of a setting named `name`, or which one is not.
-fn addresses(name: &str, items: &[String]) -> Result<Vec<std::net::IpAddr>, String> {
+/// A setting's comma-separated IP addresses or CIDR ranges; a bare address is a one-address
+/// range (`10.0.0.2` is `10.0.0.2/32`).
+fn networks(name: &str, items: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
     items
         .iter()
         .map(|a| {
-            a.parse()
-                .map_err(|_| format!("{name}: '{a}' is not an IP address"))
+            a.parse::<ipnet::IpNet>()
+                .or_else(|_| a.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("{name}: '{a}' is neither an IP address nor a CIDR range (10.0.0.0/8)")
+                })
         })
         .collect()
 }
@@ -350,7 +342,7 @@ mod tests {
         let mut s = Settings::default();
         s.apply_env(|n| match n {
             "DESK_TRUSTED_PROXIES" => Some(" 10.0.0.2, ::1 , 10.1.0.0/16".to_string()),
-            "DESK_AUTH_PROXY_ADDRS" => Some("10.0.0.9".to_string()),
+            "DESK_AUTH_PROXY_ADDRS" => Some("10.0.0.9, 192.168.7.0/24".to_string()),
             _ => None,
         })
         .unwrap();
@@ -362,12 +354,25 @@ mod tests {
             .collect();
         assert_eq!(
             all,
-            ["10.0.0.2/32", "::1/128", "10.1.0.0/16", "10.0.0.9/32"]
+            [
+                "10.0.0.2/32",
+                "::1/128",
+                "10.1.0.0/16",
+                "10.0.0.9/32",
+                "192.168.7.0/24"
+            ]
         );
         s.trusted_proxies = vec!["lb.internal".into()];
         let err = s.forwarding_proxies().unwrap_err();
         assert!(
             err.contains("DESK_TRUSTED_PROXIES") && err.contains("'lb.internal'"),
+            "{err}"
+        );
+        s.trusted_proxies.clear();
+        s.auth_proxy_addresses = vec!["10.0.0.0/33".into()];
+        let err = s.forwarding_proxies().unwrap_err();
+        assert!(
+            err.contains("DESK_AUTH_PROXY_ADDRS") && err.contains("'10.0.0.0/33'"),
             "{err}"
         );
     }

@@ -1,6 +1,5 @@
 //! What every request handler and job shares.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -32,7 +31,8 @@ pub struct Desk {
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
     pub proxy_header: Option<String>,
-    pub proxy_addresses: Vec<IpAddr>,
+    /// Addresses (or ranges) the proxy header is honoured from.
+    pub proxy_addresses: Vec<ipnet::IpNet>,
     /// Proxies whose `X-Forwarded-For` names the client (`web::auth::client`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }

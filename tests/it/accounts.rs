@@ -279,7 +279,8 @@ async fn forms_without_the_csrf_token_are_refused(backend: Backend) {
 async fn proxy_header_is_trusted_only_from_proxy_addresses(backend: Backend) {
     let trusted = TestApp::spawn_with(backend.clone(), |s| {
         s.auth_proxy_header = Some("X-Auth-Email".into());
-        s.auth_proxy_addresses = vec!["127.0.0.1".into()];
+        // A range, as a proxy fleet on a subnet would be given.
+        s.auth_proxy_addresses = vec!["127.0.0.0/8".into()];
     })
     .await;
     trusted.create_user("sso@example.com", Role::Agent, PASSWORD);
@@ -300,7 +301,7 @@ async fn proxy_header_is_trusted_only_from_proxy_addresses(backend: Backend) {
     assert!(is_sign_in_redirect(&unknown));
     let untrusted = TestApp::spawn_with(backend, |s| {
         s.auth_proxy_header = Some("X-Auth-Email".into());
-        s.auth_proxy_addresses = vec!["10.9.9.9".into()];
+        s.auth_proxy_addresses = vec!["10.9.9.9".into(), "10.8.0.0/16".into()];
     })
     .await;
     untrusted.create_user("sso@example.com", Role::Agent, PASSWORD);

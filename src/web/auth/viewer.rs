@@ -144,7 +144,7 @@ fn proxy_email(req: &ServiceRequest, desk: &Desk) -> Option<String> {
     let auth = &desk.auth;
     let header = auth.proxy_header.as_deref()?;
     let peer = req.peer_addr()?.ip();
-    if !auth.proxy_addresses.contains(&peer) {
+    if !auth.proxy_addresses.iter().any(|net| net.contains(&peer)) {
         return None;
     }
     req.headers()
