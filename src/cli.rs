@@ -38,6 +38,16 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// `eprintln!` that cannot panic: with stderr closed there is no one left to tell, so a
+/// failed write is dropped (`eprintln!` would panic and end with a backtrace instead).
+#[macro_export]
+macro_rules! complain {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "inspect-desk",

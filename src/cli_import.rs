@@ -55,10 +55,10 @@ pub fn run(
     bar.finish_and_clear();
     let report = report.map_err(|e| format!("import stopped: {e:#}"))?;
     for line in report.errors.iter().take(MAX_PRINTED_ERRORS) {
-        eprintln!("{line}");
+        crate::complain!("{line}");
     }
     if report.errors.len() > MAX_PRINTED_ERRORS {
-        eprintln!(
+        crate::complain!(
             "… and {} more bad lines",
             report.errors.len() - MAX_PRINTED_ERRORS
         );

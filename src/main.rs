@@ -7,7 +7,7 @@ fn main() -> std::process::ExitCode {
     match inspect_desk::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("inspect-desk: {message}");
+            inspect_desk::complain!("inspect-desk: {message}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -403,3 +403,16 @@ fn a_closed_pipe_ends_a_verb_quietly() {
         out.status
     );
 }
+
+#[test]
+fn a_closed_stderr_still_ends_a_failed_verb_with_its_status() {
+    let mut child = desk("mysql://nowhere/desk")
+        .arg("migrate")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start inspect-desk");
+    // No one is left to read the error: the desk still fails with 1, not a panic's 101.
+    drop(child.stderr.take());
+    let status = child.wait().expect("wait for inspect-desk");
+    assert_eq!(status.code(), Some(1), "{status:?}");
+}
