@@ -129,7 +129,13 @@ pub fn update(
         };
         if resolves_incident && ended(&saved.status) {
             let reason = changes.reason.as_deref().map(str::trim);
-            crate::services::incidents::resolve_reports(conn, desk, who, &saved, reason, now)?;
+            let reports =
+                crate::services::incidents::resolve_reports(conn, desk, who, &saved, reason, now)?;
+            tracing::info!(
+                incident = %saved.number(),
+                reports,
+                "incident ended; its open reports resolved with it"
+            );
             // The update on its timeline moved the incident on a version.
             return Ok(Ok(Ticket::find(conn, id)?));
         }
