@@ -92,6 +92,15 @@ pub enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Delete run records older than a retention period, with their lineage events; runs
+    /// linked to a ticket and each table's latest run and latest success stay. The server
+    /// does this hourly when DESK_RUN_RETENTION is set.
+    PruneRuns {
+        /// Keep runs started within this long, e.g. 90d (at least 8d); default
+        /// DESK_RUN_RETENTION.
+        #[arg(long)]
+        older_than: Option<String>,
+    },
     /// Rehearse a launch scenario on the desk's database, live instance or not: what
     /// it creates is tagged and kept out of metrics, its mail goes to the drill
     /// recipients. Prints the step-by-step report; exits 0 when every step passes.
@@ -333,6 +342,29 @@ fn run_command(cli: Cli) -> Result<(), String> {
             for line in report.lines {
                 say!("  {line}");
             }
+            Ok(())
+        }
+        Command::PruneRuns { older_than } => {
+            let retention = match older_than {
+                Some(text) => {
+                    crate::config::retention(&text).map_err(|e| format!("--older-than: {e}"))?
+                }
+                None => settings.run_retention()?.ok_or(
+                    "no retention: pass --older-than (e.g. 90d) or set DESK_RUN_RETENTION",
+                )?,
+            };
+            let desk = build_desk(&settings, Clock::system(), None)?;
+            crate::services::retention::check(retention, &desk.model)?;
+            let cutoff = desk.clock.now() - retention;
+            let pruned = crate::services::retention::prune(&desk, cutoff).map_err(describe)?;
+            say!(
+                "pruned {} run(s) started before {} and {} lineage event(s); kept {} older \
+                 run(s) linked to a ticket or a table's latest",
+                pruned.runs,
+                crate::clock::rfc3339(cutoff),
+                pruned.lineage_events,
+                pruned.kept
+            );
             Ok(())
         }
         Command::Drill { list: true, .. } => {

@@ -63,6 +63,10 @@ pub struct Settings {
     /// milliseconds (`DESK_MONITOR_DEBOUNCE_MS`); the background job runs them every 15 s
     /// anyway. Default 2000; 0 evaluates after every ingest.
     pub monitor_debounce_ms: u32,
+    /// Run records older than this are deleted hourly, with their lineage events, except
+    /// runs linked to a ticket and each table's latest run and latest success
+    /// (`DESK_RUN_RETENTION`, e.g. `90d`; at least 8 days). Default: kept for ever.
+    pub run_retention: Option<String>,
 }
 
 /// A setting that must never be printed or logged.
@@ -115,6 +119,7 @@ impl Default for Settings {
             background_jobs: true,
             sign_in_rate_per_minute: 10,
             monitor_debounce_ms: 2000,
+            run_retention: None,
         }
     }
 }
@@ -202,6 +207,9 @@ impl Settings {
         if let Some(v) = var("DESK_TRUSTED_PROXIES") {
             self.trusted_proxies = list(&v);
         }
+        if let Some(v) = var("DESK_RUN_RETENTION") {
+            self.run_retention = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        }
         for (name, target) in [
             (
                 "DESK_REPORT_RATE_PER_MINUTE",
@@ -226,6 +234,15 @@ impl Settings {
     pub fn session_ttl(&self) -> Result<std::time::Duration, String> {
         humantime::parse_duration(&self.session_ttl)
             .map_err(|e| format!("DESK_SESSION_TTL '{}': {e}", self.session_ttl))
+    }
+
+    /// How long run records are kept (`None`: for ever); at least
+    /// `services::retention::SHORTEST`.
+    pub fn run_retention(&self) -> Result<Option<chrono::TimeDelta>, String> {
+        self.run_retention
+            .as_deref()
+            .map(|text| retention(text).map_err(|e| format!("DESK_RUN_RETENTION: {e}")))
+            .transpose()
     }
 
     /// Addresses (or ranges) the auth proxy header is trusted from.
@@ -306,6 +323,20 @@ fn list(value: &str) -> Vec<String> {
 }
 
 /// IP addresses of a setting named `name`, or which one is not.
+/// A retention period such as `90d` or `12weeks`, no shorter than the shortest allowed.
+pub fn retention(text: &str) -> Result<chrono::TimeDelta, String> {
+    let period = humantime::parse_duration(text)
+        .ok()
+        .and_then(|d| chrono::TimeDelta::from_std(d).ok())
+        .ok_or_else(|| format!("'{text}' is not a duration (90d, 12weeks)"))?;
+    if period < crate::services::retention::SHORTEST {
+        return Err(format!(
+            "'{text}' is too short: runs are kept at least 8 days (/telemetry shows 7)"
+        ));
+    }
+    Ok(period)
+}
+
 /// A setting's comma-separated IP addresses or CIDR ranges; a bare address is a one-address
 /// range (`10.0.0.2` is `10.0.0.2/32`).
 fn networks(name: &str, items: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
@@ -375,6 +406,27 @@ mod tests {
             err.contains("DESK_AUTH_PROXY_ADDRS") && err.contains("'10.0.0.0/33'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn run_retention_is_a_duration_of_at_least_eight_days() {
+        let mut s = Settings::default();
+        assert_eq!(s.run_retention(), Ok(None));
+        s.apply_env(|n| (n == "DESK_RUN_RETENTION").then(|| " 90d ".to_string()))
+            .unwrap();
+        assert_eq!(s.run_retention(), Ok(Some(chrono::TimeDelta::days(90))));
+        s.apply_env(|n| (n == "DESK_RUN_RETENTION").then(String::new))
+            .unwrap();
+        assert_eq!(s.run_retention(), Ok(None), "empty: kept for ever");
+        s.run_retention = Some("7d".into());
+        let err = s.run_retention().unwrap_err();
+        assert!(
+            err.contains("DESK_RUN_RETENTION") && err.contains("too short"),
+            "{err}"
+        );
+        s.run_retention = Some("a while".into());
+        let err = s.run_retention().unwrap_err();
+        assert!(err.contains("'a while' is not a duration"), "{err}");
     }
 
     #[test]

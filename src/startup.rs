@@ -52,12 +52,16 @@ impl Application {
         };
         let server = serve(listener, desk.clone(), sessions)
             .map_err(|e| format!("cannot start the server: {e}"))?;
+        let retention = settings.run_retention()?;
+        if let Some(retention) = retention {
+            crate::services::retention::check(retention, &desk.model)?;
+        }
         if settings.background_jobs {
             tracing::info!(
                 mail = desk.mailer.describe(),
                 "background delivery and escalation sweeps started"
             );
-            crate::jobs::spawn(desk.clone(), desk.mailer.clone());
+            crate::jobs::spawn(desk.clone(), desk.mailer.clone(), retention);
         }
         Ok(Application {
             server,

@@ -1,5 +1,6 @@
-//! Background work: outbox delivery, escalation sweeps and threshold rules. Each pass is also a CLI verb,
-//! and the server runs both on a timer unless `DESK_BACKGROUND_JOBS=false`.
+//! Background work: outbox delivery, escalation sweeps and threshold rules, and hourly
+//! clean-ups (expired sessions; runs past their retention). Each pass is also a CLI verb,
+//! and the server runs them on a timer unless `DESK_BACKGROUND_JOBS=false`.
 
 pub mod outbox;
 
@@ -12,12 +13,13 @@ use crate::state::Desk;
 /// How often the server delivers mail and sweeps for escalations.
 const DELIVERY_EVERY: Duration = Duration::from_secs(2);
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
-/// Sweep ticks between clean-ups of expired sessions (240 × 15 s = 1 h).
+/// Sweep ticks between clean-ups of expired sessions and old runs (240 × 15 s = 1 h).
 const SESSION_CLEANUP_TICKS: u64 = 240;
 
 /// Start both loops on the current tokio runtime. A failing pass is logged and retried at
 /// the next tick; nothing is lost because all state is in the database.
-pub fn spawn(desk: web::Data<Desk>, mailer: Mailer) {
+/// With a `retention`, runs older than it are pruned in the hourly clean-up.
+pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::TimeDelta>) {
     let delivery_desk = desk.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(DELIVERY_EVERY);
@@ -58,6 +60,22 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer) {
                     )?)
                 })
                 .await;
+                if let Some(retention) = retention {
+                    let prune_desk = desk.clone();
+                    let cutoff = now - retention;
+                    match web::block(move || crate::services::retention::prune(&prune_desk, cutoff))
+                        .await
+                    {
+                        Ok(Ok(pruned)) if pruned.runs > 0 => tracing::info!(
+                            runs = pruned.runs,
+                            lineage_events = pruned.lineage_events,
+                            kept = pruned.kept,
+                            "old runs pruned"
+                        ),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "pruning old runs failed"),
+                        _ => {}
+                    }
+                }
             }
             tick_count += 1;
             let sweep_desk = desk.clone();

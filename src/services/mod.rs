@@ -13,6 +13,7 @@ pub mod linking;
 pub mod monitor;
 pub mod notify;
 pub mod queue;
+pub mod retention;
 pub mod rollups;
 pub mod run_list;
 pub mod run_telemetry;

@@ -15,7 +15,7 @@ on_both_backends!(
 );
 
 /// A RunEvent as the OpenLineage Python client serialises it.
-fn event(kind: &str, run_id: &str, time: &str, namespace: &str, name: &str) -> Value {
+pub(crate) fn event(kind: &str, run_id: &str, time: &str, namespace: &str, name: &str) -> Value {
     json!({
         "eventType": kind,
         "eventTime": time,

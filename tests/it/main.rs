@@ -24,6 +24,7 @@ mod openlineage_client;
 mod pg_restart;
 mod private_pg;
 mod queue;
+mod retention;
 mod rollups;
 mod run_linking;
 mod runs_api;

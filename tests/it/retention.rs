@@ -1,0 +1,137 @@
+//! Run retention (`inspect-desk prune-runs`, and hourly with DESK_RUN_RETENTION): old runs
+//! go with their lineage events; runs linked to a ticket and each table's latest run and
+//! latest success stay; the hourly roll-ups keep their counts.
+
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, desk_cli, minutes_ago};
+use crate::on_both_backends;
+
+on_both_backends!(old_runs_go_evidence_and_each_tables_latest_stay);
+
+fn days_ago(days: i64) -> String {
+    minutes_ago(days * 24 * 60)
+}
+
+async fn stored(app: &TestApp, id: &str) -> bool {
+    let status = app.api_get(&format!("/api/v1/runs/{id}")).await.status();
+    assert!(status == 200 || status == 404, "{id}: {status}");
+    status == 200
+}
+
+fn prune(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = desk_cli(&app.settings.database_url)
+        .arg("prune-runs")
+        .args(args)
+        .output()
+        .expect("run inspect-desk prune-runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+async fn old_runs_go_evidence_and_each_tables_latest_stay(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let runs = [
+        // (id, warehouse, table, status, started days ago)
+        ("a-old", "snowflake", "DB.S.ALPHA", "succeeded", 20),
+        ("a-linked", "snowflake", "DB.S.ALPHA", "failed", 19),
+        ("a-last-ok", "snowflake", "DB.S.ALPHA", "succeeded", 18),
+        ("a-new", "snowflake", "DB.S.ALPHA", "failed", 1),
+        ("b-old", "bigquery", "proj.s.beta", "failed", 12),
+        ("b-last", "bigquery", "proj.s.beta", "failed", 10),
+        ("o-new", "duckdb", "shop.main.orders", "succeeded", 2),
+    ];
+    for (id, warehouse, table, status, days) in runs {
+        app.post_run(json!({
+            "run_id": id, "warehouse_type": warehouse, "table": table, "status": status,
+            "started_at": days_ago(days),
+            "finished_at": minutes_ago(days * 24 * 60 - 5),
+            "error": if status == "failed" { Some("Statement reached its statement or warehouse timeout") } else { None },
+        }))
+        .await;
+    }
+    // An old run that arrived as OpenLineage events: they go with it.
+    let (ns, table) = ("duckdb:///data/shop.duckdb", "shop.main.orders");
+    for (kind, minutes) in [("START", 21 * 24 * 60), ("COMPLETE", 21 * 24 * 60 - 3)] {
+        let event = crate::lineage_api::event(kind, "o-lineage", &minutes_ago(minutes), ns, table);
+        let response = app.ingest("/api/v1/lineage", &event).await;
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    // Many old runs in chunks (runs that started together straddle the chunks' edges):
+    // 2,400 over 100 tables, 30 to a start time; each table's last one stays.
+    let base = chrono::Utc::now() - chrono::TimeDelta::days(40);
+    let bulk: String = (0..2_400)
+        .map(|i| {
+            let started = base + chrono::TimeDelta::minutes(i / 30);
+            format!(
+                "{}\n",
+                json!({
+                    "run_id": format!("bulk-{i:04}"), "warehouse_type": "redshift",
+                    "table": format!("dw.bulk.t{}", i % 100), "status": "succeeded",
+                    "started_at": started.to_rfc3339(),
+                    "finished_at": (started + chrono::TimeDelta::seconds(30)).to_rfc3339(),
+                })
+            )
+        })
+        .collect();
+    let response = app.post_ndjson(bulk).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let ticket = app
+        .file_report(json!({
+            "reporter_email": "ana@example.com",
+            "kind": "failed_report",
+            "run_id": "a-linked",
+            "description": "The inspector report of ALPHA failed three weeks ago and still does",
+        }))
+        .await;
+    assert_eq!(ticket["linked_runs"], json!(["a-linked"]));
+    let hours = app.count("run_hours");
+    assert_eq!(app.count("lineage_events"), 2);
+
+    let (ok, text) = prune(&app, &[]);
+    assert!(!ok && text.contains("no retention"), "{text}");
+    let (ok, text) = prune(&app, &["--older-than", "3d"]);
+    assert!(
+        !ok && text.contains("--older-than") && text.contains("too short"),
+        "{text}"
+    );
+    let (ok, text) = prune(&app, &["--older-than", "8d"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("pruned 2303 run(s)") && text.contains("2 lineage event(s); kept 103"),
+        "{text}"
+    );
+    for gone in ["a-old", "b-old", "o-lineage"] {
+        assert!(!stored(&app, gone).await, "{gone} pruned");
+    }
+    for kept in ["a-linked", "a-last-ok", "a-new", "b-last", "o-new"] {
+        assert!(stored(&app, kept).await, "{kept} kept");
+    }
+    assert_eq!(app.count("lineage_events"), 0);
+    let bulk_left = app.count("runs WHERE run_id LIKE 'bulk-%'");
+    assert_eq!(bulk_left, 100);
+    assert_eq!(
+        app.count("runs WHERE run_id LIKE 'bulk-%' AND run_id >= 'bulk-2300'"),
+        100,
+        "each table's latest run"
+    );
+    assert_eq!(app.count("run_hours"), hours, "roll-ups keep pruned hours");
+    let number = ticket["number"].as_str().unwrap();
+    let shown: serde_json::Value = app
+        .api_get(&format!("/api/v1/tickets/{number}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["linked_runs"], json!(["a-linked"]), "{shown}");
+    // Again: nothing left to prune.
+    let (ok, text) = prune(&app, &["--older-than", "8d"]);
+    assert!(
+        ok && text.contains("pruned 0 run(s)") && text.contains("kept 103"),
+        "{text}"
+    );
+}
