@@ -5,6 +5,8 @@
 pub mod outbox;
 
 use actix_web::web;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::email::transport::Mailer;
@@ -33,6 +35,7 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::Ti
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         let mut tick_count: u64 = 0;
+        let pruning = Arc::new(AtomicBool::new(false));
         loop {
             tick.tick().await;
             let monitor_desk = desk.clone();
@@ -61,20 +64,7 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::Ti
                 })
                 .await;
                 if let Some(retention) = retention {
-                    let prune_desk = desk.clone();
-                    let cutoff = now - retention;
-                    match web::block(move || crate::services::retention::prune(&prune_desk, cutoff))
-                        .await
-                    {
-                        Ok(Ok(pruned)) if pruned.runs > 0 => tracing::info!(
-                            runs = pruned.runs,
-                            lineage_events = pruned.lineage_events,
-                            kept = pruned.kept,
-                            "old runs pruned"
-                        ),
-                        Ok(Err(e)) => tracing::warn!(error = %e, "pruning old runs failed"),
-                        _ => {}
-                    }
+                    spawn_prune(desk.clone(), now - retention, pruning.clone());
                 }
             }
             tick_count += 1;
@@ -87,5 +77,27 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::Ti
                 _ => {}
             }
         }
+    });
+}
+
+/// Prune old runs on a task of its own: a first pass over a long history can take minutes,
+/// and the escalation sweeps and threshold rules must not wait for it. A pass still going
+/// an hour later is left to finish instead of starting a second one beside it.
+fn spawn_prune(desk: web::Data<Desk>, cutoff: chrono::NaiveDateTime, pruning: Arc<AtomicBool>) {
+    if pruning.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async move {
+        match web::block(move || crate::services::retention::prune(&desk, cutoff)).await {
+            Ok(Ok(pruned)) if pruned.runs > 0 => tracing::info!(
+                runs = pruned.runs,
+                lineage_events = pruned.lineage_events,
+                kept = pruned.kept,
+                "old runs pruned"
+            ),
+            Ok(Err(e)) => tracing::warn!(error = %e, "pruning old runs failed"),
+            _ => {}
+        }
+        pruning.store(false, Ordering::Release);
     });
 }
