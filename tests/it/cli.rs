@@ -416,3 +416,92 @@ fn a_closed_stderr_still_ends_a_failed_verb_with_its_status() {
     let status = child.wait().expect("wait for inspect-desk");
     assert_eq!(status.code(), Some(1), "{status:?}");
 }
+
+/// Requests that outnumber the database's connections queue on the server's workers
+/// instead of each starting a thread (threads that, under steady traffic, never retire).
+/// 120 reports filed at once while another process holds SQLite's write lock leave the
+/// server a handful of threads above idle, not one per request; once the lock goes every
+/// report is stored.
+#[test]
+fn a_burst_of_requests_queues_instead_of_starting_a_thread_each() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    const BURST: usize = 120;
+    const POOL: usize = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.db");
+    let url = format!("sqlite://{}", path.display());
+    let (server, base, _, _output) = start_serve(
+        desk(&url)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DESK_DATA_DIR", dir.path().join("data"))
+            .env("DESK_POOL_SIZE", POOL.to_string())
+            .env("DESK_REPORT_RATE_PER_MINUTE", "0")
+            .env("DESK_BACKGROUND_JOBS", "false"),
+    );
+    let tasks = format!("/proc/{}/task", server.0.id());
+    let threads = move || {
+        std::fs::read_dir(&tasks)
+            .expect("the server's threads")
+            .count()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    // Warm up: one report starts what a request needs (a blocking thread per worker,
+    // the writer, the threshold rules' thread).
+    runtime.block_on(async {
+        let filed = client
+            .post(format!("{base}/api/v1/reports"))
+            .json(&report(BURST))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(filed.status(), 201);
+    });
+    let idle = threads();
+
+    let mut lock = diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+    lock.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let (most, statuses) = runtime.block_on(async {
+        let requests: Vec<_> = (0..BURST)
+            .map(|i| {
+                let sent = client
+                    .post(format!("{base}/api/v1/reports"))
+                    .json(&report(i))
+                    .send();
+                tokio::spawn(async move { sent.await.map(|r| r.status().as_u16()) })
+            })
+            .collect();
+        // Well within the 5 s a request waits for a pooled connection.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut most = 0;
+        while std::time::Instant::now() < until {
+            most = most.max(threads());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        lock.batch_execute("ROLLBACK").unwrap();
+        let mut statuses = Vec::new();
+        for request in requests {
+            statuses.push(request.await.unwrap().expect("the server answered"));
+        }
+        (most, statuses)
+    });
+    // A worker per core (actix's default), each with at most POOL blocking threads, and
+    // a few to spare.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    assert!(
+        most <= idle + workers * POOL + 4,
+        "{most} threads under a burst of {BURST} requests, {idle} idle"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 201),
+        "every report is stored once the lock goes: {statuses:?}"
+    );
+}
+
+/// A report for the burst test, told apart by `i`.
+fn report(i: usize) -> serde_json::Value {
+    serde_json::json!({"reporter_email": "ana@example.com", "kind": "stale_profile",
+        "impact": "minor", "warehouse_type": "postgres", "table": format!("public.t{i}"),
+        "description": format!("burst report {i}")})
+}
