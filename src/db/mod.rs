@@ -209,8 +209,8 @@ struct PageSize {
     page_size: i64,
 }
 
-/// What `PRAGMA wal_checkpoint` answers: whether it was blocked, the frames in the WAL,
-/// and how many of them it has copied back.
+/// Of what `PRAGMA wal_checkpoint` answers (`busy`, `log`, `checkpointed`: whether it
+/// was blocked, the frames in the WAL, how many of them it copied back), the frames.
 #[derive(diesel::QueryableByName)]
 struct CheckpointResult {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
