@@ -7,7 +7,10 @@ use serde_json::json;
 use crate::helpers::{Backend, TestApp, desk_cli, minutes_ago};
 use crate::on_both_backends;
 
-on_both_backends!(old_runs_go_evidence_and_each_tables_latest_stay);
+on_both_backends!(
+    old_runs_go_evidence_and_each_tables_latest_stay,
+    the_server_prunes_old_runs_when_it_starts
+);
 
 fn days_ago(days: i64) -> String {
     minutes_ago(days * 24 * 60)
@@ -134,4 +137,35 @@ async fn old_runs_go_evidence_and_each_tables_latest_stay(backend: Backend) {
         ok && text.contains("pruned 0 run(s)") && text.contains("kept 103"),
         "{text}"
     );
+}
+
+/// The server's own clean-up (background jobs on, `DESK_RUN_RETENTION` set) prunes at its
+/// first tick, then hourly: a server started on a database with old runs removes them.
+async fn the_server_prunes_old_runs_when_it_starts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (id, days) in [("x-old", 20), ("x-new", 1)] {
+        app.post_run(json!({
+            "run_id": id, "warehouse_type": "postgres", "table": "public.orders",
+            "status": "succeeded", "started_at": days_ago(days),
+            "finished_at": minutes_ago(days * 24 * 60 - 5),
+        }))
+        .await;
+    }
+    // A second server on the same database, with its background jobs.
+    let mut settings = app.settings.clone();
+    settings.background_jobs = true;
+    settings.run_retention = Some("10d".into());
+    let server = inspect_desk::startup::Application::build(&settings, app.clock.clone())
+        .expect("the second server builds");
+    let running = tokio::spawn(server.run_until_stopped());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.count("runs WHERE run_id = 'x-old'") > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not prune the 20-day-old run within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(stored(&app, "x-new").await, "the newer run stays");
+    running.abort();
 }
