@@ -157,7 +157,7 @@ fn serve(
     sessions: SessionSettings,
 ) -> std::io::Result<Server> {
     let store = DbSessionStore::new(desk.pool.clone(), desk.clock.clone());
-    let blocking_threads = blocking_threads(desk.pool.max_size());
+    let max_blocking = blocking_threads(desk.pool.max_size());
     let ttl = actix_web::cookie::time::Duration::seconds(sessions.ttl.as_secs() as i64);
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(store.clone(), sessions.key.clone())
@@ -220,7 +220,7 @@ fn serve(
             .default_service(web::to(not_found))
     })
     .listen(listener)?
-    .worker_max_blocking_threads(blocking_threads)
+    .worker_max_blocking_threads(max_blocking)
     .shutdown_timeout(10)
     .run();
     Ok(server)

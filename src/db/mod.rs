@@ -187,7 +187,7 @@ impl Checkpointer {
                     // the restart; the next tick tries again.)
                     if frames * frame_bytes > WAL_LIMIT
                         && let Some(_turn) = SQLITE_WRITER.try_lock_for(CHECKPOINT_EVERY)
-                        && let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+                        && let Err(e) = passive_checkpoint(&mut conn)
                     {
                         tracing::warn!(error = %e, "SQLite checkpoint failed");
                     }

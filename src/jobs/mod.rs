@@ -5,8 +5,6 @@
 pub mod outbox;
 
 use actix_web::web;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::email::transport::Mailer;
@@ -35,7 +33,8 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::Ti
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         let mut tick_count: u64 = 0;
-        let pruning = Arc::new(AtomicBool::new(false));
+        // The latest prune pass, while it may still be going.
+        let mut pruning: Option<tokio::task::JoinHandle<()>> = None;
         loop {
             tick.tick().await;
             let monitor_desk = desk.clone();
@@ -63,8 +62,12 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::Ti
                     )?)
                 })
                 .await;
-                if let Some(retention) = retention {
-                    spawn_prune(desk.clone(), now - retention, pruning.clone());
+                // A pass still going an hour later is left to finish instead of starting
+                // a second one beside it.
+                if let Some(retention) = retention
+                    && pruning.as_ref().is_none_or(|pass| pass.is_finished())
+                {
+                    pruning = Some(spawn_prune(desk.clone(), now - retention));
                 }
             }
             tick_count += 1;
@@ -81,12 +84,11 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::Ti
 }
 
 /// Prune old runs on a task of its own: a first pass over a long history can take minutes,
-/// and the escalation sweeps and threshold rules must not wait for it. A pass still going
-/// an hour later is left to finish instead of starting a second one beside it.
-fn spawn_prune(desk: web::Data<Desk>, cutoff: chrono::NaiveDateTime, pruning: Arc<AtomicBool>) {
-    if pruning.swap(true, Ordering::AcqRel) {
-        return;
-    }
+/// and the escalation sweeps and threshold rules must not wait for it.
+fn spawn_prune(
+    desk: web::Data<Desk>,
+    cutoff: chrono::NaiveDateTime,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match web::block(move || crate::services::retention::prune(&desk, cutoff)).await {
             Ok(Ok(pruned)) if pruned.runs > 0 => tracing::info!(
@@ -98,6 +100,5 @@ fn spawn_prune(desk: web::Data<Desk>, cutoff: chrono::NaiveDateTime, pruning: Ar
             Ok(Err(e)) => tracing::warn!(error = %e, "pruning old runs failed"),
             _ => {}
         }
-        pruning.store(false, Ordering::Release);
-    });
+    })
 }

@@ -447,6 +447,14 @@ fn a_burst_of_requests_queues_instead_of_starting_a_thread_each() {
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
+    let report = |i: usize| {
+        crate::triage::report(
+            "ana@example.com",
+            "stale_profile",
+            "minor",
+            &format!("burst report {i}"),
+        )
+    };
     // Warm up: one report starts what a request needs (a blocking thread per worker,
     // the writer, the threshold rules' thread).
     runtime.block_on(async {
@@ -497,11 +505,4 @@ fn a_burst_of_requests_queues_instead_of_starting_a_thread_each() {
         statuses.iter().all(|&s| s == 201),
         "every report is stored once the lock goes: {statuses:?}"
     );
-}
-
-/// A report for the burst test, told apart by `i`.
-fn report(i: usize) -> serde_json::Value {
-    serde_json::json!({"reporter_email": "ana@example.com", "kind": "stale_profile",
-        "impact": "minor", "warehouse_type": "postgres", "table": format!("public.t{i}"),
-        "description": format!("burst report {i}")})
 }
