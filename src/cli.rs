@@ -410,7 +410,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
             let system = actix_web::rt::System::new();
             let mailer = desk.mailer.clone();
             let report = system
-                .block_on(crate::jobs::outbox::deliver_due(&desk, &mailer))
+                .block_on(crate::services::delivery::deliver_due(&desk, &mailer))
                 .map_err(describe)?;
             say!(
                 "outbox via {}: {} sent, {} failed (will retry), {} dead-lettered",

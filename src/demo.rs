@@ -16,7 +16,8 @@ use crate::domain::status::Status;
 use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
 use crate::services::accounts::{self, Actor};
-use crate::services::triage::{self, Changes, Who};
+use crate::services::ticket_changes::{Changes, Who};
+use crate::services::triage;
 use crate::services::{intake, runs};
 use crate::state::Desk;
 

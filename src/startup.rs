@@ -11,7 +11,8 @@ use crate::db::{self, migrate};
 use crate::email::MailContext;
 use crate::email::transport::Mailer;
 use crate::error::AppError;
-use crate::state::{AuthSettings, Desk};
+use crate::services::monitor::MonitorCache;
+use crate::state::{AfterIngest, AuthSettings, Desk};
 use crate::telemetry::metrics;
 use crate::web::auth::limits::{Limit, Limits};
 use crate::web::auth::session_store::DbSessionStore;
@@ -41,16 +42,27 @@ impl Application {
             .local_addr()
             .map_err(|e| e.to_string())?
             .to_string();
-        let desk = web::Data::new(Desk {
+        let desk = Desk {
             mail: MailContext::new(&settings.public_url(&address), &settings.mail_from),
             ..desk
+        };
+        // The threshold rules' cache, shared by the rules after ingest and the sweep.
+        let rules_cache = Arc::new(MonitorCache::default());
+        let debounce = std::time::Duration::from_millis(settings.monitor_debounce_ms.into());
+        let desk = web::Data::new(Desk {
+            after_ingest: crate::jobs::after_ingest::start(&desk, rules_cache.clone(), debounce),
+            ..desk
+        });
+        let limits = web::Data::new(Limits {
+            reports: Limit::per_minute(settings.report_rate_per_minute),
+            sign_in: Limit::per_minute(settings.sign_in_rate_per_minute),
         });
         let sessions = SessionSettings {
             key: Key::from(&settings.session_key()?),
             ttl: settings.session_ttl()?,
             secure: desk.mail.base_url.starts_with("https://"),
         };
-        let server = serve(listener, desk.clone(), sessions)
+        let server = serve(listener, desk.clone(), limits, sessions)
             .map_err(|e| format!("cannot start the server: {e}"))?;
         let retention = settings.run_retention()?;
         if let Some(retention) = retention {
@@ -61,7 +73,7 @@ impl Application {
                 mail = desk.mailer.describe(),
                 "background delivery and escalation sweeps started"
             );
-            crate::jobs::spawn(desk.clone(), desk.mailer.clone(), retention);
+            crate::jobs::spawn(desk.clone(), desk.mailer.clone(), retention, rules_cache);
         }
         Ok(Application {
             server,
@@ -133,13 +145,7 @@ pub fn build_desk(
             settings.smtp_url.as_ref().map(|s| s.expose()),
             &settings.data_dir,
         )?,
-        limits: Arc::new(Limits {
-            reports: Limit::per_minute(settings.report_rate_per_minute),
-            sign_in: Limit::per_minute(settings.sign_in_rate_per_minute),
-        }),
-        monitor: Arc::new(crate::services::monitor::Monitor::new(
-            std::time::Duration::from_millis(settings.monitor_debounce_ms.into()),
-        )),
+        after_ingest: AfterIngest::default(),
         drill: crate::domain::drill::LIVE,
     })
 }
@@ -154,6 +160,7 @@ struct SessionSettings {
 fn serve(
     listener: TcpListener,
     desk: web::Data<Desk>,
+    limits: web::Data<Limits>,
     sessions: SessionSettings,
 ) -> std::io::Result<Server> {
     let store = DbSessionStore::new(desk.pool.clone(), desk.clock.clone());
@@ -170,6 +177,7 @@ fn serve(
         let limit = desk.max_body_bytes;
         App::new()
             .app_data(desk.clone())
+            .app_data(limits.clone())
             .app_data(web::PayloadConfig::new(limit))
             .app_data(
                 web::FormConfig::default()

@@ -2,12 +2,14 @@
 //! clean-ups (expired sessions; runs past their retention). Each pass is also a CLI verb,
 //! and the server runs them on a timer unless `DESK_BACKGROUND_JOBS=false`.
 
-pub mod outbox;
+pub mod after_ingest;
 
 use actix_web::web;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::email::transport::Mailer;
+use crate::services::monitor::MonitorCache;
 use crate::state::Desk;
 
 /// How often the server delivers mail and sweeps for escalations.
@@ -18,14 +20,20 @@ const SESSION_CLEANUP_TICKS: u64 = 240;
 
 /// Start both loops on the current tokio runtime. A failing pass is logged and retried at
 /// the next tick; nothing is lost because all state is in the database.
-/// With a `retention`, runs older than it are pruned in the hourly clean-up.
-pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::TimeDelta>) {
+/// With a `retention`, runs older than it are pruned in the hourly clean-up. `cache`: the
+/// threshold rules' cache, shared with the rules run after ingest.
+pub fn spawn(
+    desk: web::Data<Desk>,
+    mailer: Mailer,
+    retention: Option<chrono::TimeDelta>,
+    cache: Arc<MonitorCache>,
+) {
     let delivery_desk = desk.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(DELIVERY_EVERY);
         loop {
             tick.tick().await;
-            if let Err(e) = outbox::deliver_due(&delivery_desk, &mailer).await {
+            if let Err(e) = crate::services::delivery::deliver_due(&delivery_desk, &mailer).await {
                 tracing::warn!(error = %e, "outbox delivery pass failed");
             }
         }
@@ -38,10 +46,13 @@ pub fn spawn(desk: web::Data<Desk>, mailer: Mailer, retention: Option<chrono::Ti
         loop {
             tick.tick().await;
             let monitor_desk = desk.clone();
+            let cache = cache.clone();
             let now = desk.clock.now();
             // Threshold rules first: an incident they open is swept in the same pass.
-            match web::block(move || crate::services::monitor::evaluate(&monitor_desk, now, None))
-                .await
+            match web::block(move || {
+                crate::services::monitor::evaluate(&monitor_desk, &cache, now, None)
+            })
+            .await
             {
                 Ok(Ok(evaluation)) => {
                     for line in evaluation.lines {

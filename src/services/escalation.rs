@@ -17,7 +17,7 @@ use crate::domain::severity::Severity;
 use crate::domain::status::Status;
 use crate::email;
 use crate::error::AppError;
-use crate::services::notify::{self, Message};
+use crate::services::ticket_changes::{self, Message};
 use crate::state::Desk;
 
 /// How long an acknowledge link in an email works.
@@ -314,7 +314,7 @@ fn fire(
             first_in_thread: false,
             dedupe_key: Some(format!("{}:{key}", ticket.number())),
         };
-        notify::queue_step_email(conn, &desk.mail, ticket, message, now)?;
+        ticket_changes::queue_step_email(conn, &desk.mail, ticket, message, now)?;
         sent.push(recipient.clone());
     }
     let detail = format!(

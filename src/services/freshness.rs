@@ -16,7 +16,8 @@ use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
 use crate::domain::status::Status;
 use crate::error::AppError;
-use crate::services::triage::{self, Changes, Who};
+use crate::services::ticket_changes::{Changes, Who};
+use crate::services::triage;
 use crate::state::Desk;
 
 /// How far the profiler's clock may lag the desk's.

@@ -8,8 +8,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::domain::status::Status;
 use crate::email;
 use crate::error::AppError;
-use crate::services::notify::{self, Message};
-use crate::services::triage::{self, Changes, Tell, TicketChangeset, Who, touch};
+use crate::services::ticket_changes::{self, Changes, Message, Tell, TicketChangeset, Who, touch};
 use crate::state::Desk;
 
 /// Turn a ticket into an incident.
@@ -197,7 +196,7 @@ fn update_in(
                 first_in_thread: false,
                 dedupe_key: None,
             };
-            notify::queue(conn, &desk.mail, &ticket, message, now)?;
+            ticket_changes::queue(conn, &desk.mail, &ticket, message, now)?;
         }
     }
     Ok(told.len())
@@ -231,7 +230,9 @@ pub(crate) fn resolve_reports(
             reason: Some(format!("resolved with incident {}", incident.number())),
             ..Changes::default()
         };
-        if triage::apply(conn, desk, who, child, &changes, Tell::NotReporter, now)?.is_some() {
+        if ticket_changes::apply(conn, desk, who, child, &changes, Tell::NotReporter, now)?
+            .is_some()
+        {
             resolved += 1;
         }
     }

@@ -17,7 +17,7 @@ use crate::domain::{sla, status};
 use crate::email::{self, MailContext};
 use crate::error::AppError;
 use crate::services::linking::{self, Linking};
-use crate::services::notify::{self, Message};
+use crate::services::ticket_changes::{self, Message};
 use crate::state::Desk;
 
 /// New tickets start here.
@@ -40,6 +40,25 @@ impl Submitted {
             Submitted::Created { ticket: t, .. } | Submitted::Duplicate(t) => t,
         }
     }
+
+    /// The warehouse types a new report touched: a burst of reports is a signal too, so
+    /// the caller hands them to the threshold rules (`Desk::after_ingest`).
+    pub fn touched(&self) -> Vec<crate::domain::warehouse::WarehouseType> {
+        match self {
+            Submitted::Created { ticket, .. } => touched_by(ticket),
+            Submitted::Duplicate(_) => Vec::new(),
+        }
+    }
+}
+
+/// The warehouse type a ticket was filed for, as the threshold rules take it.
+pub fn touched_by(ticket: &Ticket) -> Vec<crate::domain::warehouse::WarehouseType> {
+    ticket
+        .warehouse_type
+        .as_deref()
+        .and_then(|w| crate::domain::warehouse::WarehouseType::parse(w).ok())
+        .into_iter()
+        .collect()
 }
 
 /// Everything decided about a report before it is written.
@@ -61,7 +80,6 @@ pub fn submit(
     // before the write turn, so the one SQLite writer spends its turn on the inserts.
     let now = desk.clock.now();
     let decisions = crate::db::read_snapshot(conn, |conn| decide(conn, desk, &report, now))?;
-    let warehouse = report.warehouse_type;
     let pending = Pending {
         team: desk.model.team(&decisions.route.team).cloned(),
         report,
@@ -74,13 +92,6 @@ pub fn submit(
     // On SQLite this joins the writer's next batch (group commit): many reports share
     // one commit and the index pages it writes.
     let result = crate::db::write_grouped(&desk.pool, conn, move |conn| pending.write(conn));
-    // A burst of reports is a signal too (threshold rules, debounced).
-    // A drill evaluates its own rules at its own moved time.
-    if let (Ok(Submitted::Created { .. }), Some(warehouse), crate::domain::drill::LIVE) =
-        (&result, warehouse, desk.drill)
-    {
-        crate::services::monitor::after_ingest(conn, desk, &[warehouse]);
-    }
     match (result, submission_key) {
         // Two identical submissions raced on PostgreSQL: the other one won.
         (Err(AppError::Internal(e)), Some(key))
@@ -318,7 +329,7 @@ fn queue_confirmation(
         first_in_thread: true,
         dedupe_key: None,
     };
-    notify::queue(conn, mail, ticket, message, now).map(|_| ())
+    ticket_changes::queue(conn, mail, ticket, message, now).map(|_| ())
 }
 
 /// A ticket the desk opens itself (threshold incidents): category, severity and the
@@ -409,7 +420,7 @@ fn queue_team_notice(
         first_in_thread: false,
         dedupe_key: None,
     };
-    notify::queue(conn, mail, ticket, message, now).map(|_| ())
+    ticket_changes::queue(conn, mail, ticket, message, now).map(|_| ())
 }
 
 /// 40 hex characters: the second it was issued (8), then 128 random bits (32).

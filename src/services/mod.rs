@@ -1,6 +1,7 @@
 //! Use-cases, each one transaction.
 
 pub mod accounts;
+pub mod delivery;
 pub mod drills;
 pub mod escalation;
 pub mod freshness;
@@ -11,7 +12,6 @@ pub mod intake;
 pub mod lineage;
 pub mod linking;
 pub mod monitor;
-pub mod notify;
 pub mod queue;
 pub mod retention;
 pub mod rollups;
@@ -19,5 +19,6 @@ pub mod run_list;
 pub mod run_telemetry;
 pub mod runs;
 pub mod ticket_actions;
+pub mod ticket_changes;
 pub mod tokens;
 pub mod triage;

@@ -9,8 +9,7 @@ use crate::domain::category::Category;
 use crate::domain::status::{self, Status};
 use crate::email;
 use crate::error::AppError;
-use crate::services::notify::{self, Message};
-use crate::services::triage::{TicketChangeset, Who, touch};
+use crate::services::ticket_changes::{self, Message, TicketChangeset, Who, touch};
 use crate::state::Desk;
 
 const MAX_COMMENT_CHARS: usize = 10_000;
@@ -81,7 +80,7 @@ pub fn comment(
                 first_in_thread: false,
                 dedupe_key: None,
             };
-            notify::queue(conn, &desk.mail, &saved, message, now)?;
+            ticket_changes::queue(conn, &desk.mail, &saved, message, now)?;
         }
         Ok(saved)
     })
@@ -111,7 +110,7 @@ pub fn reporter_reply(
             _ => None,
         };
         if let Some(next) = next {
-            crate::services::triage::pause_or_resume(desk, &ticket, next, now, &mut set);
+            ticket_changes::pause_or_resume(desk, &ticket, next, now, &mut set);
             set.status = Some(next.as_str().into());
             let what = if next == Status::Triaged {
                 "reopened by the reporter's reply"
@@ -211,7 +210,7 @@ pub fn merge(
             first_in_thread: false,
             dedupe_key: None,
         };
-        notify::queue(conn, &desk.mail, &duplicate, message, now)?;
+        ticket_changes::queue(conn, &desk.mail, &duplicate, message, now)?;
         Ok(duplicate)
     })
 }

@@ -298,8 +298,13 @@ async fn known_issue_banner_comes_and_goes(backend: Backend) {
     let evaluate = || {
         let desk = app.desk.clone();
         tokio::task::spawn_blocking(move || {
-            inspect_desk::services::monitor::evaluate(&desk, desk.clock.now(), None)
-                .expect("evaluation")
+            inspect_desk::services::monitor::evaluate(
+                &desk,
+                &Default::default(),
+                desk.clock.now(),
+                None,
+            )
+            .expect("evaluation")
         })
     };
     let client = browser(&driver).await;

@@ -215,8 +215,8 @@ impl TestApp {
     }
 
     /// Run one delivery pass now (as the background job would).
-    pub async fn deliver(&self) -> inspect_desk::jobs::outbox::DeliveryReport {
-        inspect_desk::jobs::outbox::deliver_due(&self.desk, &self.desk.mailer)
+    pub async fn deliver(&self) -> inspect_desk::services::delivery::DeliveryReport {
+        inspect_desk::services::delivery::deliver_due(&self.desk, &self.desk.mailer)
             .await
             .expect("delivery pass")
     }

@@ -55,7 +55,12 @@ async fn events(app: &TestApp, number: &str) -> Vec<Value> {
 async fn evaluate(app: &TestApp) -> inspect_desk::services::monitor::Evaluation {
     let desk = app.desk.clone();
     tokio::task::spawn_blocking(move || {
-        inspect_desk::services::monitor::evaluate(&desk, desk.clock.now(), None)
+        inspect_desk::services::monitor::evaluate(
+            &desk,
+            &Default::default(),
+            desk.clock.now(),
+            None,
+        )
     })
     .await
     .unwrap()

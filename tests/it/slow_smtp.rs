@@ -154,7 +154,7 @@ async fn a_pass_hands_back_messages_whose_lease_runs_out() {
     let first = {
         let desk = app.desk.clone();
         tokio::spawn(async move {
-            inspect_desk::jobs::outbox::deliver_due(&desk, &desk.mailer)
+            inspect_desk::services::delivery::deliver_due(&desk, &desk.mailer)
                 .await
                 .unwrap()
         })

@@ -18,7 +18,7 @@ use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
 use crate::email::transport::{self, Mailer};
 use crate::error::AppError;
-use crate::jobs::outbox::{DEAD, DeliveryReport, Outcome, claim, record};
+use crate::services::delivery::{DEAD, DeliveryReport, Outcome, claim, record};
 use crate::services::intake;
 use crate::state::Desk;
 
@@ -35,6 +35,8 @@ pub struct Rehearsal<'a> {
     position: i32,
     failed: bool,
     runs: usize,
+    /// The threshold rules' cache of this drill's evaluations.
+    pub rules_cache: crate::services::monitor::MonitorCache,
 }
 
 impl<'a> Rehearsal<'a> {
@@ -53,6 +55,7 @@ impl<'a> Rehearsal<'a> {
             position: 0,
             failed: false,
             runs: 0,
+            rules_cache: Default::default(),
         }
     }
 
@@ -150,7 +153,12 @@ impl<'a> Rehearsal<'a> {
             .collect();
         let id = self.id();
         crate::services::runs::store(&mut self.conn, &records, now, id)?;
-        crate::services::monitor::runs_stored(&mut self.conn, self.desk, &records);
+        // A drill checks freshness at once, at its own moved time: its next step looks
+        // for the outcome. (Its threshold rules run when a step evaluates them.)
+        if let Err(e) = crate::services::freshness::after_runs(&mut self.conn, self.desk, &records)
+        {
+            tracing::warn!(error = %e, "freshness check after a drill's runs failed");
+        }
         Ok(records)
     }
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Evaluation, Reading};
+use super::{Evaluation, MonitorCache, Reading};
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::signal_incident::{NewSignalIncident, SignalIncident};
 use crate::db::models::ticket::{NUMBER_PREFIX, Ticket};
@@ -17,7 +17,8 @@ use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::intake::{self, DeskTicket};
-use crate::services::triage::{self, Changes, Who};
+use crate::services::ticket_changes::{self, Changes, TicketChangeset, Who};
+use crate::services::triage;
 use crate::state::Desk;
 
 fn monitor() -> Who {
@@ -33,9 +34,11 @@ fn is_open(ticket: &Ticket) -> bool {
 
 /// Bring the incident of one signal (`open`: its open incident, if any) in line with its
 /// reading.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn reconcile(
     conn: &mut DbConnection,
     desk: &Desk,
+    cache: &MonitorCache,
     rule: &Rule,
     reading: &Reading,
     open: Option<&SignalIncident>,
@@ -72,14 +75,14 @@ pub(super) fn reconcile(
             // to attach, or a breach to record after a quiet spell or a minute's silence.
             // Reports filed since the last pass (less a margin for ones decided before
             // it and committed after); every few minutes a pass over the whole reach.
-            let since = desk.monitor.attached_through(open.ticket_id);
+            let since = cache.attached_through(open.ticket_id);
             let from = (open.opened_at - rule.condition.reach())
                 .max(since.map_or(NaiveDateTime::MIN, |t| t - super::ATTACH_MARGIN));
             let children = related_children(conn, desk, rule, warehouse, reading, from, now)?;
             let note_breach = open.clear_since.is_some()
                 || now - open.last_breach_at >= chrono::TimeDelta::minutes(1);
             if children.is_empty() && !note_breach {
-                desk.monitor.attached(open.ticket_id, now, since.is_none());
+                cache.attached(open.ticket_id, now, since.is_none());
                 return Ok(());
             }
             // Through the writer on SQLite: a burst's reports are themselves queued there,
@@ -95,7 +98,7 @@ pub(super) fn reconcile(
                     let incident = Ticket::find(conn, ticket_id)?;
                     attach_all(conn, &incident, &children, now)
                 })?;
-            desk.monitor.attached(open.ticket_id, now, since.is_none());
+            cache.attached(open.ticket_id, now, since.is_none());
             evaluation.attached += attached;
             Ok(())
         }
@@ -173,7 +176,7 @@ fn open_incident(
         };
         let ticket = intake::open_desk_ticket(conn, desk, spec, now)?;
         let who = monitor();
-        let set = triage::TicketChangeset {
+        let set = TicketChangeset {
             is_incident: Some(true),
             ..Default::default()
         };
@@ -181,7 +184,7 @@ fn open_incident(
             "incident opened by threshold rule {} ({signal}): {}",
             rule.name, reading.measurement
         );
-        let ticket = triage::touch(
+        let ticket = ticket_changes::touch(
             conn,
             &ticket,
             &who,
@@ -302,7 +305,7 @@ fn attach_all(
     let note = format!("attached to incident {} by {}", incident.number(), who.name);
     // A burst can bring hundreds of reports at once: one UPDATE and a few multi-row
     // inserts for all of them, not a read-modify-write per ticket. The same changes as
-    // `triage::touch`: parent set, version bumped, escalation re-armed (the sweep then
+    // `ticket_changes::touch`: parent set, version bumped, escalation re-armed (the sweep then
     // sees the ticket belongs to an incident and stands it down).
     for chunk in children.chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
@@ -344,12 +347,12 @@ fn attach_all(
     }
     let summary = format!("{} attached by {}", numbers.join(", "), who.name);
     let incident = Ticket::find(conn, incident.id)?;
-    triage::touch(
+    ticket_changes::touch(
         conn,
         &incident,
         &who,
         &[("incident_child_added", summary, false)],
-        triage::TicketChangeset::default(),
+        TicketChangeset::default(),
         now,
     )?;
     Ok(children.len())

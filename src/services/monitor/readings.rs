@@ -54,6 +54,7 @@ pub fn signal_key(
 pub fn read(
     conn: &mut DbConnection,
     desk: &Desk,
+    cache: &super::MonitorCache,
     rule: &Rule,
     warehouse: WarehouseType,
     now: NaiveDateTime,
@@ -226,7 +227,7 @@ pub fn read(
             };
             // A drill's handful of runs is read fresh: the cache holds the live desk's.
             let before = if desk.drill == LIVE {
-                desk.monitor.baseline(&rule.name, warehouse, compute)?
+                cache.baseline(&rule.name, warehouse, compute)?
             } else {
                 compute()?
             };

@@ -69,7 +69,7 @@ pub async fn ingest(
         let mut conn = desk.pool.get()?;
         let (outcome, record) = lineage::ingest(&mut conn, &event, desk.clock.now())?;
         if let Some(record) = record {
-            crate::services::monitor::runs_stored(&mut conn, &desk, &[record]);
+            desk.after_ingest.runs_stored(&[record]);
         }
         Ok(outcome)
     })

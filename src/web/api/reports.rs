@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::services::intake::{self, Submitted};
 use crate::state::Desk;
 use crate::web::auth::client::client_ip;
+use crate::web::auth::limits::Limits;
 use crate::web::body;
 
 /// File a report. An `Idempotency-Key` header makes a retried request return the ticket
@@ -32,10 +33,11 @@ use crate::web::body;
 pub async fn create(
     req: HttpRequest,
     desk: web::Data<Desk>,
+    limits: web::Data<Limits>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // Anonymous analysts may file reports; a flood from one address may not.
-    if !desk.limits.reports.allow(client_ip(&req)) {
+    if !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let body = body::read_limited(
@@ -49,7 +51,9 @@ pub async fn create(
     let key = idempotency_key(&req)?;
     let (created, json) = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        match intake::submit(&mut conn, &desk, report, key.as_deref())? {
+        let submitted = intake::submit(&mut conn, &desk, report, key.as_deref())?;
+        desk.after_ingest.reports_filed(&submitted.touched());
+        match submitted {
             // Everything the answer shows of a new ticket is at hand: no reads again.
             Submitted::Created {
                 ticket,

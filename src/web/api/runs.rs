@@ -93,7 +93,7 @@ pub async fn ingest(
             desk.clock.now(),
             crate::domain::drill::LIVE,
         )?;
-        crate::services::monitor::runs_stored(&mut conn, &desk, &records);
+        desk.after_ingest.runs_stored(&records);
         Ok(stored)
     })
     .await??;

@@ -21,7 +21,8 @@ use crate::domain::status::{SlaState, Status};
 use crate::error::AppError;
 use crate::services::queue::{self, QueueQuery, RawQueueQuery};
 use crate::services::ticket_actions;
-use crate::services::triage::{self, Assignee, Changes, Who};
+use crate::services::ticket_changes::{Assignee, Changes, Who};
+use crate::services::triage;
 use crate::state::Desk;
 use crate::web::auth::Viewer;
 

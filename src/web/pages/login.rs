@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::services::accounts::{self, Actor, SignInError};
 use crate::state::Desk;
 use crate::web::auth::client::{client_ip, client_ip_text};
+use crate::web::auth::limits::Limits;
 use crate::web::auth::session_store::USER_ID;
 
 #[derive(Template)]
@@ -62,10 +63,11 @@ pub async fn submit(
     req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
+    limits: web::Data<Limits>,
     session: Session,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !desk.limits.sign_in.allow(client_ip(&req)) {
+    if !limits.sign_in.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let form = form.into_inner();

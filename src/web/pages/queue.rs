@@ -19,7 +19,8 @@ use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
 use crate::services::ticket_actions;
-use crate::services::triage::{self, Assignee, Changes, Who};
+use crate::services::ticket_changes::{Assignee, Changes, Who};
+use crate::services::triage;
 use crate::state::Desk;
 
 /// One row of the queue.

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::services::intake;
 use crate::state::Desk;
 use crate::web::auth::client::client_ip;
+use crate::web::auth::limits::Limits;
 use crate::web::body;
 
 /// A choice in a select box.
@@ -205,9 +206,10 @@ pub async fn submit(
     req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
+    limits: web::Data<Limits>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    if !desk.limits.reports.allow(client_ip(&req)) {
+    if !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let body = body::read_limited(
@@ -237,7 +239,9 @@ pub async fn submit(
     };
     let submitted = web::block(move || {
         let mut conn = desk.pool.get()?;
-        intake::submit(&mut conn, &desk, report, key.as_deref())
+        let submitted = intake::submit(&mut conn, &desk, report, key.as_deref())?;
+        desk.after_ingest.reports_filed(&submitted.touched());
+        Ok::<_, AppError>(submitted)
     })
     .await??;
     let ticket = submitted.ticket();
@@ -258,10 +262,11 @@ pub async fn join_known_issue(
     req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
+    limits: web::Data<Limits>,
     number: web::Path<String>,
     form: web::Form<JoinForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !desk.limits.reports.allow(client_ip(&req)) {
+    if !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let id = crate::db::models::ticket::Ticket::parse_number(&number).ok_or(AppError::NotFound)?;
@@ -290,7 +295,10 @@ pub async fn join_known_issue(
         .filter(|n| !n.is_empty());
     let ticket = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
-        crate::services::incidents::join(&mut conn, &desk, id, email, name)
+        let ticket = crate::services::incidents::join(&mut conn, &desk, id, email, name)?;
+        desk.after_ingest
+            .reports_filed(&crate::services::intake::touched_by(&ticket));
+        Ok(ticket)
     })
     .await??;
     Ok(HttpResponse::SeeOther()

@@ -16,7 +16,8 @@ use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
 use crate::error::AppError;
-use crate::services::triage::{self, Assignee, Changes, Conflict, Who};
+use crate::services::ticket_changes::{Assignee, Changes, Who};
+use crate::services::triage::{self, Conflict};
 use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
 

@@ -29,7 +29,8 @@ use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
 use crate::services::incidents::{self, OpenIncident};
 use crate::services::monitor;
-use crate::services::triage::{self, Changes, Who};
+use crate::services::ticket_changes::{Changes, Who};
+use crate::services::triage;
 
 /// What the drill signs its actions as.
 fn drill_agent(r: &Rehearsal<'_>) -> Who {
@@ -59,7 +60,7 @@ fn evaluate(
     warehouse: WarehouseType,
 ) -> Result<monitor::Evaluation, String> {
     let now = r.now();
-    monitor::evaluate_on(&mut r.conn, r.desk, now, Some(&[warehouse]))
+    monitor::evaluate_on(&mut r.conn, r.desk, &r.rules_cache, now, Some(&[warehouse]))
         .map_err(|e| format!("threshold rules failed: {e}"))
 }
 

@@ -88,7 +88,7 @@ pub fn smtp_down_during_escalation(r: &mut Rehearsal<'_>) {
         )
     });
     r.step("SMTP returns: each message is delivered exactly once", |r| {
-        r.advance(crate::jobs::outbox::backoff(1) + TimeDelta::seconds(1));
+        r.advance(crate::services::delivery::backoff(1) + TimeDelta::seconds(1));
         let delivered = r.deliver(None)?;
         let again = r.deliver(None)?;
         let mail = r.mail()?;

@@ -1,4 +1,6 @@
 //! Delivering the outbox: claim due messages with a lease, send them, record the outcome.
+//! The background jobs run a pass every few seconds, `inspect-desk outbox deliver` runs
+//! one, and a drill delivers its own messages through the same claim and record.
 //! Delivery is at least once: a crash between the server accepting a message and the row
 //! being marked sent sends it again, with the same Message-ID so clients de-duplicate.
 

@@ -1,11 +1,15 @@
 //! What every request handler and job shares.
 
+mod after_ingest;
+
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::domain::support_model::SupportModel;
 use crate::email::MailContext;
+
+pub use after_ingest::{AfterIngest, Work};
 
 pub struct Desk {
     pub pool: DbPool,
@@ -19,9 +23,8 @@ pub struct Desk {
     pub auth: AuthSettings,
     /// Key signing links in emails (acknowledge); the session key.
     pub signing_key: Arc<Vec<u8>>,
-    pub limits: Arc<crate::web::auth::limits::Limits>,
-    /// When threshold rules last ran after an ingest, per warehouse type.
-    pub monitor: Arc<crate::services::monitor::Monitor>,
+    /// Where ingest hands over the work that follows it (`jobs::after_ingest`).
+    pub after_ingest: AfterIngest,
     /// The drill this desk runs (`drill::LIVE` for the real one): what it creates is
     /// tagged with it, and its sweeps, rules and mail delivery see only that drill's data.
     pub drill: i64,
@@ -49,17 +52,26 @@ impl Desk {
             max_body_bytes: self.max_body_bytes,
             auth: self.auth.clone(),
             signing_key: self.signing_key.clone(),
-            limits: self.limits.clone(),
-            monitor: self.monitor.clone(),
+            after_ingest: self.after_ingest.clone(),
             drill: self.drill,
         }
     }
 
-    /// This desk as drill `id` runs it: its own movable clock, its own data.
+    /// This desk as drill `id` runs it: its own movable clock, its own data. A drill
+    /// runs what follows its ingest itself, at its own moved time.
     pub fn for_drill(&self, id: i64) -> Desk {
         Desk {
             drill: id,
+            after_ingest: AfterIngest::default(),
             ..self.with_clock(Clock::system())
+        }
+    }
+
+    /// This desk without the hand-off after ingest: for the workers that take it.
+    pub fn without_after_ingest(&self) -> Desk {
+        Desk {
+            after_ingest: AfterIngest::default(),
+            ..self.with_clock(self.clock.clone())
         }
     }
 }
