@@ -17,6 +17,7 @@ mod incident_windows;
 mod incidents;
 mod intake_api;
 mod intake_form;
+mod layers;
 mod lineage_api;
 mod metrics;
 mod migrations;
