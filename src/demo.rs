@@ -66,13 +66,13 @@ const TABLES: &[(WarehouseType, &[&str])] = &[
 /// Tables whose runs stop a few days ago: the demo's stale profiles.
 const STALE: &[&str] = &["proj.core.users", "public.customers", "main.ops.shipments"];
 
-const STATUSES: &[&str] = &[
-    "new",
-    "triaged",
-    "in_progress",
-    "waiting_on_reporter",
-    "resolved",
-    "closed",
+const STATUSES: &[Status] = &[
+    Status::New,
+    Status::Triaged,
+    Status::InProgress,
+    Status::WaitingOnReporter,
+    Status::Resolved,
+    Status::Closed,
 ];
 
 /// Demo accounts: email, role, password. For `serve --demo` only; printed at start.
@@ -158,10 +158,10 @@ pub fn seed(desk: &Desk, run_count: usize, ticket_count: usize) -> Result<String
         let ticket = intake::submit(&mut conn, &at_desk, report, None)
             .map_err(|e| format!("seeding tickets: {e}"))?;
         let status = STATUSES[index % STATUSES.len()];
-        if status != intake::STATUS_NEW {
+        if status != Status::New {
             let ticket = ticket.ticket();
             let changes = Changes {
-                status: Status::parse(status).ok(),
+                status: Some(status),
                 ..Changes::default()
             };
             let who = Who {

@@ -122,7 +122,7 @@ pub fn for_ticket(
     {
         return Ok(url.to_string());
     }
-    let category = Category::parse(&ticket.category).unwrap_or(Category::Other);
+    let category = ticket.category;
     Ok(for_category(category).to_string())
 }
 

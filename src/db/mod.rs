@@ -6,6 +6,7 @@ pub mod models;
 pub mod schema;
 mod sqlite_plans;
 mod stamp;
+mod types;
 mod upsert;
 mod writer;
 

@@ -78,6 +78,12 @@ impl Impact {
     }
 }
 
+impl fmt::Display for Impact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Everything severity depends on.
 pub struct SeverityInput<'a> {
     pub impact: Option<Impact>,

@@ -7,7 +7,6 @@ use askama::Template;
 
 use crate::clock::rfc3339;
 use crate::db::models::ticket::Ticket;
-use crate::domain::category::Category;
 
 /// What every email needs to know about the desk.
 #[derive(Debug, Clone)]
@@ -87,9 +86,7 @@ struct ConfirmationHtml<'a> {
 }
 
 pub fn confirmation(mail: &MailContext, ticket: &Ticket) -> Result<RenderedEmail, askama::Error> {
-    let category = Category::parse(&ticket.category)
-        .map(Category::label)
-        .unwrap_or("Other");
+    let category = ticket.category.label();
     let e = Confirmation {
         number: ticket.number(),
         category: category.to_string(),
@@ -262,8 +259,8 @@ pub fn agent_notice(
     let e = AgentNotice {
         number: ticket.number(),
         headline: headline.to_string(),
-        severity: ticket.severity.clone(),
-        category: ticket.category.clone(),
+        severity: ticket.severity.to_string(),
+        category: ticket.category.to_string(),
         team: ticket.team.clone(),
         first_response_due: rfc3339(ticket.first_response_due),
         table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),

@@ -89,7 +89,7 @@ pub fn create_user(
             &NewUser {
                 email: &email,
                 name,
-                role: role.as_str(),
+                role,
                 password_hash: Some(&hash),
                 must_change_password: one_time.is_some(),
                 created_at: now,
@@ -245,7 +245,7 @@ pub fn set_role(
 ) -> Result<User, AppError> {
     write_transaction(conn, |conn| {
         let user = User::find(conn, user_id)?.ok_or(AppError::NotFound)?;
-        if user.role == role.as_str() {
+        if user.role == role {
             return Ok(user);
         }
         User::set_role(conn, user_id, role.as_str(), now)?;

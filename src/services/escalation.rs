@@ -13,7 +13,6 @@ use crate::db::schema::tickets;
 use crate::db::{DbConnection, is_unique_violation, write_transaction};
 use crate::domain::escalation::{Clocks, Firing, Recipient, Step};
 use crate::domain::secret;
-use crate::domain::severity::Severity;
 use crate::domain::status::Status;
 use crate::email;
 use crate::error::AppError;
@@ -147,14 +146,14 @@ fn escalate_in(
         if ticket.next_escalation_at.is_none_or(|at| at > now) {
             return Ok((0, 0, Vec::new()));
         }
-        let status = Status::parse(&ticket.status).unwrap_or(Status::New);
+        let status = ticket.status;
         let active = matches!(status, Status::New | Status::Triaged | Status::InProgress);
         // Paused, done, acknowledged, or part of an incident (the incident escalates).
         if !active || ticket.acknowledged_at.is_some() || ticket.parent_id.is_some() {
             set_next(conn, id, None)?;
             return Ok((0, 0, Vec::new()));
         }
-        let severity = Severity::parse(&ticket.severity).unwrap_or(Severity::Sev3);
+        let severity = ticket.severity;
         let clocks = Clocks {
             created_at: ticket.created_at,
             first_response_due: ticket.first_response_due,
@@ -290,10 +289,10 @@ fn fire(
             number: ticket.number(),
             headline: headline.clone(),
             step: key.to_string(),
-            severity: ticket.severity.clone(),
-            category: ticket.category.clone(),
+            severity: ticket.severity.to_string(),
+            category: ticket.category.to_string(),
             team: team.map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
-            status: ticket.status.clone(),
+            status: ticket.status.to_string(),
             assignee: assignee.clone().unwrap_or_else(|| "nobody".into()),
             first_response_due: rfc3339(ticket.first_response_due),
             resolution_due: rfc3339(ticket.resolution_due),

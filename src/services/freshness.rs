@@ -15,6 +15,7 @@ use crate::domain::category::Category;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
 use crate::domain::status::Status;
+use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::ticket_changes::{Changes, Who};
 use crate::services::triage;
@@ -62,7 +63,7 @@ fn stale_candidates<'r>(
     conn: &mut DbConnection,
     fresh: &[&'r RunRecord],
 ) -> Result<Vec<(&'r RunRecord, Vec<i64>)>, AppError> {
-    let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
+    let open = Status::OPEN;
     let names: Vec<&str> = fresh.iter().map(|r| r.table.as_str()).collect();
     // The tables' tickets through `tickets_table` (table, warehouse type); the rest is
     // checked here, so SQLite cannot prefer an index on status or on the incident flag,
@@ -70,9 +71,9 @@ fn stale_candidates<'r>(
     type Row = (
         i64,
         Option<String>,
-        Option<String>,
-        String,
-        String,
+        Option<WarehouseType>,
+        Category,
+        Status,
         bool,
         Option<i64>,
         chrono::NaiveDateTime,
@@ -91,11 +92,12 @@ fn stale_candidates<'r>(
         ))
         .load::<Row>(conn)?;
     // Open stale-profile reports of each table (and warehouse type), with when filed.
-    let mut by_table: HashMap<(String, String), Vec<(i64, chrono::NaiveDateTime)>> = HashMap::new();
+    let mut by_table: HashMap<(String, WarehouseType), Vec<(i64, chrono::NaiveDateTime)>> =
+        HashMap::new();
     for (id, table, warehouse, category, status, incident, merged, created_at) in rows {
         if let (Some(table), Some(warehouse)) = (table, warehouse)
-            && category == Category::StaleProfile.as_str()
-            && open.contains(&status.as_str())
+            && category == Category::StaleProfile
+            && open.contains(&status)
             && !incident
             && merged.is_none()
         {
@@ -107,10 +109,7 @@ fn stale_candidates<'r>(
     }
     let mut found = Vec::new();
     for record in fresh {
-        let key = (
-            record.table.as_str().to_string(),
-            record.warehouse_type.as_str().to_string(),
-        );
+        let key = (record.table.as_str().to_string(), record.warehouse_type);
         let Some(reports) = by_table.get(&key) else {
             continue;
         };
@@ -176,8 +175,8 @@ fn what_changed(conn: &mut DbConnection, fresh: &RunRecord) -> Result<String, Ap
     );
     let previous: Option<Run> = runs::table
         .filter(runs::table_name.eq(fresh.table.as_str()))
-        .filter(runs::warehouse_type.eq(fresh.warehouse_type.as_str()))
-        .filter(runs::status.eq(RunStatus::Succeeded.as_str()))
+        .filter(runs::warehouse_type.eq(fresh.warehouse_type))
+        .filter(runs::status.eq(RunStatus::Succeeded))
         .filter(runs::started_at.lt(fresh.started_at))
         .filter(runs::run_id.ne(&fresh.run_id))
         .order(runs::started_at.desc())

@@ -220,8 +220,7 @@ pub(crate) fn resolve_reports(
     let children = Ticket::children(conn, incident.id)?;
     let mut resolved = 0;
     for child in &children {
-        let open = Status::parse(&child.status)
-            .is_ok_and(|status| status.can_move_to(Status::Resolved).is_ok());
+        let open = child.status.can_move_to(Status::Resolved).is_ok();
         if !open {
             continue;
         }
@@ -267,10 +266,7 @@ pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenInc
     use crate::db::schema::{ticket_events, tickets};
     use diesel::prelude::*;
 
-    let open: Vec<&str> = crate::domain::status::Status::OPEN
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+    let open = Status::OPEN;
     let incidents: Vec<Ticket> = tickets::table
         .filter(tickets::is_incident.eq(true))
         .filter(tickets::status.eq_any(open))
@@ -342,19 +338,16 @@ pub struct KnownIssue {
 
 /// Every open incident, as a known issue.
 pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIssue>, AppError> {
-    use crate::domain::category::Category;
-    use crate::domain::warehouse::WarehouseType;
     Ok(open_incidents(conn, desk.drill)?
         .into_iter()
         .map(|open| {
             let warehouse = open
                 .signal
                 .as_ref()
-                .map(|s| s.warehouse_type.clone())
-                .or(open.ticket.warehouse_type.clone())
-                .and_then(|w| WarehouseType::parse(&w).ok());
+                .map(|s| s.warehouse_type)
+                .or(open.ticket.warehouse_type);
             let where_ = warehouse.map_or("Profiling", |w| w.label());
-            let category = Category::parse(&open.ticket.category).unwrap_or(Category::Other);
+            let category = open.ticket.category;
             let headline = match open.signal.as_ref().map(|s| s.signal.as_str()) {
                 Some("failure_rate") => format!("{where_} profiling failing"),
                 Some("critical_timeout") => {
@@ -394,16 +387,15 @@ pub fn join(
     reporter_email: crate::domain::email::EmailAddress,
     reporter_name: Option<String>,
 ) -> Result<Ticket, AppError> {
-    use crate::domain::category::{Category, ProblemKind};
+    use crate::domain::category::ProblemKind;
     use crate::domain::report::Report;
     use crate::domain::table::TableName;
-    use crate::domain::warehouse::WarehouseType;
+
     let incident = Ticket::find(conn, incident_id).map_err(|e| match e {
         diesel::result::Error::NotFound => AppError::NotFound,
         other => other.into(),
     })?;
-    let open = crate::domain::status::Status::parse(&incident.status)
-        .is_ok_and(|s| crate::domain::status::Status::OPEN.contains(&s));
+    let open = Status::OPEN.contains(&incident.status);
     // A drill's incident is no known issue of the live desk (and the other way round).
     if incident.drill != desk.drill {
         return Err(AppError::NotFound);
@@ -421,14 +413,11 @@ pub fn join(
         .into_iter()
         .find(|k| k.number == incident.number())
         .map_or_else(|| incident.number(), |k| k.headline);
-    let warehouse_type = incident
-        .warehouse_type
-        .as_deref()
-        .and_then(|w| WarehouseType::parse(w).ok());
+    let warehouse_type = incident.warehouse_type;
     let report = Report {
         reporter_name,
         reporter_email,
-        kind: ProblemKind::Known(Category::parse(&incident.category).unwrap_or(Category::Other)),
+        kind: ProblemKind::Known(incident.category),
         warehouse_type,
         table: incident
             .table_name

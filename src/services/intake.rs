@@ -12,16 +12,14 @@ use crate::domain::classify::{Classification, ClassifierInput, classify};
 use crate::domain::report::Report;
 use crate::domain::routing::{RouteDecision, RouteQuery};
 use crate::domain::severity::{self, SeverityDecision, SeverityInput};
+use crate::domain::sla;
+use crate::domain::status::{self, Status};
 use crate::domain::support_model::Team;
-use crate::domain::{sla, status};
 use crate::email::{self, MailContext};
 use crate::error::AppError;
 use crate::services::linking::{self, Linking};
 use crate::services::ticket_changes::{self, Message};
 use crate::state::Desk;
-
-/// New tickets start here.
-pub const STATUS_NEW: &str = "new";
 
 #[derive(Debug)]
 pub enum Submitted {
@@ -53,12 +51,7 @@ impl Submitted {
 
 /// The warehouse type a ticket was filed for, as the threshold rules take it.
 pub fn touched_by(ticket: &Ticket) -> Vec<crate::domain::warehouse::WarehouseType> {
-    ticket
-        .warehouse_type
-        .as_deref()
-        .and_then(|w| crate::domain::warehouse::WarehouseType::parse(w).ok())
-        .into_iter()
-        .collect()
+    ticket.warehouse_type.into_iter().collect()
 }
 
 /// Everything decided about a report before it is written.
@@ -211,25 +204,25 @@ fn insert_ticket(
     let new = NewTicket {
         tracking_token: &token,
         submission_key,
-        status: STATUS_NEW,
-        kind: report.kind.as_str(),
-        category: d.classification.category.as_str(),
+        status: Status::New,
+        kind: report.kind,
+        category: d.classification.category,
         confidence: d.classification.confidence,
         classification_reasons: &reasons,
-        severity: d.severity.severity.as_str(),
+        severity: d.severity.severity,
         severity_reasons: &severity_reasons,
         team: &d.route.team,
         routing_rule: &d.route.rule,
         routing_reason: &d.route.reason,
         reporter_name: report.reporter_name.as_deref(),
         reporter_email: report.reporter_email.as_str(),
-        warehouse_type: report.warehouse_type.map(|w| w.as_str()),
+        warehouse_type: report.warehouse_type,
         table_name: report.table.as_ref().map(|t| t.as_str()),
         column_name: report.column.as_deref(),
         detected_type: report.detected_type.as_deref(),
         expected_type: report.expected_type.as_deref(),
         run_ref: report.run.as_ref().map(|r| r.raw.as_str()),
-        impact: report.impact.map(|i| i.as_str()),
+        impact: report.impact,
         description: &report.description,
         first_response_due: d.targets.first_response_due,
         resolution_due: d.targets.resolution_due,

@@ -11,8 +11,6 @@ use crate::domain::support_model::SupportModel;
 /// How many recent runs of the table a report is linked to.
 const RECENT_RUNS: i64 = 3;
 
-const SUCCEEDED: &str = RunStatus::Succeeded.as_str();
-
 /// A run to link, with the reason stored beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedLink {
@@ -72,7 +70,7 @@ pub fn plan(
             // The newest success among the recent runs is the table's last success (they
             // are its newest runs before now); only a table whose recent runs all failed
             // needs a look further back.
-            let last_success = match recent.iter().find(|r| r.status == SUCCEEDED) {
+            let last_success = match recent.iter().find(|r| r.status == RunStatus::Succeeded) {
                 Some(run) => run.finished_at,
                 None => Run::last_success(conn, table.as_str(), warehouse, now)?,
             };
@@ -84,11 +82,8 @@ pub fn plan(
         }
     }
     if let Some(run) = latest {
-        let status = RunStatus::parse(&run.status).ok();
-        linking.evidence.latest_error = run
-            .error
-            .filter(|_| status.is_some_and(RunStatus::is_failure));
-        linking.evidence.latest_status = status;
+        linking.evidence.latest_error = run.error.filter(|_| run.status.is_failure());
+        linking.evidence.latest_status = Some(run.status);
         linking.evidence.runs_seen = linking.evidence.runs_seen.max(1);
     }
     Ok(linking)

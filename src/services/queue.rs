@@ -69,7 +69,7 @@ pub struct QueueQuery {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cursor {
     Sla(NaiveDateTime, i64),
-    Severity(String, i64),
+    Severity(Severity, i64),
     Created(i64),
 }
 
@@ -95,8 +95,10 @@ impl Cursor {
             }
             ("v", Sort::Severity) => {
                 let (sev, id) = rest.split_once('_')?;
-                Severity::parse(sev).ok()?;
-                Some(Cursor::Severity(sev.to_string(), id.parse().ok()?))
+                Some(Cursor::Severity(
+                    Severity::parse(sev).ok()?,
+                    id.parse().ok()?,
+                ))
             }
             ("c", Sort::Created) => Some(Cursor::Created(rest.parse().ok()?)),
             _ => None,
@@ -106,7 +108,7 @@ impl Cursor {
     fn after(ticket: &Ticket, sort: Sort) -> Cursor {
         match sort {
             Sort::Sla => Cursor::Sla(ticket.sla_due_at, ticket.id),
-            Sort::Severity => Cursor::Severity(ticket.severity.clone(), ticket.id),
+            Sort::Severity => Cursor::Severity(ticket.severity, ticket.id),
             Sort::Created => Cursor::Created(ticket.id),
         }
     }
@@ -211,10 +213,10 @@ type Boxed<'a> = tickets::BoxedQuery<'a, crate::db::Backend>;
 fn base_filter<'a>(query: &QueueQuery) -> Boxed<'a> {
     let mut q = tickets::table.into_boxed();
     if let Some(c) = query.category {
-        q = q.filter(tickets::category.eq(c.as_str()));
+        q = q.filter(tickets::category.eq(c));
     }
     if let Some(s) = query.severity {
-        q = q.filter(tickets::severity.eq(s.as_str()));
+        q = q.filter(tickets::severity.eq(s));
     }
     if let Some(team) = &query.team {
         q = q.filter(tickets::team.eq(team.clone()));
@@ -225,7 +227,7 @@ fn base_filter<'a>(query: &QueueQuery) -> Boxed<'a> {
         None => {}
     }
     if let Some(w) = query.warehouse_type {
-        q = q.filter(tickets::warehouse_type.eq(w.as_str()));
+        q = q.filter(tickets::warehouse_type.eq(w));
     }
     if let Some(text) = &query.q {
         let pattern = format!(
@@ -252,13 +254,13 @@ fn base_filter<'a>(query: &QueueQuery) -> Boxed<'a> {
     q
 }
 
-const ACTIVE: [&str; 3] = ["new", "triaged", "in_progress"];
+const ACTIVE: [Status; 3] = [Status::New, Status::Triaged, Status::InProgress];
 
 fn with_status_and_sla<'a>(mut q: Boxed<'a>, query: &QueueQuery, now: NaiveDateTime) -> Boxed<'a> {
-    let statuses: Vec<&str> = if query.statuses.is_empty() {
-        Status::OPEN.iter().map(|s| s.as_str()).collect()
+    let statuses: Vec<Status> = if query.statuses.is_empty() {
+        Status::OPEN.to_vec()
     } else {
-        query.statuses.iter().map(|s| s.as_str()).collect()
+        query.statuses.clone()
     };
     q = q.filter(tickets::status.eq_any(statuses));
     match query.sla {
@@ -272,7 +274,7 @@ fn with_status_and_sla<'a>(mut q: Boxed<'a>, query: &QueueQuery, now: NaiveDateT
         Some(SlaState::OnTrack) => q
             .filter(tickets::status.eq_any(ACTIVE))
             .filter(tickets::sla_warn_at.gt(now)),
-        Some(SlaState::Paused) => q.filter(tickets::status.eq(Status::WaitingOnReporter.as_str())),
+        Some(SlaState::Paused) => q.filter(tickets::status.eq(Status::WaitingOnReporter)),
         Some(SlaState::Stopped) | None => q,
     }
 }
@@ -358,8 +360,8 @@ fn page_query(
     q = match (&query.sort, &query.cursor) {
         (Sort::Severity, Some(Cursor::Severity(sev, id))) => q.filter(
             tickets::severity
-                .gt(sev.clone())
-                .or(tickets::severity.eq(sev.clone()).and(tickets::id.gt(*id))),
+                .gt(*sev)
+                .or(tickets::severity.eq(*sev).and(tickets::id.gt(*id))),
         ),
         (Sort::Created, Some(Cursor::Created(id))) => q.filter(tickets::id.lt(*id)),
         _ => q,
@@ -390,7 +392,7 @@ pub fn counts(
     let mut by_status = Vec::new();
     for status in Status::ALL {
         let n = base_filter(query)
-            .filter(tickets::status.eq(status.as_str()))
+            .filter(tickets::status.eq(status))
             .count()
             .get_result(conn)?;
         by_status.push((status, n));

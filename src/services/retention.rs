@@ -79,7 +79,7 @@ pub fn prune(desk: &Desk, cutoff: NaiveDateTime) -> Result<Pruned, AppError> {
         let mut after: Option<(NaiveDateTime, String)> = None;
         loop {
             let mut q = runs::table
-                .filter(runs::warehouse_type.eq(warehouse.as_str()))
+                .filter(runs::warehouse_type.eq(warehouse))
                 .filter(runs::started_at.lt(cutoff))
                 .filter(runs::drill.eq(LIVE))
                 .into_boxed();
@@ -135,7 +135,7 @@ fn prune_chunk(
     tables.dedup();
     // Each table's latest run and latest success, by start (as table_health keeps them).
     let latest: HashMap<String, (NaiveDateTime, Option<NaiveDateTime>)> = table_health::table
-        .filter(table_health::warehouse_type.eq(warehouse.as_str()))
+        .filter(table_health::warehouse_type.eq(warehouse))
         .filter(table_health::table_name.eq_any(&tables))
         .select((
             table_health::table_name,

@@ -30,7 +30,7 @@ const CHUNK: usize = 400;
 #[diesel(table_name = run_hours)]
 #[diesel(treat_none_as_default_value = false)]
 pub struct RunHour {
-    pub warehouse_type: String,
+    pub warehouse_type: WarehouseType,
     pub hour: NaiveDateTime,
     pub runs: i64,
     pub running: i64,
@@ -52,9 +52,9 @@ impl RunHour {
         })
     }
 
-    fn of(warehouse_type: &str, hour: NaiveDateTime, t: &Tally) -> RunHour {
+    fn of(warehouse_type: WarehouseType, hour: NaiveDateTime, t: &Tally) -> RunHour {
         RunHour {
-            warehouse_type: warehouse_type.to_string(),
+            warehouse_type,
             hour,
             runs: t.runs.max(0),
             running: t.running.max(0),
@@ -69,7 +69,7 @@ impl RunHour {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = table_health)]
 pub struct TableHealth {
-    pub warehouse_type: String,
+    pub warehouse_type: WarehouseType,
     pub table_name: String,
     pub last_run_at: NaiveDateTime,
     pub last_success_started_at: Option<NaiveDateTime>,
@@ -79,7 +79,7 @@ pub struct TableHealth {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = typed_columns)]
 pub struct TypedColumn {
-    pub warehouse_type: String,
+    pub warehouse_type: WarehouseType,
     pub table_name: String,
     pub column_name: String,
     pub semantic_type: String,
@@ -91,6 +91,7 @@ impl<DB> UpsertRow<DB> for RunHour
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<BigInt>,
     String: ToSql<Text, DB>,
+    WarehouseType: ToSql<Text, DB>,
     Stamp: ToSql<Timestamp, DB>,
     i64: ToSql<BigInt, DB>,
     Option<i64>: ToSql<Nullable<BigInt>, DB>,
@@ -123,6 +124,7 @@ impl<DB> UpsertRow<DB> for TableHealth
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
     String: ToSql<Text, DB>,
+    WarehouseType: ToSql<Text, DB>,
     Stamp: ToSql<Timestamp, DB> + ToSql<Nullable<Timestamp>, DB>,
     Option<Stamp>: ToSql<Nullable<Timestamp>, DB>,
 {
@@ -171,6 +173,7 @@ impl<DB> UpsertRow<DB> for TypedColumn
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
     String: ToSql<Text, DB>,
+    WarehouseType: ToSql<Text, DB>,
     Stamp: ToSql<Timestamp, DB>,
 {
     const INTO: &'static str = "typed_columns (warehouse_type, table_name, column_name, \
@@ -180,12 +183,9 @@ where
         WHERE excluded.last_typed_at > typed_columns.last_typed_at";
 
     fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        for text in [
-            &self.warehouse_type,
-            &self.table_name,
-            &self.column_name,
-            &self.semantic_type,
-        ] {
+        out.push_bind_param::<Text, _>(&self.warehouse_type)?;
+        out.push_sql(", ");
+        for text in [&self.table_name, &self.column_name, &self.semantic_type] {
             out.push_bind_param::<Text, _>(text)?;
             out.push_sql(", ");
         }
@@ -219,21 +219,16 @@ fn hours(
     records: &[RunRecord],
     previous: &HashMap<String, Previous>,
 ) -> Result<(), AppError> {
-    let mut deltas: BTreeMap<(String, NaiveDateTime), Tally> = BTreeMap::new();
+    let mut deltas: BTreeMap<(WarehouseType, NaiveDateTime), Tally> = BTreeMap::new();
     for record in records {
-        if let Some(before) = previous.get(&record.run_id).filter(|p| p.drill == LIVE)
-            && let Ok(status) = RunStatus::parse(&before.status)
-        {
+        if let Some(before) = previous.get(&record.run_id).filter(|p| p.drill == LIVE) {
             deltas
-                .entry((before.warehouse_type.clone(), hour_of(before.started_at)))
+                .entry((before.warehouse_type, hour_of(before.started_at)))
                 .or_default()
-                .count(status, before.duration_ms, -1);
+                .count(before.status, before.duration_ms, -1);
         }
         deltas
-            .entry((
-                record.warehouse_type.as_str().to_string(),
-                hour_of(record.started_at),
-            ))
+            .entry((record.warehouse_type, hour_of(record.started_at)))
             .or_default()
             .count(record.status, record.duration_ms(), 1);
     }
@@ -243,10 +238,7 @@ fn hours(
         let mut keys: Vec<i64> = deltas
             .keys()
             .map(|(w, hour)| {
-                let index = WarehouseType::ALL
-                    .iter()
-                    .position(|x| x.as_str() == w)
-                    .unwrap_or(15) as i64;
+                let index = WarehouseType::ALL.iter().position(|x| x == w).unwrap_or(15) as i64;
                 hour.and_utc().timestamp() / 3600 * 16 + index
             })
             .collect();
@@ -259,7 +251,7 @@ fn hours(
     }
     // The stored hours by primary key: one cached lookup each for the usual handful (an
     // ingest request touches an hour or two), both key columns for a backfill's many.
-    let mut stored: HashMap<(String, NaiveDateTime), Tally> = HashMap::new();
+    let mut stored: HashMap<(WarehouseType, NaiveDateTime), Tally> = HashMap::new();
     let found: Vec<RunHour> = if deltas.len() <= FEW_ROWS {
         let mut rows = Vec::new();
         for (w, hour) in deltas.keys() {
@@ -273,7 +265,7 @@ fn hours(
         }
         rows
     } else {
-        let mut warehouses: Vec<&str> = deltas.keys().map(|(w, _)| w.as_str()).collect();
+        let mut warehouses: Vec<WarehouseType> = deltas.keys().map(|(w, _)| *w).collect();
         warehouses.sort_unstable();
         warehouses.dedup();
         let mut hours: Vec<NaiveDateTime> = deltas.keys().map(|(_, h)| *h).collect();
@@ -292,14 +284,14 @@ fn hours(
         rows
     };
     for row in found {
-        stored.insert((row.warehouse_type.clone(), row.hour), row.tally()?);
+        stored.insert((row.warehouse_type, row.hour), row.tally()?);
     }
     let rows: Vec<RunHour> = deltas
         .iter()
         .map(|((w, hour), delta)| {
-            let mut tally = stored.remove(&(w.clone(), *hour)).unwrap_or_default();
+            let mut tally = stored.remove(&(*w, *hour)).unwrap_or_default();
             tally.merge(delta);
-            RunHour::of(w, *hour, &tally)
+            RunHour::of(*w, *hour, &tally)
         })
         .collect();
     upsert(conn, &rows, CHUNK)?;
@@ -310,14 +302,11 @@ fn hours(
 /// keeps the later of the stored and the new instant: concurrent writers cannot undo
 /// each other).
 fn tables(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError> {
-    let mut latest: BTreeMap<(String, String), TableHealth> = BTreeMap::new();
+    let mut latest: BTreeMap<(WarehouseType, String), TableHealth> = BTreeMap::new();
     for r in records {
-        let key = (
-            r.warehouse_type.as_str().to_string(),
-            r.table.as_str().to_string(),
-        );
+        let key = (r.warehouse_type, r.table.as_str().to_string());
         let entry = latest.entry(key.clone()).or_insert_with(|| TableHealth {
-            warehouse_type: key.0.clone(),
+            warehouse_type: key.0,
             table_name: key.1.clone(),
             last_run_at: r.started_at,
             last_success_started_at: None,
@@ -340,12 +329,13 @@ fn tables(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError
 
 /// Each typed column's latest typing, per semantic type.
 fn columns(conn: &mut DbConnection, records: &[RunRecord]) -> Result<(), AppError> {
-    let mut latest: BTreeMap<(String, String, String, String), NaiveDateTime> = BTreeMap::new();
+    let mut latest: BTreeMap<(WarehouseType, String, String, String), NaiveDateTime> =
+        BTreeMap::new();
     for r in records {
         for c in &r.columns {
             if let Some(semantic) = &c.semantic_type {
                 let key = (
-                    r.warehouse_type.as_str().to_string(),
+                    r.warehouse_type,
                     r.table.as_str().to_string(),
                     c.name.clone(),
                     semantic.clone(),
@@ -381,10 +371,7 @@ pub fn hours_between(
         .select(RunHour::as_select())
         .load::<RunHour>(conn)?
         .into_iter()
-        .filter_map(|row| {
-            let w = WarehouseType::parse(&row.warehouse_type).ok()?;
-            Some(row.tally().map(|t| (w, row.hour, t)))
-        })
+        .map(|row| row.tally().map(|t| (row.warehouse_type, row.hour, t)))
         .collect()
 }
 
@@ -457,11 +444,11 @@ pub fn backfill(conn: &mut DbConnection) -> Result<usize, AppError> {
     if have_hours {
         return Ok(0);
     }
-    let mut tallies: BTreeMap<(String, NaiveDateTime), Tally> = BTreeMap::new();
+    let mut tallies: BTreeMap<(WarehouseType, NaiveDateTime), Tally> = BTreeMap::new();
     let mut after = String::new();
     let mut seen = 0;
     loop {
-        type Row = (String, String, String, NaiveDateTime, Option<i64>);
+        type Row = (String, WarehouseType, RunStatus, NaiveDateTime, Option<i64>);
         let batch: Vec<Row> = runs::table
             .filter(runs::drill.eq(LIVE))
             .filter(runs::run_id.gt(&after))
@@ -479,12 +466,10 @@ pub fn backfill(conn: &mut DbConnection) -> Result<usize, AppError> {
         after = last.0.clone();
         seen += batch.len();
         for (_, w, status, started_at, duration_ms) in batch {
-            if let Ok(status) = RunStatus::parse(&status) {
-                tallies
-                    .entry((w, hour_of(started_at)))
-                    .or_default()
-                    .count(status, duration_ms, 1);
-            }
+            tallies
+                .entry((w, hour_of(started_at)))
+                .or_default()
+                .count(status, duration_ms, 1);
         }
     }
     if seen == 0 {
@@ -492,7 +477,7 @@ pub fn backfill(conn: &mut DbConnection) -> Result<usize, AppError> {
     }
     let rows: Vec<RunHour> = tallies
         .iter()
-        .map(|((w, hour), t)| RunHour::of(w, *hour, t))
+        .map(|((w, hour), t)| RunHour::of(*w, *hour, t))
         .collect();
     crate::db::write_transaction(conn, |conn| {
         for chunk in rows.chunks(CHUNK) {

@@ -164,10 +164,10 @@ fn walk(
     // Drills' runs stay off the list: they are reached from their drill's report.
     let mut q = runs::table
         .filter(runs::drill.eq(crate::domain::drill::LIVE))
-        .filter(runs::warehouse_type.eq(warehouse.as_str()))
+        .filter(runs::warehouse_type.eq(warehouse))
         .into_boxed();
     if let Some(s) = query.status {
-        q = q.filter(runs::status.eq(s.as_str()));
+        q = q.filter(runs::status.eq(s));
     }
     if let Some(table) = &query.table {
         let pattern = format!(

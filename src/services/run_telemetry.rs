@@ -25,7 +25,7 @@ const MAX_STALE_CANDIDATES: usize = 2_000;
 /// A table profiled in the window whose last success is older than its target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StaleTable {
-    pub warehouse_type: String,
+    pub warehouse_type: WarehouseType,
     pub table: String,
     /// None: no successful run at all.
     pub last_success: Option<NaiveDateTime>,
@@ -80,8 +80,8 @@ fn samples(
 ) -> QueryResult<Vec<RunSample>> {
     // Every warehouse type named, so that the walk is one range of (warehouse type,
     // start) per type: runs have no index on their start alone.
-    let rows: Vec<(String, String, NaiveDateTime, Option<i64>)> = runs::table
-        .filter(runs::warehouse_type.eq_any(WarehouseType::ALL.map(|w| w.as_str())))
+    let rows: Vec<(WarehouseType, RunStatus, NaiveDateTime, Option<i64>)> = runs::table
+        .filter(runs::warehouse_type.eq_any(WarehouseType::ALL))
         .filter(runs::started_at.ge(since))
         .filter(runs::started_at.le(until))
         .filter(runs::drill.eq(LIVE))
@@ -94,14 +94,14 @@ fn samples(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(w, s, started_at, duration_ms)| {
-            Some(RunSample {
-                warehouse_type: WarehouseType::parse(&w).ok()?,
-                status: RunStatus::parse(&s).ok()?,
+        .map(
+            |(warehouse_type, status, started_at, duration_ms)| RunSample {
+                warehouse_type,
+                status,
                 started_at,
                 duration_ms,
-            })
-        })
+            },
+        )
         .collect())
 }
 
@@ -187,7 +187,7 @@ fn accuracy(
     let confirmed: Vec<(Option<String>, String, String)> = tickets::table
         .filter(tickets::created_at.ge(since))
         .filter(tickets::drill.eq(LIVE))
-        .filter(tickets::category.eq(Category::WrongColumnType.as_str()))
+        .filter(tickets::category.eq(Category::WrongColumnType))
         .filter(tickets::type_verdict.eq("confirmed"))
         .filter(tickets::table_name.is_not_null())
         .filter(tickets::column_name.is_not_null())
@@ -205,7 +205,7 @@ fn accuracy(
             .into_iter()
             .map(|c| {
                 (
-                    (c.warehouse_type, c.table_name, c.column_name),
+                    (c.warehouse_type.to_string(), c.table_name, c.column_name),
                     c.semantic_type,
                 )
             })

@@ -177,9 +177,9 @@ fn to_row(record: &RunRecord, received_at: chrono::NaiveDateTime, drill: i64) ->
         .collect();
     Run {
         run_id: record.run_id.clone(),
-        warehouse_type: record.warehouse_type.as_str().to_string(),
+        warehouse_type: record.warehouse_type,
         table_name: record.table.as_str().to_string(),
-        status: record.status.as_str().to_string(),
+        status: record.status,
         started_at: record.started_at,
         finished_at: record.finished_at,
         duration_ms: record.duration_ms(),

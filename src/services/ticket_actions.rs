@@ -104,14 +104,14 @@ pub fn reporter_reply(
         };
         let mut notes = vec![("reporter_reply", body.to_string(), true)];
         let mut set = TicketChangeset::default();
-        let next = match Status::parse(&ticket.status) {
-            Ok(Status::Resolved) => Some(Status::Triaged),
-            Ok(Status::WaitingOnReporter) => Some(Status::InProgress),
+        let next = match ticket.status {
+            Status::Resolved => Some(Status::Triaged),
+            Status::WaitingOnReporter => Some(Status::InProgress),
             _ => None,
         };
         if let Some(next) = next {
             ticket_changes::pause_or_resume(desk, &ticket, next, now, &mut set);
-            set.status = Some(next.as_str().into());
+            set.status = Some(next);
             let what = if next == Status::Triaged {
                 "reopened by the reporter's reply"
             } else {
@@ -170,7 +170,7 @@ pub fn merge(
             ));
         }
         let set = TicketChangeset {
-            status: Some(Status::Closed.as_str().into()),
+            status: Some(Status::Closed),
             merged_into: Some(Some(target.id)),
             ..TicketChangeset::default()
         };
@@ -300,7 +300,7 @@ pub fn type_verdict(
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let ticket = Ticket::find(conn, id)?;
-        if ticket.category != Category::WrongColumnType.as_str() {
+        if ticket.category != Category::WrongColumnType {
             return Err(AppError::invalid(
                 "verdict",
                 "Only wrong-column-type reports take a verdict; reclassify first if that is what this is.",

@@ -39,11 +39,9 @@ pub fn update(
             }));
         }
         // Resolved, or closed straight away: an end either way.
-        let ended =
-            |status: &str| status == Status::Resolved.as_str() || status == Status::Closed.as_str();
-        let resolves_incident = ticket.is_incident
-            && changes.status.is_some_and(|s| ended(s.as_str()))
-            && !ended(&ticket.status);
+        let ended = |status: Status| matches!(status, Status::Resolved | Status::Closed);
+        let resolves_incident =
+            ticket.is_incident && changes.status.is_some_and(ended) && !ended(ticket.status);
         // An incident's reporter hears with its reports' reporters, in its update.
         let tell = if resolves_incident {
             Tell::NotReporter
@@ -58,7 +56,7 @@ pub fn update(
                 missed,
             }));
         };
-        if resolves_incident && ended(&saved.status) {
+        if resolves_incident && ended(saved.status) {
             let reason = changes.reason.as_deref().map(str::trim);
             let reports = incidents::resolve_reports(conn, desk, who, &saved, reason, now)?;
             tracing::info!(

@@ -84,7 +84,7 @@ async fn imports_ndjson_and_csv(backend: Backend) {
     let stored = runs(&db);
     assert_eq!(stored.len(), 4);
     let c1 = stored.iter().find(|r| r.run_id == "c-1").unwrap();
-    assert_eq!(c1.status, "timed_out");
+    assert_eq!(c1.status.as_str(), "timed_out");
     assert_eq!(
         c1.error.as_deref(),
         Some("Job timed out, after 1h\nretry later")

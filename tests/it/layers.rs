@@ -103,7 +103,9 @@ fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
         return;
     };
     let head = format!("{prefix}{}", &tree[..open]);
-    let inner = tree[open + 1..].strip_suffix('}').unwrap_or(&tree[open + 1..]);
+    let inner = tree[open + 1..]
+        .strip_suffix('}')
+        .unwrap_or(&tree[open + 1..]);
     let mut depth = 0usize;
     let mut start = 0;
     for (i, c) in inner.char_indices() {
@@ -183,7 +185,11 @@ fn layers_point_down() {
         |u| u == "services::ticket_changes",
         service,
     ));
-    assert!(wrong.is_empty(), "imports that point up:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports that point up:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -229,7 +235,10 @@ fn services_import_each_other_without_cycles() {
     let mut done = BTreeSet::new();
     for service in services.keys() {
         if let Some(cycle) = visit(service, &services, &mut Vec::new(), &mut done) {
-            panic!("services import each other in a circle: {}", cycle.join(" → "));
+            panic!(
+                "services import each other in a circle: {}",
+                cycle.join(" → ")
+            );
         }
     }
 }
@@ -254,7 +263,10 @@ fn the_domain_imports_no_framework_and_services_start_no_threads() {
         if unit.starts_with("services::") {
             for start in ["thread::spawn", "thread::Builder", "tokio::spawn"] {
                 if code.contains(start) {
-                    wrong.push(format!("src/{} starts a thread ({start})", relative.display()));
+                    wrong.push(format!(
+                        "src/{} starts a thread ({start})",
+                        relative.display()
+                    ));
                 }
             }
         }
@@ -270,12 +282,18 @@ fn the_walk_reads_paths_as_the_compiler_does() {
          let x = crate::db::models::ticket::Ticket::find(c, 1);\n",
     );
     let paths = paths_in(&code);
-    assert!(paths.contains(&"services::triage::Who".to_string()), "{paths:?}");
+    assert!(
+        paths.contains(&"services::triage::Who".to_string()),
+        "{paths:?}"
+    );
     let units: BTreeSet<String> = paths.iter().map(|p| unit_of_path(p)).collect();
     assert!(units.contains("services::intake"), "{units:?}");
     assert!(units.contains("db"));
     assert!(!units.contains("web"), "{units:?}");
-    assert_eq!(unit_of(Path::new("services/monitor/incident.rs")), "services::monitor");
+    assert_eq!(
+        unit_of(Path::new("services/monitor/incident.rs")),
+        "services::monitor"
+    );
     assert_eq!(unit_of(Path::new("services/mod.rs")), "services");
     assert_eq!(unit_of(Path::new("state/after_ingest.rs")), "state");
 }

@@ -18,9 +18,9 @@ use crate::domain::warehouse::WarehouseType;
 #[diesel(treat_none_as_default_value = false)]
 pub struct LineageEventRow {
     pub run_id: String,
-    pub event_type: String,
+    pub event_type: EventType,
     pub event_time: NaiveDateTime,
-    pub warehouse_type: Option<String>,
+    pub warehouse_type: Option<WarehouseType>,
     pub table_name: Option<String>,
     pub error: Option<String>,
     pub schema_fields: Option<String>,
@@ -51,12 +51,9 @@ impl LineageEventRow {
         });
         LineageEventRow {
             run_id: event.run_id.clone(),
-            event_type: event.event_type.as_str().to_string(),
+            event_type: event.event_type,
             event_time: event.event_time,
-            warehouse_type: event
-                .dataset
-                .as_ref()
-                .map(|d| d.warehouse_type.as_str().to_string()),
+            warehouse_type: event.dataset.as_ref().map(|d| d.warehouse_type),
             table_name: event.dataset.as_ref().map(|d| d.table.as_str().to_string()),
             error: event.error.clone(),
             // Serialising strings and plain structs cannot fail.
@@ -74,8 +71,8 @@ impl LineageEventRow {
     pub fn to_event(&self) -> Result<LineageEvent, String> {
         let context = |e: String| format!("lineage event {} {}: {e}", self.run_id, self.event_type);
         let dataset = match (&self.warehouse_type, &self.table_name) {
-            (Some(w), Some(t)) => {
-                let warehouse_type = WarehouseType::parse(w).map_err(context)?;
+            (Some(warehouse_type), Some(t)) => {
+                let warehouse_type = *warehouse_type;
                 let table = TableName::parse(t, Some(warehouse_type)).map_err(context)?;
                 Some(Dataset {
                     warehouse_type,
@@ -108,7 +105,7 @@ impl LineageEventRow {
             });
         Ok(LineageEvent {
             run_id: self.run_id.clone(),
-            event_type: EventType::parse(&self.event_type).map_err(context)?,
+            event_type: self.event_type,
             event_time: self.event_time,
             dataset,
             error: self.error.clone(),

@@ -9,14 +9,15 @@ use ref_cast::RefCast;
 
 use crate::db::{DbConnection, Stamp, per_backend};
 use crate::domain::run::RunStatus;
+use crate::domain::warehouse::WarehouseType;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = runs, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Run {
     pub run_id: String,
-    pub warehouse_type: String,
+    pub warehouse_type: WarehouseType,
     pub table_name: String,
-    pub status: String,
+    pub status: RunStatus,
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
     pub duration_ms: Option<i64>,
@@ -35,9 +36,9 @@ pub struct Run {
 #[diesel(table_name = runs, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct NewRunRow<'a> {
     run_id: &'a str,
-    warehouse_type: &'a str,
+    warehouse_type: WarehouseType,
     table_name: &'a str,
-    status: &'a str,
+    status: RunStatus,
     started_at: &'a Stamp,
     finished_at: Option<&'a Stamp>,
     duration_ms: Option<i64>,
@@ -52,9 +53,9 @@ impl<'a> NewRunRow<'a> {
     fn of(run: &'a Run) -> NewRunRow<'a> {
         NewRunRow {
             run_id: &run.run_id,
-            warehouse_type: &run.warehouse_type,
+            warehouse_type: run.warehouse_type,
             table_name: &run.table_name,
-            status: &run.status,
+            status: run.status,
             started_at: Stamp::ref_cast(&run.started_at),
             finished_at: run.finished_at.as_ref().map(Stamp::ref_cast),
             duration_ms: run.duration_ms,
@@ -107,8 +108,8 @@ const CHUNK: usize = 500;
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct Previous {
     pub run_id: String,
-    pub warehouse_type: String,
-    pub status: String,
+    pub warehouse_type: WarehouseType,
+    pub status: RunStatus,
     pub started_at: NaiveDateTime,
     pub duration_ms: Option<i64>,
     pub drill: i64,
@@ -218,7 +219,7 @@ impl Run {
     ) -> QueryResult<Option<NaiveDateTime>> {
         let mut query = runs::table
             .filter(runs::table_name.eq(table))
-            .filter(runs::status.eq(RunStatus::Succeeded.as_str()))
+            .filter(runs::status.eq(RunStatus::Succeeded))
             .filter(runs::started_at.le(before))
             .select(runs::finished_at)
             .order(runs::started_at.desc())

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{signal_incidents, tickets};
+use crate::domain::warehouse::WarehouseType;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = signal_incidents)]
@@ -16,7 +17,7 @@ pub struct SignalIncident {
     /// The kind of rule: `failure_rate`, `critical_timeout`, `duration_regression`,
     /// `report_burst`.
     pub signal: String,
-    pub warehouse_type: String,
+    pub warehouse_type: WarehouseType,
     /// The incident (parent) ticket.
     pub ticket_id: i64,
     pub opened_at: NaiveDateTime,
@@ -58,11 +59,8 @@ impl SignalIncident {
         conn: &mut DbConnection,
         drill: i64,
     ) -> QueryResult<Vec<(SignalIncident, bool)>> {
-        let open: Vec<&str> = crate::domain::status::Status::OPEN
-            .iter()
-            .map(|s| s.as_str())
-            .collect();
-        let rows: Vec<(SignalIncident, String)> = signal_incidents::table
+        let open = crate::domain::status::Status::OPEN;
+        let rows: Vec<(SignalIncident, crate::domain::status::Status)> = signal_incidents::table
             .inner_join(tickets::table)
             .filter(signal_incidents::resolved_at.is_null())
             .filter(tickets::drill.eq(drill))
@@ -71,7 +69,7 @@ impl SignalIncident {
             .load(conn)?;
         Ok(rows
             .into_iter()
-            .map(|(incident, status)| (incident, open.contains(&status.as_str())))
+            .map(|(incident, status)| (incident, open.contains(&status)))
             .collect())
     }
 

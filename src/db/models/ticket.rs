@@ -5,6 +5,10 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::tickets;
+use crate::domain::category::{Category, ProblemKind};
+use crate::domain::severity::{Impact, Severity};
+use crate::domain::status::Status;
+use crate::domain::warehouse::WarehouseType;
 
 diesel::define_sql_function!(
     /// SQLite's rowid of the connection's latest insert.
@@ -17,25 +21,25 @@ pub struct Ticket {
     pub id: i64,
     pub tracking_token: String,
     pub submission_key: Option<String>,
-    pub status: String,
-    pub kind: String,
-    pub category: String,
+    pub status: Status,
+    pub kind: ProblemKind,
+    pub category: Category,
     pub confidence: f64,
     pub classification_reasons: String,
-    pub severity: String,
+    pub severity: Severity,
     pub severity_reasons: String,
     pub team: String,
     pub routing_rule: String,
     pub routing_reason: String,
     pub reporter_name: Option<String>,
     pub reporter_email: String,
-    pub warehouse_type: Option<String>,
+    pub warehouse_type: Option<WarehouseType>,
     pub table_name: Option<String>,
     pub column_name: Option<String>,
     pub detected_type: Option<String>,
     pub expected_type: Option<String>,
     pub run_ref: Option<String>,
-    pub impact: Option<String>,
+    pub impact: Option<Impact>,
     pub description: String,
     pub first_response_due: NaiveDateTime,
     pub resolution_due: NaiveDateTime,
@@ -65,25 +69,25 @@ pub struct Ticket {
 pub struct NewTicket<'a> {
     pub tracking_token: &'a str,
     pub submission_key: Option<&'a str>,
-    pub status: &'a str,
-    pub kind: &'a str,
-    pub category: &'a str,
+    pub status: Status,
+    pub kind: ProblemKind,
+    pub category: Category,
     pub confidence: f64,
     pub classification_reasons: &'a str,
-    pub severity: &'a str,
+    pub severity: Severity,
     pub severity_reasons: &'a str,
     pub team: &'a str,
     pub routing_rule: &'a str,
     pub routing_reason: &'a str,
     pub reporter_name: Option<&'a str>,
     pub reporter_email: &'a str,
-    pub warehouse_type: Option<&'a str>,
+    pub warehouse_type: Option<WarehouseType>,
     pub table_name: Option<&'a str>,
     pub column_name: Option<&'a str>,
     pub detected_type: Option<&'a str>,
     pub expected_type: Option<&'a str>,
     pub run_ref: Option<&'a str>,
-    pub impact: Option<&'a str>,
+    pub impact: Option<Impact>,
     pub description: &'a str,
     pub first_response_due: NaiveDateTime,
     pub resolution_due: NaiveDateTime,
@@ -186,7 +190,7 @@ impl Ticket {
     pub fn open_assigned_count(conn: &mut DbConnection, user_id: i64) -> QueryResult<i64> {
         tickets::table
             .filter(tickets::assignee_id.eq(user_id))
-            .filter(tickets::status.eq_any(crate::domain::status::Status::OPEN.map(|s| s.as_str())))
+            .filter(tickets::status.eq_any(Status::OPEN))
             .count()
             .get_result(conn)
     }

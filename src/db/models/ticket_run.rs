@@ -5,6 +5,10 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{runs, ticket_runs, tickets};
+use crate::domain::category::Category;
+use crate::domain::run::RunStatus;
+use crate::domain::severity::Severity;
+use crate::domain::status::Status;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ticket_runs)]
@@ -33,7 +37,7 @@ pub struct NewTicketRun<'a> {
 pub struct LinkedRun {
     pub run_id: String,
     pub reason: String,
-    pub status: Option<String>,
+    pub status: Option<RunStatus>,
     pub started_at: Option<NaiveDateTime>,
     pub error: Option<String>,
 }
@@ -42,9 +46,9 @@ pub struct LinkedRun {
 #[derive(Debug, Clone, Queryable)]
 pub struct LinkedTicket {
     pub ticket_id: i64,
-    pub status: String,
-    pub category: String,
-    pub severity: String,
+    pub status: Status,
+    pub category: Category,
+    pub severity: Severity,
     pub team: String,
     pub reason: String,
     pub linked_at: NaiveDateTime,

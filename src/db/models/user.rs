@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
+use crate::domain::role::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
@@ -12,7 +13,7 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub name: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub password_hash: Option<String>,
     pub must_change_password: bool,
     pub failed_logins: i32,
@@ -28,7 +29,7 @@ pub struct User {
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub name: Option<&'a str>,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: Option<&'a str>,
     pub must_change_password: bool,
     pub created_at: NaiveDateTime,

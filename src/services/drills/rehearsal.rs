@@ -245,7 +245,7 @@ impl<'a> Rehearsal<'a> {
     pub fn wind_down(&mut self) {
         let id = self.id();
         let now = self.now();
-        let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
+        let open = Status::OPEN;
         let result = write_transaction(&mut self.conn, |conn| -> Result<(), AppError> {
             let left: Vec<i64> = tickets::table
                 .filter(tickets::drill.eq(id))
@@ -254,7 +254,7 @@ impl<'a> Rehearsal<'a> {
                 .load(conn)?;
             diesel::update(tickets::table.filter(tickets::id.eq_any(&left)))
                 .set((
-                    tickets::status.eq(Status::Closed.as_str()),
+                    tickets::status.eq(Status::Closed),
                     tickets::next_escalation_at.eq(None::<NaiveDateTime>),
                     tickets::updated_at.eq(now),
                     tickets::version.eq(tickets::version + 1),

@@ -29,7 +29,7 @@ fn monitor() -> Who {
 }
 
 fn is_open(ticket: &Ticket) -> bool {
-    Status::parse(&ticket.status).is_ok_and(|s| Status::OPEN.contains(&s))
+    Status::OPEN.contains(&ticket.status)
 }
 
 /// Bring the incident of one signal (`open`: its open incident, if any) in line with its
@@ -237,24 +237,19 @@ fn related_children(
     from: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<Vec<(i64, i32)>, AppError> {
-    let categories: Vec<&str> = match reading.category {
-        Some(c) => vec![c.as_str()],
-        None => rule
-            .condition
-            .related_categories()
-            .iter()
-            .map(|c| c.as_str())
-            .collect(),
+    let categories: Vec<Category> = match reading.category {
+        Some(c) => vec![c],
+        None => rule.condition.related_categories().to_vec(),
     };
-    let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
+    let open = Status::OPEN;
     // The window's tickets of this warehouse type through `tickets_created`, filtered
     // here (see `read`: the planner would walk a status or flag index over every ticket
     // instead).
     type Row = (
         i64,
         i32,
-        String,
-        String,
+        Category,
+        Status,
         bool,
         Option<i64>,
         Option<i64>,
@@ -263,7 +258,7 @@ fn related_children(
     let children: Vec<(i64, i32)> = tickets::table
         .filter(tickets::created_at.ge(from))
         .filter(tickets::created_at.le(now))
-        .filter(tickets::warehouse_type.eq(warehouse.as_str()))
+        .filter(tickets::warehouse_type.eq(warehouse))
         .select((
             tickets::id,
             tickets::version,
@@ -279,8 +274,8 @@ fn related_children(
         .filter(
             |(_, _, category, status, incident, parent, merged, drill)| {
                 *drill == desk.drill
-                    && categories.contains(&category.as_str())
-                    && open.contains(&status.as_str())
+                    && categories.contains(category)
+                    && open.contains(status)
                     && !incident
                     && parent.is_none()
                     && merged.is_none()

@@ -64,9 +64,9 @@ pub struct TicketChangeset {
     pub type_verdict: Option<Option<String>>,
     pub parent_id: Option<Option<i64>>,
     pub is_incident: Option<bool>,
-    pub status: Option<String>,
-    pub category: Option<String>,
-    pub severity: Option<String>,
+    pub status: Option<Status>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
     pub team: Option<String>,
     pub routing_rule: Option<String>,
     pub routing_reason: Option<String>,
@@ -130,16 +130,16 @@ fn notify_changes(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     if before.status != after.status && tell == Tell::Reporter {
-        let news = match Status::parse(&after.status) {
-            Ok(Status::InProgress) => Some((
+        let news = match after.status {
+            Status::InProgress => Some((
                 "Someone is working on your report",
                 "A member of the team is working on your report now.",
             )),
-            Ok(Status::WaitingOnReporter) => Some((
+            Status::WaitingOnReporter => Some((
                 "The team needs more information",
                 "The team needs more information from you to go on. Please reply on the tracking page; the ticket waits for you meanwhile.",
             )),
-            Ok(Status::Resolved) => Some((
+            Status::Resolved => Some((
                 "Your report is resolved",
                 "The team has marked your report resolved. If the problem is still there, reply on the tracking page and the ticket reopens.",
             )),
@@ -147,7 +147,7 @@ fn notify_changes(
         };
         if let Some((headline, body)) = news {
             let rendered = crate::email::ticket_message(&desk.mail, after, headline, body)?;
-            let template = if after.status == Status::Resolved.as_str() {
+            let template = if after.status == Status::Resolved {
                 "resolved"
             } else {
                 "status_change"

@@ -9,7 +9,6 @@ use crate::db::DbConnection;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::domain::role::Role;
-use crate::domain::severity::Severity;
 use crate::domain::status::{self, Status};
 use crate::error::AppError;
 use crate::state::Desk;
@@ -30,14 +29,14 @@ pub(super) fn plan(
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty());
-    let current_status = Status::parse(&ticket.status).map_err(AppError::internal_msg)?;
-    let severity = Severity::parse(&ticket.severity).map_err(AppError::internal_msg)?;
+    let current_status = ticket.status;
+    let severity = ticket.severity;
     let mut responded = ticket.first_responded_at.is_some();
     if let Some(to) = changes.status.filter(|s| *s != current_status) {
         current_status
             .can_move_to(to)
             .map_err(|e| AppError::invalid("status", e))?;
-        set.status = Some(to.as_str().into());
+        set.status = Some(to);
         if !responded && !matches!(to, Status::New | Status::Triaged) {
             set.first_responded_at = Some(Some(now));
             responded = true;
@@ -63,11 +62,11 @@ pub(super) fn plan(
         });
         pause_or_resume(desk, ticket, to, now, &mut set);
     }
-    if let Some(category) = changes.category.filter(|c| c.as_str() != ticket.category) {
+    if let Some(category) = changes.category.filter(|c| *c != ticket.category) {
         let reason = reason.ok_or_else(|| {
             AppError::invalid("reason", "Say why the category is wrong; it is logged.")
         })?;
-        set.category = Some(category.as_str().into());
+        set.category = Some(category);
         set.reclassified = Some(true);
         let detail = format!(
             "reclassified {} → {category} by {}: {reason} (a classifier miss)",
@@ -91,7 +90,7 @@ pub(super) fn plan(
             crate::domain::sla::targets(ticket.created_at, &desk.model.sla_policy(new), calendar);
         set.first_response_due = Some(targets.first_response_due);
         set.resolution_due = Some(targets.resolution_due);
-        set.severity = Some(new.as_str().into());
+        set.severity = Some(new);
         notes.push(Note {
             kind: "severity_changed",
             detail: format!("severity {severity} → {new} by {}: {reason}", who.name),
@@ -159,7 +158,7 @@ pub fn pause_or_resume(
     let Some(paused_at) = ticket.paused_at else {
         return;
     };
-    let severity = Severity::parse(&ticket.severity).unwrap_or(Severity::Sev3);
+    let severity = ticket.severity;
     let calendar = desk.model.calendar_for(&ticket.team, severity);
     let paused = calendar.between(paused_at, now);
     set.paused_at = Some(None);
@@ -185,12 +184,13 @@ fn resolve_assignee(
     assignee: &Assignee,
 ) -> Result<Option<User>, AppError> {
     let must_be_agent = |user: User| -> Result<Option<User>, AppError> {
-        match Role::parse(&user.role) {
-            Ok(role) if role.includes(Role::Agent) => Ok(Some(user)),
-            _ => Err(AppError::invalid(
+        if user.role.includes(Role::Agent) {
+            Ok(Some(user))
+        } else {
+            Err(AppError::invalid(
                 "assignee",
                 format!("{} is not an agent", user.email),
-            )),
+            ))
         }
     };
     match assignee {
@@ -215,7 +215,7 @@ fn resolve_assignee(
                 let Some(user) = User::find_by_email(conn, &email)? else {
                     continue;
                 };
-                if !Role::parse(&user.role).is_ok_and(|r| r.includes(Role::Agent)) {
+                if !user.role.includes(Role::Agent) {
                     continue;
                 }
                 let open = Ticket::open_assigned_count(conn, user.id)?;

@@ -59,10 +59,11 @@ impl From<OpenIncident> for IncidentJson {
             warehouse_type: open
                 .signal
                 .as_ref()
-                .map(|s| s.warehouse_type.clone())
-                .or(open.ticket.warehouse_type.clone()),
-            status: open.ticket.status.clone(),
-            severity: open.ticket.severity.clone(),
+                .map(|s| s.warehouse_type)
+                .or(open.ticket.warehouse_type)
+                .map(|w| w.to_string()),
+            status: open.ticket.status.to_string(),
+            severity: open.ticket.severity.to_string(),
             team: open.ticket.team.clone(),
             opened_at: rfc3339(open.opened_at),
             linked_tickets: open.linked_tickets,

@@ -184,9 +184,9 @@ pub async fn show(
     .await??;
     Ok(HttpResponse::Ok().json(RunJson {
         run_id: run.run_id,
-        warehouse_type: run.warehouse_type,
+        warehouse_type: run.warehouse_type.to_string(),
         table: run.table_name,
-        status: run.status,
+        status: run.status.to_string(),
         started_at: rfc3339(run.started_at),
         finished_at: run.finished_at.map(rfc3339),
         duration_ms: run.duration_ms,

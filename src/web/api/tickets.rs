@@ -125,18 +125,14 @@ impl TicketJson {
         assignee: Option<String>,
         escalations: Vec<TicketEscalation>,
     ) -> Self {
-        let status = Status::parse(&ticket.status).unwrap_or(Status::New);
+        let status = ticket.status;
         let state = SlaState::of(
             status,
             ticket.sla_due_at,
             ticket.sla_warn_at,
             desk.clock.now(),
         );
-        let runbook_url = crate::runbooks::for_category(
-            crate::domain::category::Category::parse(&ticket.category)
-                .unwrap_or(crate::domain::category::Category::Other),
-        )
-        .to_string();
+        let runbook_url = crate::runbooks::for_category(ticket.category).to_string();
         TicketJson {
             runbook_url,
             number: ticket.number(),
@@ -158,18 +154,18 @@ impl TicketJson {
             incident: number_of(ticket.parent_id),
             merged_into: number_of(ticket.merged_into),
             assignee,
-            status: ticket.status,
-            category: ticket.category,
+            status: ticket.status.to_string(),
+            category: ticket.category.to_string(),
             confidence: ticket.confidence,
-            severity: ticket.severity,
+            severity: ticket.severity.to_string(),
             team: ticket.team,
             routing_rule: ticket.routing_rule,
             routing_reason: ticket.routing_reason,
-            kind: ticket.kind,
-            warehouse_type: ticket.warehouse_type,
+            kind: ticket.kind.to_string(),
+            warehouse_type: ticket.warehouse_type.map(|w| w.to_string()),
             table: ticket.table_name,
             column: ticket.column_name,
-            impact: ticket.impact,
+            impact: ticket.impact.map(|i| i.to_string()),
             is_incident: ticket.is_incident,
             type_verdict: ticket.type_verdict,
             escalations: escalations.into_iter().map(EscalationJson::from).collect(),

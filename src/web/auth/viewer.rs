@@ -177,7 +177,7 @@ async fn from_session_or_proxy(
     .and_then(|r| r)
     .map_err(crate::web::pages::PageError)?;
     let user = user.and_then(|u| {
-        let role = Role::parse(&u.role).ok()?;
+        let role = u.role;
         Some(SignedIn {
             id: u.id,
             email: u.email,

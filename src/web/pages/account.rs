@@ -147,8 +147,8 @@ pub async fn my_reports(
         .map(|t| MyTicket {
             number: t.number(),
             token: t.tracking_token,
-            status: t.status,
-            category: t.category,
+            status: t.status.to_string(),
+            category: t.category.to_string(),
             created_at: rfc3339(t.created_at),
         })
         .collect();

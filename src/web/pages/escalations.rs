@@ -70,7 +70,7 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
     let rows = web::block(move || -> Result<Vec<Row>, AppError> {
         let mut conn = desk2.pool.get()?;
         let now = desk2.clock.now();
-        let active = [Status::New, Status::Triaged, Status::InProgress].map(|s| s.as_str());
+        let active = [Status::New, Status::Triaged, Status::InProgress];
         let mut query = tickets::table
             .filter(tickets::status.eq_any(active))
             .filter(tickets::sla_warn_at.le(now))
@@ -104,13 +104,13 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
                 &family.iter().map(|c| c.id).collect::<Vec<_>>(),
             )?;
             let runs: BTreeSet<&String> = run_ids.values().flatten().collect();
-            let status = Status::parse(&t.status).unwrap_or(Status::New);
+            let status = t.status;
             let step = latest.get(&t.id);
             rows.push(Row {
                 number: t.number(),
-                severity: t.severity.clone(),
+                severity: t.severity.to_string(),
                 team: t.team.clone(),
-                status: t.status.clone(),
+                status: t.status.to_string(),
                 state: SlaState::of(status, t.sla_due_at, t.sla_warn_at, now),
                 step: step
                     .map(|s| s.step.clone())

@@ -93,8 +93,8 @@ pub async fn submit(
             session
                 .insert(USER_ID, user.id)
                 .map_err(AppError::internal)?;
-            let home = match Role::parse(&user.role) {
-                Ok(Role::Admin) => "/admin",
+            let home = match user.role {
+                Role::Admin => "/admin",
                 _ => "/my/reports",
             };
             let target = if user.must_change_password {

@@ -199,15 +199,15 @@ fn row(
     emails: &std::collections::HashMap<i64, String>,
     now: chrono::NaiveDateTime,
 ) -> Row {
-    let status = Status::parse(&t.status).unwrap_or(Status::New);
+    let status = t.status;
     let state = SlaState::of(status, t.sla_due_at, t.sla_warn_at, now);
     Row {
         id: t.id,
         number: t.number(),
         version: t.version,
-        severity: t.severity.clone(),
-        category: t.category.clone(),
-        status: t.status.clone(),
+        severity: t.severity.to_string(),
+        category: t.category.to_string(),
+        status: t.status.to_string(),
         team: t.team.clone(),
         assignee: t
             .assignee_id
@@ -416,9 +416,7 @@ pub async fn bulk(
 /// Whether `ticket` as it stands already has the status `changes` sets, and they set
 /// nothing else.
 fn in_place(changes: &Changes, ticket: &Ticket) -> bool {
-    changes
-        .status
-        .is_some_and(|status| ticket.status == status.as_str())
+    changes.status.is_some_and(|status| ticket.status == status)
         && changes.category.is_none()
         && changes.severity.is_none()
         && changes.team.is_none()

@@ -155,9 +155,9 @@ fn row(run: Run) -> Row {
             .map(|e| e.chars().take(140).collect())
             .unwrap_or_default(),
         run_id: run.run_id,
-        warehouse_type: run.warehouse_type,
+        warehouse_type: run.warehouse_type.to_string(),
         table: run.table_name,
-        status: run.status,
+        status: run.status.to_string(),
     }
 }
 

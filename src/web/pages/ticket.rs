@@ -60,7 +60,7 @@ impl TicketPage {
     }
 
     fn is_wrong_type(&self) -> bool {
-        self.ticket.category == Category::WrongColumnType.as_str()
+        self.ticket.category == Category::WrongColumnType
     }
 
     fn parent(&self) -> Option<String> {
@@ -121,12 +121,7 @@ async fn render(
         })
         .await??;
     let now = desk.clock.now();
-    let state = SlaState::of(
-        Status::parse(&ticket.status).unwrap_or(Status::New),
-        ticket.sla_due_at,
-        ticket.sla_warn_at,
-        now,
-    );
+    let state = SlaState::of(ticket.status, ticket.sla_due_at, ticket.sla_warn_at, now);
     let page = TicketPage {
         layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), ctx),
         number: ticket.number(),
@@ -142,7 +137,7 @@ async fn render(
         events,
         children: children
             .into_iter()
-            .map(|c| (c.number(), c.status, c.reporter_email))
+            .map(|c| (c.number(), c.status.to_string(), c.reporter_email))
             .collect(),
         teams: desk
             .model

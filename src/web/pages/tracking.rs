@@ -9,7 +9,7 @@ use crate::clock::rfc3339;
 use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{LinkedRun, TicketRun};
-use crate::domain::category::Category;
+use crate::domain::status::Status;
 use crate::error::AppError;
 use crate::services::ticket_actions;
 use crate::state::Desk;
@@ -40,7 +40,7 @@ impl TrackingPage {
     }
 
     fn can_reply(&self) -> bool {
-        self.ticket.status != "closed"
+        self.ticket.status != Status::Closed
     }
 
     /// Is this ticket part of incident `number`?
@@ -86,9 +86,7 @@ pub async fn show(
         email: ticket.reporter_email.clone(),
         layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), &ctx),
         number: ticket.number(),
-        category_label: Category::parse(&ticket.category)
-            .map(Category::label)
-            .unwrap_or("Other"),
+        category_label: ticket.category.label(),
         reasons: ticket.classification_reasons(),
         severity_reasons: ticket.severity_reasons(),
         team_name,

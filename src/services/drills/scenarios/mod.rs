@@ -106,13 +106,11 @@ fn expected_route(
 fn check_routed(r: &Rehearsal<'_>, tickets: &[Ticket], table: &TableName) -> StepResult {
     let mut lines = Vec::new();
     for t in tickets {
-        let category = Category::parse(&t.category).map_err(|e| e.to_string())?;
+        let category = t.category;
         let warehouse = t
             .warehouse_type
-            .as_deref()
-            .and_then(|w| WarehouseType::parse(w).ok())
             .ok_or("a drill ticket has no warehouse type")?;
-        let severity = Severity::parse(&t.severity).map_err(|e| e.to_string())?;
+        let severity = t.severity;
         let (team, rule) = expected_route(r, category, warehouse, table, severity);
         if t.team != team || t.routing_rule != rule {
             return Err(format!(
@@ -229,7 +227,7 @@ fn quiet_resolves(r: &mut Rehearsal<'_>, warehouse: WarehouseType, skip: TimeDel
     let (resolved, reports) = reports_resolved(r, ticket.id)?;
     check(
         second.resolved == vec![ticket.number()]
-            && ticket.status == Status::Resolved.as_str()
+            && ticket.status == Status::Resolved
             && resolved == reports,
         format!(
             "{} is {} after {} below threshold, {resolved} of its {reports} reports with it: {}",
@@ -246,7 +244,7 @@ fn reports_resolved(r: &mut Rehearsal<'_>, incident_id: i64) -> Result<(usize, u
     let reports = Ticket::children(&mut r.conn, incident_id).map_err(|e| e.to_string())?;
     let resolved = reports
         .iter()
-        .filter(|t| t.status == Status::Resolved.as_str())
+        .filter(|t| t.status == Status::Resolved)
         .count();
     Ok((resolved, reports.len()))
 }

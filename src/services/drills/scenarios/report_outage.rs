@@ -48,7 +48,7 @@ pub fn report_generation_outage(r: &mut Rehearsal<'_>) {
                 description: Some(texts[i % texts.len()].into()),
                 ..RawReport::default()
             })?;
-            if t.category != Category::FailedReport.as_str() {
+            if t.category != Category::FailedReport {
                 return Err(format!(
                     "{} was classified {}: {}",
                     t.number(),

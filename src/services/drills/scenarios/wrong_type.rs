@@ -60,7 +60,7 @@ pub fn wrong_type_spike(r: &mut Rehearsal<'_>) {
                 description: Some(text.into()),
                 ..RawReport::default()
             })?;
-            if t.category != Category::WrongColumnType.as_str() {
+            if t.category != Category::WrongColumnType {
                 return Err(format!(
                     "{} (picked {kind}) was classified {}: {}",
                     t.number(),

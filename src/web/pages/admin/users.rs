@@ -66,7 +66,7 @@ async fn render(
             locked: u.locked_until.is_some_and(|t| t > now),
             email: u.email,
             name: u.name.unwrap_or_default(),
-            role: u.role,
+            role: u.role.to_string(),
             created_at: rfc3339(u.created_at),
         })
         .collect();
