@@ -176,15 +176,12 @@ async fn from_session_or_proxy(
     .map_err(AppError::from)
     .and_then(|r| r)
     .map_err(crate::web::pages::PageError)?;
-    let user = user.and_then(|u| {
-        let role = u.role;
-        Some(SignedIn {
-            id: u.id,
-            email: u.email,
-            name: u.name,
-            role,
-            must_change_password: u.must_change_password,
-        })
+    let user = user.map(|u| SignedIn {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        role: u.role,
+        must_change_password: u.must_change_password,
     });
     Ok(Viewer {
         user,
