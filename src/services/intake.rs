@@ -107,7 +107,7 @@ struct Pending {
 }
 
 impl Pending {
-    /// Runs on the writer, possibly twice (see `db::writer`): it only writes.
+    /// Runs on the writer, possibly twice (see `db::sqlite::writer`): it only writes.
     fn write(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
         if let Some(key) = self.submission_key.as_deref()
             && let Some(existing) = Ticket::find_by_submission_key(conn, key)?
