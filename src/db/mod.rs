@@ -1,6 +1,7 @@
 //! Database access: one binary for SQLite (embedded default) and PostgreSQL, picked by
 //! the URL scheme.
 
+mod error;
 pub mod migrate;
 pub mod models;
 pub mod schema;
@@ -13,6 +14,7 @@ use diesel::r2d2::{Error as PoolError, ManageConnection};
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use error::{DbError, DbErrorKind};
 pub use sqlite::Stamp;
 pub use upsert::{UpsertRow, upsert};
 
@@ -297,11 +299,3 @@ macro_rules! per_backend {
     };
 }
 pub(crate) use per_backend;
-
-/// Is this error a unique-constraint violation (a duplicate insert)?
-pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
-}

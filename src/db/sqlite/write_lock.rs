@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::db::error::database_error;
+
 /// SQLite has one writer at a time. Writers of this process take turns on this lock
 /// rather than on SQLite's busy handler, which sleeps longer and longer between tries and
 /// so turns a queue of short transactions into a long latency tail; a waiter here wakes
@@ -22,12 +24,4 @@ pub(in crate::db) fn begin_sqlite_write(
         .ok_or_else(|| database_error("database is locked: no turn to write within 10 s"))?;
     diesel::connection::AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     Ok(turn)
-}
-
-/// A database error of the desk's own (no turn, a stopped writer), as diesel reports one.
-pub(super) fn database_error(message: impl Into<String>) -> diesel::result::Error {
-    diesel::result::Error::DatabaseError(
-        diesel::result::DatabaseErrorKind::Unknown,
-        Box::new(message.into()),
-    )
 }

@@ -35,8 +35,9 @@ use diesel::Connection;
 use diesel::connection::TransactionManager;
 use diesel::result::Error as DieselError;
 
-use super::write_lock::{begin_sqlite_write, database_error};
+use super::write_lock::begin_sqlite_write;
 use crate::db::DbConnection;
+use crate::db::error::database_error;
 
 /// Most pieces in one transaction: enough to share the pages, few enough that the
 /// batch's callers do not wait on each other for long.
