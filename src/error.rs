@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 
+use crate::db::{DbError, DbErrorKind};
 use crate::domain::report::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,33 +73,34 @@ impl AppError {
     pub fn internal_msg(message: String) -> Self {
         AppError::Internal(anyhow::anyhow!(message))
     }
+
+    /// Whether a database write was refused as a duplicate (a unique constraint): on
+    /// PostgreSQL, often a race another writer won.
+    pub fn is_db_conflict(&self) -> bool {
+        matches!(self, AppError::Internal(e)
+            if e.downcast_ref::<DbError>().is_some_and(|e| e.kind() == DbErrorKind::Conflict))
+    }
 }
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::Error as E;
-        match err {
-            E::NotFound => AppError::NotFound,
-            E::DatabaseError(..) | E::BrokenTransactionManager => {
-                let text = err.to_string();
-                // PostgreSQL cannot store NUL in text (SQLite can): the request's fault,
-                // whichever field or query parameter carried it.
-                if text.contains("invalid byte sequence for encoding") {
-                    return AppError::BadRequest(
-                        "text may not contain NUL (\\u0000) characters".into(),
-                    );
-                }
-                // A dropped server shows up as a database error on a pooled connection.
-                if text.contains("connection")
-                    || text.contains("server closed")
-                    || text.contains("database is locked")
-                {
-                    AppError::Unavailable(err.into())
-                } else {
-                    AppError::Internal(err.into())
-                }
+        DbError::from(err).into()
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(err: DbError) -> Self {
+        match err.kind() {
+            DbErrorKind::NotFound => AppError::NotFound,
+            // PostgreSQL cannot store NUL in text (SQLite can): the request's fault,
+            // whichever field or query parameter carried it.
+            DbErrorKind::InvalidText => {
+                AppError::BadRequest("text may not contain NUL (\\u0000) characters".into())
             }
-            other => AppError::Internal(other.into()),
+            DbErrorKind::Busy | DbErrorKind::Unavailable => AppError::Unavailable(err.into()),
+            // A duplicate the caller did not expect is a fault of the desk's; callers that
+            // expect one (a race another writer won) ask `is_db_conflict`.
+            DbErrorKind::Conflict | DbErrorKind::Other => AppError::Internal(err.into()),
         }
     }
 }
@@ -118,5 +120,50 @@ impl From<askama::Error> for AppError {
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(err: actix_web::error::BlockingError) -> Self {
         AppError::Internal(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error as E};
+
+    use super::AppError;
+
+    fn from_database(kind: DatabaseErrorKind, message: &str) -> AppError {
+        E::DatabaseError(kind, Box::new(message.to_string())).into()
+    }
+
+    /// Each kind of database error answers with its status; only a unique violation
+    /// reads as a conflict.
+    #[test]
+    fn database_errors_map_to_statuses() {
+        use DatabaseErrorKind::{ClosedConnection, UniqueViolation, Unknown};
+        let cases = [
+            (AppError::from(E::NotFound), 404, false),
+            (from_database(Unknown, "database is locked"), 503, false),
+            (
+                from_database(
+                    ClosedConnection,
+                    "server closed the connection unexpectedly",
+                ),
+                503,
+                false,
+            ),
+            (
+                from_database(Unknown, "invalid byte sequence for encoding \"UTF8\": 0x00"),
+                400,
+                false,
+            ),
+            (
+                from_database(UniqueViolation, "UNIQUE constraint failed: t.id"),
+                500,
+                true,
+            ),
+            (from_database(Unknown, "no such table: t"), 500, false),
+        ];
+        for (error, status, conflict) in cases {
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(error.is_db_conflict(), conflict, "{error:?}");
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! inspect-desk: the support desk for the inspect profiler launch.
 
 pub mod cli;
-pub mod cli_import;
 pub mod clock;
 pub mod config;
 pub mod db;

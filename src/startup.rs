@@ -235,14 +235,14 @@ fn serve(
 }
 
 /// Threads each worker may start for its blocking work (database queries, password
-/// hashing, waiting for the SQLite writer). actix's default is 512 shared out among the
-/// workers; under overload each queued request then got a thread of its own (session 12's
-/// soak: 97 → 466 threads), which stayed alive as long as traffic kept resetting their
-/// idle timer, and glibc gave the threads malloc arenas that never shrank back. More
-/// threads than pooled connections only wait for one, so a worker gets as many as the pool
-/// holds (at least 4: hashing and waiting for the writer need no connection); the rest of
-/// the work queues on the worker instead. No blocking task waits for another one (the
-/// writer and the monitor are threads of their own), so the cap cannot deadlock.
+/// hashing, waiting for the SQLite writer). Under overload actix's default, hundreds of
+/// threads shared out among the workers, gave each queued request a thread of its own;
+/// the threads stayed alive as long as traffic kept resetting their idle timer, and glibc
+/// gave them malloc arenas that never shrank back. More threads than pooled connections
+/// only wait for one, so a worker gets as many as the pool holds (at least 4: hashing and
+/// waiting for the writer need no connection); the rest of the work queues on the worker
+/// instead. No blocking task waits for another one (the writer and the monitor are
+/// threads of their own), so the cap cannot deadlock.
 fn blocking_threads(pool_size: u32) -> usize {
     (pool_size as usize).max(4)
 }

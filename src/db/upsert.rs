@@ -3,7 +3,7 @@
 //! diesel prepares every upsert it builds (`ON CONFLICT … DO UPDATE`) afresh on each
 //! execution and never keeps it: one Rust type of its upserts can stand for more than one
 //! SQL text, so its statement cache, keyed by type, cannot hold them. For single-run
-//! ingest, preparing the roll-up upserts was a fifth of the SQLite writer's time. These
+//! ingest, preparing the roll-up upserts was a large share of the SQLite writer's time. These
 //! are written as a diesel query fragment instead: one row is its own type (`One`), kept
 //! prepared and found again by that type, without building its SQL text to look it up;
 //! more rows share one multi-row statement (`Many`), compiled for its row count and not

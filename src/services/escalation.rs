@@ -10,7 +10,7 @@ use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::db::schema::tickets;
-use crate::db::{DbConnection, is_unique_violation, write_transaction};
+use crate::db::{DbConnection, write_transaction};
 use crate::domain::escalation::{Clocks, Firing, Recipient, Step};
 use crate::domain::secret;
 use crate::domain::status::Status;
@@ -94,8 +94,7 @@ pub fn sweep(desk: &Desk, now: NaiveDateTime) -> Result<SweepReport, AppError> {
 const BATCH: usize = 500;
 
 fn is_duplicate_step(e: &AppError) -> bool {
-    matches!(e, AppError::Internal(e) if e.downcast_ref::<diesel::result::Error>()
-        .is_some_and(is_unique_violation))
+    e.is_db_conflict()
 }
 
 fn one_by_one(

@@ -4,10 +4,10 @@
 
 use chrono::NaiveDateTime;
 
+use crate::db::DbConnection;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::{NewTicket, Ticket};
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
-use crate::db::{DbConnection, is_unique_violation};
 use crate::domain::classify::{Classification, ClassifierInput, classify};
 use crate::domain::report::Report;
 use crate::domain::routing::{RouteDecision, RouteQuery};
@@ -87,10 +87,7 @@ pub fn submit(
     let result = crate::db::write_grouped(&desk.pool, conn, move |conn| pending.write(conn));
     match (result, submission_key) {
         // Two identical submissions raced on PostgreSQL: the other one won.
-        (Err(AppError::Internal(e)), Some(key))
-            if e.downcast_ref::<diesel::result::Error>()
-                .is_some_and(is_unique_violation) =>
-        {
+        (Err(e), Some(key)) if e.is_db_conflict() => {
             let existing = Ticket::find_by_submission_key(conn, key)?.ok_or(AppError::NotFound)?;
             Ok(Submitted::Duplicate(existing))
         }
@@ -111,7 +108,7 @@ struct Pending {
 }
 
 impl Pending {
-    /// Runs on the writer, possibly twice (see `db::writer`): it only writes.
+    /// Runs on the writer, possibly twice (see `db::sqlite::writer`): it only writes.
     fn write(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
         if let Some(key) = self.submission_key.as_deref()
             && let Some(existing) = Ticket::find_by_submission_key(conn, key)?

@@ -44,12 +44,7 @@ pub fn store(
 /// rolled back, and the second try sees the run and replaces it, as a repeat is meant to.
 fn again_after_a_race<T>(mut attempt: impl FnMut() -> Result<T, AppError>) -> Result<T, AppError> {
     match attempt() {
-        Err(AppError::Internal(e))
-            if e.downcast_ref::<diesel::result::Error>()
-                .is_some_and(crate::db::is_unique_violation) =>
-        {
-            attempt()
-        }
+        Err(e) if e.is_db_conflict() => attempt(),
         other => other,
     }
 }

@@ -8,7 +8,7 @@ use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::signal_incident::{NewSignalIncident, SignalIncident};
 use crate::db::models::ticket::{NUMBER_PREFIX, Ticket};
 use crate::db::schema::tickets;
-use crate::db::{DbConnection, is_unique_violation, write_grouped, write_transaction};
+use crate::db::{DbConnection, write_grouped, write_transaction};
 use crate::domain::category::{Category, ProblemKind};
 use crate::domain::email::EmailAddress;
 use crate::domain::signals::{self, Rule};
@@ -62,12 +62,7 @@ pub(super) fn reconcile(
             }
             Ok(None) => Ok(()),
             // Another desk instance opened it first; its incident stands.
-            Err(AppError::Internal(e))
-                if e.downcast_ref::<diesel::result::Error>()
-                    .is_some_and(is_unique_violation) =>
-            {
-                Ok(())
-            }
+            Err(e) if e.is_db_conflict() => Ok(()),
             Err(e) => Err(e),
         },
         (Some(open), true) => {

@@ -1,9 +1,9 @@
 //! Timestamps bound the way SQLite stores them, without chrono's formatter.
 //!
 //! diesel binds a `NaiveDateTime` on SQLite as the text `chrono` formats with
-//! `"%F %T%.f"`, parsing that format string on every bind: ~5% of the SQLite writer's
-//! time under NDJSON ingest, where a run binds a timestamp nine times (the run, its table's
-//! health, each typed column). `Stamp` writes the same text digit by digit; PostgreSQL
+//! `"%F %T%.f"`, parsing that format string on every bind: a measurable share of the
+//! SQLite writer's time under NDJSON ingest, where a run binds several timestamps (the
+//! run, its table's health, each typed column). `Stamp` writes the same text digit by digit; PostgreSQL
 //! binds it as diesel binds a `NaiveDateTime`. Hand-written rather than a crate: it is
 //! the one fixed format diesel itself reads back, and a unit test holds it to chrono's.
 

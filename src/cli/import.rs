@@ -15,7 +15,7 @@ use crate::startup::build_desk;
 const MAX_PRINTED_ERRORS: usize = 50;
 
 /// Import the file; Err when it cannot be read or a batch was rejected.
-pub fn run(
+pub(super) fn run(
     settings: &Settings,
     file: &Path,
     format: Option<&str>,
@@ -24,18 +24,7 @@ pub fn run(
     if batch_size == 0 {
         return Err("--batch-size must be at least 1".into());
     }
-    let mut input =
-        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-    let size = input.metadata().map(|m| m.len()).unwrap_or(0);
-    let format = match format {
-        Some(f) => Format::parse(f)?,
-        None => {
-            let mut head = [0u8; 64];
-            let n = std::io::Read::read(&mut input, &mut head).unwrap_or(0);
-            std::io::Seek::rewind(&mut input).map_err(|e| e.to_string())?;
-            Format::detect(file, &head[..n])
-        }
-    };
+    let (input, size, format) = open(file, format)?;
     let desk = build_desk(settings, Clock::system(), None)?;
     let mut conn = desk.pool.get().map_err(|e| e.to_string())?;
     // Drawn only when stderr is a terminal.
@@ -54,16 +43,8 @@ pub fn run(
     );
     bar.finish_and_clear();
     let report = report.map_err(|e| format!("import stopped: {e:#}"))?;
-    for line in report.errors.iter().take(MAX_PRINTED_ERRORS) {
-        crate::complain!("{line}");
-    }
-    if report.errors.len() > MAX_PRINTED_ERRORS {
-        crate::complain!(
-            "… and {} more bad lines",
-            report.errors.len() - MAX_PRINTED_ERRORS
-        );
-    }
-    crate::cli::say!(
+    print_errors(&report.errors);
+    super::say!(
         "imported {} runs ({} new, {} replaced) in {} batch(es) from {}",
         report.created + report.updated,
         report.created,
@@ -80,4 +61,32 @@ pub fn run(
         ));
     }
     Ok(())
+}
+
+/// The file, its size in bytes, and its format: the one given, else detected from the
+/// file's name or its first bytes.
+fn open(file: &Path, format: Option<&str>) -> Result<(std::fs::File, u64, Format), String> {
+    let mut input =
+        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+    let format = match format {
+        Some(f) => Format::parse(f)?,
+        None => {
+            let mut head = [0u8; 64];
+            let n = std::io::Read::read(&mut input, &mut head).unwrap_or(0);
+            std::io::Seek::rewind(&mut input).map_err(|e| e.to_string())?;
+            Format::detect(file, &head[..n])
+        }
+    };
+    Ok((input, size, format))
+}
+
+/// The bad lines on stderr, up to `MAX_PRINTED_ERRORS`, then how many more there were.
+fn print_errors(errors: &[String]) {
+    for line in errors.iter().take(MAX_PRINTED_ERRORS) {
+        crate::complain!("{line}");
+    }
+    if errors.len() > MAX_PRINTED_ERRORS {
+        crate::complain!("… and {} more bad lines", errors.len() - MAX_PRINTED_ERRORS);
+    }
 }

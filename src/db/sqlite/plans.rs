@@ -5,7 +5,7 @@
 //! Since SQLite 3.48 the planner reads the bound value of `LIMIT ?` and marks the
 //! statement to be compiled again whenever that parameter is bound, even to the same
 //! value. Diesel binds every `LIMIT` (`.first()`, `.limit(n)`), so each run of such a
-//! cached statement was parsed and planned from scratch: over 40% of the CPU report
+//! cached statement was parsed and planned from scratch, a large share of the CPU report
 //! intake spent linking runs. With the guarantee on, a statement keeps its plan whatever
 //! is bound, as before 3.48; the desk collects no planner statistics (no `ANALYZE`), so
 //! no plan depended on bound values otherwise.

@@ -1,8 +1,8 @@
 //! SQLite's writer with group commit.
 //!
 //! SQLite lets one connection write at a time, and every commit writes each page it
-//! changed to the WAL. A report touches ~15 indexes of `tickets`, the timeline, the
-//! outbox: about 50 pages, 200 KB of WAL, per commit. When each request commits on its
+//! changed to the WAL. A report touches every index of `tickets`, the timeline, the
+//! outbox: dozens of pages of WAL per commit. When each request commits on its
 //! own pooled connection, the writers also take turns on `SQLITE_WRITER`, and each turn
 //! starts on a connection whose page cache another writer made stale (SQLite drops a
 //! connection's cache whenever another one wrote since its last transaction).
@@ -16,7 +16,8 @@
 //! that error and nothing of the batch is stored.
 //!
 //! Pieces run without savepoints: SQLite copies every page a savepoint first changes
-//! into a sub-journal so that it can roll back to it, ~5% of report intake's throughput.
+//! into a sub-journal so that it can roll back to it, a measurable share of report
+//! intake's throughput.
 //! Pieces seldom fail (their input was checked before they were queued), so a failure
 //! costs a second pass instead: the transaction is rolled back and the batch runs again,
 //! each piece in a savepoint of its own, so that the failing one is rolled back alone.
@@ -34,7 +35,9 @@ use diesel::Connection;
 use diesel::connection::TransactionManager;
 use diesel::result::Error as DieselError;
 
-use super::{DbConnection, begin_sqlite_write, database_error};
+use super::write_lock::begin_sqlite_write;
+use crate::db::DbConnection;
+use crate::db::error::database_error;
 
 /// Most pieces in one transaction: enough to share the pages, few enough that the
 /// batch's callers do not wait on each other for long.
@@ -89,7 +92,7 @@ where
 
 /// The writer thread and the queue into it. Dropping it lets the thread finish what is
 /// queued, close its connection and end.
-pub(super) struct Writer {
+pub(in crate::db) struct Writer {
     queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -101,7 +104,7 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    pub(super) fn start(path: PathBuf) -> Result<Writer, String> {
+    pub(in crate::db) fn start(path: PathBuf) -> Result<Writer, String> {
         let conn = open(&path)?;
         let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
@@ -116,7 +119,7 @@ impl Writer {
 
     /// Run `work` in the next batch (it may run twice, see the module's notes); blocks
     /// until that batch has committed.
-    pub(super) fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    pub(in crate::db) fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnMut(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -156,16 +159,16 @@ impl Drop for Writer {
 }
 
 fn open(path: &std::path::Path) -> Result<DbConnection, String> {
-    let mut conn = super::open_sqlite(path)
+    let mut conn = super::connection::open_sqlite(path)
         .map_err(|e| format!("cannot open the SQLite writer's connection: {e}"))?;
     // The only connection most writes go through: a cache big enough for the hot index
-    // pages of every table they touch (64 MB; the pooled readers keep 8 MB each).
+    // pages of every table they touch (far larger than a pooled reader's).
     // A savepoint (each piece of a batch run again after a failure) or a multi-row
     // statement inside the transaction makes SQLite copy every page it first changes
     // into a sub-journal, so that it can roll back to it. By default that journal spills
-    // to a temporary file past 64 KB: batches of 1,000 runs spent a third of the writer's
-    // time writing it. In memory it is as large as the pages one piece changes, freed at
-    // the commit.
+    // to a temporary file once it outgrows a small buffer: NDJSON batches of runs spent
+    // much of the writer's time writing it. In memory it is as large as the pages one
+    // piece changes, freed at the commit.
     diesel::connection::SimpleConnection::batch_execute(
         &mut conn,
         "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
