@@ -21,5 +21,6 @@ pub mod sla;
 pub mod status;
 pub mod support_model;
 pub mod table;
+pub mod ticket_number;
 pub mod warehouse;
 pub mod window;

@@ -51,7 +51,7 @@ pub struct RenderedEmail {
 pub fn thread_root_id(mail: &MailContext, ticket: &Ticket) -> String {
     format!(
         "<{}.{}@{}>",
-        ticket.number().to_lowercase(),
+        ticket.number().to_string().to_lowercase(),
         ticket.tracking_token.get(..8).unwrap_or(""),
         mail.message_id_domain
     )
@@ -88,7 +88,7 @@ struct ConfirmationHtml<'a> {
 pub fn confirmation(mail: &MailContext, ticket: &Ticket) -> Result<RenderedEmail, askama::Error> {
     let category = ticket.category.label();
     let e = Confirmation {
-        number: ticket.number(),
+        number: ticket.number().to_string(),
         category: category.to_string(),
         team: ticket.team.clone(),
         tracking_url: mail.tracking_url(&ticket.tracking_token),
@@ -143,7 +143,7 @@ pub fn ticket_message(
     body: &str,
 ) -> Result<RenderedEmail, askama::Error> {
     let e = TicketMessage {
-        number: ticket.number(),
+        number: ticket.number().to_string(),
         headline: headline.to_string(),
         body: body.to_string(),
         tracking_url: mail.tracking_url(&ticket.tracking_token),
@@ -164,7 +164,7 @@ fn one_line(text: &str) -> String {
 pub fn message_id(mail: &MailContext, ticket: &Ticket, kind: &str) -> String {
     format!(
         "<{}.{kind}.{}@{}>",
-        ticket.number().to_lowercase(),
+        ticket.number().to_string().to_lowercase(),
         crate::domain::secret::random_hex(8),
         mail.message_id_domain
     )
@@ -257,7 +257,7 @@ pub fn agent_notice(
     headline: &str,
 ) -> Result<RenderedEmail, askama::Error> {
     let e = AgentNotice {
-        number: ticket.number(),
+        number: ticket.number().to_string(),
         headline: headline.to_string(),
         severity: ticket.severity.to_string(),
         category: ticket.category.to_string(),

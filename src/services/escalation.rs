@@ -14,6 +14,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::domain::escalation::{Clocks, Firing, Recipient, Step};
 use crate::domain::secret;
 use crate::domain::status::Status;
+use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
 use crate::services::ticket_changes::{self, Message};
@@ -121,9 +122,10 @@ fn one_by_one(
         // Another instance recorded the same step first: its emails are queued; ours
         // rolled back with the transaction.
         Err(e) if is_duplicate_step(&e) => {
-            report
-                .lines
-                .push(format!("INS-{id}: already escalated by another instance"));
+            report.lines.push(format!(
+                "{}: already escalated by another instance",
+                TicketNumber::of(id)
+            ));
             Ok(())
         }
         Err(e) => Err(e),
@@ -285,7 +287,7 @@ fn fire(
     let mut sent = Vec::new();
     for recipient in &recipients {
         let fields = email::Escalation {
-            number: ticket.number(),
+            number: ticket.number().to_string(),
             headline: headline.clone(),
             step: key.to_string(),
             severity: ticket.severity.to_string(),

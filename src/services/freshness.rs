@@ -15,6 +15,7 @@ use crate::domain::category::Category;
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::RunRecord;
 use crate::domain::status::Status;
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::ticket_changes::{Changes, Who};
@@ -30,7 +31,7 @@ pub fn after_runs(
     conn: &mut DbConnection,
     desk: &Desk,
     records: &[RunRecord],
-) -> Result<Vec<String>, AppError> {
+) -> Result<Vec<TicketNumber>, AppError> {
     let mut seen = BTreeSet::new();
     let fresh: Vec<&RunRecord> = records
         .iter()
@@ -136,7 +137,7 @@ fn resolve_stale(
     desk: &Desk,
     fresh: &RunRecord,
     candidates: &[i64],
-) -> Result<Vec<String>, AppError> {
+) -> Result<Vec<TicketNumber>, AppError> {
     let stale: Vec<Ticket> = tickets::table
         .filter(tickets::id.eq_any(candidates))
         .select(Ticket::as_select())

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::status::Status;
+use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
 use crate::services::ticket_changes::{self, Changes, Message, Tell, TicketChangeset, Who, touch};
@@ -310,7 +311,7 @@ pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenInc
             let linked_tickets = children
                 .iter()
                 .filter(|(_, parent)| *parent == Some(ticket.id))
-                .map(|(id, _)| format!("{}{id}", crate::db::models::ticket::NUMBER_PREFIX))
+                .map(|(id, _)| TicketNumber::of(*id).to_string())
                 .collect();
             OpenIncident {
                 linked_runs: runs.remove(&ticket.id).unwrap_or_default(),
@@ -326,7 +327,7 @@ pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenInc
 /// An open incident as analysts see it on the report form and tracking pages.
 #[derive(Debug, Clone)]
 pub struct KnownIssue {
-    pub number: String,
+    pub number: TicketNumber,
     /// "Snowflake profiling failing", in words an analyst recognises.
     pub headline: String,
     pub since: chrono::NaiveDateTime,
@@ -412,7 +413,7 @@ pub fn join(
     let headline = known_issues(conn, desk)?
         .into_iter()
         .find(|k| k.number == incident.number())
-        .map_or_else(|| incident.number(), |k| k.headline);
+        .map_or_else(|| incident.number().to_string(), |k| k.headline);
     let warehouse_type = incident.warehouse_type;
     let report = Report {
         reporter_name,

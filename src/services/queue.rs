@@ -11,6 +11,7 @@ use crate::domain::category::Category;
 use crate::domain::report::{Checker, FieldErrors};
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -237,7 +238,10 @@ fn base_filter<'a>(query: &QueueQuery) -> Boxed<'a> {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        let number = Ticket::parse_number(text).unwrap_or(-1);
+        let number = TicketNumber::parse(text)
+            .ok()
+            .map(TicketNumber::id)
+            .unwrap_or(-1);
         q = q.filter(
             lower(tickets::description)
                 .like(pattern.clone())

@@ -7,6 +7,7 @@ use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::category::Category;
 use crate::domain::status::{self, Status};
+use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
 use crate::services::ticket_changes::{self, Message, TicketChangeset, Who, touch};
@@ -155,8 +156,9 @@ pub fn merge(
             return Err(AppError::invalid(
                 "into",
                 format!(
-                    "{} is already merged into INS-{already}.",
-                    duplicate.number()
+                    "{} is already merged into {}.",
+                    duplicate.number(),
+                    TicketNumber::of(already)
                 ),
             ));
         }

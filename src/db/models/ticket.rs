@@ -8,6 +8,7 @@ use crate::db::schema::tickets;
 use crate::domain::category::{Category, ProblemKind};
 use crate::domain::severity::{Impact, Severity};
 use crate::domain::status::Status;
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 
 diesel::define_sql_function!(
@@ -99,18 +100,10 @@ pub struct NewTicket<'a> {
     pub drill: i64,
 }
 
-/// Human ticket numbers are `INS-<id>`.
-pub const NUMBER_PREFIX: &str = "INS-";
-
 impl Ticket {
-    pub fn number(&self) -> String {
-        format!("{NUMBER_PREFIX}{}", self.id)
-    }
-
-    /// `INS-1042` (or `1042`) → 1042.
-    pub fn parse_number(number: &str) -> Option<i64> {
-        let digits = number.strip_prefix(NUMBER_PREFIX).unwrap_or(number);
-        digits.parse().ok().filter(|n: &i64| *n > 0)
+    /// The human number, `INS-1042`.
+    pub fn number(&self) -> TicketNumber {
+        TicketNumber::of(self.id)
     }
 
     /// Insert and return the stored row (its id, number and defaults).

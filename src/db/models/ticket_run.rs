@@ -9,6 +9,7 @@ use crate::domain::category::Category;
 use crate::domain::run::RunStatus;
 use crate::domain::severity::Severity;
 use crate::domain::status::Status;
+use crate::domain::ticket_number::TicketNumber;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ticket_runs)]
@@ -56,8 +57,8 @@ pub struct LinkedTicket {
 
 impl LinkedTicket {
     /// The human number, `INS-1042`.
-    pub fn number(&self) -> String {
-        format!("INS-{}", self.ticket_id)
+    pub fn number(&self) -> TicketNumber {
+        TicketNumber::of(self.ticket_id)
     }
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::{Evaluation, MonitorCache, Reading};
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::signal_incident::{NewSignalIncident, SignalIncident};
-use crate::db::models::ticket::{NUMBER_PREFIX, Ticket};
+use crate::db::models::ticket::Ticket;
 use crate::db::schema::tickets;
 use crate::db::{DbConnection, write_grouped, write_transaction};
 use crate::domain::category::{Category, ProblemKind};
@@ -14,6 +14,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::signals::{self, Rule};
 use crate::domain::status::Status;
 use crate::domain::table::TableName;
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::intake::{self, DeskTicket};
@@ -108,7 +109,7 @@ pub(super) fn reconcile(
                 return Ok(());
             }
             let number = resolve_incident(conn, desk, open, reading, now)?;
-            evaluation.resolved.push(number.clone());
+            evaluation.resolved.push(number);
             evaluation.lines.push(format!(
                 "{number}: resolved, {} below threshold since {}",
                 reading.key,
@@ -330,7 +331,7 @@ fn attach_all(
     let mut numbers: Vec<String> = children
         .iter()
         .take(20)
-        .map(|(id, _)| format!("{NUMBER_PREFIX}{id}"))
+        .map(|(id, _)| TicketNumber::of(*id).to_string())
         .collect();
     if children.len() > 20 {
         numbers.push(format!("and {} more", children.len() - 20));
@@ -357,7 +358,7 @@ fn resolve_incident(
     open: &SignalIncident,
     reading: &Reading,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<TicketNumber, AppError> {
     let who = monitor();
     let ticket = Ticket::find(conn, open.ticket_id)?;
     let cool_down = signals::describe(desk.model.signals.cool_down);

@@ -21,6 +21,7 @@ use chrono::NaiveDateTime;
 use crate::db::DbConnection;
 use crate::db::models::signal_incident::SignalIncident;
 use crate::domain::signals::Baseline;
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::state::Desk;
@@ -104,8 +105,8 @@ impl MonitorCache {
 /// What one evaluation did, line by line.
 #[derive(Debug, Default)]
 pub struct Evaluation {
-    pub opened: Vec<String>,
-    pub resolved: Vec<String>,
+    pub opened: Vec<TicketNumber>,
+    pub resolved: Vec<TicketNumber>,
     pub attached: usize,
     pub lines: Vec<String>,
 }

@@ -47,7 +47,7 @@ impl From<OpenIncident> for IncidentJson {
     fn from(open: OpenIncident) -> Self {
         let signal = open.signal.as_ref().map(|s| s.signal.clone());
         IncidentJson {
-            number: open.ticket.number(),
+            number: open.ticket.number().to_string(),
             runbook_url: signal
                 .as_deref()
                 .and_then(crate::runbooks::for_signal)

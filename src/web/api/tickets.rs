@@ -18,6 +18,7 @@ use crate::db::models::user::User;
 use crate::domain::category::Category;
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
+use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::queue::{self, QueueQuery, RawQueueQuery};
 use crate::services::ticket_actions;
@@ -114,7 +115,7 @@ impl From<TicketEscalation> for EscalationJson {
 }
 
 fn number_of(id: Option<i64>) -> Option<String> {
-    id.map(|id| format!("INS-{id}"))
+    id.map(|id| TicketNumber::of(id).to_string())
 }
 
 impl TicketJson {
@@ -135,7 +136,7 @@ impl TicketJson {
         let runbook_url = crate::runbooks::for_category(ticket.category).to_string();
         TicketJson {
             runbook_url,
-            number: ticket.number(),
+            number: ticket.number().to_string(),
             tracking_url: desk.mail.tracking_url(&ticket.tracking_token),
             reasons: ticket.classification_reasons(),
             severity_reasons: ticket.severity_reasons(),
@@ -220,16 +221,16 @@ fn use_signal_runbooks(conn: &mut DbConnection, jsons: &mut [TicketJson]) -> Res
     let ids: Vec<i64> = jsons
         .iter()
         .filter(|j| j.is_incident)
-        .filter_map(|j| Ticket::parse_number(&j.number))
+        .filter_map(|j| TicketNumber::parse(&j.number).ok().map(TicketNumber::id))
         .collect();
     if ids.is_empty() {
         return Ok(());
     }
     for opened in SignalIncident::for_tickets(conn, &ids)? {
         if let Some(url) = crate::runbooks::for_signal(&opened.signal)
-            && let Some(json) = jsons
-                .iter_mut()
-                .find(|j| Ticket::parse_number(&j.number) == Some(opened.ticket_id))
+            && let Some(json) = jsons.iter_mut().find(|j| {
+                TicketNumber::parse(&j.number).ok().map(TicketNumber::id) == Some(opened.ticket_id)
+            })
         {
             json.runbook_url = url.to_string();
         }
@@ -245,7 +246,10 @@ fn who(viewer: &Viewer) -> Who {
 }
 
 fn ticket_id(number: &str) -> Result<i64, AppError> {
-    Ticket::parse_number(number).ok_or(AppError::NotFound)
+    TicketNumber::parse(number)
+        .ok()
+        .map(TicketNumber::id)
+        .ok_or(AppError::NotFound)
 }
 
 /// One ticket by its number.
@@ -502,9 +506,12 @@ pub async fn merge(
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
     let merge: MergeBody = super::read_json(&req, payload, desk.max_body_bytes).await?;
-    let into = Ticket::parse_number(&merge.into).ok_or_else(|| {
-        AppError::invalid("into", format!("'{}' is not a ticket number", merge.into))
-    })?;
+    let into = TicketNumber::parse(&merge.into)
+        .ok()
+        .map(TicketNumber::id)
+        .ok_or_else(|| {
+            AppError::invalid("into", format!("'{}' is not a ticket number", merge.into))
+        })?;
     let who = who(&viewer);
     let json = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;

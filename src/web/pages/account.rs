@@ -145,7 +145,7 @@ pub async fn my_reports(
     let tickets = tickets
         .into_iter()
         .map(|t| MyTicket {
-            number: t.number(),
+            number: t.number().to_string(),
             token: t.tracking_token,
             status: t.status.to_string(),
             category: t.category.to_string(),

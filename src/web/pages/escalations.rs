@@ -14,6 +14,7 @@ use crate::db::models::ticket_run::TicketRun;
 use crate::db::schema::tickets;
 use crate::domain::role::Role;
 use crate::domain::status::{SlaState, Status};
+use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::escalation;
 use crate::state::Desk;
@@ -107,7 +108,7 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
             let status = t.status;
             let step = latest.get(&t.id);
             rows.push(Row {
-                number: t.number(),
+                number: t.number().to_string(),
                 severity: t.severity.to_string(),
                 team: t.team.clone(),
                 status: t.status.to_string(),
@@ -142,7 +143,10 @@ pub async fn acknowledge(
     desk: web::Data<Desk>,
     number: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let id = Ticket::parse_number(&number).ok_or(PageError(AppError::NotFound))?;
+    let id = TicketNumber::parse(&number)
+        .ok()
+        .map(TicketNumber::id)
+        .ok_or(PageError(AppError::NotFound))?;
     let by = ctx.viewer.actor_name();
     web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
@@ -175,7 +179,7 @@ pub async fn ack_link(
     let page = AckPage {
         layout: Layout::new("Acknowledge escalation", &ctx),
         token,
-        number: format!("INS-{id}"),
+        number: TicketNumber::of(id).to_string(),
         step,
         message: None,
     };
@@ -216,7 +220,7 @@ pub async fn ack_confirm(
     let page = AckPage {
         layout: Layout::new("Acknowledge escalation", &ctx),
         token,
-        number: format!("INS-{id}"),
+        number: TicketNumber::of(id).to_string(),
         step,
         message: Some(message),
     };

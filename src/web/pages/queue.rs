@@ -15,6 +15,7 @@ use crate::domain::category::Category;
 use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
@@ -203,7 +204,7 @@ fn row(
     let state = SlaState::of(status, t.sla_due_at, t.sla_warn_at, now);
     Row {
         id: t.id,
-        number: t.number(),
+        number: t.number().to_string(),
         version: t.version,
         severity: t.severity.to_string(),
         category: t.category.to_string(),
@@ -366,9 +367,12 @@ pub async fn bulk(
     };
     let into = if action == "merge" {
         Some(
-            Ticket::parse_number(value.as_deref().unwrap_or("")).ok_or_else(|| {
-                AppError::BadRequest("Merge needs a ticket number to merge into.".into())
-            })?,
+            TicketNumber::parse(value.as_deref().unwrap_or(""))
+                .ok()
+                .map(TicketNumber::id)
+                .ok_or_else(|| {
+                    AppError::BadRequest("Merge needs a ticket number to merge into.".into())
+                })?,
         )
     } else {
         None
@@ -386,14 +390,15 @@ pub async fn bulk(
                         // resolved its reports: nothing is left to do.
                         Ok(Err(conflict)) if in_place(changes, &conflict.current) => Ok(()),
                         Ok(Err(_)) => Err(format!(
-                            "INS-{id} changed since you loaded the queue; skipped"
+                            "{} changed since you loaded the queue; skipped",
+                            TicketNumber::of(id)
                         )),
-                        Err(e) => Err(format!("INS-{id}: {}", describe(&e))),
+                        Err(e) => Err(format!("{}: {}", TicketNumber::of(id), describe(&e))),
                     }
                 }
                 (None, Some(into)) => ticket_actions::merge(&mut conn, &desk2, &who, id, into)
                     .map(|_| ())
-                    .map_err(|e| format!("INS-{id}: {}", describe(&e))),
+                    .map_err(|e| format!("{}: {}", TicketNumber::of(id), describe(&e))),
                 (None, None) => Ok(()),
             };
             if let Err(problem) = outcome {

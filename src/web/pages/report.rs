@@ -10,6 +10,7 @@ use super::{Layout, PageContext, PageError, html};
 use crate::domain::category::Category;
 use crate::domain::report::{FieldErrors, RawReport, Report};
 use crate::domain::severity::Impact;
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::intake;
@@ -63,7 +64,7 @@ pub async fn known_issues(desk: &web::Data<Desk>) -> Vec<KnownIssueView> {
         Ok(Ok(issues)) => issues
             .into_iter()
             .map(|k| KnownIssueView {
-                number: k.number,
+                number: k.number.to_string(),
                 headline: k.headline,
                 since: crate::clock::rfc3339(k.since),
                 reports: k.reports,
@@ -269,7 +270,10 @@ pub async fn join_known_issue(
     if !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
-    let id = crate::db::models::ticket::Ticket::parse_number(&number).ok_or(AppError::NotFound)?;
+    let id = TicketNumber::parse(&number)
+        .ok()
+        .map(TicketNumber::id)
+        .ok_or(AppError::NotFound)?;
     let form = form.into_inner();
     let email = match crate::domain::email::EmailAddress::parse(form.reporter_email.trim()) {
         Ok(email) => email,

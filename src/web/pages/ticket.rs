@@ -15,6 +15,7 @@ use crate::domain::category::Category;
 use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
+use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::ticket_changes::{Assignee, Changes, Who};
 use crate::services::triage::{self, Conflict};
@@ -64,16 +65,23 @@ impl TicketPage {
     }
 
     fn parent(&self) -> Option<String> {
-        self.ticket.parent_id.map(|id| format!("INS-{id}"))
+        self.ticket
+            .parent_id
+            .map(|id| TicketNumber::of(id).to_string())
     }
 
     fn merged_into(&self) -> Option<String> {
-        self.ticket.merged_into.map(|id| format!("INS-{id}"))
+        self.ticket
+            .merged_into
+            .map(|id| TicketNumber::of(id).to_string())
     }
 }
 
 fn id_of(number: &str) -> Result<i64, PageError> {
-    Ticket::parse_number(number).ok_or(PageError(AppError::NotFound))
+    TicketNumber::parse(number)
+        .ok()
+        .map(TicketNumber::id)
+        .ok_or(PageError(AppError::NotFound))
 }
 
 fn who(ctx: &PageContext) -> Who {
@@ -124,7 +132,7 @@ async fn render(
     let state = SlaState::of(ticket.status, ticket.sla_due_at, ticket.sla_warn_at, now);
     let page = TicketPage {
         layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), ctx),
-        number: ticket.number(),
+        number: ticket.number().to_string(),
         reasons: ticket.classification_reasons(),
         severity_reasons: ticket.severity_reasons(),
         team_name: desk
@@ -137,7 +145,13 @@ async fn render(
         events,
         children: children
             .into_iter()
-            .map(|c| (c.number(), c.status.to_string(), c.reporter_email))
+            .map(|c| {
+                (
+                    c.number().to_string(),
+                    c.status.to_string(),
+                    c.reporter_email,
+                )
+            })
             .collect(),
         teams: desk
             .model
@@ -177,7 +191,7 @@ async fn after(
     result: Result<(), AppError>,
 ) -> Result<HttpResponse, PageError> {
     match result {
-        Ok(()) => Ok(see_other(&format!("/tickets/INS-{id}"))),
+        Ok(()) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
         Err(AppError::Invalid(errors)) => {
             render(
                 ctx,
@@ -263,7 +277,7 @@ pub async fn update(
     })
     .await?;
     match outcome {
-        Ok(Ok(_)) => Ok(see_other(&format!("/tickets/INS-{id}"))),
+        Ok(Ok(_)) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
         Ok(Err(Conflict { missed, .. })) => {
             render(
                 &ctx,
@@ -316,13 +330,12 @@ pub async fn merge(
     form: web::Form<MergeForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
-    let Some(into) = Ticket::parse_number(form.into.trim()) else {
-        let errors = std::iter::once((
-            "into",
-            format!("'{}' is not a ticket number like INS-1042", form.into),
-        ))
-        .collect();
-        return after(&ctx, desk, id, Err(AppError::Invalid(errors))).await;
+    let into = match TicketNumber::parse(&form.into) {
+        Ok(into) => into.id(),
+        Err(message) => {
+            let errors = std::iter::once(("into", message)).collect();
+            return after(&ctx, desk, id, Err(AppError::Invalid(errors))).await;
+        }
     };
     let (who, desk2) = (who(&ctx), desk.clone());
     let result = web::block(move || -> Result<(), AppError> {
@@ -409,19 +422,9 @@ pub async fn incident(
         match form.action.as_str() {
             "declare" => incidents::declare(&mut conn, &desk2, &who, id).map(|_| None),
             "attach" => {
-                let incident = form
-                    .incident
-                    .as_deref()
-                    .and_then(Ticket::parse_number)
-                    .ok_or_else(|| {
-                        AppError::Invalid(
-                            std::iter::once((
-                                "incident",
-                                "Give the incident's number, like INS-1042.".to_string(),
-                            ))
-                            .collect(),
-                        )
-                    })?;
+                let incident = TicketNumber::parse(form.incident.as_deref().unwrap_or(""))
+                    .map_err(|message| AppError::invalid("incident", message))?
+                    .id();
                 incidents::attach(&mut conn, &desk2, &who, id, incident).map(|_| None)
             }
             "update" => incidents::update(
@@ -452,7 +455,7 @@ pub async fn incident(
             )
             .await
         }
-        Ok(None) => Ok(see_other(&format!("/tickets/INS-{id}"))),
+        Ok(None) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
         Err(e) => after(&ctx, desk, id, Err(e)).await,
     }
 }

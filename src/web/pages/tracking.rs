@@ -10,6 +10,7 @@ use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{LinkedRun, TicketRun};
 use crate::domain::status::Status;
+use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::ticket_actions;
 use crate::state::Desk;
@@ -36,7 +37,9 @@ struct TrackingPage {
 
 impl TrackingPage {
     fn merged_into(&self) -> Option<String> {
-        self.ticket.merged_into.map(|id| format!("INS-{id}"))
+        self.ticket
+            .merged_into
+            .map(|id| TicketNumber::of(id).to_string())
     }
 
     fn can_reply(&self) -> bool {
@@ -47,7 +50,7 @@ impl TrackingPage {
     fn in_incident(&self, number: &str) -> bool {
         self.ticket
             .parent_id
-            .map(|id| format!("INS-{id}"))
+            .map(|id| TicketNumber::of(id).to_string())
             .as_deref()
             == Some(number)
     }
@@ -85,7 +88,7 @@ pub async fn show(
         known,
         email: ticket.reporter_email.clone(),
         layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), &ctx),
-        number: ticket.number(),
+        number: ticket.number().to_string(),
         category_label: ticket.category.label(),
         reasons: ticket.classification_reasons(),
         severity_reasons: ticket.severity_reasons(),

@@ -26,6 +26,7 @@ use crate::domain::severity::Severity;
 use crate::domain::signals::{Condition, Rule, Span};
 use crate::domain::status::Status;
 use crate::domain::table::TableName;
+use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::services::incidents::{self, OpenIncident};
 use crate::services::monitor;

@@ -90,8 +90,9 @@ pub fn report_generation_outage(r: &mut Rehearsal<'_>) {
         check(
             joined.parent_id == Some(incident_id),
             format!(
-                "{} filed and attached to INS-{incident_id} in one step",
-                joined.number()
+                "{} filed and attached to {} in one step",
+                joined.number(),
+                TicketNumber::of(incident_id)
             ),
         )
     });
@@ -130,8 +131,9 @@ pub fn report_generation_outage(r: &mut Rehearsal<'_>) {
         check(
             left.is_empty() && resolved == reports,
             format!(
-                "INS-{incident_id} resolved by {}, {resolved} of its {reports} reports with \
+                "{} resolved by {}, {resolved} of its {reports} reports with \
                  it; {} incident(s) still open",
+                TicketNumber::of(incident_id),
                 who.name,
                 left.len()
             ),

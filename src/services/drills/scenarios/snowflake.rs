@@ -1,6 +1,7 @@
 //! Snowflake runs time out, an incident opens, reports attach, it escalates, is acknowledged and recovers.
 
 use super::*;
+use crate::domain::ticket_number::TicketNumber;
 
 pub fn snowflake_timeout_burst(r: &mut Rehearsal<'_>) {
     let warehouse = WarehouseType::Snowflake;
@@ -79,7 +80,7 @@ pub fn snowflake_timeout_burst(r: &mut Rehearsal<'_>) {
         let known = incidents::known_issues(&mut r.conn, r.desk).map_err(|e| e.to_string())?;
         let banner = known
             .iter()
-            .find(|k| k.number == format!("INS-{incident_id}"))
+            .find(|k| k.number == TicketNumber::of(incident_id))
             .ok_or("the incident is not shown as a known issue")?;
         lines.push(format!(
             "known issue: \"{}\" — {} reports — {} is on it",

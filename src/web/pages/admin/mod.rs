@@ -17,6 +17,7 @@ use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::write_transaction;
 use crate::domain::support_model::SupportModel;
+use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::accounts::{self, Actor};
 use crate::services::intake::tracking_token;
@@ -240,12 +241,9 @@ pub async fn revoke_link(
     desk: web::Data<Desk>,
     form: web::Form<RevokeLinkForm>,
 ) -> Result<HttpResponse, PageError> {
-    let id = Ticket::parse_number(form.number.trim()).ok_or_else(|| {
-        AppError::BadRequest(format!(
-            "'{}' is not a ticket number like INS-1042",
-            form.number
-        ))
-    })?;
+    let id = TicketNumber::parse(&form.number)
+        .map_err(AppError::BadRequest)?
+        .id();
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
     let desk2 = desk.clone();
@@ -276,7 +274,7 @@ pub async fn revoke_link(
                     ip: ip.as_deref(),
                 },
                 "tracking_link_revoked",
-                &ticket.number(),
+                &ticket.number().to_string(),
                 "",
                 now,
             )?;
