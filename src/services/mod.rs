@@ -1,6 +1,7 @@
 //! Use-cases, each one transaction.
 
 pub mod accounts;
+pub mod bulk;
 pub mod delivery;
 pub mod drills;
 pub mod escalation;

@@ -22,124 +22,194 @@ pub(super) fn plan(
     changes: &Changes,
     now: NaiveDateTime,
 ) -> Result<(TicketChangeset, Vec<Note>), AppError> {
-    let mut set = TicketChangeset::default();
-    let mut notes = Vec::new();
-    let reason = changes
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let current_status = ticket.status;
-    let severity = ticket.severity;
-    let mut responded = ticket.first_responded_at.is_some();
-    if let Some(to) = changes.status.filter(|s| *s != current_status) {
-        current_status
+    let mut plan = Plan {
+        desk,
+        who,
+        ticket,
+        changes,
+        now,
+        reason: changes
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty()),
+        responded: ticket.first_responded_at.is_some(),
+        set: TicketChangeset::default(),
+        notes: Vec::new(),
+    };
+    plan.status()?;
+    plan.category()?;
+    let mut deadlines_changed =
+        plan.set.first_responded_at.is_some() || plan.set.resolution_due.is_some();
+    deadlines_changed |= plan.severity()?;
+    if deadlines_changed {
+        plan.next_deadline();
+    }
+    plan.team()?;
+    plan.assignee(conn)?;
+    Ok((plan.set, plan.notes))
+}
+
+/// A change being planned: what it asks, and what it sets and notes so far.
+struct Plan<'a> {
+    desk: &'a Desk,
+    who: &'a Who,
+    ticket: &'a Ticket,
+    changes: &'a Changes,
+    now: NaiveDateTime,
+    /// Why, trimmed; `None` when blank.
+    reason: Option<&'a str>,
+    /// Whether the first response is (or becomes) given.
+    responded: bool,
+    set: TicketChangeset,
+    notes: Vec<Note>,
+}
+
+impl Plan<'_> {
+    fn note(&mut self, kind: &'static str, detail: String, public: bool) {
+        self.notes.push(Note {
+            kind,
+            detail,
+            public,
+        });
+    }
+
+    /// A status move the status rules allow; leaving `new` or `triaged` is the first
+    /// response; waiting on the reporter pauses the clocks and leaving it resumes them.
+    fn status(&mut self) -> Result<(), AppError> {
+        let (ticket, who) = (self.ticket, self.who);
+        let current = ticket.status;
+        let Some(to) = self.changes.status.filter(|s| *s != current) else {
+            return Ok(());
+        };
+        current
             .can_move_to(to)
             .map_err(|e| AppError::invalid("status", e))?;
-        set.status = Some(to);
-        if !responded && !matches!(to, Status::New | Status::Triaged) {
-            set.first_responded_at = Some(Some(now));
-            responded = true;
+        self.set.status = Some(to);
+        if !self.responded && !matches!(to, Status::New | Status::Triaged) {
+            self.set.first_responded_at = Some(Some(self.now));
+            self.responded = true;
         }
-        let detail = match (current_status, to) {
+        let detail = match (current, to) {
             (Status::Resolved | Status::Closed, Status::Triaged) => {
                 format!("reopened by {}", who.name)
             }
-            _ => format!("status {current_status} → {to} by {}", who.name),
+            _ => format!("status {current} → {to} by {}", who.name),
         };
         // A reason given with a plain status change (no reclassification or severity
         // change to carry it) says why on the timeline.
-        let detail = match reason {
-            Some(r) if changes.category.is_none() && changes.severity.is_none() => {
+        let detail = match self.reason {
+            Some(r) if self.changes.category.is_none() && self.changes.severity.is_none() => {
                 format!("{detail}: {r}")
             }
             _ => detail,
         };
-        notes.push(Note {
-            kind: "status_changed",
-            detail,
-            public: true,
-        });
-        pause_or_resume(desk, ticket, to, now, &mut set);
+        self.note("status_changed", detail, true);
+        pause_or_resume(self.desk, ticket, to, self.now, &mut self.set);
+        Ok(())
     }
-    if let Some(category) = changes.category.filter(|c| *c != ticket.category) {
-        let reason = reason.ok_or_else(|| {
+
+    /// A reclassification, with the reason it needs.
+    fn category(&mut self) -> Result<(), AppError> {
+        let ticket = self.ticket;
+        let Some(category) = self.changes.category.filter(|c| *c != ticket.category) else {
+            return Ok(());
+        };
+        let reason = self.reason.ok_or_else(|| {
             AppError::invalid("reason", "Say why the category is wrong; it is logged.")
         })?;
-        set.category = Some(category);
-        set.reclassified = Some(true);
+        self.set.category = Some(category);
+        self.set.reclassified = Some(true);
         let detail = format!(
             "reclassified {} → {category} by {}: {reason} (a classifier miss)",
-            ticket.category, who.name
+            ticket.category, self.who.name
         );
-        notes.push(Note {
-            kind: "reclassified",
-            detail,
-            public: true,
-        });
+        self.note("reclassified", detail, true);
+        Ok(())
     }
-    let mut deadlines_changed = set.first_responded_at.is_some() || set.resolution_due.is_some();
-    if let Some(new) = changes.severity.filter(|s| *s != severity) {
-        let reason = reason.ok_or_else(|| {
+
+    /// A severity change, with the reason it needs: both due times are recomputed from
+    /// when the ticket was filed. Whether it changed the deadlines.
+    fn severity(&mut self) -> Result<bool, AppError> {
+        let ticket = self.ticket;
+        let Some(new) = self.changes.severity.filter(|s| *s != ticket.severity) else {
+            return Ok(false);
+        };
+        let reason = self.reason.ok_or_else(|| {
             AppError::invalid("reason", "Say why the severity changes; it is logged.")
         })?;
-        // A severity change recomputes both due times from when the ticket was filed.
-        let team = set.team.as_deref().unwrap_or(&ticket.team);
-        let calendar = desk.model.calendar_for(team, new);
+        let model = &self.desk.model;
+        let team = self.set.team.as_deref().unwrap_or(&ticket.team);
+        let calendar = model.calendar_for(team, new);
         let targets =
-            crate::domain::sla::targets(ticket.created_at, &desk.model.sla_policy(new), calendar);
-        set.first_response_due = Some(targets.first_response_due);
-        set.resolution_due = Some(targets.resolution_due);
-        set.severity = Some(new);
-        notes.push(Note {
-            kind: "severity_changed",
-            detail: format!("severity {severity} → {new} by {}: {reason}", who.name),
-            public: true,
-        });
-        deadlines_changed = true;
+            crate::domain::sla::targets(ticket.created_at, &model.sla_policy(new), calendar);
+        self.set.first_response_due = Some(targets.first_response_due);
+        self.set.resolution_due = Some(targets.resolution_due);
+        self.set.severity = Some(new);
+        let detail = format!(
+            "severity {} → {new} by {}: {reason}",
+            ticket.severity, self.who.name
+        );
+        self.note("severity_changed", detail, true);
+        Ok(true)
     }
-    if deadlines_changed {
-        let first = set.first_response_due.unwrap_or(ticket.first_response_due);
-        let resolution = set.resolution_due.unwrap_or(ticket.resolution_due);
-        let (due, warn) = status::next_deadline(ticket.created_at, first, resolution, responded);
-        set.sla_due_at = Some(due);
-        set.sla_warn_at = Some(warn);
+
+    /// The next deadline the queue sorts on, after the due times or the first response
+    /// changed.
+    fn next_deadline(&mut self) {
+        let ticket = self.ticket;
+        let first = self
+            .set
+            .first_response_due
+            .unwrap_or(ticket.first_response_due);
+        let resolution = self.set.resolution_due.unwrap_or(ticket.resolution_due);
+        let (due, warn) =
+            status::next_deadline(ticket.created_at, first, resolution, self.responded);
+        self.set.sla_due_at = Some(due);
+        self.set.sla_warn_at = Some(warn);
     }
-    if let Some(team) = changes.team.as_deref().filter(|t| *t != ticket.team) {
-        let known = desk.model.team(team).ok_or_else(|| {
+
+    /// A reroute to a team of the support model. It keeps the clocks: the reporter has
+    /// been waiting all along.
+    fn team(&mut self) -> Result<(), AppError> {
+        let (ticket, who) = (self.ticket, self.who);
+        let Some(team) = self.changes.team.as_deref().filter(|t| *t != ticket.team) else {
+            return Ok(());
+        };
+        let known = self.desk.model.team(team).ok_or_else(|| {
             AppError::invalid("team", format!("no team '{team}' in the support model"))
         })?;
-        // Rerouting keeps the clocks: the reporter has been waiting all along.
-        set.team = Some(team.into());
-        set.routing_rule = Some("manual".into());
-        let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
-        set.routing_reason = Some(format!("rerouted by {}{why}", who.name));
-        notes.push(Note {
-            kind: "rerouted",
-            detail: format!(
-                "rerouted {} → {} by {}{why}",
-                ticket.team, known.name, who.name
-            ),
-            public: true,
-        });
+        self.set.team = Some(team.into());
+        self.set.routing_rule = Some("manual".into());
+        let why = self.reason.map(|r| format!(": {r}")).unwrap_or_default();
+        self.set.routing_reason = Some(format!("rerouted by {}{why}", who.name));
+        let detail = format!(
+            "rerouted {} → {} by {}{why}",
+            ticket.team, known.name, who.name
+        );
+        self.note("rerouted", detail, true);
+        Ok(())
     }
-    if let Some(assignee) = &changes.assignee {
-        let team = set.team.as_deref().unwrap_or(&ticket.team);
-        let target = resolve_assignee(conn, desk, who, team, assignee)?;
-        if target.as_ref().map(|u| u.id) != ticket.assignee_id {
-            set.assignee_id = Some(target.as_ref().map(|u| u.id));
-            let detail = match &target {
-                Some(user) => format!("assigned to {} by {}", user.email, who.name),
-                None => format!("unassigned by {}", who.name),
-            };
-            notes.push(Note {
-                kind: "assigned",
-                detail,
-                public: false,
-            });
+
+    /// An assignment to an agent of the (new) team, or to nobody.
+    fn assignee(&mut self, conn: &mut DbConnection) -> Result<(), AppError> {
+        let Some(assignee) = &self.changes.assignee else {
+            return Ok(());
+        };
+        let (ticket, who) = (self.ticket, self.who);
+        let team = self.set.team.as_deref().unwrap_or(&ticket.team);
+        let target = resolve_assignee(conn, self.desk, who, team, assignee)?;
+        if target.as_ref().map(|u| u.id) == ticket.assignee_id {
+            return Ok(());
         }
+        self.set.assignee_id = Some(target.as_ref().map(|u| u.id));
+        let detail = match &target {
+            Some(user) => format!("assigned to {} by {}", user.email, who.name),
+            None => format!("unassigned by {}", who.name),
+        };
+        self.note("assigned", detail, false);
+        Ok(())
     }
-    Ok((set, notes))
 }
 
 /// Waiting on the reporter stops the clocks; leaving it adds the paused business time to

@@ -2,7 +2,7 @@
 //! actions. Plain forms and links; works without JavaScript.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -18,10 +18,9 @@ use crate::domain::status::{SlaState, Status};
 use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
+use crate::services::bulk::{self, BulkAction, Picked};
 use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
-use crate::services::ticket_actions;
-use crate::services::ticket_changes::{Assignee, Changes, Who};
-use crate::services::triage;
+use crate::services::ticket_changes::{Assignee, Who};
 use crate::state::Desk;
 
 /// One row of the queue.
@@ -303,7 +302,6 @@ pub async fn delete_view(
 /// A bulk action on the ticked tickets. Each box carries `id:version`, so a ticket someone
 /// changed since the page loaded is skipped and named rather than overwritten.
 pub async fn bulk(
-    req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
     body: web::Bytes,
@@ -317,120 +315,83 @@ pub async fn bulk(
             .map(|(_, v)| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let picked: Vec<(i64, i32)> = pairs
+    let picked: Vec<Picked> = pairs
         .iter()
         .filter(|(k, _)| k == "ticket")
         .filter_map(|(_, v)| {
-            v.split_once(':')
-                .and_then(|(id, ver)| Some((id.parse().ok()?, ver.parse().ok()?)))
+            let (id, version) = v.split_once(':')?;
+            Some(Picked {
+                id: id.parse().ok()?,
+                version: version.parse().ok()?,
+            })
         })
         .collect();
     let back = get("back").unwrap_or_default();
     if picked.is_empty() {
         return Err(AppError::BadRequest("Tick at least one ticket.".into()).into());
     }
-    let action = get("action").unwrap_or_default();
-    let value = get("value");
-    let reason = get("reason");
+    let action = bulk_action(
+        &get("action").unwrap_or_default(),
+        get("value").as_deref(),
+        get("reason"),
+    )?;
     let who = Who {
         name: ctx.viewer.actor_name(),
         user_id: ctx.viewer.user.as_ref().map(|u| u.id),
     };
-    let changes = match action.as_str() {
-        "assign" => Some(Changes {
-            assignee: Some(match value.as_deref() {
-                Some("me") | None => Assignee::Me,
-                Some("auto") => Assignee::Auto,
-                Some("none") => Assignee::Nobody,
-                Some(id) => Assignee::User(
-                    id.parse()
-                        .map_err(|_| AppError::BadRequest(format!("'{id}' is not a user id")))?,
-                ),
-            }),
-            ..Changes::default()
-        }),
-        "status" => Some(Changes {
-            status: Some(
-                Status::parse(value.as_deref().unwrap_or("")).map_err(AppError::BadRequest)?,
-            ),
-            ..Changes::default()
-        }),
-        "reclassify" => Some(Changes {
-            category: Some(
-                Category::parse(value.as_deref().unwrap_or("")).map_err(AppError::BadRequest)?,
-            ),
-            reason: reason.clone(),
-            ..Changes::default()
-        }),
-        "merge" => None,
-        other => return Err(AppError::BadRequest(format!("unknown bulk action '{other}'")).into()),
-    };
-    let into = if action == "merge" {
-        Some(
-            TicketNumber::parse(value.as_deref().unwrap_or(""))
-                .ok()
-                .map(TicketNumber::id)
-                .ok_or_else(|| {
-                    AppError::BadRequest("Merge needs a ticket number to merge into.".into())
-                })?,
-        )
-    } else {
-        None
-    };
     let desk2 = desk.clone();
-    let report = web::block(move || -> Result<Vec<String>, AppError> {
+    let bulk_action = action.clone();
+    let outcome = web::block(move || -> Result<_, AppError> {
         let mut conn = desk2.pool.get()?;
-        let mut problems = Vec::new();
-        for (id, version) in picked {
-            let outcome = match (&changes, into) {
-                (Some(changes), _) => {
-                    match triage::update(&mut conn, &desk2, &who, id, version, changes) {
-                        Ok(Ok(_)) => Ok(()),
-                        // Another change got there first, e.g. an incident ticked above
-                        // resolved its reports: nothing is left to do.
-                        Ok(Err(conflict)) if in_place(changes, &conflict.current) => Ok(()),
-                        Ok(Err(_)) => Err(format!(
-                            "{} changed since you loaded the queue; skipped",
-                            TicketNumber::of(id)
-                        )),
-                        Err(e) => Err(format!("{}: {}", TicketNumber::of(id), describe(&e))),
-                    }
-                }
-                (None, Some(into)) => ticket_actions::merge(&mut conn, &desk2, &who, id, into)
-                    .map(|_| ())
-                    .map_err(|e| format!("{}: {}", TicketNumber::of(id), describe(&e))),
-                (None, None) => Ok(()),
-            };
-            if let Err(problem) = outcome {
-                problems.push(problem);
-            }
-        }
-        Ok(problems)
+        bulk::apply(&mut conn, &desk2, &who, &bulk_action, &picked)
     })
     .await??;
-    let _ = req;
     let raw: RawQueueQuery = serde_urlencoded::from_str(&back).unwrap_or_default();
-    let notice = if report.is_empty() {
-        format!("Bulk {action} done.")
+    let verb = action.verb();
+    let problems = outcome.problems();
+    let notice = if problems.is_empty() {
+        format!("Bulk {verb} done.")
     } else {
-        format!("Bulk {action}: {}", report.join("; "))
+        format!("Bulk {verb}: {}", problems.join("; "))
     };
     render(ctx, desk, raw, Some(notice)).await
 }
 
-/// Whether `ticket` as it stands already has the status `changes` sets, and they set
-/// nothing else.
-fn in_place(changes: &Changes, ticket: &Ticket) -> bool {
-    changes.status.is_some_and(|status| ticket.status == status)
-        && changes.category.is_none()
-        && changes.severity.is_none()
-        && changes.team.is_none()
-        && changes.assignee.is_none()
-}
-
-fn describe(err: &AppError) -> String {
-    match err {
-        AppError::Invalid(fields) => fields.values().cloned().collect::<Vec<_>>().join("; "),
-        other => other.to_string(),
-    }
+/// The bulk bar's action and value as a typed action; a value that does not fit is the
+/// request's fault (400).
+fn bulk_action(
+    action: &str,
+    value: Option<&str>,
+    reason: Option<String>,
+) -> Result<BulkAction, AppError> {
+    Ok(match action {
+        "assign" => BulkAction::Assign(match value {
+            Some("me") | None => Assignee::Me,
+            Some("auto") => Assignee::Auto,
+            Some("none") => Assignee::Nobody,
+            Some(id) => Assignee::User(
+                id.parse()
+                    .map_err(|_| AppError::BadRequest(format!("'{id}' is not a user id")))?,
+            ),
+        }),
+        "status" => {
+            BulkAction::SetStatus(Status::parse(value.unwrap_or("")).map_err(AppError::BadRequest)?)
+        }
+        "reclassify" => BulkAction::Reclassify {
+            category: Category::parse(value.unwrap_or("")).map_err(AppError::BadRequest)?,
+            reason,
+        },
+        "merge" => BulkAction::MergeInto(
+            TicketNumber::parse(value.unwrap_or(""))
+                .map_err(|_| {
+                    AppError::BadRequest("Merge needs a ticket number to merge into.".into())
+                })?
+                .id(),
+        ),
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown bulk action '{other}'"
+            )));
+        }
+    })
 }
