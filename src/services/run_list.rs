@@ -130,7 +130,7 @@ pub struct Page {
 
 pub fn search(conn: &mut DbConnection, query: &RunQuery, now: NaiveDateTime) -> QueryResult<Page> {
     // Runs are indexed by (warehouse type, start), not by start alone: every run written
-    // paid for a second time index (a fifth of the pages NDJSON ingest wrote), and the
+    // paid for a second time index (a good share of the pages NDJSON ingest wrote), and the
     // list is read far less often than runs arrive. So: one walk per warehouse type,
     // newest first, merged here; each stops after a page's worth.
     let warehouses = match query.warehouse_type {

@@ -61,8 +61,8 @@ fn counted(results: Vec<(Stored, Option<Finished>)>, drill: i64) -> Vec<Stored> 
 /// `store` for a request. On SQLite the records join the writer's next batch (see
 /// `db::write_grouped`): single runs posted side by side share a commit, and an NDJSON
 /// batch is written on the writer's connection, whose page cache is warm, instead of a
-/// pooled one whose cache SQLite dropped after the last commit elsewhere (a third more
-/// runs a second for batches of 1,000). A batch is all or nothing either way: the writer
+/// pooled one whose cache SQLite dropped after the last commit elsewhere (measurably
+/// faster for NDJSON batches). A batch is all or nothing either way: the writer
 /// rolls back each piece on its own. On PostgreSQL this is `store`.
 pub fn store_grouped(
     pool: &crate::db::DbPool,

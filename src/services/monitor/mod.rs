@@ -42,11 +42,11 @@ pub struct MonitorCache {
 }
 
 /// Reports are attached to an open incident from the last pass on, less this margin: a
-/// report's time is taken before its write waits its turn (milliseconds; under the
-/// closed-loop overload of `bench/run`, p99 ~0.1 s and the worst ~0.6 s). Each pass reads
-/// the margin's reports again, once per open incident of the warehouse type (with ten
-/// seconds, nearly a tenth of the server's CPU during a report burst), so it is kept
-/// short; a report that commits later still is taken in by the next full pass.
+/// report's time is taken before its write waits its turn, which under overload can be
+/// well under a second but not nothing. Each pass reads the margin's reports again, once
+/// per open incident of the warehouse type, which costs real CPU during a report burst, so
+/// the margin is kept short; a report that commits later still is taken in by the next
+/// full pass.
 const ATTACH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
 /// How often the attach pass covers a rule's whole reach again.
 const FULL_PASS_EVERY: StdDuration = StdDuration::from_secs(300);
