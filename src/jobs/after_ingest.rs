@@ -3,13 +3,16 @@
 //! touched. Both run off the request path, so a request that happened to store the run
 //! that crosses a threshold does not wait for the incident it opens.
 //!
-//! Rules after ingest are debounced per warehouse type (a burst of 20,000 events evaluates
-//! once, not 20,000 times); the background sweep evaluates every rule besides. With no
-//! debounce every hand-off is evaluated before the request answers.
+//! Rules after ingest are debounced per warehouse type, on both edges: the first event of a
+//! burst evaluates at once, the rest once more when the interval has passed (a burst of
+//! 20,000 events evaluates a handful of times, not 20,000), so an incident opens within
+//! the interval of the event that crossed its threshold. The background sweep evaluates
+//! every rule besides. With no debounce every hand-off is evaluated before the request
+//! answers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
 use crate::domain::run_record::RunRecord;
@@ -69,19 +72,39 @@ fn check_freshness(desk: &Desk, queue: Receiver<Work<Vec<RunRecord>>>) {
 }
 
 /// Evaluate the threshold rules of the warehouse types handed over, each at most once per
-/// `debounce`.
+/// `debounce`: a type touched for the first time in a while is evaluated at once, and one
+/// touched again within the interval is evaluated once the interval has passed, so the
+/// event that crosses a threshold in the middle of a burst opens its incident within the
+/// interval of it, not at the next background sweep.
 fn run_rules(
     desk: &Desk,
     cache: &MonitorCache,
     debounce: Duration,
     queue: Receiver<Work<Vec<WarehouseType>>>,
 ) {
-    let mut last: HashMap<WarehouseType, Instant> = HashMap::new();
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
+    let mut pace = Debounce::new(debounce);
+    loop {
+        let first = match pace.next_due() {
+            None => match queue.recv() {
+                Ok(work) => Some(work),
+                Err(_) => return,
+            },
+            Some(at) => match queue.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(work) => Some(work),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            },
+        };
+        let mut batch: Vec<Work<Vec<WarehouseType>>> = first.into_iter().collect();
         batch.extend(queue.try_iter());
         let touched: Vec<WarehouseType> = batch.iter().flat_map(|w| w.items.clone()).collect();
-        let due = take_due(&mut last, &touched, debounce);
+        let now = Instant::now();
+        let mut due = pace.touched(&touched, now);
+        for waited in pace.due(now) {
+            if !due.contains(&waited) {
+                due.push(waited);
+            }
+        }
         if !due.is_empty() && !desk.model.signals.rules.is_empty() {
             evaluate_and_log(desk, cache, &due);
         }
@@ -89,27 +112,75 @@ fn run_rules(
     }
 }
 
-/// The warehouse types of `touched` not evaluated within `debounce`, marked as evaluated.
-fn take_due(
-    last: &mut HashMap<WarehouseType, Instant>,
-    touched: &[WarehouseType],
-    debounce: Duration,
-) -> Vec<WarehouseType> {
-    let now = Instant::now();
-    let mut due = Vec::new();
-    for w in touched {
-        if due.contains(w) {
-            continue;
-        }
-        if last
-            .get(w)
-            .is_none_or(|at| now.duration_since(*at) >= debounce)
-        {
-            last.insert(*w, now);
-            due.push(*w);
+/// When each warehouse type's rules may run next: at once if they have not run within
+/// the interval (the leading edge), else once it has passed since they last ran (the
+/// trailing edge), however many hand-offs touched the type meanwhile.
+#[derive(Debug)]
+struct Debounce {
+    every: Duration,
+    last: HashMap<WarehouseType, Instant>,
+    /// Touched since they last ran, within the interval: waiting for its end.
+    waiting: BTreeSet<WarehouseType>,
+}
+
+impl Debounce {
+    fn new(every: Duration) -> Self {
+        Debounce {
+            every,
+            last: HashMap::new(),
+            waiting: BTreeSet::new(),
         }
     }
-    due
+
+    /// `touched` at `now`: the types due at once, marked as run; the others wait.
+    fn touched(&mut self, touched: &[WarehouseType], now: Instant) -> Vec<WarehouseType> {
+        let mut due = Vec::new();
+        for w in touched {
+            if due.contains(w) {
+                continue;
+            }
+            if self.ready(*w, now) {
+                self.ran(*w, now);
+                due.push(*w);
+            } else {
+                self.waiting.insert(*w);
+            }
+        }
+        due
+    }
+
+    /// The waiting types whose interval has passed at `now`, marked as run.
+    fn due(&mut self, now: Instant) -> Vec<WarehouseType> {
+        let due: Vec<WarehouseType> = self
+            .waiting
+            .iter()
+            .copied()
+            .filter(|w| self.ready(*w, now))
+            .collect();
+        for w in &due {
+            self.ran(*w, now);
+        }
+        due
+    }
+
+    /// When the first waiting type falls due.
+    fn next_due(&self) -> Option<Instant> {
+        self.waiting
+            .iter()
+            .filter_map(|w| self.last.get(w).map(|at| *at + self.every))
+            .min()
+    }
+
+    fn ready(&self, w: WarehouseType, now: Instant) -> bool {
+        self.last
+            .get(&w)
+            .is_none_or(|at| now.duration_since(*at) >= self.every)
+    }
+
+    fn ran(&mut self, w: WarehouseType, now: Instant) {
+        self.last.insert(w, now);
+        self.waiting.remove(&w);
+    }
 }
 
 fn evaluate_and_log(desk: &Desk, cache: &MonitorCache, due: &[WarehouseType]) {
@@ -132,25 +203,59 @@ fn evaluate_and_log(desk: &Desk, cache: &MonitorCache, due: &[WarehouseType]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use WarehouseType::{Bigquery, Snowflake};
 
     #[test]
-    fn a_warehouse_type_is_due_once_per_debounce() {
-        let mut last = HashMap::new();
-        let debounce = Duration::from_secs(60);
-        let touched = [WarehouseType::Snowflake, WarehouseType::Snowflake];
+    fn the_first_touch_runs_at_once_and_a_burst_once_more_at_the_end_of_the_interval() {
+        let every = Duration::from_secs(2);
+        let mut pace = Debounce::new(every);
+        let start = Instant::now();
         assert_eq!(
-            take_due(&mut last, &touched, debounce),
-            vec![WarehouseType::Snowflake]
+            pace.touched(&[Snowflake, Snowflake], start),
+            vec![Snowflake]
         );
-        assert!(take_due(&mut last, &touched, debounce).is_empty());
         assert_eq!(
-            take_due(&mut last, &[WarehouseType::Bigquery], debounce),
-            vec![WarehouseType::Bigquery]
+            pace.next_due(),
+            None,
+            "nothing waits after the leading edge"
         );
-        // No debounce: every hand-off is due.
-        assert_eq!(
-            take_due(&mut last, &touched, Duration::ZERO),
-            vec![WarehouseType::Snowflake]
+        // The rest of the burst waits for the interval's end, once.
+        let later = start + Duration::from_millis(500);
+        assert!(pace.touched(&[Snowflake], later).is_empty());
+        assert!(
+            pace.touched(&[Snowflake], later + Duration::from_millis(900))
+                .is_empty()
         );
+        assert_eq!(pace.next_due(), Some(start + every));
+        assert!(pace.due(start + Duration::from_millis(1999)).is_empty());
+        assert_eq!(pace.due(start + every), vec![Snowflake]);
+        assert_eq!(pace.next_due(), None);
+        assert!(
+            pace.due(start + every * 3).is_empty(),
+            "ran once, not again"
+        );
+    }
+
+    #[test]
+    fn warehouse_types_are_paced_apart() {
+        let every = Duration::from_secs(2);
+        let mut pace = Debounce::new(every);
+        let start = Instant::now();
+        assert_eq!(pace.touched(&[Snowflake], start), vec![Snowflake]);
+        let later = start + Duration::from_millis(300);
+        assert_eq!(pace.touched(&[Bigquery, Snowflake], later), vec![Bigquery]);
+        assert_eq!(pace.next_due(), Some(start + every));
+        // A type whose interval has passed runs at once when touched.
+        assert_eq!(pace.touched(&[Snowflake], start + every), vec![Snowflake]);
+        assert_eq!(pace.next_due(), None);
+    }
+
+    #[test]
+    fn with_no_interval_every_touch_runs() {
+        let mut pace = Debounce::new(Duration::ZERO);
+        let now = Instant::now();
+        assert_eq!(pace.touched(&[Snowflake], now), vec![Snowflake]);
+        assert_eq!(pace.touched(&[Snowflake], now), vec![Snowflake]);
+        assert_eq!(pace.next_due(), None);
     }
 }

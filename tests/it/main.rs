@@ -12,6 +12,7 @@ mod cli;
 mod drills;
 mod escalation;
 mod import_runs;
+mod incident_timing;
 mod incident_triage;
 mod incident_windows;
 mod incidents;
