@@ -1,6 +1,6 @@
 //! A profiling run record as the profiler sends it, parsed into a valid record.
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, TimeDelta, Timelike};
 use serde::Deserialize;
 
 use super::report::FieldErrors;
@@ -58,6 +58,61 @@ pub const MAX_ERROR_CHARS: usize = 8_000;
 /// Most columns a run may carry.
 pub const MAX_COLUMNS: usize = 5_000;
 
+/// No profiling run starts before this: an earlier time is a client's mistake (a zero
+/// date, a default value), not history.
+pub const EARLIEST_START: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => panic!("2000-01-01 is a date"),
+};
+/// How far ahead of the desk's clock a run's times may be (clocks differ, time zones get
+/// mixed up); further is a mistake.
+pub const FUTURE_SLACK: TimeDelta = TimeDelta::days(1);
+/// The longest a run may last.
+pub const LONGEST_RUN: TimeDelta = TimeDelta::days(30);
+
+/// The run's times against the bounds above, as of `now`: each bad one with its field
+/// and what is wrong.
+pub fn check_times(
+    started_at: NaiveDateTime,
+    finished_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Vec<(&'static str, String)> {
+    let earliest = EARLIEST_START.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let latest = now + FUTURE_SLACK;
+    let mut wrong = Vec::new();
+    if started_at < earliest {
+        wrong.push((
+            "started_at",
+            "a run cannot start before 2000-01-01".to_string(),
+        ));
+    } else if started_at > latest {
+        wrong.push((
+            "started_at",
+            "more than a day ahead of the desk's clock: check the time and its offset".into(),
+        ));
+    }
+    if let Some(end) = finished_at {
+        if end < started_at {
+            wrong.push(("finished_at", "finished_at is before started_at".into()));
+        } else if end > latest {
+            wrong.push((
+                "finished_at",
+                "more than a day ahead of the desk's clock: check the time and its offset".into(),
+            ));
+        } else if end - started_at > LONGEST_RUN {
+            wrong.push((
+                "finished_at",
+                format!(
+                    "a run lasts at most {} days; this one would last {}",
+                    LONGEST_RUN.num_days(),
+                    (end - started_at).num_days()
+                ),
+            ));
+        }
+    }
+    wrong
+}
+
 /// A run id: 1 to 128 letters, digits, `-`, `_`, `.` or `:` (a UUID fits).
 pub fn is_valid_run_id(run_id: &str) -> bool {
     !run_id.is_empty()
@@ -68,7 +123,8 @@ pub fn is_valid_run_id(run_id: &str) -> bool {
 }
 
 impl RunRecord {
-    pub fn parse(raw: &RawRun) -> Result<RunRecord, FieldErrors> {
+    /// Parse and check a run as received at `now` (its times are bounded by it).
+    pub fn parse(raw: &RawRun, now: NaiveDateTime) -> Result<RunRecord, FieldErrors> {
         let mut errors = FieldErrors::new();
         let run_id = raw.run_id.as_deref().map(str::trim).unwrap_or("");
         if !is_valid_run_id(run_id) {
@@ -104,10 +160,10 @@ impl RunRecord {
                 .map_err(|e| errors.insert("finished_at", e))
                 .ok(),
         };
-        if let (Some(start), Some(end)) = (started_at, finished_at)
-            && end < start
-        {
-            errors.insert("finished_at", "finished_at is before started_at".into());
+        if let Some(start) = started_at {
+            for (field, message) in check_times(start, finished_at, now) {
+                errors.insert(field, message);
+            }
         }
         let error = raw
             .error
@@ -159,8 +215,18 @@ fn required<'a>(
 /// databases keep (SQLite would keep nanoseconds PostgreSQL rounds away).
 pub fn timestamp(text: &str) -> Result<NaiveDateTime, String> {
     DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.naive_utc().trunc_subsecs(6))
+        .map(|t| without_leap_second(t.naive_utc()).trunc_subsecs(6))
         .map_err(|e| format!("'{text}' is not an RFC 3339 time ({e})"))
+}
+
+/// A leap second (`23:59:60`) as the last microsecond before it: chrono keeps it as a
+/// fraction of more than a second, which neither database stores as such.
+pub fn without_leap_second(at: NaiveDateTime) -> NaiveDateTime {
+    if at.nanosecond() >= 1_000_000_000 {
+        at.with_nanosecond(999_999_000).unwrap_or(at)
+    } else {
+        at
+    }
 }
 
 fn parse_columns(raw: &[RawColumn], errors: &mut FieldErrors) -> Vec<ColumnType> {
@@ -199,6 +265,10 @@ fn parse_columns(raw: &[RawColumn], errors: &mut FieldErrors) -> Vec<ColumnType>
 mod tests {
     use super::*;
 
+    fn now() -> NaiveDateTime {
+        timestamp("2026-11-27T12:00:00Z").unwrap()
+    }
+
     fn raw() -> RawRun {
         RawRun {
             run_id: Some("r-1".into()),
@@ -215,7 +285,7 @@ mod tests {
 
     #[test]
     fn parses_and_normalises_to_utc() {
-        let r = RunRecord::parse(&raw()).unwrap();
+        let r = RunRecord::parse(&raw(), now()).unwrap();
         assert_eq!(r.started_at.to_string(), "2026-11-26 09:00:00");
         assert_eq!(r.duration_ms(), Some(90 * 60 * 1000));
         let fine = timestamp("2026-11-26T10:00:00.123456789Z").unwrap();
@@ -232,7 +302,7 @@ mod tests {
             semantic_type: None,
             confidence: Some(2.0),
         }];
-        let errors = RunRecord::parse(&bad).unwrap_err();
+        let errors = RunRecord::parse(&bad, now()).unwrap_err();
         assert_eq!(
             errors.keys().copied().collect::<Vec<_>>(),
             ["columns", "started_at", "status"]
@@ -244,9 +314,48 @@ mod tests {
         let mut bad = raw();
         bad.finished_at = Some("2026-11-26T08:00:00Z".into());
         assert!(
-            RunRecord::parse(&bad)
+            RunRecord::parse(&bad, now())
                 .unwrap_err()
                 .contains_key("finished_at")
         );
+    }
+
+    #[test]
+    fn times_outside_what_a_run_can_be_are_refused_by_field() {
+        let refused = |start: &str, end: Option<&str>| {
+            let mut bad = raw();
+            bad.started_at = Some(start.into());
+            bad.finished_at = end.map(str::to_string);
+            RunRecord::parse(&bad, now())
+                .err()
+                .map(|e| e.keys().copied().collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(refused("0001-01-01T00:00:00Z", None), ["started_at"]);
+        assert_eq!(refused("1999-12-31T23:59:59Z", None), ["started_at"]);
+        assert_eq!(refused("9999-12-30T00:00:00Z", None), ["started_at"]);
+        assert_eq!(refused("2026-11-28T12:00:01Z", None), ["started_at"]);
+        // A day ahead of the desk's clock is still taken (clocks differ).
+        assert!(refused("2026-11-28T11:59:59Z", None).is_empty());
+        assert_eq!(
+            refused("2026-11-01T00:00:00Z", Some("9999-12-30T00:00:00Z")),
+            ["finished_at"]
+        );
+        assert_eq!(
+            refused("2026-10-01T00:00:00Z", Some("2026-11-01T00:00:01Z")),
+            ["finished_at"]
+        );
+        assert!(refused("2026-10-02T00:00:00Z", Some("2026-11-01T00:00:00Z")).is_empty());
+    }
+
+    #[test]
+    fn a_leap_second_is_the_end_of_its_minute() {
+        let start = timestamp("2026-06-30T23:59:60Z").unwrap();
+        assert_eq!(start.to_string(), "2026-06-30 23:59:59.999999");
+        let mut leap = raw();
+        leap.started_at = Some("2016-12-31T23:59:60Z".into());
+        leap.finished_at = Some("2017-01-01T00:00:10Z".into());
+        let r = RunRecord::parse(&leap, now()).unwrap();
+        assert_eq!(r.duration_ms(), Some(10_000));
     }
 }

@@ -87,8 +87,8 @@ pub fn import(
         report: ImportReport::default(),
     };
     match format {
-        Format::Ndjson => read_ndjson(input, progress, &mut |line| batches.push(line))?,
-        Format::Csv => read_csv(input, progress, &mut |line| batches.push(line))?,
+        Format::Ndjson => read_ndjson(input, now, progress, &mut |line| batches.push(line))?,
+        Format::Csv => read_csv(input, now, progress, &mut |line| batches.push(line))?,
     }
     batches.flush()?;
     Ok(batches.report)
@@ -148,8 +148,8 @@ fn store_batch(
     Ok(())
 }
 
-fn parse_raw(raw: &RawRun) -> Result<RunRecord, String> {
-    RunRecord::parse(raw).map_err(|fields| {
+fn parse_raw(raw: &RawRun, now: chrono::NaiveDateTime) -> Result<RunRecord, String> {
+    RunRecord::parse(raw, now).map_err(|fields| {
         fields
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
@@ -162,6 +162,7 @@ type Sink<'a> = dyn FnMut(Line) -> Result<(), AppError> + 'a;
 
 fn read_ndjson(
     input: impl Read,
+    now: chrono::NaiveDateTime,
     progress: &mut dyn FnMut(u64),
     sink: &mut Sink<'_>,
 ) -> Result<(), AppError> {
@@ -184,13 +185,14 @@ fn read_ndjson(
         }
         let parsed = serde_json::from_slice::<RawRun>(buffer.trim_ascii())
             .map_err(|e| format!("not a run record: {e}"))
-            .and_then(|raw| parse_raw(&raw));
+            .and_then(|raw| parse_raw(&raw, now));
         sink((number, parsed))?;
     }
 }
 
 fn read_csv(
     input: impl Read,
+    now: chrono::NaiveDateTime,
     progress: &mut dyn FnMut(u64),
     sink: &mut Sink<'_>,
 ) -> Result<(), AppError> {
@@ -235,7 +237,7 @@ fn read_csv(
                     error: field("error"),
                     columns: Vec::new(),
                 };
-                sink((line, parse_raw(&raw)))?;
+                sink((line, parse_raw(&raw, now)))?;
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());

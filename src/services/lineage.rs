@@ -4,7 +4,7 @@ use crate::db::models::lineage_event::LineageEventRow;
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::lineage::{self, EventType, LineageEvent};
 use crate::domain::run::RunStatus;
-use crate::domain::run_record::RunRecord;
+use crate::domain::run_record::{self, RunRecord};
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::runs::{self, Finished, Stored};
@@ -37,6 +37,18 @@ pub fn ingest(
         let Some(record) = lineage::fold(&events) else {
             return Ok(((Outcome::Pending, None), Count::default()));
         };
+        // The run's events together must still make a run (no longer than a run lasts):
+        // refused, this event is not kept either.
+        if let Some((_, message)) =
+            run_record::check_times(record.started_at, record.finished_at, received_at)
+                .into_iter()
+                .next()
+        {
+            return Err(AppError::invalid(
+                "eventTime",
+                format!("with the run's other events: {message}"),
+            ));
+        }
         let (stored, finished) =
             runs::store_one(conn, &record, received_at, crate::domain::drill::LIVE)?;
         let has_start = events.iter().any(|e| e.event_type == EventType::Start);

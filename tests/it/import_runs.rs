@@ -9,7 +9,11 @@ use inspect_desk::db::{self, DatabaseUrl};
 use crate::helpers::{Backend, TestDb, manifest_dir};
 use crate::on_both_backends;
 
-on_both_backends!(imports_ndjson_and_csv, bad_lines_reject_only_their_batch);
+on_both_backends!(
+    imports_ndjson_and_csv,
+    bad_lines_reject_only_their_batch,
+    times_no_run_can_have_are_refused_by_line_and_field
+);
 
 fn import(db: &TestDb, file: &std::path::Path, extra: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_inspect-desk"))
@@ -145,4 +149,28 @@ async fn bad_lines_reject_only_their_batch(backend: Backend) {
         "{stderr}"
     );
     assert!(stderr.contains("line 2: not a run record"), "{stderr}");
+}
+
+/// A CSV export's impossible times: each line named with its field; nothing stored.
+async fn times_no_run_can_have_are_refused_by_line_and_field(backend: Backend) {
+    let db = TestDb::new(&backend);
+    let csv = db.dir().join("times.csv");
+    std::fs::write(
+        &csv,
+        "run_id,warehouse_type,table,status,started_at,finished_at\n\
+         n-1,snowflake,A.B.C,succeeded,9999-12-30T00:00:00Z,\n\
+         n-2,snowflake,A.B.C,succeeded,0001-01-01T00:00:00Z,\n\
+         n-3,snowflake,A.B.C,succeeded,2026-10-01T00:00:00Z,2026-11-20T00:00:00Z\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = import(&db, &csv, &[]);
+    assert!(!ok, "{stdout}{stderr}");
+    for expected in [
+        "line 2: started_at: more than a day ahead",
+        "line 3: started_at: a run cannot start before 2000-01-01",
+        "line 4: finished_at: a run lasts at most 30 days",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    assert!(runs(&db).is_empty());
 }

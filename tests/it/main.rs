@@ -28,6 +28,7 @@ mod private_pg;
 mod queue;
 mod retention;
 mod rollups;
+mod run_bounds;
 mod run_linking;
 mod runs_api;
 mod runs_pages;

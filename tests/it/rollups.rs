@@ -151,6 +151,7 @@ async fn hourly_rollups_match_the_runs(backend: Backend) {
         let mut conn = app.desk.pool.get().unwrap();
         let record = inspect_desk::domain::run_record::RunRecord::parse(
             &serde_json::from_value(run("drill-1", "snowflake", "failed", 20, 5)).unwrap(),
+            app.desk.clock.now(),
         )
         .unwrap();
         inspect_desk::services::runs::store(&mut conn, &[record], app.desk.clock.now(), 7).unwrap();

@@ -15,8 +15,9 @@ use crate::domain::warehouse::WarehouseType;
 pub(super) type Object = Map<String, Value>;
 
 impl LineageEvent {
-    /// Parse a RunEvent, or name every field that is missing or wrong.
-    pub fn parse(value: &Value) -> Result<LineageEvent, FieldErrors> {
+    /// Parse a RunEvent received at `now` (its time is bounded as a run's are), or name
+    /// every field that is missing or wrong.
+    pub fn parse(value: &Value, now: NaiveDateTime) -> Result<LineageEvent, FieldErrors> {
         let mut errors = FieldErrors::new();
         let Some(event) = value.as_object() else {
             errors.insert(
@@ -32,7 +33,9 @@ impl LineageEvent {
         );
         let event_time = check.field(
             "eventTime",
-            required_str(event, "eventTime").and_then(event_time),
+            required_str(event, "eventTime")
+                .and_then(event_time)
+                .and_then(|at| within_bounds(at, now)),
         );
         let run = check
             .field("run", object_field(event, "run", "run"))
@@ -120,9 +123,17 @@ pub(super) fn kind(value: &Value) -> &'static str {
 fn event_time(text: &str) -> Result<NaiveDateTime, String> {
     run_record::timestamp(text).or_else(|e| {
         NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f")
-            .map(|t| t.trunc_subsecs(6))
+            .map(|t| run_record::without_leap_second(t).trunc_subsecs(6))
             .map_err(|_| e)
     })
+}
+
+/// An event's time within what a run's start may be (`run_record::check_times`).
+fn within_bounds(at: NaiveDateTime, now: NaiveDateTime) -> Result<NaiveDateTime, String> {
+    match run_record::check_times(at, None, now).into_iter().next() {
+        None => Ok(at),
+        Some((_, message)) => Err(message.replace("a run cannot start", "no event can be")),
+    }
 }
 
 fn run_id(run: &Object) -> Result<String, String> {

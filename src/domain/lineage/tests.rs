@@ -24,8 +24,13 @@ fn event(kind: &str, time: &str) -> Value {
     })
 }
 
+/// When the tests' events arrive: after all of them.
+fn now() -> chrono::NaiveDateTime {
+    crate::domain::run_record::timestamp("2026-11-27T12:00:00Z").unwrap()
+}
+
 fn parse(value: &Value) -> LineageEvent {
-    LineageEvent::parse(value).unwrap()
+    LineageEvent::parse(value, now()).unwrap()
 }
 
 #[test]
@@ -152,7 +157,7 @@ fn malformed_events_name_the_field() {
         ),
     ];
     for (value, field, words) in cases {
-        let errors = LineageEvent::parse(&value).expect_err(&value.to_string());
+        let errors = LineageEvent::parse(&value, now()).expect_err(&value.to_string());
         let message = errors
             .get(field)
             .unwrap_or_else(|| panic!("{field} not named: {errors:?}"));
@@ -261,4 +266,18 @@ fn no_dataset_yet_means_no_record() {
     let mut e = event("COMPLETE", "2026-11-20T10:00:00Z");
     e["inputs"] = json!([]);
     assert_eq!(fold(&[parse(&e)]), None);
+}
+
+#[test]
+fn event_times_outside_what_a_run_can_be_are_refused() {
+    for time in [
+        "0001-01-01T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+        "9999-12-30T00:00:00Z",
+    ] {
+        let errors = LineageEvent::parse(&event("START", time), now()).expect_err(time);
+        assert!(errors.contains_key("eventTime"), "{time}: {errors:?}");
+    }
+    let leap = parse(&event("START", "2016-12-31T23:59:60Z"));
+    assert_eq!(leap.event_time.to_string(), "2016-12-31 23:59:59.999999");
 }

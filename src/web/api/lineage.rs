@@ -63,7 +63,7 @@ pub async fn ingest(
     )
     .await?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(super::json_error)?;
-    let event = LineageEvent::parse(&value).map_err(AppError::Invalid)?;
+    let event = LineageEvent::parse(&value, desk.clock.now()).map_err(AppError::Invalid)?;
     let run_id = event.run_id.clone();
     let outcome = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;

@@ -2,6 +2,7 @@
 //! and `GET /api/v1/runs/{run_id}`.
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -79,10 +80,11 @@ pub async fn ingest(
         desk.max_body_bytes
     };
     let body = body::read_limited(body::announced_length(req.headers()), payload, limit).await?;
+    let now = desk.clock.now();
     let records = if ndjson {
-        parse_ndjson(&body)?
+        parse_ndjson(&body, now)?
     } else {
-        vec![parse_one(&body)?]
+        vec![parse_one(&body, now)?]
     };
     let stored = web::block(move || -> Result<_, AppError> {
         let mut conn = desk.pool.get()?;
@@ -111,12 +113,12 @@ pub async fn ingest(
     Ok(response.json(result))
 }
 
-fn parse_one(body: &[u8]) -> Result<RunRecord, ApiError> {
+fn parse_one(body: &[u8], now: NaiveDateTime) -> Result<RunRecord, ApiError> {
     let raw: RawRun = serde_json::from_slice(body).map_err(super::json_error)?;
-    Ok(RunRecord::parse(&raw).map_err(AppError::Invalid)?)
+    Ok(RunRecord::parse(&raw, now).map_err(AppError::Invalid)?)
 }
 
-fn parse_ndjson(body: &[u8]) -> Result<Vec<RunRecord>, ApiError> {
+fn parse_ndjson(body: &[u8], now: NaiveDateTime) -> Result<Vec<RunRecord>, ApiError> {
     const MAX_REPORTED: usize = 20;
     let mut records = Vec::new();
     let mut bad_lines = Vec::new();
@@ -133,7 +135,7 @@ fn parse_ndjson(body: &[u8]) -> Result<Vec<RunRecord>, ApiError> {
         }
         let parsed = serde_json::from_slice::<RawRun>(line)
             .map_err(|e| e.to_string())
-            .and_then(|raw| RunRecord::parse(&raw).map_err(|fields| join_fields(&fields)));
+            .and_then(|raw| RunRecord::parse(&raw, now).map_err(|fields| join_fields(&fields)));
         match parsed {
             Ok(record) => records.push(record),
             Err(message) => bad_lines.push(format!("line {}: {message}", index + 1)),
