@@ -8,6 +8,7 @@ use actix_web::web;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::models::session::SessionRow;
 use crate::email::transport::Mailer;
 use crate::services::monitor::MonitorCache;
 use crate::state::Desk;
@@ -49,6 +50,7 @@ pub fn spawn(
             let cache = cache.clone();
             let now = desk.clock.now();
             // Threshold rules first: an incident they open is swept in the same pass.
+            // These passes take their own connections, so they are not run with `desk.db`.
             match web::block(move || {
                 crate::services::monitor::evaluate(&monitor_desk, &cache, now, None)
             })
@@ -64,15 +66,9 @@ pub fn spawn(
             }
             // Expired sessions go, about once an hour (the store only ignores them).
             if tick_count.is_multiple_of(SESSION_CLEANUP_TICKS) {
-                let cleanup_desk = desk.clone();
-                let _ = web::block(move || -> Result<usize, crate::error::AppError> {
-                    let mut conn = cleanup_desk.pool.get()?;
-                    Ok(crate::db::models::session::SessionRow::delete_expired(
-                        &mut conn,
-                        cleanup_desk.clock.now(),
-                    )?)
-                })
-                .await;
+                let _ = desk
+                    .db(|conn, desk| Ok(SessionRow::delete_expired(conn, desk.clock.now())?))
+                    .await;
                 // A pass still going an hour later is left to finish instead of starting
                 // a second one beside it.
                 if let Some(retention) = retention

@@ -48,12 +48,9 @@ pub async fn deliver_due(
     desk: &web::Data<Desk>,
     mailer: &Mailer,
 ) -> Result<DeliveryReport, AppError> {
-    let claim_desk = desk.clone();
-    let claimed = web::block(move || {
-        let mut conn = claim_desk.pool.get()?;
-        claim(&mut conn, claim_desk.clock.now(), BATCH, claim_desk.drill)
-    })
-    .await??;
+    let claimed = desk
+        .db(|conn, desk| claim(conn, desk.clock.now(), BATCH, desk.drill))
+        .await?;
     let mut report = DeliveryReport::default();
     let mut claimed = claimed.into_iter();
     while let Some(row) = claimed.next() {
@@ -69,12 +66,7 @@ pub async fn deliver_due(
                 messages = unsent.len(),
                 "outbox pass outlived its claim; the rest go back to the queue"
             );
-            let release_desk = desk.clone();
-            web::block(move || {
-                let mut conn = release_desk.pool.get()?;
-                release(&mut conn, &unsent)
-            })
-            .await??;
+            desk.db(move |conn, _| release(conn, &unsent)).await?;
             break;
         }
         let template = row.template.clone();
@@ -82,12 +74,9 @@ pub async fn deliver_due(
             Ok(message) => mailer.send(message).await,
             Err(e) => Err(e),
         };
-        let record_desk = desk.clone();
-        let result = web::block(move || {
-            let mut conn = record_desk.pool.get()?;
-            record(&mut conn, &row, outcome, record_desk.clock.now())
-        })
-        .await??;
+        let result = desk
+            .db(move |conn, desk| record(conn, &row, outcome, desk.clock.now()))
+            .await?;
         let outcome = match result {
             Outcome::Sent => {
                 report.sent += 1;

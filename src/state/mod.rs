@@ -5,9 +5,10 @@ mod after_ingest;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::db::DbPool;
+use crate::db::{DbConnection, DbPool};
 use crate::domain::support_model::SupportModel;
 use crate::email::MailContext;
+use crate::error::AppError;
 
 pub use after_ingest::{AfterIngest, Work};
 
@@ -41,6 +42,28 @@ pub struct AuthSettings {
 }
 
 impl Desk {
+    /// Run `work` with a connection from the pool on the blocking pool, and return what it
+    /// returns: diesel calls stay off the async workers, and `startup::blocking_threads`
+    /// caps the threads each worker may start for them. No connection to be had is
+    /// `AppError::Unavailable` (503); a blocking task that failed is an internal error.
+    /// `work` is handed this desk too, so a caller need not clone it into the closure:
+    /// `desk.db(move |conn, desk| …)`.
+    ///
+    /// A caller that shows some errors again (a form's `AppError::Invalid`) matches on the
+    /// one `Result`; an outcome that is no error (a version conflict) is `Ok(Err(…))`.
+    pub async fn db<T, F>(self: &Arc<Self>, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection, &Desk) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let desk = Arc::clone(self);
+        actix_web::web::block(move || {
+            let mut conn = desk.pool.get()?;
+            work(&mut conn, &desk)
+        })
+        .await?
+    }
+
     /// The same desk seen through another clock (demo data, drills).
     pub fn with_clock(&self, clock: Clock) -> Desk {
         Desk {

@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::error::AppError;
 use crate::services::gauges;
 use crate::state::Desk;
 use crate::telemetry::metrics;
@@ -13,11 +12,7 @@ use crate::web::api::ApiError;
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub async fn scrape(desk: web::Data<Desk>) -> Result<HttpResponse, ApiError> {
-    let gauges = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok(gauges::read(&mut conn)?)
-    })
-    .await??;
+    let gauges = desk.db(|conn, _| Ok(gauges::read(conn)?)).await?;
     let mut body = metrics::install().render();
     body.push_str(&gauges.to_text());
     Ok(HttpResponse::Ok().content_type(TEXT_FORMAT).body(body))

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use super::ApiError;
 use crate::clock::rfc3339;
-use crate::error::AppError;
 use crate::services::incidents::{self, OpenIncident};
 use crate::state::Desk;
 
@@ -76,13 +75,13 @@ impl From<OpenIncident> for IncidentJson {
     responses((status = 200, description = "Open incidents, oldest first", body = IncidentList)),
     security(("bearer" = ["read"])), tag = "incidents")]
 pub async fn list(desk: web::Data<Desk>) -> Result<HttpResponse, ApiError> {
-    let list = web::block(move || -> Result<IncidentList, AppError> {
-        let mut conn = desk.pool.get()?;
-        let incidents = incidents::open_incidents(&mut conn, crate::domain::drill::LIVE)?;
-        Ok(IncidentList {
-            incidents: incidents.into_iter().map(IncidentJson::from).collect(),
+    let list = desk
+        .db(|conn, _| {
+            let incidents = incidents::open_incidents(conn, crate::domain::drill::LIVE)?;
+            Ok(IncidentList {
+                incidents: incidents.into_iter().map(IncidentJson::from).collect(),
+            })
         })
-    })
-    .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(list))
 }

@@ -65,15 +65,15 @@ pub async fn ingest(
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(super::json_error)?;
     let event = LineageEvent::parse(&value, desk.clock.now()).map_err(AppError::Invalid)?;
     let run_id = event.run_id.clone();
-    let outcome = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let (outcome, record) = lineage::ingest(&mut conn, &event, desk.clock.now())?;
-        if let Some(record) = record {
-            desk.after_ingest.runs_stored(&[record]);
-        }
-        Ok(outcome)
-    })
-    .await??;
+    let outcome = desk
+        .db(move |conn, desk| {
+            let (outcome, record) = lineage::ingest(conn, &event, desk.clock.now())?;
+            if let Some(record) = record {
+                desk.after_ingest.runs_stored(&[record]);
+            }
+            Ok(outcome)
+        })
+        .await?;
     let (mut response, stored, status) = match outcome {
         Outcome::Stored(Stored::Created, s) => (HttpResponse::Created(), "created", Some(s)),
         Outcome::Stored(Stored::Updated, s) => (HttpResponse::Ok(), "updated", Some(s)),

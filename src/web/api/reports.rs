@@ -49,25 +49,23 @@ pub async fn create(
     let raw: RawReport = super::decode_json(&req, &body)?;
     let report = Report::parse(&raw).map_err(AppError::Invalid)?;
     let key = idempotency_key(&req)?;
-    let (created, json) = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let submitted = intake::submit(&mut conn, &desk, report, key.as_deref())?;
-        desk.after_ingest.reports_filed(&submitted.touched());
-        match submitted {
-            // Everything the answer shows of a new ticket is at hand: no reads again.
-            Submitted::Created {
-                ticket,
-                linked_runs,
-            } => Ok((
-                true,
-                TicketJson::build(&desk, ticket, linked_runs, None, Vec::new()),
-            )),
-            Submitted::Duplicate(ticket) => {
-                Ok((false, TicketJson::load(&mut conn, &desk, ticket)?))
+    let (created, json) = desk
+        .db(move |conn, desk| {
+            let submitted = intake::submit(conn, desk, report, key.as_deref())?;
+            desk.after_ingest.reports_filed(&submitted.touched());
+            match submitted {
+                // Everything the answer shows of a new ticket is at hand: no reads again.
+                Submitted::Created {
+                    ticket,
+                    linked_runs,
+                } => Ok((
+                    true,
+                    TicketJson::build(desk, ticket, linked_runs, None, Vec::new()),
+                )),
+                Submitted::Duplicate(ticket) => Ok((false, TicketJson::load(conn, desk, ticket)?)),
             }
-        }
-    })
-    .await??;
+        })
+        .await?;
     let mut response = if created {
         HttpResponse::Created()
     } else {

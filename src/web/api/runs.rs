@@ -86,19 +86,19 @@ pub async fn ingest(
     } else {
         vec![parse_one(&body, now)?]
     };
-    let stored = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let stored = runs::store_grouped(
-            &desk.pool,
-            &mut conn,
-            &records,
-            desk.clock.now(),
-            crate::domain::drill::LIVE,
-        )?;
-        desk.after_ingest.runs_stored(&records);
-        Ok(stored)
-    })
-    .await??;
+    let stored = desk
+        .db(move |conn, desk| {
+            let stored = runs::store_grouped(
+                &desk.pool,
+                conn,
+                &records,
+                desk.clock.now(),
+                crate::domain::drill::LIVE,
+            )?;
+            desk.after_ingest.runs_stored(&records);
+            Ok(stored)
+        })
+        .await?;
     let created = stored.iter().filter(|s| **s == Stored::Created).count();
     let result = IngestResult {
         received: stored.len(),
@@ -177,13 +177,13 @@ pub async fn show(
     run_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let run_id = run_id.into_inner();
-    let (run, columns) = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let run = Run::find(&mut conn, &run_id)?.ok_or(AppError::NotFound)?;
-        let columns = run.columns()?;
-        Ok((run, columns))
-    })
-    .await??;
+    let (run, columns) = desk
+        .db(move |conn, _| {
+            let run = Run::find(conn, &run_id)?.ok_or(AppError::NotFound)?;
+            let columns = run.columns()?;
+            Ok((run, columns))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(RunJson {
         run_id: run.run_id,
         warehouse_type: run.warehouse_type.to_string(),

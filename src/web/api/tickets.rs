@@ -263,12 +263,12 @@ pub async fn show(
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
-    let json = web::block(move || -> Result<TicketJson, AppError> {
-        let mut conn = desk.pool.get()?;
-        let ticket = Ticket::find(&mut conn, id)?;
-        TicketJson::load(&mut conn, &desk, ticket)
-    })
-    .await??;
+    let json = desk
+        .db(move |conn, desk| {
+            let ticket = Ticket::find(conn, id)?;
+            TicketJson::load(conn, desk, ticket)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json))
 }
 
@@ -299,15 +299,15 @@ pub async fn list(
     raw: web::Query<RawQueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = QueueQuery::parse(&raw, None).map_err(AppError::Invalid)?;
-    let page = web::block(move || -> Result<TicketPage, AppError> {
-        let mut conn = desk.pool.get()?;
-        let page = queue::search(&mut conn, &query, desk.clock.now())?;
-        Ok(TicketPage {
-            tickets: TicketJson::load_many(&mut conn, &desk, page.tickets)?,
-            next_cursor: page.next_cursor,
+    let page = desk
+        .db(move |conn, desk| {
+            let page = queue::search(conn, &query, desk.clock.now())?;
+            Ok(TicketPage {
+                tickets: TicketJson::load_many(conn, desk, page.tickets)?,
+                next_cursor: page.next_cursor,
+            })
         })
-    })
-    .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -422,24 +422,24 @@ pub async fn patch(
     let changes = parse_patch(&patch)?;
     let version = expected_version(&req, patch.version)?;
     let who = who(&viewer);
-    let outcome = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        match triage::update(&mut conn, &desk, &who, id, version, &changes)? {
-            Ok(ticket) => Ok(Ok(TicketJson::load(&mut conn, &desk, ticket)?)),
-            Err(conflict) => Ok(Err(ConflictJson {
-                kind: "https://inspect-desk.dev/problems/conflict".into(),
-                title: "This ticket changed since you read it".into(),
-                status: 409,
-                detail: format!(
-                    "you sent version {version}; it is now at version {}",
-                    conflict.current.version
-                ),
-                current_version: conflict.current.version,
-                changes: conflict.missed.into_iter().map(EventJson::from).collect(),
-            })),
-        }
-    })
-    .await??;
+    let outcome = desk
+        .db(
+            move |conn, desk| match triage::update(conn, desk, &who, id, version, &changes)? {
+                Ok(ticket) => Ok(Ok(TicketJson::load(conn, desk, ticket)?)),
+                Err(conflict) => Ok(Err(ConflictJson {
+                    kind: "https://inspect-desk.dev/problems/conflict".into(),
+                    title: "This ticket changed since you read it".into(),
+                    status: 409,
+                    detail: format!(
+                        "you sent version {version}; it is now at version {}",
+                        conflict.current.version
+                    ),
+                    current_version: conflict.current.version,
+                    changes: conflict.missed.into_iter().map(EventJson::from).collect(),
+                })),
+            },
+        )
+        .await?;
     Ok(match outcome {
         Ok(json) => HttpResponse::Ok()
             .insert_header(("ETag", format!("\"{}\"", json.version)))
@@ -475,13 +475,13 @@ pub async fn comment(
     let id = ticket_id(&number)?;
     let comment: CommentBody = super::read_json(&req, payload, desk.max_body_bytes).await?;
     let who = who(&viewer);
-    let json = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let ticket =
-            ticket_actions::comment(&mut conn, &desk, &who, id, &comment.body, comment.public)?;
-        TicketJson::load(&mut conn, &desk, ticket)
-    })
-    .await??;
+    let json = desk
+        .db(move |conn, desk| {
+            let ticket =
+                ticket_actions::comment(conn, desk, &who, id, &comment.body, comment.public)?;
+            TicketJson::load(conn, desk, ticket)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(json))
 }
 
@@ -513,12 +513,12 @@ pub async fn merge(
             AppError::invalid("into", format!("'{}' is not a ticket number", merge.into))
         })?;
     let who = who(&viewer);
-    let json = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let ticket = ticket_actions::merge(&mut conn, &desk, &who, id, into)?;
-        TicketJson::load(&mut conn, &desk, ticket)
-    })
-    .await??;
+    let json = desk
+        .db(move |conn, desk| {
+            let ticket = ticket_actions::merge(conn, desk, &who, id, into)?;
+            TicketJson::load(conn, desk, ticket)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json))
 }
 
@@ -557,12 +557,12 @@ pub async fn events(
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
-    let events = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ticket::find(&mut conn, id)?;
-        Ok(Event::for_ticket(&mut conn, id, false)?)
-    })
-    .await??;
+    let events = desk
+        .db(move |conn, _| {
+            Ticket::find(conn, id)?;
+            Ok(Event::for_ticket(conn, id, false)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(events.into_iter().map(EventJson::from).collect::<Vec<_>>()))
 }
 
@@ -578,13 +578,13 @@ pub async fn ack(
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
     let by = viewer.actor_name();
-    let outcome = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let done = crate::services::escalation::acknowledge(&mut conn, &desk, id, &by, None)?;
-        let ticket = Ticket::find(&mut conn, id)?;
-        Ok((done, TicketJson::load(&mut conn, &desk, ticket)?))
-    })
-    .await??;
+    let outcome = desk
+        .db(move |conn, desk| {
+            let done = crate::services::escalation::acknowledge(conn, desk, id, &by, None)?;
+            let ticket = Ticket::find(conn, id)?;
+            Ok((done, TicketJson::load(conn, desk, ticket)?))
+        })
+        .await?;
     match outcome {
         (true, json) => Ok(HttpResponse::Ok().json(json)),
         (false, _) => Err(AppError::Conflict(

@@ -10,7 +10,6 @@ use std::future::{Ready, ready};
 use super::session_store::USER_ID;
 use crate::db::models::user::User;
 use crate::domain::role::{Role, Scope};
-use crate::error::AppError;
 use crate::services::tokens;
 use crate::state::Desk;
 
@@ -114,15 +113,10 @@ async fn from_bearer(
         });
     };
     let ip = super::client::client_ip_text(req.request());
-    let desk = desk.clone();
-    let found = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        tokens::authenticate(&mut conn, &bearer, ip.as_deref(), desk.clock.now())
-    })
-    .await
-    .map_err(AppError::from)
-    .and_then(|r| r)
-    .map_err(crate::web::api::ApiError)?;
+    let found = desk
+        .db(move |conn, desk| tokens::authenticate(conn, &bearer, ip.as_deref(), desk.clock.now()))
+        .await
+        .map_err(crate::web::api::ApiError)?;
     Ok(match found {
         Some((token, scopes)) => Viewer {
             token: Some(TokenCaller {
@@ -163,19 +157,16 @@ async fn from_session_or_proxy(
     if session_user.is_none() && proxy_email.is_none() {
         return Ok(Viewer::default());
     }
-    let desk = desk.clone();
-    let user = web::block(move || -> Result<Option<User>, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok(match (session_user, proxy_email) {
-            (Some(id), _) => User::find(&mut conn, id)?,
-            (None, Some(email)) => User::find_by_email(&mut conn, &email)?,
-            (None, None) => None,
+    let user = desk
+        .db(move |conn, _| {
+            Ok(match (session_user, proxy_email) {
+                (Some(id), _) => User::find(conn, id)?,
+                (None, Some(email)) => User::find_by_email(conn, &email)?,
+                (None, None) => None,
+            })
         })
-    })
-    .await
-    .map_err(AppError::from)
-    .and_then(|r| r)
-    .map_err(crate::web::pages::PageError)?;
+        .await
+        .map_err(crate::web::pages::PageError)?;
     let user = user.map(|u| SignedIn {
         id: u.id,
         email: u.email,

@@ -89,13 +89,12 @@ pub async fn change_password(
             .collect(),
         ))
     } else {
-        web::block(move || -> Result<(), AppError> {
-            let mut conn = desk.pool.get()?;
-            let user = User::find(&mut conn, me.id)?.ok_or(AppError::NotFound)?;
+        desk.db(move |conn, desk| {
+            let user = User::find(conn, me.id)?.ok_or(AppError::NotFound)?;
             // Every session of the user ends, this one included; renew() below gives this
             // browser a fresh one so the person stays signed in here only.
             accounts::change_password(
-                &mut conn,
+                conn,
                 &user,
                 &form.current_password,
                 &form.new_password,
@@ -103,7 +102,7 @@ pub async fn change_password(
                 desk.clock.now(),
             )
         })
-        .await?
+        .await
     };
     match result {
         Ok(()) => {
@@ -137,11 +136,9 @@ pub async fn my_reports(
     desk: web::Data<Desk>,
 ) -> Result<HttpResponse, PageError> {
     let email = signed_in(&ctx)?.email.clone();
-    let tickets = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok(Ticket::for_reporter(&mut conn, &email, 200)?)
-    })
-    .await??;
+    let tickets = desk
+        .db(move |conn, _| Ok(Ticket::for_reporter(conn, &email, 200)?))
+        .await?;
     let tickets = tickets
         .into_iter()
         .map(|t| MyTicket {

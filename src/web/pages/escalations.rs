@@ -67,66 +67,63 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
         Some(t) => t.join(", "),
         None => "all teams".to_string(),
     };
-    let desk2 = desk.clone();
-    let rows = web::block(move || -> Result<Vec<Row>, AppError> {
-        let mut conn = desk2.pool.get()?;
-        let now = desk2.clock.now();
-        let active = [Status::New, Status::Triaged, Status::InProgress];
-        let mut query = tickets::table
-            .filter(tickets::status.eq_any(active))
-            .filter(tickets::sla_warn_at.le(now))
-            .filter(tickets::parent_id.is_null())
-            .order(tickets::sla_due_at.asc())
-            .limit(200)
-            .select(Ticket::as_select())
-            .into_boxed();
-        if let Some(teams) = &teams {
-            query = query.filter(tickets::team.eq_any(teams.clone()));
-        }
-        let found: Vec<Ticket> = query.load(&mut conn)?;
-        let ids: Vec<i64> = found.iter().map(|t| t.id).collect();
-        let latest = TicketEscalation::latest_for(&mut conn, &ids)?;
-        let mut rows = Vec::new();
-        for t in found {
-            let children = if t.is_incident {
-                Ticket::children(&mut conn, t.id)?
-            } else {
-                Vec::new()
-            };
-            let family: Vec<&Ticket> = std::iter::once(&t).chain(children.iter()).collect();
-            let analysts: BTreeSet<&str> =
-                family.iter().map(|c| c.reporter_email.as_str()).collect();
-            let tables: BTreeSet<&str> = family
-                .iter()
-                .filter_map(|c| c.table_name.as_deref())
-                .collect();
-            let run_ids = TicketRun::run_ids_for(
-                &mut conn,
-                &family.iter().map(|c| c.id).collect::<Vec<_>>(),
-            )?;
-            let runs: BTreeSet<&String> = run_ids.values().flatten().collect();
-            let status = t.status;
-            let step = latest.get(&t.id);
-            rows.push(Row {
-                number: t.number().to_string(),
-                severity: t.severity.to_string(),
-                team: t.team.clone(),
-                status: t.status.to_string(),
-                state: SlaState::of(status, t.sla_due_at, t.sla_warn_at, now),
-                step: step
-                    .map(|s| s.step.clone())
-                    .unwrap_or_else(|| "none yet".into()),
-                acknowledged: t.acknowledged_at.is_some(),
-                timing: timing(t.sla_due_at, now),
-                reports: family.len(),
-                analysts: analysts.len(),
-                tables: tables.len(),
-                runs: runs.len(),
-            });
-        }
-        Ok(rows)
-    })
-    .await??;
+    let rows = desk
+        .db(move |conn, desk| {
+            let now = desk.clock.now();
+            let active = [Status::New, Status::Triaged, Status::InProgress];
+            let mut query = tickets::table
+                .filter(tickets::status.eq_any(active))
+                .filter(tickets::sla_warn_at.le(now))
+                .filter(tickets::parent_id.is_null())
+                .order(tickets::sla_due_at.asc())
+                .limit(200)
+                .select(Ticket::as_select())
+                .into_boxed();
+            if let Some(teams) = &teams {
+                query = query.filter(tickets::team.eq_any(teams.clone()));
+            }
+            let found: Vec<Ticket> = query.load(conn)?;
+            let ids: Vec<i64> = found.iter().map(|t| t.id).collect();
+            let latest = TicketEscalation::latest_for(conn, &ids)?;
+            let mut rows = Vec::new();
+            for t in found {
+                let children = if t.is_incident {
+                    Ticket::children(conn, t.id)?
+                } else {
+                    Vec::new()
+                };
+                let family: Vec<&Ticket> = std::iter::once(&t).chain(children.iter()).collect();
+                let analysts: BTreeSet<&str> =
+                    family.iter().map(|c| c.reporter_email.as_str()).collect();
+                let tables: BTreeSet<&str> = family
+                    .iter()
+                    .filter_map(|c| c.table_name.as_deref())
+                    .collect();
+                let run_ids =
+                    TicketRun::run_ids_for(conn, &family.iter().map(|c| c.id).collect::<Vec<_>>())?;
+                let runs: BTreeSet<&String> = run_ids.values().flatten().collect();
+                let status = t.status;
+                let step = latest.get(&t.id);
+                rows.push(Row {
+                    number: t.number().to_string(),
+                    severity: t.severity.to_string(),
+                    team: t.team.clone(),
+                    status: t.status.to_string(),
+                    state: SlaState::of(status, t.sla_due_at, t.sla_warn_at, now),
+                    step: step
+                        .map(|s| s.step.clone())
+                        .unwrap_or_else(|| "none yet".into()),
+                    acknowledged: t.acknowledged_at.is_some(),
+                    timing: timing(t.sla_due_at, now),
+                    reports: family.len(),
+                    analysts: analysts.len(),
+                    tables: tables.len(),
+                    runs: runs.len(),
+                });
+            }
+            Ok(rows)
+        })
+        .await?;
     html(
         StatusCode::OK,
         &EscalationsPage {
@@ -148,11 +145,8 @@ pub async fn acknowledge(
         .map(TicketNumber::id)
         .ok_or(PageError(AppError::NotFound))?;
     let by = ctx.viewer.actor_name();
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        escalation::acknowledge(&mut conn, &desk, id, &by, None)
-    })
-    .await??;
+    desk.db(move |conn, desk| escalation::acknowledge(conn, desk, id, &by, None))
+        .await?;
     Ok(see_other("/escalations"))
 }
 
@@ -197,12 +191,9 @@ pub async fn ack_confirm(
         .map_err(AppError::Forbidden)?;
     let by = format!("email link ({step})");
     let step2 = step.clone();
-    let desk2 = desk.clone();
-    let done = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        escalation::acknowledge(&mut conn, &desk2, id, &by, Some(&step2))
-    })
-    .await??;
+    let done = desk
+        .db(move |conn, desk| escalation::acknowledge(conn, desk, id, &by, Some(&step2)))
+        .await?;
     let (status, message) = if done {
         (
             StatusCode::OK,

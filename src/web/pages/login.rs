@@ -73,18 +73,11 @@ pub async fn submit(
     let form = form.into_inner();
     let ip = client_ip_text(&req);
     let (email, password) = (form.email.clone(), form.password.clone());
-    let desk2 = desk.clone();
-    let outcome = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        accounts::sign_in(
-            &mut conn,
-            &email,
-            &password,
-            ip.as_deref(),
-            desk2.clock.now(),
-        )
-    })
-    .await??;
+    let outcome = desk
+        .db(move |conn, desk| {
+            accounts::sign_in(conn, &email, &password, ip.as_deref(), desk.clock.now())
+        })
+        .await?;
     let next = safe_next(form.next.as_deref());
     match outcome {
         Ok(user) => {
@@ -139,10 +132,9 @@ pub async fn logout(
     session.purge();
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
+    desk.db(move |conn, desk| {
         accounts::audit(
-            &mut conn,
+            conn,
             &Actor {
                 name: &who,
                 ip: ip.as_deref(),
@@ -153,6 +145,6 @@ pub async fn logout(
             desk.clock.now(),
         )
     })
-    .await??;
+    .await?;
     Ok(see_other("/login"))
 }

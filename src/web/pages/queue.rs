@@ -144,27 +144,26 @@ async fn render(
         .collect();
     let parsed = QueueQuery::parse(&raw, Some(me.id));
     let this_query = query_string(&raw);
-    let desk2 = desk.clone();
     let teams_for_views = my_teams.clone();
-    let (rows, counts, next_cursor, views) = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        let views = SavedView::visible_to(&mut conn, me.id, &teams_for_views)?;
-        let Ok(query) = parsed else {
-            return Ok((Vec::new(), None, None, views));
-        };
-        let now = desk2.clock.now();
-        let page = queue::search(&mut conn, &query, now)?;
-        let counts = queue::counts(&mut conn, &query, now)?;
-        let assignees: Vec<i64> = page.tickets.iter().filter_map(|t| t.assignee_id).collect();
-        let emails = User::emails(&mut conn, &assignees)?;
-        let rows = page
-            .tickets
-            .into_iter()
-            .map(|t| row(t, &emails, now))
-            .collect();
-        Ok((rows, Some(counts), page.next_cursor, views))
-    })
-    .await??;
+    let (rows, counts, next_cursor, views) = desk
+        .db(move |conn, desk| {
+            let views = SavedView::visible_to(conn, me.id, &teams_for_views)?;
+            let Ok(query) = parsed else {
+                return Ok((Vec::new(), None, None, views));
+            };
+            let now = desk.clock.now();
+            let page = queue::search(conn, &query, now)?;
+            let counts = queue::counts(conn, &query, now)?;
+            let assignees: Vec<i64> = page.tickets.iter().filter_map(|t| t.assignee_id).collect();
+            let emails = User::emails(conn, &assignees)?;
+            let rows = page
+                .tickets
+                .into_iter()
+                .map(|t| row(t, &emails, now))
+                .collect();
+            Ok((rows, Some(counts), page.next_cursor, views))
+        })
+        .await?;
     let errors = QueueQuery::parse(&raw, None).err().unwrap_or_default();
     let next_url = next_cursor.map(|c| {
         format!(
@@ -258,19 +257,17 @@ pub async fn save_view(
         .into());
     }
     let query = form.query.trim_start_matches('?').to_string();
-    let desk2 = desk.clone();
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
+    desk.db(move |conn, desk| {
         let view = NewSavedView {
             name: &name,
             query: &query,
             user_id: Some(me.id),
             team: team.as_deref(),
-            created_at: desk2.clock.now(),
+            created_at: desk.clock.now(),
         };
-        Ok(SavedView::insert(&mut conn, &view)?)
+        Ok(SavedView::insert(conn, &view)?)
     })
-    .await??;
+    .await?;
     Ok(see_other(&format!(
         "/queue?{}",
         form.query.trim_start_matches('?')
@@ -288,11 +285,9 @@ pub async fn delete_view(
         .clone()
         .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
     let id = id.into_inner();
-    let deleted = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok(SavedView::delete_own(&mut conn, id, me.id)?)
-    })
-    .await??;
+    let deleted = desk
+        .db(move |conn, _| Ok(SavedView::delete_own(conn, id, me.id)?))
+        .await?;
     if !deleted {
         return Err(AppError::NotFound.into());
     }

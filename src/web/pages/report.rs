@@ -54,14 +54,9 @@ pub struct KnownIssueView {
 
 /// The open incidents as banners (none if the database cannot say: the form must work).
 pub async fn known_issues(desk: &web::Data<Desk>) -> Vec<KnownIssueView> {
-    let desk = desk.clone();
-    let found = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        crate::services::incidents::known_issues(&mut conn, &desk)
-    })
-    .await;
+    let found = desk.db(crate::services::incidents::known_issues).await;
     match found {
-        Ok(Ok(issues)) => issues
+        Ok(issues) => issues
             .into_iter()
             .map(|k| KnownIssueView {
                 number: k.number.to_string(),
@@ -71,11 +66,10 @@ pub async fn known_issues(desk: &web::Data<Desk>) -> Vec<KnownIssueView> {
                 team: k.team,
             })
             .collect(),
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::warn!(error = %e, "known issues could not be read");
             Vec::new()
         }
-        Err(_) => Vec::new(),
     }
 }
 
@@ -238,13 +232,13 @@ pub async fn submit(
             );
         }
     };
-    let submitted = web::block(move || {
-        let mut conn = desk.pool.get()?;
-        let submitted = intake::submit(&mut conn, &desk, report, key.as_deref())?;
-        desk.after_ingest.reports_filed(&submitted.touched());
-        Ok::<_, AppError>(submitted)
-    })
-    .await??;
+    let submitted = desk
+        .db(move |conn, desk| {
+            let submitted = intake::submit(conn, desk, report, key.as_deref())?;
+            desk.after_ingest.reports_filed(&submitted.touched());
+            Ok(submitted)
+        })
+        .await?;
     let ticket = submitted.ticket();
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
@@ -297,14 +291,14 @@ pub async fn join_known_issue(
         .reporter_name
         .map(|n| n.trim().chars().take(200).collect::<String>())
         .filter(|n| !n.is_empty());
-    let ticket = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        let ticket = crate::services::incidents::join(&mut conn, &desk, id, email, name)?;
-        desk.after_ingest
-            .reports_filed(&crate::services::intake::touched_by(&ticket));
-        Ok(ticket)
-    })
-    .await??;
+    let ticket = desk
+        .db(move |conn, desk| {
+            let ticket = crate::services::incidents::join(conn, desk, id, email, name)?;
+            desk.after_ingest
+                .reports_filed(&crate::services::intake::touched_by(&ticket));
+            Ok(ticket)
+        })
+        .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
         .finish())

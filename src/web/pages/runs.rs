@@ -105,20 +105,14 @@ pub async fn index(
 ) -> Result<HttpResponse, PageError> {
     let raw = raw.into_inner();
     let parsed = RunQuery::parse(&raw);
-    let desk2 = desk.clone();
-    let query = parsed.clone().ok();
-    let page = web::block(move || -> Result<_, AppError> {
-        let Some(query) = query else {
-            return Ok(None);
-        };
-        let mut conn = desk2.pool.get()?;
-        Ok(Some(run_list::search(
-            &mut conn,
-            &query,
-            desk2.clock.now(),
-        )?))
-    })
-    .await??;
+    // A query that does not parse reads nothing: the form comes back with its errors.
+    let page = match parsed.clone() {
+        Ok(query) => Some(
+            desk.db(move |conn, desk| Ok(run_list::search(conn, &query, desk.clock.now())?))
+                .await?,
+        ),
+        Err(_) => None,
+    };
     let this_query = query_string(&raw);
     let (rows, next_url) = match page {
         None => (Vec::new(), None),
@@ -201,11 +195,9 @@ pub async fn show(
     run_id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let run_id = run_id.into_inner();
-    let detail = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        run_list::detail(&mut conn, &run_id)?.ok_or(AppError::NotFound)
-    })
-    .await??;
+    let detail = desk
+        .db(move |conn, _| run_list::detail(conn, &run_id)?.ok_or(AppError::NotFound))
+        .await?;
     let page = RunPage {
         layout: Layout::new(format!("Run {}", detail.run.run_id), &ctx),
         run: detail.run,

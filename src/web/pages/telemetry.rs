@@ -12,7 +12,6 @@ use super::{Layout, PageContext, PageError, html};
 use crate::clock::rfc3339;
 use crate::domain::run_stats::{Bar, TypeAccuracy, WarehouseStats};
 use crate::domain::window::Window;
-use crate::error::AppError;
 use crate::services::run_telemetry::{self, StaleTable};
 use crate::state::Desk;
 
@@ -181,13 +180,11 @@ pub async fn index(
         ),
         Some(Err(e)) => (DEFAULT_WINDOW, Some(format!("window: {e}"))),
     };
-    let desk2 = desk.clone();
-    let telemetry = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        let now = desk2.clock.now();
-        run_telemetry::read(&mut conn, &desk2.model, window, bars(window), now)
-    })
-    .await??;
+    let telemetry = desk
+        .db(move |conn, desk| {
+            run_telemetry::read(conn, &desk.model, window, bars(window), desk.clock.now())
+        })
+        .await?;
     let rows = telemetry
         .warehouses
         .into_iter()

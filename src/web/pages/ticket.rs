@@ -106,28 +106,24 @@ async fn render(
     status: StatusCode,
     extras: Extras,
 ) -> Result<HttpResponse, PageError> {
-    let desk2 = desk.clone();
-    let (ticket, runs, events, children, assignee, runbook) =
-        web::block(move || -> Result<_, AppError> {
-            let mut conn = desk2.pool.get()?;
-            let ticket = Ticket::find(&mut conn, id)?;
-            let runs = TicketRun::for_ticket(&mut conn, id)?;
-            let events = Event::for_ticket(&mut conn, id, false)?;
+    let (ticket, runs, events, children, assignee, runbook) = desk
+        .db(move |conn, _| {
+            let ticket = Ticket::find(conn, id)?;
+            let runs = TicketRun::for_ticket(conn, id)?;
+            let events = Event::for_ticket(conn, id, false)?;
             let children = if ticket.is_incident {
-                Ticket::children(&mut conn, id)?
+                Ticket::children(conn, id)?
             } else {
                 Vec::new()
             };
             let assignee = match ticket.assignee_id {
-                Some(a) => User::find(&mut conn, a)?
-                    .map(|u| u.email)
-                    .unwrap_or_default(),
+                Some(a) => User::find(conn, a)?.map(|u| u.email).unwrap_or_default(),
                 None => String::new(),
             };
-            let runbook = crate::runbooks::for_ticket(&mut conn, &ticket)?;
+            let runbook = crate::runbooks::for_ticket(conn, &ticket)?;
             Ok((ticket, runs, events, children, assignee, runbook))
         })
-        .await??;
+        .await?;
     let now = desk.clock.now();
     let state = SlaState::of(ticket.status, ticket.sla_due_at, ticket.sla_warn_at, now);
     let page = TicketPage {
@@ -270,12 +266,10 @@ pub async fn update(
         Ok(changes) => changes,
         Err(e) => return after(&ctx, desk, id, Err(e)).await,
     };
-    let (who, version, desk2) = (who(&ctx), form.version, desk.clone());
-    let outcome = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        triage::update(&mut conn, &desk2, &who, id, version, &changes)
-    })
-    .await?;
+    let (who, version) = (who(&ctx), form.version);
+    let outcome = desk
+        .db(move |conn, desk| triage::update(conn, desk, &who, id, version, &changes))
+        .await;
     match outcome {
         Ok(Ok(_)) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
         Ok(Err(Conflict { missed, .. })) => {
@@ -309,12 +303,12 @@ pub async fn comment(
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let public = form.visibility.as_deref() == Some("public");
-    let (who, body, desk2) = (who(&ctx), form.into_inner().body, desk.clone());
-    let result = web::block(move || -> Result<(), AppError> {
-        let mut conn = desk2.pool.get()?;
-        ticket_actions::comment(&mut conn, &desk2, &who, id, &body, public).map(|_| ())
-    })
-    .await?;
+    let (who, body) = (who(&ctx), form.into_inner().body);
+    let result = desk
+        .db(move |conn, desk| {
+            ticket_actions::comment(conn, desk, &who, id, &body, public).map(|_| ())
+        })
+        .await;
     after(&ctx, desk, id, result).await
 }
 
@@ -337,12 +331,10 @@ pub async fn merge(
             return after(&ctx, desk, id, Err(AppError::Invalid(errors))).await;
         }
     };
-    let (who, desk2) = (who(&ctx), desk.clone());
-    let result = web::block(move || -> Result<(), AppError> {
-        let mut conn = desk2.pool.get()?;
-        ticket_actions::merge(&mut conn, &desk2, &who, id, into).map(|_| ())
-    })
-    .await?;
+    let who = who(&ctx);
+    let result = desk
+        .db(move |conn, desk| ticket_actions::merge(conn, desk, &who, id, into).map(|_| ()))
+        .await;
     after(&ctx, desk, id, result).await
 }
 
@@ -360,12 +352,12 @@ pub async fn runs(
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let link = form.action != "unlink";
-    let (who, run_id, desk2) = (who(&ctx), form.into_inner().run_id, desk.clone());
-    let result = web::block(move || -> Result<(), AppError> {
-        let mut conn = desk2.pool.get()?;
-        ticket_actions::link_run(&mut conn, &desk2, &who, id, &run_id, link).map(|_| ())
-    })
-    .await?;
+    let (who, run_id) = (who(&ctx), form.into_inner().run_id);
+    let result = desk
+        .db(move |conn, desk| {
+            ticket_actions::link_run(conn, desk, &who, id, &run_id, link).map(|_| ())
+        })
+        .await;
     after(&ctx, desk, id, result).await
 }
 
@@ -391,12 +383,12 @@ pub async fn verdict(
             .into());
         }
     };
-    let (who, desk2) = (who(&ctx), desk.clone());
-    let result = web::block(move || -> Result<(), AppError> {
-        let mut conn = desk2.pool.get()?;
-        ticket_actions::type_verdict(&mut conn, &desk2, &who, id, confirmed).map(|_| ())
-    })
-    .await?;
+    let who = who(&ctx);
+    let result = desk
+        .db(move |conn, desk| {
+            ticket_actions::type_verdict(conn, desk, &who, id, confirmed).map(|_| ())
+        })
+        .await;
     after(&ctx, desk, id, result).await
 }
 
@@ -416,31 +408,23 @@ pub async fn incident(
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let form = form.into_inner();
-    let (who, desk2) = (who(&ctx), desk.clone());
-    let result = web::block(move || -> Result<Option<String>, AppError> {
-        let mut conn = desk2.pool.get()?;
-        match form.action.as_str() {
-            "declare" => incidents::declare(&mut conn, &desk2, &who, id).map(|_| None),
+    let who = who(&ctx);
+    let result = desk
+        .db(move |conn, desk| match form.action.as_str() {
+            "declare" => incidents::declare(conn, desk, &who, id).map(|_| None),
             "attach" => {
                 let incident = TicketNumber::parse(form.incident.as_deref().unwrap_or(""))
                     .map_err(|message| AppError::invalid("incident", message))?
                     .id();
-                incidents::attach(&mut conn, &desk2, &who, id, incident).map(|_| None)
+                incidents::attach(conn, desk, &who, id, incident).map(|_| None)
             }
-            "update" => incidents::update(
-                &mut conn,
-                &desk2,
-                &who,
-                id,
-                form.body.as_deref().unwrap_or(""),
-            )
-            .map(|n| Some(format!("Incident update sent to {n} reporter(s)."))),
+            "update" => incidents::update(conn, desk, &who, id, form.body.as_deref().unwrap_or(""))
+                .map(|n| Some(format!("Incident update sent to {n} reporter(s)."))),
             other => Err(AppError::BadRequest(format!(
                 "unknown incident action '{other}'"
             ))),
-        }
-    })
-    .await?;
+        })
+        .await;
     match result {
         Ok(Some(notice)) => {
             render(

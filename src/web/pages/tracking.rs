@@ -70,15 +70,14 @@ pub async fn show(
     if !valid_token(&token) {
         return Err(crate::error::AppError::NotFound.into());
     }
-    let desk2 = desk.clone();
-    let (ticket, runs, events) = web::block(move || -> Result<_, PageError> {
-        let mut conn = desk2.pool.get()?;
-        let ticket = Ticket::find_by_token(&mut conn, &token)?;
-        let runs = TicketRun::for_ticket(&mut conn, ticket.id)?;
-        let events = Event::for_ticket(&mut conn, ticket.id, true)?;
-        Ok((ticket, runs, events))
-    })
-    .await??;
+    let (ticket, runs, events) = desk
+        .db(move |conn, _| {
+            let ticket = Ticket::find_by_token(conn, &token)?;
+            let runs = TicketRun::for_ticket(conn, ticket.id)?;
+            let events = Event::for_ticket(conn, ticket.id, true)?;
+            Ok((ticket, runs, events))
+        })
+        .await?;
     let team_name = desk
         .model
         .team(&ticket.team)
@@ -124,10 +123,7 @@ pub async fn reply(
     }
     let body = form.into_inner().body;
     let back = format!("/t/{token}");
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        ticket_actions::reporter_reply(&mut conn, &desk, &token, &body)
-    })
-    .await??;
+    desk.db(move |conn, desk| ticket_actions::reporter_reply(conn, desk, &token, &body))
+        .await?;
     Ok(super::see_other(&back))
 }

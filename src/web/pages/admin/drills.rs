@@ -75,11 +75,7 @@ async fn render(
     errors: FieldErrors,
 ) -> Result<HttpResponse, PageError> {
     let default_recipients = desk.model.drill_recipients.join(", ");
-    let reports = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        drills::recent(&mut conn, LISTED)
-    })
-    .await??;
+    let reports = desk.db(|conn, _| drills::recent(conn, LISTED)).await?;
     html(
         status,
         &DrillsPage {
@@ -123,21 +119,20 @@ pub async fn start(
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
     let scenario = form.scenario.clone();
-    let start_desk = desk.clone();
-    let started = web::block(move || -> Result<i64, AppError> {
-        let mut conn = start_desk.pool.get()?;
-        drills::start(
-            &mut conn,
-            &start_desk,
-            &scenario,
-            &recipients,
-            &Actor {
-                name: &who,
-                ip: ip.as_deref(),
-            },
-        )
-    })
-    .await?;
+    let started = desk
+        .db(move |conn, desk| {
+            drills::start(
+                conn,
+                desk,
+                &scenario,
+                &recipients,
+                &Actor {
+                    name: &who,
+                    ip: ip.as_deref(),
+                },
+            )
+        })
+        .await;
     let id = match started {
         Ok(id) => id,
         Err(AppError::Invalid(errors)) => {
@@ -188,11 +183,9 @@ pub async fn show(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
-    let report = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        drills::report(&mut conn, id)?.ok_or(AppError::NotFound)
-    })
-    .await??;
+    let report = desk
+        .db(move |conn, _| drills::report(conn, id)?.ok_or(AppError::NotFound))
+        .await?;
     html(
         StatusCode::OK,
         &DrillPage {

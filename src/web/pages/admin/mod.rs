@@ -15,7 +15,7 @@ use crate::clock::rfc3339;
 use crate::db::models::audit::AuditEntry;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
-use crate::db::write_transaction;
+use crate::db::{DbConnection, write_transaction};
 use crate::domain::support_model::SupportModel;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
@@ -39,11 +39,10 @@ struct Accuracy {
 }
 
 impl Accuracy {
-    fn load(desk: &Desk) -> Result<Accuracy, AppError> {
-        let mut conn = desk.pool.get()?;
+    fn load(conn: &mut DbConnection) -> Result<Accuracy, AppError> {
         Ok(Accuracy {
-            tickets: Ticket::count(&mut conn)?,
-            corrected: Ticket::reclassified_count(&mut conn)?,
+            tickets: Ticket::count(conn)?,
+            corrected: Ticket::reclassified_count(conn)?,
         })
     }
 
@@ -59,7 +58,7 @@ impl Accuracy {
 }
 
 pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
-    let accuracy = web::block(move || Accuracy::load(&desk)).await??;
+    let accuracy = desk.db(|conn, _| Accuracy::load(conn)).await?;
     html(
         StatusCode::OK,
         &IndexPage {
@@ -203,11 +202,9 @@ struct AuditPage {
 }
 
 pub async fn audit(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
-    let entries = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok(AuditEntry::recent(&mut conn, 300)?)
-    })
-    .await??;
+    let entries = desk
+        .db(|conn, _| Ok(AuditEntry::recent(conn, 300)?))
+        .await?;
     let entries = entries
         .into_iter()
         .map(|e| AuditRow {
@@ -246,47 +243,46 @@ pub async fn revoke_link(
         .id();
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
-    let desk2 = desk.clone();
-    let (number, token) = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        let now = desk2.clock.now();
-        write_transaction(&mut conn, |conn| {
-            let ticket = Ticket::find(conn, id)?;
-            let token = tracking_token(now);
-            Ticket::set_tracking_token(conn, ticket.id, &token, now)?;
-            let detail = format!("tracking link revoked by {who}; a new link was issued");
-            Event::insert_many(
-                conn,
-                &[NewEvent {
-                    ticket_id: ticket.id,
-                    kind: "tracking_link_revoked",
-                    actor: &who,
-                    detail: &detail,
-                    public: false,
-                    created_at: now,
-                    version: ticket.version,
-                }],
-            )?;
-            accounts::audit(
-                conn,
-                &Actor {
-                    name: &who,
-                    ip: ip.as_deref(),
-                },
-                "tracking_link_revoked",
-                &ticket.number().to_string(),
-                "",
-                now,
-            )?;
-            Ok((ticket.number(), token))
+    let (number, token) = desk
+        .db(move |conn, desk| {
+            let now = desk.clock.now();
+            write_transaction(conn, |conn| {
+                let ticket = Ticket::find(conn, id)?;
+                let token = tracking_token(now);
+                Ticket::set_tracking_token(conn, ticket.id, &token, now)?;
+                let detail = format!("tracking link revoked by {who}; a new link was issued");
+                Event::insert_many(
+                    conn,
+                    &[NewEvent {
+                        ticket_id: ticket.id,
+                        kind: "tracking_link_revoked",
+                        actor: &who,
+                        detail: &detail,
+                        public: false,
+                        created_at: now,
+                        version: ticket.version,
+                    }],
+                )?;
+                accounts::audit(
+                    conn,
+                    &Actor {
+                        name: &who,
+                        ip: ip.as_deref(),
+                    },
+                    "tracking_link_revoked",
+                    &ticket.number().to_string(),
+                    "",
+                    now,
+                )?;
+                Ok((ticket.number(), token))
+            })
         })
-    })
-    .await??;
+        .await?;
     let notice = format!(
         "The old tracking link of {number} no longer works. New link: {}",
         desk.mail.tracking_url(&token)
     );
-    let accuracy = web::block(move || Accuracy::load(&desk)).await??;
+    let accuracy = desk.db(|conn, _| Accuracy::load(conn)).await?;
     html(
         StatusCode::OK,
         &IndexPage {

@@ -30,14 +30,14 @@ struct OutboxPage {
 }
 
 pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
-    let (counts, rows) = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok((
-            OutboxMessage::counts_by_status(&mut conn)?,
-            OutboxMessage::recent(&mut conn, 200)?,
-        ))
-    })
-    .await??;
+    let (counts, rows) = desk
+        .db(|conn, _| {
+            Ok((
+                OutboxMessage::counts_by_status(conn)?,
+                OutboxMessage::recent(conn, 200)?,
+            ))
+        })
+        .await?;
     let messages = rows
         .into_iter()
         .map(|m| MessageRow {
@@ -65,13 +65,12 @@ pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespons
 /// Put a failed or dead-lettered message back in the queue, due now.
 pub async fn retry(desk: web::Data<Desk>, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        match OutboxMessage::requeue(&mut conn, id, desk.clock.now())? {
+    desk.db(
+        move |conn, desk| match OutboxMessage::requeue(conn, id, desk.clock.now())? {
             true => Ok(()),
             false => Err(AppError::NotFound),
-        }
-    })
-    .await??;
+        },
+    )
+    .await?;
     Ok(see_other("/admin/outbox"))
 }

@@ -43,11 +43,7 @@ async fn render(
     created: Option<String>,
     errors: FieldErrors,
 ) -> Result<HttpResponse, PageError> {
-    let rows = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok(ApiToken::all(&mut conn)?)
-    })
-    .await??;
+    let rows = desk.db(|conn, _| Ok(ApiToken::all(conn)?)).await?;
     let tokens = rows
         .into_iter()
         .map(|t| TokenRow {
@@ -115,21 +111,20 @@ pub async fn create(
     };
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
-    let desk2 = desk.clone();
-    let created = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        tokens::create(
-            &mut conn,
-            &Actor {
-                name: &who,
-                ip: ip.as_deref(),
-            },
-            &name,
-            &scopes,
-            desk2.clock.now(),
-        )
-    })
-    .await?;
+    let created = desk
+        .db(move |conn, desk| {
+            tokens::create(
+                conn,
+                &Actor {
+                    name: &who,
+                    ip: ip.as_deref(),
+                },
+                &name,
+                &scopes,
+                desk.clock.now(),
+            )
+        })
+        .await;
     match created {
         Ok(created) => {
             render(
@@ -157,10 +152,9 @@ pub async fn revoke(
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
     let id = id.into_inner();
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
+    desk.db(move |conn, desk| {
         tokens::revoke(
-            &mut conn,
+            conn,
             &Actor {
                 name: &who,
                 ip: ip.as_deref(),
@@ -169,6 +163,6 @@ pub async fn revoke(
             desk.clock.now(),
         )
     })
-    .await??;
+    .await?;
     Ok(see_other("/admin/tokens"))
 }

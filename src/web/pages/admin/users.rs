@@ -54,11 +54,7 @@ async fn render(
     errors: FieldErrors,
 ) -> Result<HttpResponse, PageError> {
     let now = desk.clock.now();
-    let users = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
-        Ok(User::all(&mut conn)?)
-    })
-    .await??;
+    let users = desk.db(|conn, _| Ok(User::all(conn)?)).await?;
     let users = users
         .into_iter()
         .map(|u| UserRow {
@@ -112,24 +108,23 @@ pub async fn create(
         form.email.clone(),
         form.name.clone().filter(|n| !n.trim().is_empty()),
     );
-    let desk2 = desk.clone();
-    let created = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        let actor = Actor {
-            name: &who,
-            ip: ip.as_deref(),
-        };
-        accounts::create_user(
-            &mut conn,
-            &actor,
-            &email,
-            name.as_deref(),
-            role,
-            None,
-            desk2.clock.now(),
-        )
-    })
-    .await?;
+    let created = desk
+        .db(move |conn, desk| {
+            let actor = Actor {
+                name: &who,
+                ip: ip.as_deref(),
+            };
+            accounts::create_user(
+                conn,
+                &actor,
+                &email,
+                name.as_deref(),
+                role,
+                None,
+                desk.clock.now(),
+            )
+        })
+        .await;
     match created {
         Ok((user, one_time)) => {
             let notice = format!(
@@ -164,10 +159,9 @@ pub async fn set_role(
     }
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = desk.pool.get()?;
+    desk.db(move |conn, desk| {
         accounts::set_role(
-            &mut conn,
+            conn,
             &Actor {
                 name: &who,
                 ip: ip.as_deref(),
@@ -177,6 +171,6 @@ pub async fn set_role(
             desk.clock.now(),
         )
     })
-    .await??;
+    .await?;
     Ok(see_other("/admin/users"))
 }
