@@ -334,13 +334,10 @@ pub async fn bulk(
         name: ctx.viewer.actor_name(),
         user_id: ctx.viewer.user.as_ref().map(|u| u.id),
     };
-    let desk2 = desk.clone();
     let bulk_action = action.clone();
-    let outcome = web::block(move || -> Result<_, AppError> {
-        let mut conn = desk2.pool.get()?;
-        bulk::apply(&mut conn, &desk2, &who, &bulk_action, &picked)
-    })
-    .await??;
+    let outcome = desk
+        .db(move |conn, desk| bulk::apply(conn, desk, &who, &bulk_action, &picked))
+        .await?;
     let raw: RawQueueQuery = serde_urlencoded::from_str(&back).unwrap_or_default();
     let verb = action.verb();
     let problems = outcome.problems();
