@@ -10,8 +10,10 @@ use diesel::internal::derives::as_expression::Bound;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{Nullable, Text};
 
-use crate::domain::category::{Category, ProblemKind};
+use crate::domain::category::{Category, ProblemKind, TypeVerdict};
+use crate::domain::drill::DrillStatus;
 use crate::domain::lineage::EventType;
+use crate::domain::outbox::OutboxStatus;
 use crate::domain::role::Role;
 use crate::domain::run::RunStatus;
 use crate::domain::severity::{Impact, Severity};
@@ -102,4 +104,7 @@ text_column!(
     RunStatus,
     Role,
     EventType,
+    TypeVerdict,
+    OutboxStatus,
+    DrillStatus,
 );

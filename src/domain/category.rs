@@ -108,6 +108,39 @@ impl fmt::Display for ProblemKind {
     }
 }
 
+/// An agent's verdict on a wrong-column-type report: the profiler typed the column
+/// wrongly (it counts against semantic-type accuracy) or it did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeVerdict {
+    Confirmed,
+    Rejected,
+}
+
+impl TypeVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TypeVerdict::Confirmed => "confirmed",
+            TypeVerdict::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "confirmed" => Ok(TypeVerdict::Confirmed),
+            "rejected" => Ok(TypeVerdict::Rejected),
+            other => Err(format!(
+                "unknown verdict '{other}'; expected confirmed or rejected"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for TypeVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

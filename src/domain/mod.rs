@@ -8,6 +8,7 @@ pub mod email;
 pub mod escalation;
 pub mod lineage;
 pub mod model_check;
+pub mod outbox;
 pub mod report;
 pub mod role;
 pub mod routing;

@@ -9,18 +9,15 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use crate::db::models::event::{Event, NewEvent};
-use crate::db::models::outbox::{OutboxMessage, PENDING, SENT};
+use crate::db::models::outbox::OutboxMessage;
 use crate::db::models::ticket::Ticket;
 use crate::db::schema::outbox;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::outbox::OutboxStatus::{Dead, Pending, Sending, Sent};
 use crate::email::transport::{self, Mailer};
 use crate::error::AppError;
 use crate::state::Desk;
 
-/// Status of a message being sent by a worker.
-pub const SENDING: &str = "sending";
-/// Given up on after `MAX_ATTEMPTS`; shown to admins for a manual retry.
-pub const DEAD: &str = "dead";
 pub const MAX_ATTEMPTS: i32 = 6;
 /// How long a claim holds before another worker may take the message.
 const LEASE: TimeDelta = TimeDelta::minutes(2);
@@ -114,9 +111,9 @@ pub fn claim(
             // A first attempt goes out at once (its queue time may be a drill's moved
             // clock); retries wait for their backoff.
             outbox::status
-                .eq(PENDING)
+                .eq(Pending)
                 .and(outbox::attempts.eq(0).or(outbox::next_attempt_at.le(now)))
-                .or(outbox::status.eq(SENDING).and(outbox::locked_until.le(now))),
+                .or(outbox::status.eq(Sending).and(outbox::locked_until.le(now))),
         )
         .order(outbox::id.asc())
         .limit(limit)
@@ -127,12 +124,12 @@ pub fn claim(
         let taken = diesel::update(
             outbox::table.find(id).filter(
                 outbox::status
-                    .eq(PENDING)
-                    .or(outbox::status.eq(SENDING).and(outbox::locked_until.le(now))),
+                    .eq(Pending)
+                    .or(outbox::status.eq(Sending).and(outbox::locked_until.le(now))),
             ),
         )
         .set((
-            outbox::status.eq(SENDING),
+            outbox::status.eq(Sending),
             outbox::locked_until.eq(Some(now + LEASE)),
         ))
         .execute(conn)?;
@@ -155,12 +152,12 @@ fn release(conn: &mut DbConnection, rows: &[OutboxMessage]) -> Result<(), AppErr
         diesel::update(
             outbox::table.find(row.id).filter(
                 outbox::status
-                    .eq(SENDING)
+                    .eq(Sending)
                     .and(outbox::locked_until.eq(row.locked_until)),
             ),
         )
         .set((
-            outbox::status.eq(PENDING),
+            outbox::status.eq(Pending),
             outbox::locked_until.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
@@ -187,7 +184,7 @@ pub fn record(
             Ok(()) => {
                 diesel::update(target)
                     .set((
-                        outbox::status.eq(SENT),
+                        outbox::status.eq(Sent),
                         outbox::sent_at.eq(Some(now)),
                         outbox::locked_until.eq(None::<NaiveDateTime>),
                     ))
@@ -202,9 +199,9 @@ pub fn record(
                 let attempts = row.attempts + 1;
                 let dead = e.permanent || attempts >= MAX_ATTEMPTS;
                 let (status, next) = if dead {
-                    (DEAD, now)
+                    (Dead, now)
                 } else {
-                    (PENDING, now + backoff(attempts))
+                    (Pending, now + backoff(attempts))
                 };
                 diesel::update(target)
                     .set((

@@ -9,7 +9,7 @@ use chrono::DurationRound;
 
 use crate::db::DbConnection;
 use crate::db::schema::{runs, tickets};
-use crate::domain::category::Category;
+use crate::domain::category::{Category, TypeVerdict};
 use crate::domain::drill::LIVE;
 use crate::domain::run::RunStatus;
 use crate::domain::run_stats::{self, ColumnKey, RunSample, Tally, TypeAccuracy, WarehouseStats};
@@ -188,7 +188,7 @@ fn accuracy(
         .filter(tickets::created_at.ge(since))
         .filter(tickets::drill.eq(LIVE))
         .filter(tickets::category.eq(Category::WrongColumnType))
-        .filter(tickets::type_verdict.eq("confirmed"))
+        .filter(tickets::type_verdict.eq(TypeVerdict::Confirmed))
         .filter(tickets::table_name.is_not_null())
         .filter(tickets::column_name.is_not_null())
         .select((

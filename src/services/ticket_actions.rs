@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
 use crate::db::{DbConnection, write_transaction};
-use crate::domain::category::Category;
+use crate::domain::category::{Category, TypeVerdict};
 use crate::domain::status::{self, Status};
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
@@ -308,9 +308,13 @@ pub fn type_verdict(
                 "Only wrong-column-type reports take a verdict; reclassify first if that is what this is.",
             ));
         }
-        let verdict = if confirmed { "confirmed" } else { "rejected" };
+        let verdict = if confirmed {
+            TypeVerdict::Confirmed
+        } else {
+            TypeVerdict::Rejected
+        };
         let set = TicketChangeset {
-            type_verdict: Some(Some(verdict.into())),
+            type_verdict: Some(Some(verdict)),
             ..TicketChangeset::default()
         };
         let column = ticket

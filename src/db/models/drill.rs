@@ -5,18 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{drill_steps, drills};
-
-/// Still going (or its process died: it never finishes then).
-pub const RUNNING: &str = "running";
-pub const PASSED: &str = "passed";
-pub const FAILED: &str = "failed";
+use crate::domain::drill::DrillStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = drills)]
 pub struct Drill {
     pub id: i64,
     pub scenario: String,
-    pub status: String,
+    pub status: DrillStatus,
     pub started_by: String,
     /// Comma-separated addresses: the drill's mail goes here instead.
     pub recipients: String,
@@ -28,7 +24,7 @@ pub struct Drill {
 #[diesel(table_name = drills)]
 pub struct NewDrill<'a> {
     pub scenario: &'a str,
-    pub status: &'a str,
+    pub status: DrillStatus,
     pub started_by: &'a str,
     pub recipients: &'a str,
     pub started_at: NaiveDateTime,
@@ -86,7 +82,7 @@ impl Drill {
     pub fn finish(
         conn: &mut DbConnection,
         id: i64,
-        status: &str,
+        status: DrillStatus,
         at: NaiveDateTime,
     ) -> QueryResult<usize> {
         diesel::update(drills::table.find(id))

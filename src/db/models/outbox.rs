@@ -5,11 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::outbox;
-
-/// Queued, not yet delivered; delivery moves it on.
-pub const PENDING: &str = "pending";
-/// Delivered.
-pub const SENT: &str = "sent";
+use crate::domain::outbox::OutboxStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
@@ -23,7 +19,7 @@ pub struct OutboxMessage {
     pub body_html: String,
     pub message_id: String,
     pub in_reply_to: Option<String>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub last_error: Option<String>,
@@ -50,7 +46,7 @@ pub struct NewOutboxMessage<'a> {
     pub body_html: &'a str,
     pub message_id: &'a str,
     pub in_reply_to: Option<&'a str>,
-    pub status: &'a str,
+    pub status: OutboxStatus,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub dedupe_key: Option<&'a str>,
@@ -98,10 +94,10 @@ impl OutboxMessage {
         let changed = diesel::update(
             outbox::table
                 .find(id)
-                .filter(outbox::status.ne_all([PENDING, SENT])),
+                .filter(outbox::status.ne_all([OutboxStatus::Pending, OutboxStatus::Sent])),
         )
         .set((
-            outbox::status.eq(PENDING),
+            outbox::status.eq(OutboxStatus::Pending),
             outbox::next_attempt_at.eq(now),
             outbox::attempts.eq(0),
         ))

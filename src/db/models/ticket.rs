@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::tickets;
-use crate::domain::category::{Category, ProblemKind};
+use crate::domain::category::{Category, ProblemKind, TypeVerdict};
 use crate::domain::severity::{Impact, Severity};
 use crate::domain::status::Status;
 use crate::domain::ticket_number::TicketNumber;
@@ -51,7 +51,7 @@ pub struct Ticket {
     pub parent_id: Option<i64>,
     pub is_incident: bool,
     pub merged_into: Option<i64>,
-    pub type_verdict: Option<String>,
+    pub type_verdict: Option<TypeVerdict>,
     pub reclassified: bool,
     pub first_responded_at: Option<NaiveDateTime>,
     pub sla_due_at: NaiveDateTime,

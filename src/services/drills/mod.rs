@@ -10,8 +10,9 @@ mod rehearsal;
 mod scenarios;
 
 use crate::db::models::audit::{AuditEntry, NewAuditEntry};
-use crate::db::models::drill::{self as rows, Drill, DrillStep, NewDrill};
+use crate::db::models::drill::{Drill, DrillStep, NewDrill};
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::drill::DrillStatus;
 use crate::domain::email::EmailAddress;
 use crate::email::transport::Mailer;
 use crate::error::AppError;
@@ -71,7 +72,7 @@ pub struct DrillReport {
 
 impl DrillReport {
     pub fn passed(&self) -> bool {
-        self.drill.status == rows::PASSED
+        self.drill.status == DrillStatus::Passed
     }
 
     /// The report as the CLI prints it.
@@ -82,7 +83,7 @@ impl DrillReport {
             "DRILL {} {}: {} ({passed}/{} steps passed, {:.1} s)\nmail to: {}\n",
             self.drill.id,
             self.drill.scenario,
-            self.drill.status.to_uppercase(),
+            self.drill.status.as_str().to_uppercase(),
             self.steps.len(),
             total as f64 / 1000.0,
             self.drill.recipients
@@ -146,7 +147,7 @@ pub fn start(
             conn,
             &NewDrill {
                 scenario: scenario_name,
-                status: rows::RUNNING,
+                status: DrillStatus::Running,
                 started_by: actor.name,
                 recipients: &recipients,
                 started_at: now,
@@ -191,7 +192,11 @@ pub fn run(desk: &Desk, id: i64, mailer: &Mailer) -> Result<DrillReport, AppErro
         passed
     };
     let mut conn = desk.pool.get()?;
-    let status = if passed { rows::PASSED } else { rows::FAILED };
+    let status = if passed {
+        DrillStatus::Passed
+    } else {
+        DrillStatus::Failed
+    };
     write_transaction(&mut conn, |conn| {
         Drill::finish(conn, id, status, desk.clock.now()).map_err(AppError::from)
     })?;

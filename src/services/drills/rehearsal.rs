@@ -6,10 +6,11 @@ use diesel::prelude::*;
 use std::time::Instant;
 
 use crate::db::models::drill::DrillStep;
-use crate::db::models::outbox::{OutboxMessage, PENDING};
+use crate::db::models::outbox::OutboxMessage;
 use crate::db::models::ticket::Ticket;
 use crate::db::schema::{outbox, tickets};
 use crate::db::{PooledConnection, write_transaction};
+use crate::domain::outbox::OutboxStatus;
 use crate::domain::report::{RawReport, Report};
 use crate::domain::run::RunStatus;
 use crate::domain::run_record::{ColumnType, RunRecord};
@@ -18,7 +19,7 @@ use crate::domain::table::TableName;
 use crate::domain::warehouse::WarehouseType;
 use crate::email::transport::{self, Mailer};
 use crate::error::AppError;
-use crate::services::delivery::{DEAD, DeliveryReport, Outcome, claim, record};
+use crate::services::delivery::{DeliveryReport, Outcome, claim, record};
 use crate::services::intake;
 use crate::state::Desk;
 
@@ -270,10 +271,10 @@ impl<'a> Rehearsal<'a> {
             diesel::update(
                 outbox::table
                     .filter(outbox::drill.eq(id))
-                    .filter(outbox::status.eq(PENDING)),
+                    .filter(outbox::status.eq(OutboxStatus::Pending)),
             )
             .set((
-                outbox::status.eq(DEAD),
+                outbox::status.eq(OutboxStatus::Dead),
                 outbox::last_error.eq(Some("the drill ended before it was delivered")),
             ))
             .execute(conn)?;

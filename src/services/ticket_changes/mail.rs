@@ -5,9 +5,10 @@ use chrono::NaiveDateTime;
 use crate::db::DbConnection;
 use crate::db::models::drill::Drill;
 use crate::db::models::event::{Event, NewEvent};
-use crate::db::models::outbox::{NewOutboxMessage, OutboxMessage, PENDING};
+use crate::db::models::outbox::{NewOutboxMessage, OutboxMessage};
 use crate::db::models::ticket::Ticket;
 use crate::domain::drill;
+use crate::domain::outbox::OutboxStatus;
 use crate::email::{self, MailContext, RenderedEmail};
 use crate::error::AppError;
 
@@ -69,7 +70,7 @@ fn insert(
             body_html: &message.rendered.html,
             message_id: &message_id,
             in_reply_to: in_reply_to.as_deref(),
-            status: PENDING,
+            status: OutboxStatus::Pending,
             next_attempt_at: now,
             created_at: now,
             dedupe_key: message.dedupe_key.as_deref(),
@@ -119,7 +120,7 @@ fn insert_drill_copies(
                 body_html: &html,
                 message_id: &id,
                 in_reply_to: in_reply_to.as_deref(),
-                status: PENDING,
+                status: OutboxStatus::Pending,
                 next_attempt_at: now,
                 created_at: now,
                 dedupe_key: message.dedupe_key.as_deref(),

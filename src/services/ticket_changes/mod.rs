@@ -15,7 +15,7 @@ use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::db::schema::tickets;
-use crate::domain::category::Category;
+use crate::domain::category::{Category, TypeVerdict};
 use crate::domain::severity::Severity;
 use crate::domain::status::Status;
 use crate::error::AppError;
@@ -61,7 +61,7 @@ pub struct TicketChangeset {
     pub paused_at: Option<Option<NaiveDateTime>>,
     pub next_escalation_at: Option<Option<NaiveDateTime>>,
     pub merged_into: Option<Option<i64>>,
-    pub type_verdict: Option<Option<String>>,
+    pub type_verdict: Option<Option<TypeVerdict>>,
     pub parent_id: Option<Option<i64>>,
     pub is_incident: Option<bool>,
     pub status: Option<Status>,

@@ -168,7 +168,7 @@ impl TicketJson {
             column: ticket.column_name,
             impact: ticket.impact.map(|i| i.to_string()),
             is_incident: ticket.is_incident,
-            type_verdict: ticket.type_verdict,
+            type_verdict: ticket.type_verdict.map(|v| v.to_string()),
             escalations: escalations.into_iter().map(EscalationJson::from).collect(),
             version: ticket.version,
         }

@@ -55,7 +55,7 @@ pub fn smtp_down_during_escalation(r: &mut Rehearsal<'_>) {
         queued = mail.len();
         let kept = mail
             .iter()
-            .filter(|m| m.status == "pending" && m.attempts == 1 && m.last_error.is_some())
+            .filter(|m| m.status == OutboxStatus::Pending && m.attempts == 1 && m.last_error.is_some())
             .count();
         let retry_at = mail.iter().map(|m| m.next_attempt_at).min();
         check(
@@ -95,7 +95,7 @@ pub fn smtp_down_during_escalation(r: &mut Rehearsal<'_>) {
         let mut ids: Vec<&str> = mail.iter().map(|m| m.message_id.as_str()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let sent = mail.iter().filter(|m| m.status == "sent").count();
+        let sent = mail.iter().filter(|m| m.status == OutboxStatus::Sent).count();
         let confined = r.check_mail_confined()?;
         check(
             delivered.sent == queued && again.sent == 0 && sent == queued && ids.len() == queued,

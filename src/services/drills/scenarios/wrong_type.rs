@@ -113,7 +113,7 @@ pub fn wrong_type_spike(r: &mut Rehearsal<'_>) {
         )
         .map_err(|e| format!("the verdict failed: {e}"))?;
         check(
-            t.type_verdict.as_deref() == Some("confirmed"),
+            t.type_verdict == Some(TypeVerdict::Confirmed),
             format!("{}: wrong type confirmed for postal_code", t.number()),
         )
     });

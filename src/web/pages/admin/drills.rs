@@ -33,7 +33,7 @@ impl DrillRow {
         DrillRow {
             id: report.drill.id,
             scenario: report.drill.scenario.clone(),
-            status: report.drill.status.clone(),
+            status: report.drill.status.to_string(),
             started_by: report.drill.started_by.clone(),
             started_at: rfc3339(report.drill.started_at),
             steps: format!("{passed}/{}", report.steps.len()),

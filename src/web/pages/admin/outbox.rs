@@ -6,6 +6,7 @@ use askama::Template;
 
 use crate::clock::rfc3339;
 use crate::db::models::outbox::OutboxMessage;
+use crate::domain::outbox::OutboxStatus;
 use crate::error::AppError;
 use crate::state::Desk;
 use crate::web::pages::{Layout, PageContext, PageError, html, see_other};
@@ -41,12 +42,11 @@ pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespons
     let messages = rows
         .into_iter()
         .map(|m| MessageRow {
-            retryable: m.status != crate::db::models::outbox::PENDING
-                && m.status != crate::db::models::outbox::SENT,
+            retryable: !matches!(m.status, OutboxStatus::Pending | OutboxStatus::Sent),
             id: m.id,
             template: m.template,
             subject: m.subject,
-            status: m.status,
+            status: m.status.to_string(),
             attempts: m.attempts,
             next_attempt_at: rfc3339(m.next_attempt_at),
             last_error: m.last_error.unwrap_or_default(),
