@@ -4,6 +4,34 @@ use super::*;
 
 const WAREHOUSE: WarehouseType = WarehouseType::Bigquery;
 
+/// The reports as analysts word them, with the kinds they pick (often wrong or unsure).
+const REPORTS_AS_FILED: [(&str, &str); 6] = [
+    (
+        "unsure",
+        "postal_code is shown as a phone number since the new release, it is a zip code.",
+    ),
+    (
+        "wrong_column_type",
+        "Semantic type for postal_code is wrong: phone_number instead of postal code.",
+    ),
+    (
+        "other",
+        "Why does inspect think our zip codes are phone numbers? The column type changed overnight.",
+    ),
+    (
+        "wrong_column_type",
+        "postal_code detected as phone_number; expected postal_code. Breaks our address checks.",
+    ),
+    (
+        "unsure",
+        "The inferred type of the postal_code column looks wrong after today's update.",
+    ),
+    (
+        "wrong_column_type",
+        "Misclassified column: postal_code tagged phone_number.",
+    ),
+];
+
 pub fn wrong_type_spike(r: &mut Rehearsal<'_>) {
     let table = r.table(WAREHOUSE, "marts.customers");
     let (rule_name, reports, window) = match wrong_type_burst_rule(r) {
@@ -82,36 +110,9 @@ fn file_wrong_type_reports(
     reports: usize,
     filed: &mut Vec<Ticket>,
 ) -> StepResult {
-    // Worded as analysts word them; kinds as they pick them (often wrong or unsure).
-    let reports_text = [
-        (
-            "unsure",
-            "postal_code is shown as a phone number since the new release, it is a zip code.",
-        ),
-        (
-            "wrong_column_type",
-            "Semantic type for postal_code is wrong: phone_number instead of postal code.",
-        ),
-        (
-            "other",
-            "Why does inspect think our zip codes are phone numbers? The column type changed overnight.",
-        ),
-        (
-            "wrong_column_type",
-            "postal_code detected as phone_number; expected postal_code. Breaks our address checks.",
-        ),
-        (
-            "unsure",
-            "The inferred type of the postal_code column looks wrong after today's update.",
-        ),
-        (
-            "wrong_column_type",
-            "Misclassified column: postal_code tagged phone_number.",
-        ),
-    ];
     let mut lines = Vec::new();
     for i in 0..reports {
-        let (kind, text) = reports_text[i % reports_text.len()];
+        let (kind, text) = REPORTS_AS_FILED[i % REPORTS_AS_FILED.len()];
         let t = r.report(RawReport {
             reporter_email: Some(r.analyst(i + 1)),
             kind: Some(kind.into()),
