@@ -109,22 +109,12 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (answers, workers) = load(&app, 3, stop.clone());
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let stopping = Instant::now();
-    let stopper = pg.clone();
-    tokio::task::spawn_blocking(move || stopper.stop_immediately())
-        .await
-        .unwrap();
-    let down = Instant::now();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    probes_say_alive_not_ready(&app).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let restarting = Instant::now();
-    let starter = pg.clone();
-    tokio::task::spawn_blocking(move || starter.start_server())
-        .await
-        .unwrap();
-    let up = Instant::now();
+    let Outage {
+        stopping,
+        down,
+        restarting,
+        up,
+    } = stop_and_restart(&app, &pg).await;
     await_recovery(&answers, up).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -158,6 +148,40 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
     );
     every_stored_answer_names_one_ticket(&app, &answers, down);
     no_ticket_is_half_written(&app);
+}
+
+/// When each phase of the outage began.
+struct Outage {
+    stopping: Instant,
+    down: Instant,
+    restarting: Instant,
+    up: Instant,
+}
+
+/// 1.5 s of normal load, PostgreSQL stopped for 3 s (the probes asked half-way), then
+/// started again.
+async fn stop_and_restart(app: &TestApp, pg: &Arc<PrivatePostgres>) -> Outage {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stopping = Instant::now();
+    let stopper = pg.clone();
+    tokio::task::spawn_blocking(move || stopper.stop_immediately())
+        .await
+        .unwrap();
+    let down = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    probes_say_alive_not_ready(app).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let restarting = Instant::now();
+    let starter = pg.clone();
+    tokio::task::spawn_blocking(move || starter.start_server())
+        .await
+        .unwrap();
+    Outage {
+        stopping,
+        down,
+        restarting,
+        up: Instant::now(),
+    }
 }
 
 /// While the database is down the probes tell the truth: alive, not ready, and promptly.
