@@ -215,6 +215,31 @@ fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, String> {
 
 fn run(args: RunArgs) -> Result<(), String> {
     let base = loopback_base(&args.url)?;
+    let target = target(&args)?;
+    let window = Window {
+        duration: Duration::from_secs_f64(args.duration),
+        max_requests: args.max_requests,
+    };
+    let pool = match args.mode {
+        Mode::Closed => args.concurrency,
+        Mode::Open => args.max_in_flight,
+    };
+    let client = client(Duration::from_secs_f64(args.timeout), pool)?;
+    let rt = runtime(args.threads)?;
+    let shot = rt.block_on(shot(&args, client, base, target))?;
+    let summary = rt.block_on(measure(&args, shot, window));
+    if let Some(path) = &args.trace {
+        write_trace(path, &summary.tally)?;
+    }
+    println!("{}", summary.human());
+    if let Some(path) = &args.tsv {
+        append_row(path, &summary)?;
+    }
+    Ok(())
+}
+
+/// What `--target` asks for, with the options it needs present.
+fn target(args: &RunArgs) -> Result<Target, String> {
     let target = match args.target {
         TargetName::Api => Target::ApiReport,
         TargetName::Form => Target::FormReport,
@@ -228,29 +253,26 @@ fn run(args: RunArgs) -> Result<(), String> {
     if args.path.contains("{ticket}") && args.seed_tickets == 0 {
         return Err("--path with {ticket} needs --seed-tickets N".into());
     }
-    let window = Window {
-        duration: Duration::from_secs_f64(args.duration),
-        max_requests: args.max_requests,
-    };
-    let load = match args.mode {
-        Mode::Closed => format!("closed c={}", args.concurrency),
-        Mode::Open => format!("open {}/s", args.rate),
-    };
-    let pool = match args.mode {
-        Mode::Closed => args.concurrency,
-        Mode::Open => args.max_in_flight,
-    };
-    let client = client(Duration::from_secs_f64(args.timeout), pool)?;
-    let rt = runtime(args.threads)?;
+    Ok(target)
+}
+
+/// Everything each request needs, signed in and with a form token first when the target
+/// asks for them.
+async fn shot(
+    args: &RunArgs,
+    client: reqwest::Client,
+    base: String,
+    target: Target,
+) -> Result<Arc<Shot>, String> {
     let session = match &args.sign_in {
-        Some(credentials) => Some(rt.block_on(drive::sign_in(&client, &base, credentials))?),
+        Some(credentials) => Some(drive::sign_in(&client, &base, credentials).await?),
         None => None,
     };
     let csrf = match target {
-        Target::FormReport => rt.block_on(drive::form_csrf_token(&client, &base))?,
+        Target::FormReport => drive::form_csrf_token(&client, &base).await?,
         _ => None,
     };
-    let shot = Arc::new(Shot {
+    Ok(Arc::new(Shot {
         client,
         base,
         target,
@@ -263,67 +285,62 @@ fn run(args: RunArgs) -> Result<(), String> {
         tickets: args.seed_tickets,
         first_ticket: args.first_ticket,
         token: args.token.clone(),
-    });
-    let apply = |shot: Arc<Shot>, window: Window| async move {
-        match args.mode {
-            Mode::Closed => drive::closed_loop(shot, args.concurrency, window).await,
-            Mode::Open => drive::open_loop(shot, args.rate, window, args.max_in_flight).await,
-        }
-    };
-    let (tally, measured, server_cpu, loadgen_cpu, database_cpu, machine_cpu) =
-        rt.block_on(async {
-            // Warm up with the same load, unmeasured, and let every answer come back first: a
-            // backlog from a slow first second must not leak into the measured window.
-            if args.warmup > 0.0 {
-                let warmup = Window {
-                    duration: Duration::from_secs_f64(args.warmup),
-                    max_requests: u64::MAX,
-                };
-                apply(shot.clone(), warmup).await;
-            }
-            let server_before = args.server_pid.as_deref().and_then(cpu_seconds);
-            let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
-            let database_before = cpu_seconds_sum(&args.db_pids);
-            let since = std::time::Instant::now();
-            let (tally, measured) = apply(shot, window).await;
-            let elapsed = since.elapsed().as_secs_f64();
-            let percent = |before: Option<f64>, after: Option<f64>| {
-                Some((after? - before?) / elapsed * 100.0)
-            };
-            let server_after = args.server_pid.as_deref().and_then(cpu_seconds);
-            (
-                tally,
-                measured,
-                percent(server_before, server_after),
-                percent(self_before, cpu_seconds("self")),
-                percent(database_before, cpu_seconds_sum(&args.db_pids)),
-                percent(machine_before, machine_busy_seconds()),
-            )
-        });
-    if let Some(path) = &args.trace {
-        write_trace(path, &tally)?;
+    }))
+}
+
+/// Apply the load of `--mode` for one window; returns what came back and how long it took.
+async fn apply(args: &RunArgs, shot: Arc<Shot>, window: Window) -> (stats::Tally, Duration) {
+    match args.mode {
+        Mode::Closed => drive::closed_loop(shot, args.concurrency, window).await,
+        Mode::Open => drive::open_loop(shot, args.rate, window, args.max_in_flight).await,
     }
-    let summary = Summary {
-        label: args.label,
-        load,
+}
+
+/// Warm up, then apply the measured window and the CPU each process used during it.
+async fn measure(args: &RunArgs, shot: Arc<Shot>, window: Window) -> Summary {
+    // Warm up with the same load, unmeasured, and let every answer come back first: a
+    // backlog from a slow first second must not leak into the measured window.
+    if args.warmup > 0.0 {
+        let warmup = Window {
+            duration: Duration::from_secs_f64(args.warmup),
+            max_requests: u64::MAX,
+        };
+        apply(args, shot.clone(), warmup).await;
+    }
+    let server_before = args.server_pid.as_deref().and_then(cpu_seconds);
+    let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
+    let database_before = cpu_seconds_sum(&args.db_pids);
+    let since = std::time::Instant::now();
+    let (tally, measured) = apply(args, shot, window).await;
+    let elapsed = since.elapsed().as_secs_f64();
+    let percent =
+        |before: Option<f64>, after: Option<f64>| Some((after? - before?) / elapsed * 100.0);
+    let server_after = args.server_pid.as_deref().and_then(cpu_seconds);
+    // Fields are read in the order written: the CPU counters first, right after the window.
+    Summary {
+        server_cpu: percent(server_before, server_after),
+        loadgen_cpu: percent(self_before, cpu_seconds("self")),
+        database_cpu: percent(database_before, cpu_seconds_sum(&args.db_pids)),
+        machine_cpu: percent(machine_before, machine_busy_seconds()),
         window: measured,
         tally,
-        server_cpu,
-        loadgen_cpu,
-        database_cpu,
-        machine_cpu,
-    };
-    println!("{}", summary.human());
-    if let Some(path) = &args.tsv {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        writeln!(file, "{}", summary.tsv_row())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        label: args.label.clone(),
+        load: match args.mode {
+            Mode::Closed => format!("closed c={}", args.concurrency),
+            Mode::Open => format!("open {}/s", args.rate),
+        },
     }
-    Ok(())
+}
+
+/// Append the result row to the `--tsv` file.
+fn append_row(path: &std::path::Path, summary: &Summary) -> Result<(), String> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    writeln!(file, "{}", summary.tsv_row())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn write_trace(path: &std::path::Path, tally: &stats::Tally) -> Result<(), String> {

@@ -133,13 +133,24 @@ fn runbook_resolves(url: &str) -> bool {
 /// The model, readably: teams and contacts, routing in order, SLA, escalation, incidents.
 pub fn describe(model: &SupportModel) -> String {
     let mut out = String::new();
-    let list = |items: Vec<String>| {
-        if items.is_empty() {
-            "any".to_string()
-        } else {
-            items.join(", ")
-        }
-    };
+    describe_teams(&mut out, model);
+    describe_routing(&mut out, model);
+    describe_sla(&mut out, model);
+    describe_escalation(&mut out, model);
+    describe_incident_rules(&mut out, model);
+    out
+}
+
+/// A rule's or team's list of values; an empty one matches anything.
+fn list_or_any(items: Vec<String>) -> String {
+    if items.is_empty() {
+        "any".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn describe_teams(out: &mut String, model: &SupportModel) {
     let _ = writeln!(out, "Teams");
     for t in &model.teams {
         let _ = writeln!(out, "  {} ({})", t.key, t.name);
@@ -165,8 +176,11 @@ pub fn describe(model: &SupportModel) -> String {
             .into_iter()
             .map(|c| format!("{c} → {}", runbooks::for_category(c)))
             .collect();
-        let _ = writeln!(out, "    runbooks {}", list(runbooks));
+        let _ = writeln!(out, "    runbooks {}", list_or_any(runbooks));
     }
+}
+
+fn describe_routing(out: &mut String, model: &SupportModel) {
     let _ = writeln!(out, "\nRouting (first match wins)");
     for (i, r) in model.router.rules().iter().enumerate() {
         let _ = writeln!(
@@ -175,13 +189,16 @@ pub fn describe(model: &SupportModel) -> String {
             i + 1,
             r.name,
             r.team,
-            list(r.categories.iter().map(|c| c.to_string()).collect()),
-            list(r.warehouse_types.iter().map(|w| w.to_string()).collect()),
-            list(r.tables.iter().map(|(p, _)| p.clone()).collect()),
-            list(r.severities.iter().map(|s| s.to_string()).collect()),
+            list_or_any(r.categories.iter().map(|c| c.to_string()).collect()),
+            list_or_any(r.warehouse_types.iter().map(|w| w.to_string()).collect()),
+            list_or_any(r.tables.iter().map(|(p, _)| p.clone()).collect()),
+            list_or_any(r.severities.iter().map(|s| s.to_string()).collect()),
         );
     }
     let _ = writeln!(out, "  fallback → {}", model.router.fallback());
+}
+
+fn describe_sla(out: &mut String, model: &SupportModel) {
     let _ = writeln!(out, "\nSLA (first response / resolution, calendar)");
     for severity in Severity::ALL {
         let p = model.sla_policy(severity);
@@ -193,6 +210,9 @@ pub fn describe(model: &SupportModel) -> String {
             p.calendar.as_deref().unwrap_or("the team's calendar")
         );
     }
+}
+
+fn describe_escalation(out: &mut String, model: &SupportModel) {
     let _ = writeln!(out, "\nEscalation chain");
     if let Some(ic) = &model.incident_commander {
         let _ = writeln!(out, "  incident commander {ic}");
@@ -226,6 +246,9 @@ pub fn describe(model: &SupportModel) -> String {
             }
         );
     }
+}
+
+fn describe_incident_rules(out: &mut String, model: &SupportModel) {
     let _ = writeln!(
         out,
         "\nIncident rules (cool-down {})",
@@ -242,7 +265,6 @@ pub fn describe(model: &SupportModel) -> String {
             runbooks::for_signal(r.condition.signal()).unwrap_or("-")
         );
     }
-    out
 }
 
 #[cfg(test)]

@@ -178,122 +178,158 @@ impl RawSignalRules {
         let cool_down = duration(&self.cool_down, "incidents.cool_down")?;
         let mut rules: Vec<Rule> = Vec::new();
         for raw in self.rules {
-            let ctx = format!("incidents.rules '{}'", raw.name);
-            if raw.name.trim().is_empty() || raw.name.contains(':') {
-                return Err(format!("{ctx}: a rule needs a name without ':'"));
-            }
-            if rules.iter().any(|r| r.name == raw.name) {
-                return Err(format!("{ctx}: two rules share this name"));
-            }
-            let window = raw
-                .window
-                .as_deref()
-                .map(|w| duration(w, &format!("{ctx}.window")))
-                .transpose()?;
-            let need_window = || window.ok_or_else(|| format!("{ctx}: window is required"));
-            let unused = |field: &str, present: bool| {
-                if present {
-                    Err(format!(
-                        "{ctx}: {field} does not apply to signal '{}'",
-                        raw.signal
-                    ))
-                } else {
-                    Ok(())
-                }
-            };
-            let condition = match raw.signal.as_str() {
-                "failure_rate" => {
-                    let threshold_percent = raw
-                        .threshold_percent
-                        .filter(|t| (0.0..100.0).contains(t))
-                        .ok_or_else(|| {
-                            format!("{ctx}: threshold_percent (0 to 100) is required")
-                        })?;
-                    let over = match (raw.last_runs, window) {
-                        (Some(n), None) if n > 0 => Span::LastRuns(n),
-                        (None, Some(w)) => Span::Window(w),
-                        _ => {
-                            return Err(format!(
-                                "{ctx}: give either last_runs (> 0) or window, not both"
-                            ));
-                        }
-                    };
-                    unused("factor", raw.factor.is_some())?;
-                    unused("reports", raw.reports.is_some())?;
-                    Condition::FailureRate {
-                        threshold_percent,
-                        over,
-                        min_runs: raw.min_runs.unwrap_or(5).max(1),
-                    }
-                }
-                "critical_timeout" => {
-                    unused("threshold_percent", raw.threshold_percent.is_some())?;
-                    unused("factor", raw.factor.is_some())?;
-                    unused("reports", raw.reports.is_some())?;
-                    Condition::CriticalTimeout {
-                        window: need_window()?,
-                    }
-                }
-                "duration_regression" => {
-                    let factor = raw
-                        .factor
-                        .filter(|f| *f > 1.0)
-                        .ok_or_else(|| format!("{ctx}: factor (> 1) is required"))?;
-                    let baseline = duration(
-                        raw.baseline.as_deref().unwrap_or("24h"),
-                        &format!("{ctx}.baseline"),
-                    )?;
-                    unused("threshold_percent", raw.threshold_percent.is_some())?;
-                    unused("reports", raw.reports.is_some())?;
-                    Condition::DurationRegression {
-                        factor,
-                        window: need_window()?,
-                        baseline,
-                        min_runs: raw.min_runs.unwrap_or(5).max(1),
-                    }
-                }
-                "report_burst" => {
-                    let reports = raw
-                        .reports
-                        .filter(|n| *n >= 2)
-                        .ok_or_else(|| format!("{ctx}: reports (at least 2) is required"))?;
-                    let categories = raw
-                        .category
-                        .iter()
-                        .map(|c| Category::parse(c).map_err(|e| format!("{ctx}.category: {e}")))
-                        .collect::<Result<_, _>>()?;
-                    unused("threshold_percent", raw.threshold_percent.is_some())?;
-                    unused("factor", raw.factor.is_some())?;
-                    Condition::ReportBurst {
-                        reports,
-                        window: need_window()?,
-                        categories,
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "{ctx}: unknown signal '{other}'; expected failure_rate, critical_timeout, duration_regression or report_burst"
-                    ));
-                }
-            };
-            let severity = match raw.severity.as_deref() {
-                None => Severity::Sev2,
-                Some(s) => Severity::parse(s).map_err(|e| format!("{ctx}.severity: {e}"))?,
-            };
-            let warehouse_types = raw
-                .warehouse_type
-                .iter()
-                .map(|w| WarehouseType::parse(w).map_err(|e| format!("{ctx}.warehouse_type: {e}")))
-                .collect::<Result<_, _>>()?;
-            rules.push(Rule {
-                name: raw.name,
-                condition,
-                severity,
-                warehouse_types,
-            });
+            let rule = raw.build(&rules, &duration)?;
+            rules.push(rule);
         }
         Ok(SignalRules { cool_down, rules })
     }
+}
+
+impl RawRule {
+    /// Validate one rule; `earlier` are the rules before it, whose names it must not repeat.
+    fn build(
+        self,
+        earlier: &[Rule],
+        duration: &impl Fn(&str, &str) -> Result<Duration, String>,
+    ) -> Result<Rule, String> {
+        let ctx = format!("incidents.rules '{}'", self.name);
+        if self.name.trim().is_empty() || self.name.contains(':') {
+            return Err(format!("{ctx}: a rule needs a name without ':'"));
+        }
+        if earlier.iter().any(|r| r.name == self.name) {
+            return Err(format!("{ctx}: two rules share this name"));
+        }
+        let window = self
+            .window
+            .as_deref()
+            .map(|w| duration(w, &format!("{ctx}.window")))
+            .transpose()?;
+        let condition = self.condition(&ctx, window, duration)?;
+        let severity = match self.severity.as_deref() {
+            None => Severity::Sev2,
+            Some(s) => Severity::parse(s).map_err(|e| format!("{ctx}.severity: {e}"))?,
+        };
+        let warehouse_types = self
+            .warehouse_type
+            .iter()
+            .map(|w| WarehouseType::parse(w).map_err(|e| format!("{ctx}.warehouse_type: {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Rule {
+            name: self.name,
+            condition,
+            severity,
+            warehouse_types,
+        })
+    }
+
+    /// The condition its `signal` names, from the fields that signal reads.
+    fn condition(
+        &self,
+        ctx: &str,
+        window: Option<Duration>,
+        duration: &impl Fn(&str, &str) -> Result<Duration, String>,
+    ) -> Result<Condition, String> {
+        match self.signal.as_str() {
+            "failure_rate" => self.failure_rate(ctx, window),
+            "critical_timeout" => self.critical_timeout(ctx, window),
+            "duration_regression" => self.duration_regression(ctx, window, duration),
+            "report_burst" => self.report_burst(ctx, window),
+            other => Err(format!(
+                "{ctx}: unknown signal '{other}'; expected failure_rate, critical_timeout, duration_regression or report_burst"
+            )),
+        }
+    }
+
+    fn failure_rate(&self, ctx: &str, window: Option<Duration>) -> Result<Condition, String> {
+        let threshold_percent = self
+            .threshold_percent
+            .filter(|t| (0.0..100.0).contains(t))
+            .ok_or_else(|| format!("{ctx}: threshold_percent (0 to 100) is required"))?;
+        let over = match (self.last_runs, window) {
+            (Some(n), None) if n > 0 => Span::LastRuns(n),
+            (None, Some(w)) => Span::Window(w),
+            _ => {
+                return Err(format!(
+                    "{ctx}: give either last_runs (> 0) or window, not both"
+                ));
+            }
+        };
+        self.unused(ctx, "factor", self.factor.is_some())?;
+        self.unused(ctx, "reports", self.reports.is_some())?;
+        Ok(Condition::FailureRate {
+            threshold_percent,
+            over,
+            min_runs: self.min_runs.unwrap_or(5).max(1),
+        })
+    }
+
+    fn critical_timeout(&self, ctx: &str, window: Option<Duration>) -> Result<Condition, String> {
+        self.unused(ctx, "threshold_percent", self.threshold_percent.is_some())?;
+        self.unused(ctx, "factor", self.factor.is_some())?;
+        self.unused(ctx, "reports", self.reports.is_some())?;
+        Ok(Condition::CriticalTimeout {
+            window: required_window(ctx, window)?,
+        })
+    }
+
+    fn duration_regression(
+        &self,
+        ctx: &str,
+        window: Option<Duration>,
+        duration: &impl Fn(&str, &str) -> Result<Duration, String>,
+    ) -> Result<Condition, String> {
+        let factor = self
+            .factor
+            .filter(|f| *f > 1.0)
+            .ok_or_else(|| format!("{ctx}: factor (> 1) is required"))?;
+        let baseline = duration(
+            self.baseline.as_deref().unwrap_or("24h"),
+            &format!("{ctx}.baseline"),
+        )?;
+        self.unused(ctx, "threshold_percent", self.threshold_percent.is_some())?;
+        self.unused(ctx, "reports", self.reports.is_some())?;
+        Ok(Condition::DurationRegression {
+            factor,
+            window: required_window(ctx, window)?,
+            baseline,
+            min_runs: self.min_runs.unwrap_or(5).max(1),
+        })
+    }
+
+    fn report_burst(&self, ctx: &str, window: Option<Duration>) -> Result<Condition, String> {
+        let reports = self
+            .reports
+            .filter(|n| *n >= 2)
+            .ok_or_else(|| format!("{ctx}: reports (at least 2) is required"))?;
+        let categories = self
+            .category
+            .iter()
+            .map(|c| Category::parse(c).map_err(|e| format!("{ctx}.category: {e}")))
+            .collect::<Result<_, _>>()?;
+        self.unused(ctx, "threshold_percent", self.threshold_percent.is_some())?;
+        self.unused(ctx, "factor", self.factor.is_some())?;
+        Ok(Condition::ReportBurst {
+            reports,
+            window: required_window(ctx, window)?,
+            categories,
+        })
+    }
+
+    /// A field set on a signal that does not read it is a mistake, not something to ignore.
+    fn unused(&self, ctx: &str, field: &str, present: bool) -> Result<(), String> {
+        if present {
+            Err(format!(
+                "{ctx}: {field} does not apply to signal '{}'",
+                self.signal
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn required_window(ctx: &str, window: Option<Duration>) -> Result<Duration, String> {
+    window.ok_or_else(|| format!("{ctx}: window is required"))
 }
 
 /// A span in words for people: "30m", "1h 30m", "1day".

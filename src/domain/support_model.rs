@@ -200,84 +200,16 @@ impl SupportModel {
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let raw: RawModel = toml::from_str(text).map_err(|e| e.to_string())?;
         let team_keys = check_teams(&raw.teams)?;
-        let mut rules = Vec::with_capacity(raw.routing.rules.len());
-        for rule in raw.routing.rules {
-            rules.push(build_rule(rule, &team_keys)?);
-        }
-        if !team_keys.contains(raw.routing.fallback.as_str()) {
-            return Err(format!(
-                "routing.fallback names unknown team '{}'",
-                raw.routing.fallback
-            ));
-        }
-        let router = Router::new(rules, raw.routing.fallback);
-        let mut sla = BTreeMap::new();
-        for (name, policy) in raw.sla {
-            let severity = Severity::parse(&name).map_err(|e| format!("sla.{name}: {e}"))?;
-            if let Some(c) = &policy.calendar
-                && c != ALWAYS
-                && !raw.calendars.contains_key(c)
-            {
-                return Err(format!("sla.{name} names unknown calendar '{c}'"));
-            }
-            let policy = SlaPolicy {
-                calendar: policy.calendar.clone(),
-                first_response: duration(
-                    &policy.first_response,
-                    &format!("sla.{name}.first_response"),
-                )?,
-                resolution: duration(&policy.resolution, &format!("sla.{name}.resolution"))?,
-            };
-            if policy.first_response > policy.resolution {
-                return Err(format!(
-                    "sla.{name}: first_response is longer than resolution"
-                ));
-            }
-            sla.insert(severity, policy);
-        }
-        if let Some(missing) = Severity::ALL.into_iter().find(|s| !sla.contains_key(s)) {
-            return Err(format!(
-                "sla.{missing} is missing: every severity needs a policy"
-            ));
-        }
+        let router = build_router(raw.routing, &team_keys)?;
+        let sla = build_sla(raw.sla, &raw.calendars)?;
         let critical_tables = raw
             .severity
             .critical_tables
             .iter()
             .map(|p| Ok((p.clone(), table_glob(p, "severity.critical_tables")?)))
             .collect::<Result<_, String>>()?;
-        let default_freshness = duration(&raw.freshness.default, "freshness.default")?;
-        let freshness = raw
-            .freshness
-            .tables
-            .iter()
-            .map(|t| {
-                let ctx = format!("freshness.tables '{}'", t.pattern);
-                Ok((table_glob(&t.pattern, &ctx)?, duration(&t.target, &ctx)?))
-            })
-            .collect::<Result<_, String>>()?;
-        let mut calendars = BTreeMap::new();
-        calendars.insert(ALWAYS.to_string(), Calendar::always(ALWAYS));
-        for (name, c) in &raw.calendars {
-            let hours: Vec<(String, String)> = c
-                .hours
-                .iter()
-                .map(|(d, h)| (d.clone(), h.clone()))
-                .collect();
-            calendars.insert(
-                name.clone(),
-                Calendar::new(name, &c.timezone, &hours, &c.holidays)?,
-            );
-        }
-        for team in &raw.teams {
-            if let Some(c) = team
-                .calendar
-                .as_ref()
-                .filter(|c| !calendars.contains_key(*c))
-            {
-                return Err(format!("team '{}' names unknown calendar '{c}'", team.key));
-            }
-        }
+        let (default_freshness, freshness) = build_freshness(&raw.freshness)?;
+        let calendars = build_calendars(&raw.calendars, &raw.teams)?;
         let escalation = build_steps(&raw.escalation, &raw.teams)?;
         let incident_commander = raw.escalation.incident_commander.clone();
         let signals = match raw.incidents {
@@ -385,6 +317,102 @@ fn check_teams(teams: &[Team]) -> Result<HashSet<&str>, String> {
         return Err("no teams are defined".into());
     }
     Ok(keys)
+}
+
+/// The routing rules in order and the fallback, every team they name known.
+fn build_router(raw: RawRouting, team_keys: &HashSet<&str>) -> Result<Router, String> {
+    let mut rules = Vec::with_capacity(raw.rules.len());
+    for rule in raw.rules {
+        rules.push(build_rule(rule, team_keys)?);
+    }
+    if !team_keys.contains(raw.fallback.as_str()) {
+        return Err(format!(
+            "routing.fallback names unknown team '{}'",
+            raw.fallback
+        ));
+    }
+    Ok(Router::new(rules, raw.fallback))
+}
+
+/// One policy per severity, none missing, each first response due before resolution.
+fn build_sla(
+    raw: BTreeMap<String, RawSla>,
+    calendars: &BTreeMap<String, RawCalendar>,
+) -> Result<BTreeMap<Severity, SlaPolicy>, String> {
+    let mut sla = BTreeMap::new();
+    for (name, policy) in raw {
+        let severity = Severity::parse(&name).map_err(|e| format!("sla.{name}: {e}"))?;
+        if let Some(c) = &policy.calendar
+            && c != ALWAYS
+            && !calendars.contains_key(c)
+        {
+            return Err(format!("sla.{name} names unknown calendar '{c}'"));
+        }
+        let policy = SlaPolicy {
+            calendar: policy.calendar.clone(),
+            first_response: duration(
+                &policy.first_response,
+                &format!("sla.{name}.first_response"),
+            )?,
+            resolution: duration(&policy.resolution, &format!("sla.{name}.resolution"))?,
+        };
+        if policy.first_response > policy.resolution {
+            return Err(format!(
+                "sla.{name}: first_response is longer than resolution"
+            ));
+        }
+        sla.insert(severity, policy);
+    }
+    if let Some(missing) = Severity::ALL.into_iter().find(|s| !sla.contains_key(s)) {
+        return Err(format!(
+            "sla.{missing} is missing: every severity needs a policy"
+        ));
+    }
+    Ok(sla)
+}
+
+/// The default freshness target and the per-table ones, first match wins.
+fn build_freshness(raw: &RawFreshness) -> Result<(Duration, Vec<(GlobMatcher, Duration)>), String> {
+    let default = duration(&raw.default, "freshness.default")?;
+    let tables = raw
+        .tables
+        .iter()
+        .map(|t| {
+            let ctx = format!("freshness.tables '{}'", t.pattern);
+            Ok((table_glob(&t.pattern, &ctx)?, duration(&t.target, &ctx)?))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok((default, tables))
+}
+
+/// The named calendars plus the built-in round-the-clock one; every team's calendar known.
+fn build_calendars(
+    raw: &BTreeMap<String, RawCalendar>,
+    teams: &[Team],
+) -> Result<BTreeMap<String, Calendar>, String> {
+    let mut calendars = BTreeMap::new();
+    calendars.insert(ALWAYS.to_string(), Calendar::always(ALWAYS));
+    for (name, c) in raw {
+        let hours: Vec<(String, String)> = c
+            .hours
+            .iter()
+            .map(|(d, h)| (d.clone(), h.clone()))
+            .collect();
+        calendars.insert(
+            name.clone(),
+            Calendar::new(name, &c.timezone, &hours, &c.holidays)?,
+        );
+    }
+    for team in teams {
+        if let Some(c) = team
+            .calendar
+            .as_ref()
+            .filter(|c| !calendars.contains_key(*c))
+        {
+            return Err(format!("team '{}' names unknown calendar '{c}'", team.key));
+        }
+    }
+    Ok(calendars)
 }
 
 /// Parse the chain and check that every step reaches someone on every team it covers.

@@ -14,6 +14,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::domain::escalation::{Clocks, Firing, Recipient, Step};
 use crate::domain::secret;
 use crate::domain::status::Status;
+use crate::domain::support_model::Team;
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
@@ -250,23 +251,7 @@ fn fire(
         None => None,
     };
     let team = desk.model.team(&ticket.team);
-    let mut recipients: Vec<String> = step
-        .notify
-        .iter()
-        .filter_map(|r| match r {
-            Recipient::AssigneeOrQueue => {
-                assignee.clone().or_else(|| team.map(|t| t.queue.clone()))
-            }
-            Recipient::Queue => team.map(|t| t.queue.clone()),
-            Recipient::Lead => team.map(|t| t.lead.clone()),
-            Recipient::Manager => team.and_then(|t| t.manager.clone()),
-            Recipient::OnCall => team.and_then(|t| t.oncall.clone()),
-            Recipient::IncidentCommander => desk.model.incident_commander.clone(),
-            Recipient::Address(a) => Some(a.clone()),
-        })
-        .collect();
-    recipients.sort();
-    recipients.dedup();
+    let recipients = step_recipients(desk, step, team, assignee.as_deref());
     TicketEscalation::insert(
         conn,
         &NewTicketEscalation {
@@ -286,26 +271,7 @@ fn fire(
     let headline = headline(step, ticket, now);
     let mut sent = Vec::new();
     for recipient in &recipients {
-        let fields = email::Escalation {
-            number: ticket.number().to_string(),
-            headline: headline.clone(),
-            step: key.to_string(),
-            severity: ticket.severity.to_string(),
-            category: ticket.category.to_string(),
-            team: team.map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
-            status: ticket.status.to_string(),
-            assignee: assignee.clone().unwrap_or_else(|| "nobody".into()),
-            first_response_due: rfc3339(ticket.first_response_due),
-            resolution_due: rfc3339(ticket.resolution_due),
-            table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
-            excerpt: email::short(&ticket.description, 300),
-            ticket_url: format!("{}/tickets/{}", desk.mail.base_url, ticket.number()),
-            ack_url: format!(
-                "{}/ack/{}",
-                desk.mail.base_url,
-                ack_token(&desk.signing_key, ticket.id, key, now + ACK_LINK_LIFETIME)
-            ),
-        };
+        let fields = escalation_email(desk, ticket, team, assignee.as_deref(), &headline, key, now);
         let rendered = email::escalation(&fields)?;
         let message = Message {
             template: "escalation",
@@ -317,6 +283,79 @@ fn fire(
         ticket_changes::queue_step_email(conn, &desk.mail, ticket, message, now)?;
         sent.push(recipient.clone());
     }
+    record_escalated(conn, ticket, key, &recipients, now)?;
+    Ok(sent)
+}
+
+/// The addresses a step notifies on this ticket, each once; a contact the team lacks is
+/// skipped.
+fn step_recipients(
+    desk: &Desk,
+    step: &Step,
+    team: Option<&Team>,
+    assignee: Option<&str>,
+) -> Vec<String> {
+    let mut recipients: Vec<String> = step
+        .notify
+        .iter()
+        .filter_map(|r| match r {
+            Recipient::AssigneeOrQueue => assignee
+                .map(str::to_string)
+                .or_else(|| team.map(|t| t.queue.clone())),
+            Recipient::Queue => team.map(|t| t.queue.clone()),
+            Recipient::Lead => team.map(|t| t.lead.clone()),
+            Recipient::Manager => team.and_then(|t| t.manager.clone()),
+            Recipient::OnCall => team.and_then(|t| t.oncall.clone()),
+            Recipient::IncidentCommander => desk.model.incident_commander.clone(),
+            Recipient::Address(a) => Some(a.clone()),
+        })
+        .collect();
+    recipients.sort();
+    recipients.dedup();
+    recipients
+}
+
+/// What one escalation email says; the same for every recipient but its acknowledge link
+/// is the step's.
+fn escalation_email(
+    desk: &Desk,
+    ticket: &Ticket,
+    team: Option<&Team>,
+    assignee: Option<&str>,
+    headline: &str,
+    key: &str,
+    now: NaiveDateTime,
+) -> email::Escalation {
+    email::Escalation {
+        number: ticket.number().to_string(),
+        headline: headline.to_string(),
+        step: key.to_string(),
+        severity: ticket.severity.to_string(),
+        category: ticket.category.to_string(),
+        team: team.map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
+        status: ticket.status.to_string(),
+        assignee: assignee.unwrap_or("nobody").to_string(),
+        first_response_due: rfc3339(ticket.first_response_due),
+        resolution_due: rfc3339(ticket.resolution_due),
+        table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
+        excerpt: email::short(&ticket.description, 300),
+        ticket_url: format!("{}/tickets/{}", desk.mail.base_url, ticket.number()),
+        ack_url: format!(
+            "{}/ack/{}",
+            desk.mail.base_url,
+            ack_token(&desk.signing_key, ticket.id, key, now + ACK_LINK_LIFETIME)
+        ),
+    }
+}
+
+/// The ticket's timeline notes the step and whom it notified.
+fn record_escalated(
+    conn: &mut DbConnection,
+    ticket: &Ticket,
+    key: &str,
+    recipients: &[String],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     let detail = format!(
         "escalation step {key}: {}",
         if recipients.is_empty() {
@@ -337,7 +376,7 @@ fn fire(
             version: ticket.version,
         }],
     )?;
-    Ok(sent)
+    Ok(())
 }
 
 fn headline(step: &Step, ticket: &Ticket, now: NaiveDateTime) -> String {

@@ -131,6 +131,37 @@ async fn agent_triages_in_the_browser(backend: Backend) {
         inspect_desk::domain::role::Role::Agent,
         "a-long-test-password",
     );
+    let (original, duplicate) = file_an_invoice_report_and_its_duplicate(&app).await;
+    let client = browser(&driver).await;
+    let result = async {
+        sign_in(&client, &app, "triager@example.com", "a-long-test-password").await?;
+        let numbers = queue_numbers_of_category(&client, &app, "stale_profile").await?;
+        client
+            .find(Locator::LinkText(&duplicate))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, &format!("/tickets/{duplicate}")).await?;
+        let category = reclassify_as_failed_report(&client).await?;
+        comment_publicly(&client, "Thanks, we are on it.").await?;
+        let status = merge_into(&client, &original).await?;
+        Ok::<_, fantoccini::error::CmdError>((numbers, category, status))
+    }
+    .await;
+    client.close().await.ok();
+    let (numbers, category, status) = result.expect("browser steps");
+    assert_eq!(
+        numbers,
+        vec![duplicate.clone()],
+        "the filter shows only the stale-profile ticket"
+    );
+    assert_eq!(category.as_deref(), Some("failed_report"));
+    assert_eq!(status, "closed");
+}
+
+/// Two reports of the same invoices table; the second, filed as a stale profile, is the
+/// one the agent corrects and merges. Returns both numbers.
+async fn file_an_invoice_report_and_its_duplicate(app: &TestApp) -> (String, String) {
     let report = |email: &str, kind: &str, text: &str| {
         serde_json::json!({"reporter_email": email, "kind": kind, "warehouse_type": "redshift",
                            "table": "dw.finance.invoices", "description": text})
@@ -151,135 +182,150 @@ async fn agent_triages_in_the_browser(backend: Backend) {
         ))
         .await;
     assert_eq!(duplicate["category"], "stale_profile");
-    let (original, duplicate) = (
+    (
         original["number"].as_str().unwrap().to_string(),
         duplicate["number"].as_str().unwrap().to_string(),
-    );
-    let client = browser(&driver).await;
-    let result = async {
-        client.goto(&app.url("/login")).await?;
-        client
-            .find(Locator::Id("email"))
+    )
+}
+
+/// Sign in through the login form and land on the agent's own page.
+async fn sign_in(
+    client: &fantoccini::Client,
+    app: &TestApp,
+    email: &str,
+    password: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    client.goto(&app.url("/login")).await?;
+    client
+        .find(Locator::Id("email"))
+        .await?
+        .send_keys(email)
+        .await?;
+    client
+        .find(Locator::Id("password"))
+        .await?
+        .send_keys(password)
+        .await?;
+    client
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(client, "/my/reports").await
+}
+
+/// Filter the queue to one category; returns the ticket numbers it then lists.
+async fn queue_numbers_of_category(
+    client: &fantoccini::Client,
+    app: &TestApp,
+    category: &str,
+) -> Result<Vec<String>, fantoccini::error::CmdError> {
+    client.goto(&app.url("/queue")).await?;
+    client
+        .find(Locator::Css("select[name=category]"))
+        .await?
+        .select_by_value(category)
+        .await?;
+    client
+        .find(Locator::Id("apply-filters"))
+        .await?
+        .click()
+        .await?;
+    let filtered = format!("category={category}");
+    for _ in 0..50 {
+        if client
+            .current_url()
             .await?
-            .send_keys("triager@example.com")
-            .await?;
-        client
-            .find(Locator::Id("password"))
-            .await?
-            .send_keys("a-long-test-password")
-            .await?;
-        client
-            .find(Locator::Css("form[action='/login'] button[type=submit]"))
-            .await?
-            .click()
-            .await?;
-        wait_for_path(&client, "/my/reports").await?;
-        // Filter the queue to the duplicate's category.
-        client.goto(&app.url("/queue")).await?;
-        client
-            .find(Locator::Css("select[name=category]"))
-            .await?
-            .select_by_value("stale_profile")
-            .await?;
-        client
-            .find(Locator::Id("apply-filters"))
-            .await?
-            .click()
-            .await?;
-        for _ in 0..50 {
-            if client
-                .current_url()
-                .await?
-                .query()
-                .is_some_and(|q| q.contains("category=stale_profile"))
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            .query()
+            .is_some_and(|q| q.contains(&filtered))
+        {
+            break;
         }
-        client
-            .wait()
-            .for_element(Locator::Id("queue-table"))
-            .await?;
-        let links = client.find_all(Locator::Css("a.ticket-link")).await?;
-        let mut numbers = Vec::new();
-        for link in &links {
-            numbers.push(link.text().await?);
-        }
-        client
-            .find(Locator::LinkText(&duplicate))
-            .await?
-            .click()
-            .await?;
-        wait_for_path(&client, &format!("/tickets/{duplicate}")).await?;
-        // Reclassify with a reason.
-        client
-            .find(Locator::Id("category"))
-            .await?
-            .select_by_value("failed_report")
-            .await?;
-        client
-            .find(Locator::Id("reason"))
-            .await?
-            .send_keys("it is the report that fails")
-            .await?;
-        client
-            .find(Locator::Id("update-submit"))
-            .await?
-            .click()
-            .await?;
-        wait_for_text(&client, "reclassified stale_profile → failed_report").await?;
-        let category = client
-            .find(Locator::Id("ticket-category"))
-            .await?
-            .attr("data-category")
-            .await?;
-        // A public comment.
-        client
-            .find(Locator::Id("comment-body"))
-            .await?
-            .send_keys("Thanks, we are on it.")
-            .await?;
-        client
-            .find(Locator::Id("comment-public"))
-            .await?
-            .click()
-            .await?;
-        client
-            .find(Locator::Id("comment-submit"))
-            .await?
-            .click()
-            .await?;
-        wait_for_text(&client, "Thanks, we are on it.").await?;
-        // Merge into the original.
-        client
-            .find(Locator::Id("merge-into"))
-            .await?
-            .send_keys(&original)
-            .await?;
-        client
-            .find(Locator::Id("merge-submit"))
-            .await?
-            .click()
-            .await?;
-        wait_for_text(&client, &format!("merged into {original}")).await?;
-        let status = client
-            .find(Locator::Id("ticket-status"))
-            .await?
-            .text()
-            .await?;
-        Ok::<_, fantoccini::error::CmdError>((numbers, category, status))
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    .await;
-    client.close().await.ok();
-    let (numbers, category, status) = result.expect("browser steps");
-    assert_eq!(
-        numbers,
-        vec![duplicate.clone()],
-        "the filter shows only the stale-profile ticket"
-    );
-    assert_eq!(category.as_deref(), Some("failed_report"));
-    assert_eq!(status, "closed");
+    client
+        .wait()
+        .for_element(Locator::Id("queue-table"))
+        .await?;
+    let links = client.find_all(Locator::Css("a.ticket-link")).await?;
+    let mut numbers = Vec::new();
+    for link in &links {
+        numbers.push(link.text().await?);
+    }
+    Ok(numbers)
+}
+
+/// On the open ticket: reclassify with a reason; returns the category the page then shows.
+async fn reclassify_as_failed_report(
+    client: &fantoccini::Client,
+) -> Result<Option<String>, fantoccini::error::CmdError> {
+    client
+        .find(Locator::Id("category"))
+        .await?
+        .select_by_value("failed_report")
+        .await?;
+    client
+        .find(Locator::Id("reason"))
+        .await?
+        .send_keys("it is the report that fails")
+        .await?;
+    client
+        .find(Locator::Id("update-submit"))
+        .await?
+        .click()
+        .await?;
+    wait_for_text(client, "reclassified stale_profile → failed_report").await?;
+    client
+        .find(Locator::Id("ticket-category"))
+        .await?
+        .attr("data-category")
+        .await
+}
+
+/// On the open ticket: a public comment, shown once posted.
+async fn comment_publicly(
+    client: &fantoccini::Client,
+    text: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    client
+        .find(Locator::Id("comment-body"))
+        .await?
+        .send_keys(text)
+        .await?;
+    client
+        .find(Locator::Id("comment-public"))
+        .await?
+        .click()
+        .await?;
+    client
+        .find(Locator::Id("comment-submit"))
+        .await?
+        .click()
+        .await?;
+    wait_for_text(client, text).await
+}
+
+/// On the open ticket: merge it into `original`; returns the status the page then shows.
+async fn merge_into(
+    client: &fantoccini::Client,
+    original: &str,
+) -> Result<String, fantoccini::error::CmdError> {
+    client
+        .find(Locator::Id("merge-into"))
+        .await?
+        .send_keys(original)
+        .await?;
+    client
+        .find(Locator::Id("merge-submit"))
+        .await?
+        .click()
+        .await?;
+    wait_for_text(client, &format!("merged into {original}")).await?;
+    client
+        .find(Locator::Id("ticket-status"))
+        .await?
+        .text()
+        .await
 }
 
 /// An incident opens: the report form shows it as a known issue, an analyst joins it in

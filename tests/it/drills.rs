@@ -262,13 +262,48 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"]);
     let (_server, base, _, _output) = start_serve(&mut command);
     let token = create_token(&db.url, "metrics,read");
+    let admin = signed_in_demo_admin(&base).await;
+    let before = live_figures(&admin, &base, &token, true).await;
+    assert!(
+        before.0.iter().any(|l| l.starts_with("desk_tickets")),
+        "the demo desk has tickets to count: {before:?}"
+    );
+
+    let page = text(&admin, format!("{base}/admin/drills")).await;
+    assert!(
+        page.contains("Run drill") && page.contains(RECIPIENT),
+        "{page}"
+    );
+    let csrf = hidden_field(&page, "csrf_token");
+    a_bad_scenario_is_refused_and_nothing_stored(&admin, &base, &csrf).await;
+    let report = run_from_the_button_until_done(&admin, &base, &csrf).await;
+    assert!(report.contains("id=\"drill-status\">passed"), "{report}");
+    assert!(!report.contains("status-failed"), "{report}");
+
+    // The drill ran inside this server: its counters (runs finished and their durations,
+    // breaches, escalation mail), its gauges and the live incidents did not move.
+    let after = live_figures(&admin, &base, &token, true).await;
+    let moved: Vec<&String> = after.0.iter().filter(|l| !before.0.contains(l)).collect();
+    assert!(moved.is_empty(), "the drill moved these figures: {moved:?}");
+    assert_eq!(before.1, after.1, "live incidents changed");
+    no_drill_table_run_or_ticket_on_the_pages(&admin, &base).await;
+    mail_went_only_to_the_drill_recipient(&sink);
+    // The start is in the audit log, by whom.
+    let audit = text(&admin, format!("{base}/admin/audit")).await;
+    assert!(
+        audit.contains("drill_started") && audit.contains("admin@inspect.example"),
+        "{audit}"
+    );
+}
+
+/// A client signed in as the demo desk's admin through the login form.
+async fn signed_in_demo_admin(base: &str) -> reqwest::Client {
     let admin = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
         .unwrap();
-    let get = |path: &str| text(&admin, format!("{base}{path}"));
-    let login = get("/login").await;
+    let login = text(&admin, format!("{base}/login")).await;
     let signed_in = admin
         .post(format!("{base}/login"))
         .form(&[
@@ -280,34 +315,37 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), 303);
-    let before = live_figures(&admin, &base, &token, true).await;
-    assert!(
-        before.0.iter().any(|l| l.starts_with("desk_tickets")),
-        "the demo desk has tickets to count: {before:?}"
-    );
+    admin
+}
 
-    let page = get("/admin/drills").await;
-    assert!(
-        page.contains("Run drill") && page.contains(RECIPIENT),
-        "{page}"
-    );
-    let csrf = hidden_field(&page, "csrf_token");
-
-    // A bad scenario is refused with a message, and nothing is stored.
+/// A bad scenario is refused with a message, and nothing is stored.
+async fn a_bad_scenario_is_refused_and_nothing_stored(
+    admin: &reqwest::Client,
+    base: &str,
+    csrf: &str,
+) {
     let refused = admin
         .post(format!("{base}/admin/drills"))
-        .form(&[("csrf_token", csrf.as_str()), ("scenario", "fire-drill")])
+        .form(&[("csrf_token", csrf), ("scenario", "fire-drill")])
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("There is no drill"));
-    assert!(get("/admin/drills").await.contains("No drill has run yet."));
+    assert!(
+        text(admin, format!("{base}/admin/drills"))
+            .await
+            .contains("No drill has run yet.")
+    );
+}
 
+/// Start the Snowflake drill from the admin page and wait (up to a minute) until its page
+/// no longer says running. Returns that page.
+async fn run_from_the_button_until_done(admin: &reqwest::Client, base: &str, csrf: &str) -> String {
     let started = admin
         .post(format!("{base}/admin/drills"))
         .form(&[
-            ("csrf_token", csrf.as_str()),
+            ("csrf_token", csrf),
             ("scenario", "snowflake-timeout-burst"),
             ("recipients", ""),
         ])
@@ -318,8 +356,8 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
     let location = started.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with("/admin/drills/"), "{location}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let report = loop {
-        let page = get(&location).await;
+    loop {
+        let page = text(admin, format!("{base}{location}")).await;
         if !page.contains("id=\"drill-status\">running") {
             break page;
         }
@@ -328,28 +366,31 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
             "the drill did not finish:\n{page}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
-    assert!(report.contains("id=\"drill-status\">passed"), "{report}");
-    assert!(!report.contains("status-failed"), "{report}");
+    }
+}
 
-    // The drill ran inside this server: its counters (runs finished and their durations,
-    // breaches, escalation mail), its gauges and the live incidents did not move.
-    let after = live_figures(&admin, &base, &token, true).await;
-    let moved: Vec<&String> = after.0.iter().filter(|l| !before.0.contains(l)).collect();
-    assert!(moved.is_empty(), "the drill moved these figures: {moved:?}");
-    assert_eq!(before.1, after.1, "live incidents changed");
-    let telemetry = get("/telemetry?window=24h").await;
+/// The dashboard, run list and queue show nothing of the drill.
+async fn no_drill_table_run_or_ticket_on_the_pages(admin: &reqwest::Client, base: &str) {
+    let telemetry = text(admin, format!("{base}/telemetry?window=24h")).await;
     assert!(telemetry.contains("Snowflake"), "{telemetry}");
     assert!(
         !telemetry.contains("DRILL_"),
         "drill tables on the dashboard"
     );
-    assert!(!get("/runs").await.contains("DRILL_"), "drill runs listed");
     assert!(
-        !get("/queue").await.contains("DRILL "),
+        !text(admin, format!("{base}/runs")).await.contains("DRILL_"),
+        "drill runs listed"
+    );
+    assert!(
+        !text(admin, format!("{base}/queue"))
+            .await
+            .contains("DRILL "),
         "drill tickets left open"
     );
-    // Its mail went out through the server's SMTP, to the drill's recipient only.
+}
+
+/// Its mail went out through the server's SMTP, to the drill's recipient only.
+fn mail_went_only_to_the_drill_recipient(sink: &SmtpSink) {
     let received = sink.wait_for(1);
     std::thread::sleep(std::time::Duration::from_millis(500));
     let received = if received.is_empty() {
@@ -366,10 +407,4 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
                 .starts_with("[DRILL]")
         );
     }
-    // The start is in the audit log, by whom.
-    let audit = get("/admin/audit").await;
-    assert!(
-        audit.contains("drill_started") && audit.contains("admin@inspect.example"),
-        "{audit}"
-    );
 }

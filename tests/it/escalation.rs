@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, hidden_field};
 use crate::on_both_backends;
-use crate::smtp::{SmtpSink, free_port};
+use crate::smtp::{Received, SmtpSink, free_port};
 
 on_both_backends!(
     escalation_walks_the_chain_over_real_smtp,
@@ -40,6 +40,40 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
         2,
         "the confirmation and the team queue's notice"
     );
+    let root = confirmation_and_notice_thread_on_the_ticket(&sink);
+
+    reminder_reaches_the_queue_in_the_thread(&app, &sink, &root).await;
+    let breach = breach_reaches_the_lead(&app, &sink).await;
+    acknowledge_link_works_once(&app, &breach).await;
+
+    // Acknowledged: the manager step an hour later does not fire.
+    app.clock
+        .advance(TimeDelta::hours(1) + TimeDelta::minutes(5));
+    assert_eq!(app.sweep().await.steps, 0);
+    let version = acknowledged_after_reminder_and_breach(&app, &number).await;
+    // A change to the ticket re-arms escalation: the manager step fires now.
+    let write = app.token(&[Scope::Write]);
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/tickets/{number}")))
+        .bearer_auth(write)
+        .json(&json!({"assignee": "none", "team": "support", "version": version}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let swept = app.sweep().await;
+    assert_eq!(swept.steps, 1, "{:?}", swept.lines);
+    assert!(
+        swept.lines[0].contains("first-response-manager"),
+        "{:?}",
+        swept.lines
+    );
+}
+
+/// The reporter's confirmation and the team queue's notice, the notice threaded on the
+/// confirmation. Returns the thread's root Message-ID.
+fn confirmation_and_notice_thread_on_the_ticket(sink: &SmtpSink) -> String {
     let first_two = sink.wait_for(2);
     let confirmation = first_two
         .iter()
@@ -64,8 +98,12 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
         confirmation.header("To").as_deref(),
         Some("ana@example.com")
     );
+    root
+}
 
-    // 75% of the way to first response (6 of 8 hours): reminder to the team queue.
+/// 75% of the way to first response (6 of 8 hours): one reminder, once, to the team
+/// queue, threaded on the ticket.
+async fn reminder_reaches_the_queue_in_the_thread(app: &TestApp, sink: &SmtpSink, root: &str) {
     app.clock
         .advance(TimeDelta::hours(6) + TimeDelta::minutes(5));
     let swept = app.sweep().await;
@@ -79,14 +117,16 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
     );
     assert!(reminder.header("Subject").unwrap().contains("Escalation"));
     assert_eq!(
-        reminder.header("In-Reply-To"),
-        Some(root.clone()),
+        reminder.header("In-Reply-To").as_deref(),
+        Some(root),
         "threaded on the ticket"
     );
-    assert_eq!(reminder.header("References"), Some(root.clone()));
-    assert_ne!(reminder.header("Message-ID"), Some(root.clone()));
+    assert_eq!(reminder.header("References").as_deref(), Some(root));
+    assert_ne!(reminder.header("Message-ID").as_deref(), Some(root));
+}
 
-    // Breach: the team lead.
+/// Breach, two hours later: the team lead. Returns the breach email.
+async fn breach_reaches_the_lead(app: &TestApp, sink: &SmtpSink) -> Received {
     app.clock.advance(TimeDelta::hours(2));
     assert_eq!(app.sweep().await.steps, 1);
     app.deliver().await;
@@ -95,7 +135,11 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
         breach.header("To").as_deref(),
         Some("lucia.ferreira@inspect.example")
     );
-    // The acknowledge link works once.
+    breach
+}
+
+/// The acknowledge link in the breach email works once; a forged one is refused.
+async fn acknowledge_link_works_once(app: &TestApp, breach: &Received) {
     let text = breach.text();
     let start = text
         .find(&format!("{}/ack/", app.address))
@@ -125,11 +169,11 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
     assert_eq!(again.status(), 410, "the link works once");
     let forged = link.replace(".", ".0");
     assert_eq!(app.client.get(&forged).send().await.unwrap().status(), 403);
+}
 
-    // Acknowledged: the manager step an hour later does not fire.
-    app.clock
-        .advance(TimeDelta::hours(1) + TimeDelta::minutes(5));
-    assert_eq!(app.sweep().await.steps, 0);
+/// The API shows the two steps that fired, the breach acknowledged, the SLA breached.
+/// Returns the ticket's version.
+async fn acknowledged_after_reminder_and_breach(app: &TestApp, number: &str) -> Value {
     let token = app.token(&[Scope::Read]);
     let json: Value = app
         .client
@@ -150,24 +194,7 @@ async fn escalation_walks_the_chain_over_real_smtp(backend: Backend) {
     assert_eq!(steps, ["first-response-reminder", "first-response-breach"]);
     assert_eq!(json["escalations"][1]["acknowledged"], true);
     assert_eq!(json["sla"]["state"], "breached");
-    // A change to the ticket re-arms escalation: the manager step fires now.
-    let write = app.token(&[Scope::Write]);
-    let response = app
-        .client
-        .patch(app.url(&format!("/api/v1/tickets/{number}")))
-        .bearer_auth(write)
-        .json(&json!({"assignee": "none", "team": "support", "version": json["version"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let swept = app.sweep().await;
-    assert_eq!(swept.steps, 1, "{:?}", swept.lines);
-    assert!(
-        swept.lines[0].contains("first-response-manager"),
-        "{:?}",
-        swept.lines
-    );
+    json["version"].clone()
 }
 
 async fn smtp_down_then_up_delivers_each_message_once(backend: Backend) {

@@ -15,6 +15,47 @@ on_both_backends!(
 
 async fn incident_updates_reach_each_reporter_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let (incident, children) = file_a_lead_report_and_three_more(&app).await;
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let inc = incident["number"].as_str().unwrap();
+    declare_and_attach(&app, &agent, inc, &children).await;
+    an_update_reaches_each_reporter_once(&app, &agent, inc, &children).await;
+
+    // y's report was answered on its own already; x's second waits on x.
+    let x_second = children[1]["number"].as_str().unwrap();
+    let y_report = children[2]["number"].as_str().unwrap();
+    for (number, status) in [(y_report, "resolved"), (x_second, "waiting_on_reporter")] {
+        let current: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
+        let (code, body) = api(
+            &app,
+            &[Scope::Write],
+            reqwest::Method::PATCH,
+            &format!("/api/v1/tickets/{number}"),
+            Some(json!({"status": status, "version": current["version"]})),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+    }
+    // Resolving the incident resolves its reports still open, each noting why; every
+    // reporter hears once, in the incident's update, and no one gets a per-ticket
+    // "resolved" email besides the one y had.
+    let before = app.count("outbox");
+    resolve_the_incident(&app, inc).await;
+    assert_eq!(app.count("outbox"), before + 3, "lead, x once, y once");
+    assert_eq!(
+        app.count("outbox WHERE template = 'resolved'"),
+        1,
+        "only y's own resolution"
+    );
+    each_report_resolved_with_the_incident(&app, inc, &children, y_report).await;
+    let mail = app.count(
+        "outbox WHERE template = 'incident_update' AND body_text LIKE '%Resolved: warehouse resized%'",
+    );
+    assert_eq!(mail, 3);
+}
+
+/// The report that becomes the incident, then three more: two from x, one from y.
+async fn file_a_lead_report_and_three_more(app: &TestApp) -> (Value, Vec<Value>) {
     let incident = app
         .file_report(report(
             "lead@example.com",
@@ -35,11 +76,14 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
             .await,
         );
     }
-    let (agent, _) = app.signed_in(Role::Agent).await;
-    let inc = incident["number"].as_str().unwrap();
+    (incident, children)
+}
+
+/// The agent declares `inc` an incident and attaches each of `children` to it.
+async fn declare_and_attach(app: &TestApp, agent: &reqwest::Client, inc: &str, children: &[Value]) {
     assert_eq!(
         app.post_form_as(
-            &agent,
+            agent,
             &format!("/tickets/{inc}/incident"),
             &[("action", "declare")]
         )
@@ -47,21 +91,31 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
         .status(),
         303
     );
-    for child in &children {
+    for child in children {
         let number = child["number"].as_str().unwrap();
         let response = app
             .post_form_as(
-                &agent,
+                agent,
                 &format!("/tickets/{number}/incident"),
                 &[("action", "attach"), ("incident", inc)],
             )
             .await;
         assert_eq!(response.status(), 303);
     }
+}
+
+/// An incident update goes to each reporter once (x filed twice) and shows on every
+/// attached report.
+async fn an_update_reaches_each_reporter_once(
+    app: &TestApp,
+    agent: &reqwest::Client,
+    inc: &str,
+    children: &[Value],
+) {
     let before = app.count("outbox");
     let page = app
         .post_form_as(
-            &agent,
+            agent,
             &format!("/tickets/{inc}/incident"),
             &[
                 ("action", "update"),
@@ -83,7 +137,7 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
         .unwrap();
     assert!(child_page.contains("Warehouse resized"));
     let (_, json) = api(
-        &app,
+        app,
         &[Scope::Read],
         reqwest::Method::GET,
         &format!(
@@ -94,29 +148,13 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
     )
     .await;
     assert_eq!(json["incident"], inc);
+}
 
-    // y's report was answered on its own already; x's second waits on x.
-    let x_second = children[1]["number"].as_str().unwrap();
-    let y_report = children[2]["number"].as_str().unwrap();
-    for (number, status) in [(y_report, "resolved"), (x_second, "waiting_on_reporter")] {
-        let current: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
-        let (code, body) = api(
-            &app,
-            &[Scope::Write],
-            reqwest::Method::PATCH,
-            &format!("/api/v1/tickets/{number}"),
-            Some(json!({"status": status, "version": current["version"]})),
-        )
-        .await;
-        assert_eq!(code, 200, "{body}");
-    }
-    // Resolving the incident resolves its reports still open, each noting why; every
-    // reporter hears once, in the incident's update, and no one gets a per-ticket
-    // "resolved" email besides the one y had.
-    let before = app.count("outbox");
+/// Resolve the incident through the API; the answer carries the stored version.
+async fn resolve_the_incident(app: &TestApp, inc: &str) {
     let current: Value = app.api_json(&format!("/api/v1/tickets/{inc}")).await;
     let (code, resolved) = api(
-        &app,
+        app,
         &[Scope::Write],
         reqwest::Method::PATCH,
         &format!("/api/v1/tickets/{inc}"),
@@ -133,13 +171,17 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
         resolved["version"], stored["version"],
         "the answer carries the version the next change needs"
     );
-    assert_eq!(app.count("outbox"), before + 3, "lead, x once, y once");
-    assert_eq!(
-        app.count("outbox WHERE template = 'resolved'"),
-        1,
-        "only y's own resolution"
-    );
-    for child in &children {
+}
+
+/// Every report is resolved and carries the incident's reason; those still open when it
+/// resolved (all but y's) also say they resolved with it.
+async fn each_report_resolved_with_the_incident(
+    app: &TestApp,
+    inc: &str,
+    children: &[Value],
+    y_report: &str,
+) {
+    for child in children {
         let number = child["number"].as_str().unwrap();
         let t: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
         assert_eq!(t["status"], "resolved", "{number}");
@@ -164,10 +206,6 @@ async fn incident_updates_reach_each_reporter_once(backend: Backend) {
             "{number}: {events:?}"
         );
     }
-    let mail = app.count(
-        "outbox WHERE template = 'incident_update' AND body_text LIKE '%Resolved: warehouse resized%'",
-    );
-    assert_eq!(mail, 3);
 }
 
 /// Three reports, the first declared an incident and the others attached to it, by

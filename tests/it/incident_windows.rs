@@ -84,11 +84,20 @@ async fn window_rules_link_their_evidence(backend: Backend) {
         s.support_model = model;
     })
     .await;
-    // Redshift's day before the last hour: twelve one-minute runs, and a failure long ago.
+    post_batch(&app, &redshift_day_before(&app)).await;
+    assert!(incidents(&app).await.is_empty());
+    post_batch(&app, &redshift_slow_hour(&app)).await;
+    slow_hour_opens_a_duration_regression(&app).await;
+    post_batch(&app, &postgres_failing_hour(&app)).await;
+    failing_hour_opens_a_failure_rate(&app).await;
+}
+
+/// Redshift's day before the last hour: twelve one-minute runs, and a failure long ago.
+fn redshift_day_before(app: &TestApp) -> Vec<Value> {
     let mut baseline: Vec<Value> = (0..12)
         .map(|i| {
             timed_run(
-                &app,
+                app,
                 &format!("rs-day-{i}"),
                 "redshift",
                 "succeeded",
@@ -98,20 +107,22 @@ async fn window_rules_link_their_evidence(backend: Backend) {
         })
         .collect();
     baseline.push(timed_run(
-        &app,
+        app,
         "rs-day-failed",
         "redshift",
         "failed",
         300,
         60,
     ));
-    post_batch(&app, &baseline).await;
-    assert!(incidents(&app).await.is_empty());
-    // The last hour: twelve runs of 3 to 14 minutes, one failure (1 of 13: under 30%).
+    baseline
+}
+
+/// The last hour: twelve runs of 3 to 14 minutes, one failure (1 of 13: under 30%).
+fn redshift_slow_hour(app: &TestApp) -> Vec<Value> {
     let mut hour: Vec<Value> = (0..12)
         .map(|i| {
             timed_run(
-                &app,
+                app,
                 &format!("rs-hour-{i}"),
                 "redshift",
                 "succeeded",
@@ -121,15 +132,19 @@ async fn window_rules_link_their_evidence(backend: Backend) {
         })
         .collect();
     hour.push(timed_run(
-        &app,
+        app,
         "rs-hour-failed",
         "redshift",
         "failed",
         10,
         30,
     ));
-    post_batch(&app, &hour).await;
-    let open = incidents(&app).await;
+    hour
+}
+
+/// The one open incident is Redshift's slow hour, with the five slowest runs.
+async fn slow_hour_opens_a_duration_regression(app: &TestApp) {
+    let open = incidents(app).await;
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0]["signal"], "duration_regression");
     assert_eq!(open[0]["signal_key"], "slow-profiling:redshift");
@@ -152,24 +167,30 @@ async fn window_rules_link_their_evidence(backend: Backend) {
         ],
         "the five slowest runs of the hour"
     );
+}
 
-    // Postgres: 4 of 10 runs of the hour failed (40%), one more failed before the hour.
+/// Postgres: 4 of 10 runs of the hour failed (40%), one more failed before the hour.
+fn postgres_failing_hour(app: &TestApp) -> Vec<Value> {
     let mut runs: Vec<Value> = (0..10)
         .map(|i| {
             let status = if i % 3 == 0 { "failed" } else { "succeeded" };
-            timed_run(&app, &format!("pg-{i}"), "postgres", status, 55 - i, 60)
+            timed_run(app, &format!("pg-{i}"), "postgres", status, 55 - i, 60)
         })
         .collect();
     runs.push(timed_run(
-        &app,
+        app,
         "pg-old-failed",
         "postgres",
         "failed",
         90,
         60,
     ));
-    post_batch(&app, &runs).await;
-    let open = incidents(&app).await;
+    runs
+}
+
+/// Postgres's failure rate incident links the hour's four failures, not the older one.
+async fn failing_hour_opens_a_failure_rate(app: &TestApp) {
+    let open = incidents(app).await;
     let failing: Vec<&Value> = open
         .iter()
         .filter(|i| i["signal"] == "failure_rate")

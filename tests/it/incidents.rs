@@ -1,5 +1,5 @@
-//! Threshold incidents (the `[incidents]` rules of config/support-model.toml) and
-//! freshness auto-resolution, through the API as the profiler and analysts use it.
+//! Threshold incidents (the `[incidents]` rules of config/support-model.toml) and the known
+//! issues they show, through the API as the profiler and analysts use it.
 
 use chrono::TimeDelta;
 use serde_json::{Value, json};
@@ -8,15 +8,22 @@ use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
 /// Rules evaluated after every ingest (no debounce), as the tests need to see each step.
-async fn spawn(backend: Backend) -> TestApp {
+pub(crate) async fn spawn(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, |s| s.monitor_debounce_ms = 0).await
 }
 
-fn at(app: &TestApp, minutes_ago: i64) -> String {
+pub(crate) fn at(app: &TestApp, minutes_ago: i64) -> String {
     inspect_desk::clock::rfc3339(app.clock.now() - TimeDelta::minutes(minutes_ago))
 }
 
-fn run(app: &TestApp, id: &str, warehouse: &str, table: &str, status: &str, ago: i64) -> Value {
+pub(crate) fn run(
+    app: &TestApp,
+    id: &str,
+    warehouse: &str,
+    table: &str,
+    status: &str,
+    ago: i64,
+) -> Value {
     json!({
         "run_id": id, "warehouse_type": warehouse, "table": table, "status": status,
         "started_at": at(app, ago), "finished_at": at(app, ago - 1),
@@ -43,11 +50,11 @@ pub(crate) async fn incidents(app: &TestApp) -> Vec<Value> {
     body["incidents"].as_array().unwrap().clone()
 }
 
-async fn ticket(app: &TestApp, number: &str) -> Value {
+pub(crate) async fn ticket(app: &TestApp, number: &str) -> Value {
     app.api_json(&format!("/api/v1/tickets/{number}")).await
 }
 
-async fn events(app: &TestApp, number: &str) -> Vec<Value> {
+pub(crate) async fn events(app: &TestApp, number: &str) -> Vec<Value> {
     app.api_json(&format!("/api/v1/tickets/{number}/events"))
         .await
 }
@@ -92,9 +99,34 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
     }
     assert!(incidents(&app).await.is_empty());
 
+    critical_orders_time_out(&app).await;
+    let number = one_critical_timeout_incident(&app, &report_number).await;
+    incident_is_a_ticket_like_any_other(&app, &number, &report_number).await;
+    let later_number =
+        more_timeouts_and_a_later_report_join_it(&app, &number, &report_number).await;
+    resolves_once_the_cool_down_passes(&app, &number).await;
+    reporters_hear_once_and_reports_resolve_with_it(&app, &number, [&report_number, &later_number])
+        .await;
+    // A new burst later opens a new incident.
+    app.post_run(run(
+        &app,
+        "sf-timeout-20",
+        "snowflake",
+        "ANALYTICS.EVENTS.PAGEVIEWS",
+        "timed_out",
+        1,
+    ))
+    .await;
+    let open = incidents(&app).await;
+    assert_eq!(open.len(), 1);
+    assert_ne!(open[0]["number"], number);
+}
+
+/// Four timeouts of the critical ORDERS table, and one of a table nobody marked critical.
+async fn critical_orders_time_out(app: &TestApp) {
     for i in 0..4 {
         app.post_run(run(
-            &app,
+            app,
             &format!("sf-timeout-{i}"),
             "snowflake",
             "ANALYTICS.SALES.ORDERS",
@@ -105,7 +137,7 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
     }
     // A timeout on a table nobody marked critical is not this signal.
     app.post_run(run(
-        &app,
+        app,
         "sf-other",
         "snowflake",
         "RAW.EVENTS.CLICKS",
@@ -113,8 +145,12 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
         5,
     ))
     .await;
+}
 
-    let open = incidents(&app).await;
+/// The burst opened one critical-timeout incident with the ORDERS runs and the analyst's
+/// report as its evidence. Returns its number.
+async fn one_critical_timeout_incident(app: &TestApp, report_number: &str) -> String {
+    let open = incidents(app).await;
     assert_eq!(open.len(), 1, "one incident for the burst: {open:?}");
     let incident = &open[0];
     assert_eq!(incident["signal"], "critical_timeout");
@@ -136,27 +172,36 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
         incident["runbook_url"],
         "/runbooks/profiling-failure#critical_timeout"
     );
-    let number = incident["number"].as_str().unwrap().to_string();
+    incident["number"].as_str().unwrap().to_string()
+}
 
-    // The incident is a ticket like any other: routed, on the queue, with its reasons.
-    let parent = ticket(&app, &number).await;
+/// The incident is a ticket like any other: routed, on the queue, with its reasons.
+async fn incident_is_a_ticket_like_any_other(app: &TestApp, number: &str, report_number: &str) {
+    let parent = ticket(app, number).await;
     assert_eq!(parent["is_incident"], true);
     assert_eq!(
         parent["runbook_url"],
         "/runbooks/profiling-failure#critical_timeout"
     );
     assert_eq!(
-        ticket(&app, &report_number).await["runbook_url"],
+        ticket(app, report_number).await["runbook_url"],
         "/runbooks/profiling-failure"
     );
     assert_eq!(parent["category"], "profiling_failure");
     assert_eq!(parent["warehouse_type"], "snowflake");
     assert!(!parent["team"].as_str().unwrap().is_empty());
-    assert_eq!(ticket(&app, &report_number).await["incident"], number);
+    assert_eq!(ticket(app, report_number).await["incident"], number);
+}
 
-    // More timeouts and a later report: still one incident; the report joins it.
+/// More timeouts and a later report: still one incident; the report joins it. Returns the
+/// later report's number.
+async fn more_timeouts_and_a_later_report_join_it(
+    app: &TestApp,
+    number: &str,
+    report_number: &str,
+) -> String {
     app.post_run(run(
-        &app,
+        app,
         "sf-timeout-9",
         "snowflake",
         "ANALYTICS.SALES.ORDERS",
@@ -172,31 +217,36 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
         }))
         .await;
     let later_number = later["number"].as_str().unwrap().to_string();
-    let open = incidents(&app).await;
+    let open = incidents(app).await;
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["number"], number);
     assert_eq!(app.count("signal_incidents"), 1);
-    let mut expected = vec![report_number.clone(), later_number.clone()];
+    let mut expected = vec![report_number.to_string(), later_number.clone()];
     expected.sort();
     assert_eq!(sorted_numbers(&open[0]["linked_tickets"]), expected);
+    later_number
+}
 
+/// Past the window the incident stays open through the cool-down, then resolves, saying
+/// why on its timeline.
+async fn resolves_once_the_cool_down_passes(app: &TestApp, number: &str) {
     // Still inside the cool-down after the window has passed: stays open.
     app.clock.advance(TimeDelta::minutes(62));
-    let evaluation = evaluate(&app).await;
+    let evaluation = evaluate(app).await;
     assert!(evaluation.resolved.is_empty(), "{:?}", evaluation.lines);
     // The signal now says "no timeouts in the last hour"; 30 minutes of that resolves it.
     app.clock.advance(TimeDelta::minutes(31));
     // Nothing crossed for the cool-down since the last breach (62 + 31 minutes ago).
-    let evaluation = evaluate(&app).await;
+    let evaluation = evaluate(app).await;
     assert_eq!(
         evaluation.resolved,
-        vec![number.clone()],
+        vec![number.to_string()],
         "{:?}",
         evaluation.lines
     );
-    assert!(incidents(&app).await.is_empty());
-    assert_eq!(ticket(&app, &number).await["status"], "resolved");
-    let timeline = events(&app, &number).await;
+    assert!(incidents(app).await.is_empty());
+    assert_eq!(ticket(app, number).await["status"], "resolved");
+    let timeline = events(app, number).await;
     assert!(
         timeline.iter().any(|e| e["detail"]
             .as_str()
@@ -204,6 +254,13 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
             .contains("stayed below its threshold")),
         "{timeline:?}"
     );
+}
+
+async fn reporters_hear_once_and_reports_resolve_with_it(
+    app: &TestApp,
+    number: &str,
+    reports: [&str; 2],
+) {
     // Each reporter of an attached ticket heard once.
     for reporter in ["ana@example.com", "bo@example.com"] {
         assert_eq!(
@@ -215,9 +272,9 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
         );
     }
     // Its reports resolved with it, each saying so, without a "resolved" email each.
-    for report in [&report_number, &later_number] {
-        assert_eq!(ticket(&app, report).await["status"], "resolved", "{report}");
-        let timeline = events(&app, report).await;
+    for report in reports {
+        assert_eq!(ticket(app, report).await["status"], "resolved", "{report}");
+        let timeline = events(app, report).await;
         let note = format!("resolved with incident {number}");
         assert!(
             timeline
@@ -227,19 +284,6 @@ async fn burst_of_timeouts_opens_one_incident_that_recovery_resolves(backend: Ba
         );
     }
     assert_eq!(app.count("outbox WHERE template = 'resolved'"), 0);
-    // A new burst later opens a new incident.
-    app.post_run(run(
-        &app,
-        "sf-timeout-20",
-        "snowflake",
-        "ANALYTICS.EVENTS.PAGEVIEWS",
-        "timed_out",
-        1,
-    ))
-    .await;
-    let open = incidents(&app).await;
-    assert_eq!(open.len(), 1);
-    assert_ne!(open[0]["number"], number);
 }
 
 async fn failure_rate_over_the_last_runs(backend: Backend) {
@@ -347,82 +391,6 @@ async fn a_burst_of_reports_is_an_incident(backend: Backend) {
     assert_eq!(parent["category"], "stale_profile");
 }
 
-async fn fresh_profile_resolves_stale_tickets(backend: Backend) {
-    let app = spawn(backend).await;
-    let old = json!({
-        "run_id": "duck-old", "warehouse_type": "duckdb", "table": "local.main.trips",
-        "status": "succeeded", "started_at": at(&app, 4 * 1440), "finished_at": at(&app, 4 * 1440 - 3),
-        "row_count": 1200,
-        "columns": [
-            {"name": "rider_email", "semantic_type": "email", "confidence": 0.9},
-            {"name": "fare", "semantic_type": "currency", "confidence": 0.8}
-        ]
-    });
-    app.post_run(old).await;
-    let stale = app
-        .file_report(json!({
-            "reporter_email": "cy@example.com", "kind": "stale_profile", "warehouse_type": "duckdb",
-            "table": "local.main.trips",
-            "description": "The trips profile is four days old; it should refresh daily."
-        }))
-        .await;
-    let number = stale["number"].as_str().unwrap().to_string();
-    let other = app
-        .file_report(json!({
-            "reporter_email": "cy@example.com", "kind": "stale_profile", "warehouse_type": "duckdb",
-            "table": "local.main.zones",
-            "description": "The zones profile is stale too."
-        }))
-        .await;
-    assert_eq!(stale["status"], "new");
-    // A failed run changes nothing.
-    app.post_run(run(
-        &app,
-        "duck-fail",
-        "duckdb",
-        "local.main.trips",
-        "failed",
-        2,
-    ))
-    .await;
-    assert_eq!(ticket(&app, &number).await["status"], "new");
-    // A fresh successful profile resolves it, saying what changed.
-    let fresh = json!({
-        "run_id": "duck-new", "warehouse_type": "duckdb", "table": "local.main.trips",
-        "status": "succeeded", "started_at": at(&app, 1), "finished_at": at(&app, 0),
-        "row_count": 1350,
-        "columns": [
-            {"name": "rider_email", "semantic_type": "phone_number", "confidence": 0.7},
-            {"name": "pickup_zone", "semantic_type": "categorical", "confidence": 0.9}
-        ]
-    });
-    app.post_run(fresh).await;
-    assert_eq!(ticket(&app, &number).await["status"], "resolved");
-    let note = events(&app, &number)
-        .await
-        .into_iter()
-        .map(|e| e["detail"].as_str().unwrap().to_string())
-        .find(|d| d.contains("fresh profile"))
-        .expect("a note of what changed");
-    assert!(note.contains("run duck-new"), "{note}");
-    assert!(note.contains("against run duck-old"), "{note}");
-    assert!(note.contains("row count 1200 → 1350"), "{note}");
-    let stored: Value = app.api_json("/api/v1/runs/duck-new").await;
-    assert_eq!(stored["row_count"], 1350);
-    assert!(note.contains("columns added: pickup_zone"), "{note}");
-    assert!(note.contains("columns removed: fare"), "{note}");
-    assert!(note.contains("rider_email: email → phone_number"), "{note}");
-    assert_eq!(
-        app.count("outbox WHERE recipient = 'cy@example.com' AND template = 'resolved'"),
-        1
-    );
-    // The other table's ticket is untouched.
-    assert_eq!(
-        ticket(&app, other["number"].as_str().unwrap()).await["status"],
-        "new"
-    );
-}
-
 async fn known_issue_banner_and_one_click_join(backend: Backend) {
     let app = spawn(backend).await;
     let page = app.get("/report").await.text().await.unwrap();
@@ -514,74 +482,9 @@ async fn known_issue_banner_and_one_click_join(backend: Backend) {
     );
 }
 
-/// With a debounce (as deployed), freshness runs on its worker after the ingest answered,
-/// and threshold rules on their own thread: both still happen.
-async fn background_freshness_and_rules(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |s| s.monitor_debounce_ms = 50).await;
-    let stale = app
-        .file_report(json!({
-            "reporter_email": "fay@example.com", "kind": "stale_profile", "warehouse_type": "bigquery",
-            "table": "proj.core.users", "description": "The users profile is days old."
-        }))
-        .await;
-    let number = stale["number"].as_str().unwrap().to_string();
-    app.post_run(run(
-        &app,
-        "bq-fresh",
-        "bigquery",
-        "proj.core.users",
-        "succeeded",
-        0,
-    ))
-    .await;
-    app.post_run(run(
-        &app,
-        "bq-crit",
-        "bigquery",
-        "proj.finance.ledger",
-        "timed_out",
-        0,
-    ))
-    .await;
-    let mut status = String::new();
-    let mut open = Vec::new();
-    for _ in 0..100 {
-        status = ticket(&app, &number).await["status"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        // The debounce may have swallowed the second ingest's evaluation: nudge it.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        app.post_run(run(
-            &app,
-            "bq-crit",
-            "bigquery",
-            "proj.finance.ledger",
-            "timed_out",
-            0,
-        ))
-        .await;
-        open = incidents(&app).await;
-        if status == "resolved" && !open.is_empty() {
-            break;
-        }
-    }
-    assert_eq!(
-        status, "resolved",
-        "the freshness worker resolved the stale ticket"
-    );
-    assert_eq!(
-        open.len(),
-        1,
-        "the rules ran off the request path: {open:?}"
-    );
-}
-
 on_both_backends!(
-    background_freshness_and_rules,
     known_issue_banner_and_one_click_join,
     burst_of_timeouts_opens_one_incident_that_recovery_resolves,
     failure_rate_over_the_last_runs,
     a_burst_of_reports_is_an_incident,
-    fresh_profile_resolves_stale_tickets,
 );

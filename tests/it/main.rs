@@ -11,6 +11,7 @@ mod classifier_accuracy;
 mod cli;
 mod drills;
 mod escalation;
+mod freshness;
 mod import_runs;
 mod incident_timing;
 mod incident_triage;

@@ -23,6 +23,12 @@ struct Answer {
     body: String,
 }
 
+impl Answer {
+    fn took_ms(&self) -> u128 {
+        (self.answered - self.sent).as_millis()
+    }
+}
+
 /// How long any one submission may take before it counts as a hang.
 const HANG: Duration = Duration::from_secs(15);
 /// How soon after the restart submissions must succeed again.
@@ -103,6 +109,58 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (answers, workers) = load(&app, 3, stop.clone());
 
+    let Outage {
+        stopping,
+        down,
+        restarting,
+        up,
+    } = stop_and_restart(&app, &pg).await;
+    await_recovery(&answers, up).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let answers = answers.lock().unwrap().clone();
+
+    // Only two answers ever: stored, or a 503 problem. No 500, no hang, no dropped line.
+    for a in &answers {
+        assert!(
+            a.status == 201 || a.status == 503,
+            "{} after {} ms: {}",
+            a.status,
+            a.took_ms(),
+            a.body
+        );
+    }
+    let before: Vec<&Answer> = answers.iter().filter(|a| a.answered < stopping).collect();
+    assert!(
+        before.len() >= 10 && before.iter().all(|a| a.status == 201),
+        "before the stop every submission is stored ({} answers)",
+        before.len()
+    );
+    let (during, slowest) = prompt_503_problems_while_down(&answers, down, restarting);
+    let recovered = stored_again_after_the_restart(&answers, up);
+    eprintln!(
+        "{} answers: {during} while down (slowest {slowest} ms), first success {:?} after the restart",
+        answers.len(),
+        recovered - up
+    );
+    every_stored_answer_names_one_ticket(&app, &answers, down);
+    no_ticket_is_half_written(&app);
+}
+
+/// When each phase of the outage began.
+struct Outage {
+    stopping: Instant,
+    down: Instant,
+    restarting: Instant,
+    up: Instant,
+}
+
+/// 1.5 s of normal load, PostgreSQL stopped for 3 s (the probes asked half-way), then
+/// started again.
+async fn stop_and_restart(app: &TestApp, pg: &Arc<PrivatePostgres>) -> Outage {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let stopping = Instant::now();
     let stopper = pg.clone();
@@ -111,7 +169,23 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
         .unwrap();
     let down = Instant::now();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    // The probes tell the truth meanwhile: alive, not ready.
+    probes_say_alive_not_ready(app).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let restarting = Instant::now();
+    let starter = pg.clone();
+    tokio::task::spawn_blocking(move || starter.start_server())
+        .await
+        .unwrap();
+    Outage {
+        stopping,
+        down,
+        restarting,
+        up: Instant::now(),
+    }
+}
+
+/// While the database is down the probes tell the truth: alive, not ready, and promptly.
+async fn probes_say_alive_not_ready(app: &TestApp) {
     let asked = Instant::now();
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
@@ -125,15 +199,11 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
         asked.elapsed()
     );
     assert_eq!(app.get("/healthz").await.status(), 200);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let restarting = Instant::now();
-    let starter = pg.clone();
-    tokio::task::spawn_blocking(move || starter.start_server())
-        .await
-        .unwrap();
-    let up = Instant::now();
-    // Until the first submission succeeds again (the pool reconnects with a backoff of up
-    // to 2.5 s), then two seconds more of steady success.
+}
+
+/// Until the first submission sent after `up` succeeds (the pool reconnects with a backoff
+/// of up to 2.5 s), or RECOVERY has passed.
+async fn await_recovery(answers: &Mutex<Vec<Answer>>, up: Instant) {
     while up.elapsed() < RECOVERY
         && !answers
             .lock()
@@ -143,32 +213,15 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    for worker in workers {
-        worker.await.unwrap();
-    }
-    let answers = answers.lock().unwrap().clone();
-    let ms = |a: &Answer| (a.answered - a.sent).as_millis();
+}
 
-    // Only two answers ever: stored, or a 503 problem. No 500, no hang, no dropped line.
-    for a in &answers {
-        assert!(
-            a.status == 201 || a.status == 503,
-            "{} after {} ms: {}",
-            a.status,
-            ms(a),
-            a.body
-        );
-    }
-    let before: Vec<&Answer> = answers.iter().filter(|a| a.answered < stopping).collect();
-    assert!(
-        before.len() >= 10 && before.iter().all(|a| a.status == 201),
-        "before the stop every submission is stored ({} answers)",
-        before.len()
-    );
-
-    // While it is down: prompt 503 problems that say what is wrong.
+/// While it is down: prompt 503 problems that say what is wrong. Returns how many came and
+/// the slowest in ms.
+fn prompt_503_problems_while_down(
+    answers: &[Answer],
+    down: Instant,
+    restarting: Instant,
+) -> (usize, u128) {
     let during: Vec<&Answer> = answers
         .iter()
         .filter(|a| a.sent >= down && a.answered < restarting)
@@ -183,7 +236,7 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
         assert!(
             a.answered - a.sent < PROMPT_503,
             "a 503 took {} ms while the database was down",
-            ms(a)
+            a.took_ms()
         );
         let problem: Value = serde_json::from_str(&a.body).expect("a JSON problem");
         assert_eq!(problem["status"], 503);
@@ -194,9 +247,13 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
         assert_eq!(a.content_type, "application/problem+json");
         assert_eq!(a.retry_after.as_deref(), Some("5"));
     }
-    let slowest = during.iter().map(|a| ms(a)).max().unwrap();
+    let slowest = during.iter().map(|a| a.took_ms()).max().unwrap();
+    (during.len(), slowest)
+}
 
-    // Back up: submissions succeed again within seconds, and keep succeeding.
+/// Back up: submissions succeed again within seconds, and keep succeeding. Returns when the
+/// first successful one was sent.
+fn stored_again_after_the_restart(answers: &[Answer], up: Instant) -> Instant {
     let recovered = answers
         .iter()
         .filter(|a| a.sent >= up && a.status == 201)
@@ -218,15 +275,12 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
             .map(|a| &a.body)
             .collect::<Vec<_>>()
     );
-    eprintln!(
-        "{} answers: {} while down (slowest {slowest} ms), first success {:?} after the restart",
-        answers.len(),
-        during.len(),
-        recovered - up
-    );
+    recovered
+}
 
-    // No ticket half-written: each has its whole intake (timeline, routing, SLA, both
-    // emails), and every 201 named a ticket that exists.
+/// Every 201 named a ticket that exists, and no more tickets exist than answers could
+/// account for.
+fn every_stored_answer_names_one_ticket(app: &TestApp, answers: &[Answer], down: Instant) {
     let stored: Vec<String> = answers
         .iter()
         .filter(|a| a.status == 201)
@@ -257,6 +311,10 @@ async fn postgres_restart_under_load_answers_503_then_recovers() {
             "{number}"
         );
     }
+}
+
+/// Each ticket has its whole intake: timeline, routing, SLA, both emails.
+fn no_ticket_is_half_written(app: &TestApp) {
     let lacking = |what: &str, expected: usize| {
         app.count(&format!(
             "tickets t WHERE (SELECT COUNT(*) FROM {what} AND x.ticket_id = t.id) <> {expected}"

@@ -38,51 +38,9 @@ fn prune(app: &TestApp, args: &[&str]) -> (bool, String) {
 
 async fn old_runs_go_evidence_and_each_tables_latest_stay(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let runs = [
-        // (id, warehouse, table, status, started days ago)
-        ("a-old", "snowflake", "DB.S.ALPHA", "succeeded", 20),
-        ("a-linked", "snowflake", "DB.S.ALPHA", "failed", 19),
-        ("a-last-ok", "snowflake", "DB.S.ALPHA", "succeeded", 18),
-        ("a-new", "snowflake", "DB.S.ALPHA", "failed", 1),
-        ("b-old", "bigquery", "proj.s.beta", "failed", 12),
-        ("b-last", "bigquery", "proj.s.beta", "failed", 10),
-        ("o-new", "duckdb", "shop.main.orders", "succeeded", 2),
-    ];
-    for (id, warehouse, table, status, days) in runs {
-        app.post_run(json!({
-            "run_id": id, "warehouse_type": warehouse, "table": table, "status": status,
-            "started_at": days_ago(days),
-            "finished_at": minutes_ago(days * 24 * 60 - 5),
-            "error": if status == "failed" { Some("Statement reached its statement or warehouse timeout") } else { None },
-        }))
-        .await;
-    }
-    // An old run that arrived as OpenLineage events: they go with it.
-    let (ns, table) = ("duckdb:///data/shop.duckdb", "shop.main.orders");
-    for (kind, minutes) in [("START", 21 * 24 * 60), ("COMPLETE", 21 * 24 * 60 - 3)] {
-        let event = crate::lineage_api::event(kind, "o-lineage", &minutes_ago(minutes), ns, table);
-        let response = app.ingest("/api/v1/lineage", &event).await;
-        assert!(response.status().is_success(), "{}", response.status());
-    }
-    // Many old runs in chunks (runs that started together straddle the chunks' edges):
-    // 2,400 over 100 tables, 30 to a start time; each table's last one stays.
-    let base = chrono::Utc::now() - chrono::TimeDelta::days(40);
-    let bulk: String = (0..2_400)
-        .map(|i| {
-            let started = base + chrono::TimeDelta::minutes(i / 30);
-            format!(
-                "{}\n",
-                json!({
-                    "run_id": format!("bulk-{i:04}"), "warehouse_type": "redshift",
-                    "table": format!("dw.bulk.t{}", i % 100), "status": "succeeded",
-                    "started_at": started.to_rfc3339(),
-                    "finished_at": (started + chrono::TimeDelta::seconds(30)).to_rfc3339(),
-                })
-            )
-        })
-        .collect();
-    let response = app.post_ndjson(bulk).await;
-    assert!(response.status().is_success(), "{}", response.status());
+    post_runs_of_three_tables(&app).await;
+    post_an_old_lineage_run(&app).await;
+    post_old_runs_of_a_hundred_tables(&app).await;
     let ticket = app
         .file_report(json!({
             "reporter_email": "ana@example.com",
@@ -108,21 +66,7 @@ async fn old_runs_go_evidence_and_each_tables_latest_stay(backend: Backend) {
         text.contains("pruned 2303 run(s)") && text.contains("2 lineage event(s); kept 103"),
         "{text}"
     );
-    for gone in ["a-old", "b-old", "o-lineage"] {
-        assert!(!stored(&app, gone).await, "{gone} pruned");
-    }
-    for kept in ["a-linked", "a-last-ok", "a-new", "b-last", "o-new"] {
-        assert!(stored(&app, kept).await, "{kept} kept");
-    }
-    assert_eq!(app.count("lineage_events"), 0);
-    let bulk_left = app.count("runs WHERE run_id LIKE 'bulk-%'");
-    assert_eq!(bulk_left, 100);
-    assert_eq!(
-        app.count("runs WHERE run_id LIKE 'bulk-%' AND run_id >= 'bulk-2300'"),
-        100,
-        "each table's latest run"
-    );
-    assert_eq!(app.count("run_hours"), hours, "roll-ups keep pruned hours");
+    old_runs_went_and_the_ones_that_matter_stayed(&app, hours).await;
     let number = ticket["number"].as_str().unwrap();
     let shown: serde_json::Value = app
         .api_get(&format!("/api/v1/tickets/{number}"))
@@ -137,6 +81,82 @@ async fn old_runs_go_evidence_and_each_tables_latest_stay(backend: Backend) {
         ok && text.contains("pruned 0 run(s)") && text.contains("kept 103"),
         "{text}"
     );
+}
+
+/// Old and new runs of ALPHA (one of them the evidence of a ticket filed later), BETA
+/// (only old runs) and ORDERS (a new one).
+async fn post_runs_of_three_tables(app: &TestApp) {
+    let runs = [
+        // (id, warehouse, table, status, started days ago)
+        ("a-old", "snowflake", "DB.S.ALPHA", "succeeded", 20),
+        ("a-linked", "snowflake", "DB.S.ALPHA", "failed", 19),
+        ("a-last-ok", "snowflake", "DB.S.ALPHA", "succeeded", 18),
+        ("a-new", "snowflake", "DB.S.ALPHA", "failed", 1),
+        ("b-old", "bigquery", "proj.s.beta", "failed", 12),
+        ("b-last", "bigquery", "proj.s.beta", "failed", 10),
+        ("o-new", "duckdb", "shop.main.orders", "succeeded", 2),
+    ];
+    for (id, warehouse, table, status, days) in runs {
+        app.post_run(json!({
+            "run_id": id, "warehouse_type": warehouse, "table": table, "status": status,
+            "started_at": days_ago(days),
+            "finished_at": minutes_ago(days * 24 * 60 - 5),
+            "error": if status == "failed" { Some("Statement reached its statement or warehouse timeout") } else { None },
+        }))
+        .await;
+    }
+}
+
+/// An old run that arrived as OpenLineage events: they go with it.
+async fn post_an_old_lineage_run(app: &TestApp) {
+    let (ns, table) = ("duckdb:///data/shop.duckdb", "shop.main.orders");
+    for (kind, minutes) in [("START", 21 * 24 * 60), ("COMPLETE", 21 * 24 * 60 - 3)] {
+        let event = crate::lineage_api::event(kind, "o-lineage", &minutes_ago(minutes), ns, table);
+        let response = app.ingest("/api/v1/lineage", &event).await;
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+}
+
+/// Many old runs in chunks (runs that started together straddle the chunks' edges):
+/// 2,400 over 100 tables, 30 to a start time; each table's last one stays.
+async fn post_old_runs_of_a_hundred_tables(app: &TestApp) {
+    let base = chrono::Utc::now() - chrono::TimeDelta::days(40);
+    let bulk: String = (0..2_400)
+        .map(|i| {
+            let started = base + chrono::TimeDelta::minutes(i / 30);
+            format!(
+                "{}\n",
+                json!({
+                    "run_id": format!("bulk-{i:04}"), "warehouse_type": "redshift",
+                    "table": format!("dw.bulk.t{}", i % 100), "status": "succeeded",
+                    "started_at": started.to_rfc3339(),
+                    "finished_at": (started + chrono::TimeDelta::seconds(30)).to_rfc3339(),
+                })
+            )
+        })
+        .collect();
+    let response = app.post_ndjson(bulk).await;
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// After pruning at 8 days: the old runs and their lineage events are gone; the linked
+/// run, each table's latest run and latest success, and the `hours` roll-ups stay.
+async fn old_runs_went_and_the_ones_that_matter_stayed(app: &TestApp, hours: i64) {
+    for gone in ["a-old", "b-old", "o-lineage"] {
+        assert!(!stored(app, gone).await, "{gone} pruned");
+    }
+    for kept in ["a-linked", "a-last-ok", "a-new", "b-last", "o-new"] {
+        assert!(stored(app, kept).await, "{kept} kept");
+    }
+    assert_eq!(app.count("lineage_events"), 0);
+    let bulk_left = app.count("runs WHERE run_id LIKE 'bulk-%'");
+    assert_eq!(bulk_left, 100);
+    assert_eq!(
+        app.count("runs WHERE run_id LIKE 'bulk-%' AND run_id >= 'bulk-2300'"),
+        100,
+        "each table's latest run"
+    );
+    assert_eq!(app.count("run_hours"), hours, "roll-ups keep pruned hours");
 }
 
 /// The server's own clean-up (background jobs on, `DESK_RUN_RETENTION` set) prunes at its

@@ -152,20 +152,38 @@ async fn what_schemathesis_found_stays_fixed(backend: Backend) {
             "description": "Report R-1 failed"}),
         )
         .await;
-    let number = ticket["number"].as_str().unwrap();
     let token = app.token(&[Scope::Ingest, Scope::Read, Scope::Write]);
     let client = reqwest::Client::new();
-    let problem = |response: reqwest::Response| async move {
-        let status = response.status().as_u16();
-        let content_type = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(content_type, "application/problem+json", "{status}");
-        let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(body["status"], status);
-        (status, body["detail"].as_str().unwrap().to_string())
-    };
+    nul_characters_are_refused_or_stored(&app, &client, &token, &ticket, postgres).await;
+    let number = ticket["number"].as_str().unwrap();
+    every_error_is_a_problem_document(&app, &client, &token, number).await;
+    the_document_names_scopes_and_problem_types(&app, &client).await;
+}
+
+/// An error answer as a problem document whose status matches the response's: returns the
+/// status and the detail.
+async fn problem(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json", "{status}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    (status, body["detail"].as_str().unwrap().to_string())
+}
+
+/// A NUL in a body, a query or a path: a 400 problem naming it on PostgreSQL, stored like
+/// any character on SQLite.
+async fn nul_characters_are_refused_or_stored(
+    app: &TestApp,
+    client: &reqwest::Client,
+    token: &str,
+    ticket: &serde_json::Value,
+    postgres: bool,
+) {
+    let number = ticket["number"].as_str().unwrap();
     // The PATCH first: on SQLite each request succeeds and changes the ticket's version.
     let nul_requests = [
         client
@@ -185,7 +203,7 @@ async fn what_schemathesis_found_stays_fixed(backend: Backend) {
         client.get(app.url("/api/v1/runs/a%00b")),
     ];
     for request in nul_requests {
-        let response = request.bearer_auth(&token).send().await.unwrap();
+        let response = request.bearer_auth(token).send().await.unwrap();
         if postgres {
             let (status, detail) = problem(response).await;
             assert!(
@@ -198,16 +216,26 @@ async fn what_schemathesis_found_stays_fixed(backend: Backend) {
             assert!([200, 201, 404].contains(&status), "{status}");
         }
     }
+}
+
+/// A repeated query parameter, an oversized body and a stale version are answered with
+/// problem documents.
+async fn every_error_is_a_problem_document(
+    app: &TestApp,
+    client: &reqwest::Client,
+    token: &str,
+    number: &str,
+) {
     let repeated = client
         .get(app.url("/api/v1/tickets?limit=1&limit=2"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
     assert_eq!(problem(repeated).await.0, 400);
     let oversized = client
         .patch(app.url(&format!("/api/v1/tickets/{number}")))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .header("content-type", "application/json")
         .body(format!("{{\"reason\": \"{}\"}}", "x".repeat(70_000)))
         .send()
@@ -216,14 +244,18 @@ async fn what_schemathesis_found_stays_fixed(backend: Backend) {
     assert_eq!(problem(oversized).await.0, 413);
     let stale = client
         .patch(app.url(&format!("/api/v1/tickets/{number}")))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&json!({"status": "triaged", "version": 0}))
         .send()
         .await
         .unwrap();
     assert_eq!(stale.status(), 409);
     assert_eq!(stale.headers()["content-type"], "application/problem+json");
-    // The document names every operation's scope from the route table.
+}
+
+/// The document names every operation's scope from the route table, and documents a 409
+/// as a problem.
+async fn the_document_names_scopes_and_problem_types(app: &TestApp, client: &reqwest::Client) {
     let document: serde_json::Value = client
         .get(app.url("/api/v1/openapi.json"))
         .send()

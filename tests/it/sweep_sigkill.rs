@@ -118,19 +118,44 @@ async fn a_killed_sweep_loses_and_doubles_no_step(backend: Backend) {
     // 30 hours on: sev1 and sev2 have breached both clocks, sev3 its first response (with
     // the manager's repeats), sev4 its first response.
     let at = filed + TimeDelta::hours(30);
-    let at_text = format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S"));
-    let url = app.settings.database_url.clone();
-    let data_dir = app.settings.data_dir.clone();
-    let sweep = move || {
-        let mut command = desk_cli(&url);
-        command
-            .env("DESK_DATA_DIR", &data_dir)
-            .args(["sweep", "--at", &at_text]);
-        command
-    };
 
-    // The first sweep, killed once its first batches are committed.
-    let mut first = sweep()
+    let killed_after = kill_a_sweep_once_it_commits(&app, at);
+    let before = recorded_steps(&app);
+    let left_due = due_tickets(&app, at);
+    assert!(
+        !before.is_empty() && left_due > 0,
+        "killed mid-way: {} ticket(s) escalated, {left_due} still due (after {killed_after:?})",
+        before.len()
+    );
+    assert_eq!(
+        before.len() as i64 + left_due,
+        app.count("tickets"),
+        "every ticket is either done by the killed sweep or still due"
+    );
+    eprintln!(
+        "sweep killed after {killed_after:?}: {} ticket(s) escalated, {left_due} still due",
+        before.len()
+    );
+
+    let after = second_sweep_finishes(&app, at, left_due, &before);
+    copies_share_their_templates_chain(&app, &after);
+    each_step_queues_one_email_per_recipient(&app, &after);
+    each_step_notes_one_timeline_event(&app, &after);
+}
+
+/// `inspect-desk sweep --at` on the app's database, in a process of its own.
+fn sweep_at(app: &TestApp, at: NaiveDateTime) -> std::process::Command {
+    let at_text = format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S"));
+    let mut command = desk_cli(&app.settings.database_url);
+    command
+        .env("DESK_DATA_DIR", &app.settings.data_dir)
+        .args(["sweep", "--at", &at_text]);
+    command
+}
+
+/// The first sweep, killed once its first batches are committed. Returns how long it ran.
+fn kill_a_sweep_once_it_commits(app: &TestApp, at: NaiveDateTime) -> Duration {
+    let mut first = sweep_at(app, at)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -152,27 +177,13 @@ async fn a_killed_sweep_loses_and_doubles_no_step(backend: Backend) {
     first.kill().unwrap(); // SIGKILL
     let status = first.wait().unwrap();
     assert!(!status.success(), "the sweep was killed, not finished");
-    let killed_after = started.elapsed();
+    started.elapsed()
+}
 
-    let before = recorded_steps(&app);
-    let left_due = due_tickets(&app, at);
-    assert!(
-        !before.is_empty() && left_due > 0,
-        "killed mid-way: {} ticket(s) escalated, {left_due} still due (after {killed_after:?})",
-        before.len()
-    );
-    assert_eq!(
-        before.len() as i64 + left_due,
-        app.count("tickets"),
-        "every ticket is either done by the killed sweep or still due"
-    );
-    eprintln!(
-        "sweep killed after {killed_after:?}: {} ticket(s) escalated, {left_due} still due",
-        before.len()
-    );
-
-    // The second sweep finishes the job.
-    let out = sweep().output().unwrap();
+/// The second sweep takes exactly what the first left and leaves the first's steps as
+/// they were. Returns every step recorded in the end.
+fn second_sweep_finishes(app: &TestApp, at: NaiveDateTime, left_due: i64, before: &Steps) -> Steps {
+    let out = sweep_at(app, at).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -184,17 +195,20 @@ async fn a_killed_sweep_loses_and_doubles_no_step(backend: Backend) {
         "the second sweep takes exactly what the first left: {}",
         text.lines().next().unwrap_or("")
     );
-    assert_eq!(due_tickets(&app, at), 0, "nothing is left due");
-    let after = recorded_steps(&app);
-    for (ticket, steps) in &before {
+    assert_eq!(due_tickets(app, at), 0, "nothing is left due");
+    let after = recorded_steps(app);
+    for (ticket, steps) in before {
         assert_eq!(
             after.get(ticket),
             Some(steps),
             "ticket {ticket}: what the killed sweep committed stays as it was"
         );
     }
+    after
+}
 
-    // Every copy of a template has the same chain, whichever sweep escalated it.
+/// Every copy of a template has the same chain, whichever sweep escalated it.
+fn copies_share_their_templates_chain(app: &TestApp, after: &Steps) {
     let mut conn = app.desk.pool.get().unwrap();
     let template_of: HashMap<i64, NaiveDateTime> = tickets::table
         .select((tickets::id, tickets::created_at))
@@ -228,8 +242,12 @@ async fn a_killed_sweep_loses_and_doubles_no_step(backend: Backend) {
         sev1.iter().any(|s| s.as_str() == "sev1-page"),
         "the first template is sev1: {sev1:?}"
     );
+}
 
-    // Each fired step: one email per recipient, one timeline event; nothing else.
+/// Each fired step queued one email per recipient, each with its own Message-ID; nothing
+/// else.
+fn each_step_queues_one_email_per_recipient(app: &TestApp, after: &Steps) {
+    let mut conn = app.desk.pool.get().unwrap();
     let emails: Vec<(Option<i64>, Option<String>, String, String)> = outbox::table
         .filter(outbox::template.eq("escalation"))
         .select((
@@ -252,29 +270,31 @@ async fn a_killed_sweep_loses_and_doubles_no_step(backend: Backend) {
         );
     }
     let mut expected_emails = 0;
-    let mut expected_events: HashMap<i64, usize> = HashMap::new();
-    for (ticket, steps) in &after {
-        for (step, recipients) in steps {
-            if recipients.starts_with("(superseded") {
-                continue;
-            }
-            *expected_events.entry(*ticket).or_default() += 1;
-            for recipient in recipients.split(", ").filter(|r| !r.is_empty()) {
-                expected_emails += 1;
-                let key = (
-                    *ticket,
-                    format!("INS-{ticket}:{step}"),
-                    recipient.to_string(),
-                );
-                assert_eq!(
-                    per_email.get(&key),
-                    Some(&1),
-                    "ticket {ticket} step {step}: one email to {recipient}"
-                );
-            }
+    for (ticket, step, recipients) in fired_steps(after) {
+        for recipient in recipients.split(", ").filter(|r| !r.is_empty()) {
+            expected_emails += 1;
+            let key = (
+                ticket,
+                format!("INS-{ticket}:{step}"),
+                recipient.to_string(),
+            );
+            assert_eq!(
+                per_email.get(&key),
+                Some(&1),
+                "ticket {ticket} step {step}: one email to {recipient}"
+            );
         }
     }
     assert_eq!(emails.len(), expected_emails, "no email beyond the steps'");
+}
+
+/// Each fired step noted one "escalated" event on its ticket's timeline; nothing else.
+fn each_step_notes_one_timeline_event(app: &TestApp, after: &Steps) {
+    let mut expected_events: HashMap<i64, usize> = HashMap::new();
+    for (ticket, _, _) in fired_steps(after) {
+        *expected_events.entry(ticket).or_default() += 1;
+    }
+    let mut conn = app.desk.pool.get().unwrap();
     let events: Vec<i64> = ticket_events::table
         .filter(ticket_events::kind.eq("escalated"))
         .select(ticket_events::ticket_id)
@@ -288,4 +308,15 @@ async fn a_killed_sweep_loses_and_doubles_no_step(backend: Backend) {
         per_ticket, expected_events,
         "one timeline event per fired step"
     );
+}
+
+/// The steps that fired (ticket, step, recipients): a repeat a late sweep superseded is
+/// recorded but fired nothing.
+fn fired_steps(after: &Steps) -> impl Iterator<Item = (i64, &String, &String)> {
+    after.iter().flat_map(|(ticket, steps)| {
+        steps
+            .iter()
+            .filter(|(_, recipients)| !recipients.starts_with("(superseded"))
+            .map(|(step, recipients)| (*ticket, step, recipients))
+    })
 }

@@ -53,13 +53,42 @@ async fn telemetry_per_window(backend: Backend) {
     ] {
         app.post_run(body).await;
     }
-    // A month of old history: outside every window.
+    post_a_month_of_old_failures(&app, orders).await;
+    let agent = typed_columns_with_a_confirmed_wrong_type(&app).await;
+
+    let (status, hour) = telemetry_page(&app, &agent, "1h").await;
+    assert_eq!(status, 200);
+    last_hour_shows_rates_staleness_and_accuracy(&hour);
+
+    let (_, day) = telemetry_page(&app, &agent, "24h").await;
+    assert!(
+        row(&day, "telemetry-snowflake").contains(">6</td>"),
+        "s-5 joins"
+    );
+    let (_, week) = telemetry_page(&app, &agent, "7d").await;
+    let bigquery = row(&week, "telemetry-bigquery");
+    assert!(
+        bigquery.contains(">1</td>") && bigquery.contains("100.0%"),
+        "{bigquery}"
+    );
+    assert!(week.contains("proj.core.users"), "never succeeded: stale");
+    // The month-old failures stay out of every window.
+    assert!(row(&week, "telemetry-snowflake").contains(">6</td>"));
+
+    let (status, body) = telemetry_page(&app, &agent, "all").await;
+    assert_eq!(status, 422);
+    assert!(body.contains("1h, 24h or 7d"));
+    assert_eq!(telemetry_page(&app, &agent, "fortnight").await.0, 422);
+}
+
+/// A month of old history, in one NDJSON batch: outside every window.
+async fn post_a_month_of_old_failures(app: &TestApp, table: &str) {
     let old: Vec<String> = (0..300)
         .map(|i| {
             run(
                 &format!("old-{i}"),
                 "snowflake",
-                orders,
+                table,
                 "failed",
                 30 * 24 * 60 + i,
                 1,
@@ -77,7 +106,11 @@ async fn telemetry_per_window(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    // Typed columns, and one wrong type an agent confirms.
+}
+
+/// Typed columns, and one wrong type an agent confirms. Returns the agent's signed-in
+/// client.
+async fn typed_columns_with_a_confirmed_wrong_type(app: &TestApp) -> reqwest::Client {
     let mut typed = run(
         "s-6",
         "snowflake",
@@ -115,18 +148,18 @@ async fn telemetry_per_window(backend: Backend) {
         "{}",
         verdict.status()
     );
+    agent
+}
 
-    let page = |window: &'static str| {
-        let agent = agent.clone();
-        let url = app.url(&format!("/telemetry?window={window}"));
-        async move {
-            let response = agent.get(url).send().await.unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
-        }
-    };
-    let (status, hour) = page("1h").await;
-    assert_eq!(status, 200);
-    let snowflake = row(&hour, "telemetry-snowflake");
+/// `/telemetry` over `window` as the agent sees it: status and HTML.
+async fn telemetry_page(app: &TestApp, agent: &reqwest::Client, window: &str) -> (u16, String) {
+    let url = app.url(&format!("/telemetry?window={window}"));
+    let response = agent.get(url).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn last_hour_shows_rates_staleness_and_accuracy(hour: &str) {
+    let snowflake = row(hour, "telemetry-snowflake");
     // s-1, s-2, s-3, s-4 and s-6 (typed): 5 runs, 1 failed, 1 timed out.
     assert!(snowflake.contains(">5</td>"), "{snowflake}");
     assert!(snowflake.contains("20.0%"), "{snowflake}");
@@ -135,7 +168,7 @@ async fn telemetry_per_window(backend: Backend) {
         "max duration: {snowflake}"
     );
     assert!(snowflake.contains("<svg"), "chart drawn");
-    assert!(row(&hour, "telemetry-bigquery").contains(">0</td>"));
+    assert!(row(hour, "telemetry-bigquery").contains(">0</td>"));
     assert!(
         hour.contains("RAW.EVENTS.CLICKS"),
         "stale: last success 8h ago, target 6h"
@@ -144,27 +177,7 @@ async fn telemetry_per_window(backend: Backend) {
         !hour.contains("<code>ANALYTICS.SALES.ORDERS</code>"),
         "orders are fresh"
     );
-    let accuracy = table(&hour, "type-accuracy");
+    let accuracy = table(hour, "type-accuracy");
     assert!(accuracy.contains("<td>email</td><td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">50.0%</td>"), "{accuracy}");
     assert!(accuracy.contains("<td>postal_code</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">100.0%</td>"), "{accuracy}");
-
-    let (_, day) = page("24h").await;
-    assert!(
-        row(&day, "telemetry-snowflake").contains(">6</td>"),
-        "s-5 joins"
-    );
-    let (_, week) = page("7d").await;
-    let bigquery = row(&week, "telemetry-bigquery");
-    assert!(
-        bigquery.contains(">1</td>") && bigquery.contains("100.0%"),
-        "{bigquery}"
-    );
-    assert!(week.contains("proj.core.users"), "never succeeded: stale");
-    // The month-old failures stay out of every window.
-    assert!(row(&week, "telemetry-snowflake").contains(">6</td>"));
-
-    let (status, body) = page("all").await;
-    assert_eq!(status, 422);
-    assert!(body.contains("1h, 24h or 7d"));
-    assert_eq!(page("fortnight").await.0, 422);
 }

@@ -176,57 +176,8 @@ async fn reclassify_reroute_assign_and_verdicts(backend: Backend) {
         .await;
     let path = format!("/api/v1/tickets/{}", ticket["number"].as_str().unwrap());
     let v = ticket["version"].as_i64().unwrap();
-    let (status, problem) = api(
-        &app,
-        &[Scope::Write],
-        reqwest::Method::PATCH,
-        &path,
-        Some(json!({"category": "wrong_column_type", "version": v})),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert!(problem["errors"]["reason"].is_string());
-    let body = json!({"category": "wrong_column_type", "severity": "sev2", "reason": "zip is typed as integer", "version": v});
-    let (status, t) = api(
-        &app,
-        &[Scope::Write],
-        reqwest::Method::PATCH,
-        &path,
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, 200, "{t}");
-    assert_eq!(t["category"], "wrong_column_type");
-    // sev2: two hours to first response from creation.
-    let created = chrono::DateTime::parse_from_rfc3339(t["created_at"].as_str().unwrap()).unwrap();
-    let due =
-        chrono::DateTime::parse_from_rfc3339(t["first_response_due"].as_str().unwrap()).unwrap();
-    assert_eq!((due - created).num_minutes(), 120);
-    let first_due = t["first_response_due"].clone();
-    let (status, t) = api(
-        &app,
-        &[Scope::Write],
-        reqwest::Method::PATCH,
-        &path,
-        Some(json!({"team": "reports", "assignee": "auto", "version": v + 1})),
-    )
-    .await;
-    assert_eq!(status, 200, "{t}");
-    assert_eq!(t["team"], "reports");
-    assert_eq!(t["routing_rule"], "manual");
-    assert_eq!(
-        t["first_response_due"], first_due,
-        "rerouting keeps the clock"
-    );
-    assert_eq!(
-        t["assignee"], "agent@inspect.example",
-        "auto-assigned to the team member"
-    );
-    assert_eq!(
-        app.count("outbox WHERE template = 'assignment' AND recipient = 'agent@inspect.example'"),
-        1,
-        "the assignee is told"
-    );
+    let first_due = reclassify_with_a_reason_restarts_the_clock(&app, &path, v).await;
+    reroute_keeps_the_clock_and_auto_assigns(&app, &path, v + 1, &first_due).await;
     let (status, _) = api(
         &app,
         &[Scope::Write],
@@ -249,6 +200,77 @@ async fn reclassify_reroute_assign_and_verdicts(backend: Backend) {
     assert_eq!(response.status(), 303);
     let (_, t) = api(&app, &[Scope::Read], reqwest::Method::GET, &path, None).await;
     assert_eq!(t["type_verdict"], "confirmed");
+    no_type_verdict_on_another_category(&app, &agent).await;
+}
+
+/// Reclassifying needs a reason; with one, the new severity's clock runs from creation.
+/// Returns the first-response due time it set.
+async fn reclassify_with_a_reason_restarts_the_clock(app: &TestApp, path: &str, v: i64) -> Value {
+    let (status, problem) = api(
+        app,
+        &[Scope::Write],
+        reqwest::Method::PATCH,
+        path,
+        Some(json!({"category": "wrong_column_type", "version": v})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(problem["errors"]["reason"].is_string());
+    let body = json!({"category": "wrong_column_type", "severity": "sev2", "reason": "zip is typed as integer", "version": v});
+    let (status, t) = api(
+        app,
+        &[Scope::Write],
+        reqwest::Method::PATCH,
+        path,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["category"], "wrong_column_type");
+    // sev2: two hours to first response from creation.
+    let created = chrono::DateTime::parse_from_rfc3339(t["created_at"].as_str().unwrap()).unwrap();
+    let due =
+        chrono::DateTime::parse_from_rfc3339(t["first_response_due"].as_str().unwrap()).unwrap();
+    assert_eq!((due - created).num_minutes(), 120);
+    t["first_response_due"].clone()
+}
+
+/// Rerouting to `reports` by hand keeps the clock and auto-assigns the team's member, who
+/// is told.
+async fn reroute_keeps_the_clock_and_auto_assigns(
+    app: &TestApp,
+    path: &str,
+    version: i64,
+    first_due: &Value,
+) {
+    let (status, t) = api(
+        app,
+        &[Scope::Write],
+        reqwest::Method::PATCH,
+        path,
+        Some(json!({"team": "reports", "assignee": "auto", "version": version})),
+    )
+    .await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["team"], "reports");
+    assert_eq!(t["routing_rule"], "manual");
+    assert_eq!(
+        &t["first_response_due"], first_due,
+        "rerouting keeps the clock"
+    );
+    assert_eq!(
+        t["assignee"], "agent@inspect.example",
+        "auto-assigned to the team member"
+    );
+    assert_eq!(
+        app.count("outbox WHERE template = 'assignment' AND recipient = 'agent@inspect.example'"),
+        1,
+        "the assignee is told"
+    );
+}
+
+/// A type verdict on a ticket that is not about a column type is refused.
+async fn no_type_verdict_on_another_category(app: &TestApp, agent: &reqwest::Client) {
     let other = app
         .file_report(report(
             "b@example.com",
@@ -259,7 +281,7 @@ async fn reclassify_reroute_assign_and_verdicts(backend: Backend) {
         .await;
     let response = app
         .post_form_as(
-            &agent,
+            agent,
             &format!("/tickets/{}/verdict", other["number"].as_str().unwrap()),
             &[("verdict", "confirmed")],
         )
@@ -290,53 +312,7 @@ async fn comments_merges_and_replies(backend: Backend) {
         duplicate["number"].as_str().unwrap(),
     );
     let outbox_before = app.count("outbox");
-    let (status, _) = api(
-        &app,
-        &[Scope::Write],
-        reqwest::Method::POST,
-        &format!("/api/v1/tickets/{n1}/comments"),
-        Some(json!({"body": "Internal: looking at R-502 logs"})),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let (status, t) = api(
-        &app,
-        &[Scope::Write],
-        reqwest::Method::POST,
-        &format!("/api/v1/tickets/{n1}/comments"),
-        Some(json!({"body": "We found the cause; a fix ships today.", "public": true})),
-    )
-    .await;
-    assert_eq!(status, 201);
-    assert_eq!(t["sla"]["state"], "on_track");
-    assert_eq!(
-        app.count("outbox"),
-        outbox_before + 1,
-        "only the public comment is emailed"
-    );
-    let tracking = app
-        .client
-        .get(original["tracking_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(tracking.contains("a fix ships today"));
-    assert!(
-        !tracking.contains("looking at R-502 logs"),
-        "internal comments stay internal"
-    );
-    let (status, _) = api(
-        &app,
-        &[Scope::Write],
-        reqwest::Method::POST,
-        &format!("/api/v1/tickets/{n1}/comments"),
-        Some(json!({"body": "  "})),
-    )
-    .await;
-    assert_eq!(status, 422);
+    only_public_comments_reach_the_reporter(&app, &original, outbox_before).await;
     // Merge the duplicate: it closes and its reporter is told once.
     let (status, merged) = api(
         &app,
@@ -359,35 +335,86 @@ async fn comments_merges_and_replies(backend: Backend) {
     )
     .await;
     assert_eq!(status, 422, "already merged");
-    let dup_page = app
-        .client
-        .get(duplicate["tracking_url"].as_str().unwrap())
+    let dup_page = tracking_page(&app, &duplicate).await;
+    assert!(dup_page.contains("id=\"merged-notice\""));
+    a_reply_reopens_the_resolved_ticket(&app, &original).await;
+}
+
+/// The reporter's tracking page.
+async fn tracking_page(app: &TestApp, ticket: &Value) -> String {
+    app.client
+        .get(ticket["tracking_url"].as_str().unwrap())
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    assert!(dup_page.contains("id=\"merged-notice\""));
-    // Resolved, then the reporter replies: it reopens.
-    let (_, t) = api(
-        &app,
-        &[Scope::Read],
-        reqwest::Method::GET,
-        &format!("/api/v1/tickets/{n1}"),
-        None,
+        .unwrap()
+}
+
+/// An internal and a public comment: only the public one is emailed and shown to the
+/// reporter; a blank comment is refused.
+async fn only_public_comments_reach_the_reporter(
+    app: &TestApp,
+    ticket: &Value,
+    outbox_before: i64,
+) {
+    let number = ticket["number"].as_str().unwrap();
+    let (status, _) = api(
+        app,
+        &[Scope::Write],
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{number}/comments"),
+        Some(json!({"body": "Internal: looking at R-502 logs"})),
     )
     .await;
+    assert_eq!(status, 201);
+    let (status, t) = api(
+        app,
+        &[Scope::Write],
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{number}/comments"),
+        Some(json!({"body": "We found the cause; a fix ships today.", "public": true})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(t["sla"]["state"], "on_track");
+    assert_eq!(
+        app.count("outbox"),
+        outbox_before + 1,
+        "only the public comment is emailed"
+    );
+    let tracking = tracking_page(app, ticket).await;
+    assert!(tracking.contains("a fix ships today"));
+    assert!(
+        !tracking.contains("looking at R-502 logs"),
+        "internal comments stay internal"
+    );
     let (status, _) = api(
-        &app,
+        app,
+        &[Scope::Write],
+        reqwest::Method::POST,
+        &format!("/api/v1/tickets/{number}/comments"),
+        Some(json!({"body": "  "})),
+    )
+    .await;
+    assert_eq!(status, 422);
+}
+
+/// Resolved, then the reporter replies from the tracking page: it reopens.
+async fn a_reply_reopens_the_resolved_ticket(app: &TestApp, ticket: &Value) {
+    let path = format!("/api/v1/tickets/{}", ticket["number"].as_str().unwrap());
+    let (_, t) = api(app, &[Scope::Read], reqwest::Method::GET, &path, None).await;
+    let (status, _) = api(
+        app,
         &[Scope::Write],
         reqwest::Method::PATCH,
-        &format!("/api/v1/tickets/{n1}"),
+        &path,
         Some(json!({"status": "resolved", "version": t["version"]})),
     )
     .await;
     assert_eq!(status, 200);
-    let token = original["tracking_url"]
+    let token = ticket["tracking_url"]
         .as_str()
         .unwrap()
         .rsplit('/')
@@ -400,14 +427,7 @@ async fn comments_merges_and_replies(backend: Backend) {
         )
         .await;
     assert_eq!(reply.status(), 303);
-    let (_, t) = api(
-        &app,
-        &[Scope::Read],
-        reqwest::Method::GET,
-        &format!("/api/v1/tickets/{n1}"),
-        None,
-    )
-    .await;
+    let (_, t) = api(app, &[Scope::Read], reqwest::Method::GET, &path, None).await;
     assert_eq!(t["status"], "triaged", "reopened by the reply");
 }
 
