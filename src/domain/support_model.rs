@@ -255,6 +255,22 @@ impl SupportModel {
             .collect()
     }
 
+    /// Keys of the teams a person is on in any part: lead, manager, on-call or member.
+    /// Their escalations are theirs to see and acknowledge.
+    pub fn teams_involving(&self, email: &str) -> Vec<String> {
+        self.teams
+            .iter()
+            .filter(|t| {
+                std::iter::once(&t.lead)
+                    .chain(t.manager.iter())
+                    .chain(t.oncall.iter())
+                    .chain(t.members.iter())
+                    .any(|m| m.eq_ignore_ascii_case(email))
+            })
+            .map(|t| t.key.clone())
+            .collect()
+    }
+
     pub fn team(&self, key: &str) -> Option<&Team> {
         self.teams.iter().find(|t| t.key == key)
     }

@@ -19,7 +19,7 @@ use crate::domain::run_record::RunRecord;
 use crate::domain::warehouse::WarehouseType;
 use crate::services::freshness;
 use crate::services::monitor::{self, MonitorCache};
-use crate::state::{AfterIngest, Desk, Work};
+use crate::state::{AfterIngest, Desk, DueTypes, Work};
 
 /// Batches of successful runs waiting for the freshness worker; beyond this the newest
 /// are checked by nobody (logged): ingest never waits for the worker.
@@ -33,15 +33,17 @@ const RULES_QUEUE: usize = 1024;
 pub fn start(desk: &Desk, cache: Arc<MonitorCache>, debounce: Duration) -> AfterIngest {
     let (freshness_tx, freshness_rx) = sync_channel(FRESHNESS_QUEUE);
     let (rules_tx, rules_rx) = sync_channel(RULES_QUEUE);
+    let due = Arc::new(DueTypes::default());
     let worker_desk = desk.without_after_ingest();
     spawn("freshness", move || {
         check_freshness(&worker_desk, freshness_rx)
     });
     let worker_desk = desk.without_after_ingest();
+    let worker_due = due.clone();
     spawn("threshold-rules", move || {
-        run_rules(&worker_desk, &cache, debounce, rules_rx)
+        run_rules(&worker_desk, &cache, debounce, rules_rx, &worker_due)
     });
-    AfterIngest::new(freshness_tx, rules_tx, debounce.is_zero())
+    AfterIngest::new(freshness_tx, rules_tx, debounce.is_zero(), due)
 }
 
 fn spawn(name: &str, work: impl FnOnce() + Send + 'static) {
@@ -81,6 +83,7 @@ fn run_rules(
     cache: &MonitorCache,
     debounce: Duration,
     queue: Receiver<Work<Vec<WarehouseType>>>,
+    due_types: &DueTypes,
 ) {
     let mut pace = Debounce::new(debounce);
     loop {
@@ -104,6 +107,13 @@ fn run_rules(
             if !due.contains(&waited) {
                 due.push(waited);
             }
+        }
+        // Waiting types need no more hand-offs until they run; the ones about to run do.
+        for w in &pace.waiting {
+            due_types.mark(*w);
+        }
+        for w in &due {
+            due_types.clear(*w);
         }
         if !due.is_empty() && !desk.model.signals.rules.is_empty() {
             evaluate_and_log(desk, cache, &due);

@@ -451,17 +451,41 @@ pub fn verify_ack_token(
     ))
 }
 
-/// Stop further steps until the ticket changes. Returns false when already acknowledged.
+/// Which tickets' escalations someone may acknowledge.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AckScope {
+    /// Any ticket: an admin, a program with a token, or the holder of an emailed link
+    /// (the link itself proves they were sent the escalation).
+    AnyTeam,
+    /// Only tickets of these teams (their keys): an owner acts on their own teams.
+    Teams(Vec<String>),
+}
+
+/// Stop further steps until the ticket changes. Returns false when already acknowledged;
+/// a ticket of a team outside `scope` is refused (403) and nothing changes.
 pub fn acknowledge(
     conn: &mut DbConnection,
     desk: &Desk,
     ticket_id: i64,
     by: &str,
     step: Option<&str>,
+    scope: &AckScope,
 ) -> Result<bool, AppError> {
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let ticket = Ticket::find(conn, ticket_id)?;
+        if let AckScope::Teams(teams) = scope
+            && !teams.contains(&ticket.team)
+        {
+            let team = desk
+                .model
+                .team(&ticket.team)
+                .map_or(&ticket.team, |t| &t.name);
+            return Err(AppError::Forbidden(format!(
+                "{} belongs to {team}, not to a team you are on; its escalations are theirs to acknowledge.",
+                ticket.number()
+            )));
+        }
         if let Some(step) = step {
             let row = TicketEscalation::find(conn, ticket_id, step)?.ok_or(AppError::NotFound)?;
             if row.acknowledged_at.is_some() {

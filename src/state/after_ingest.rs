@@ -3,6 +3,8 @@
 //! the runs or filed the report hands them over here and answers; the workers that take
 //! them are started and owned by `jobs::after_ingest`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use crate::domain::run::RunStatus;
@@ -34,6 +36,38 @@ pub struct AfterIngest {
     /// Wait for each hand-off to be done before returning (no debounce configured): the
     /// request answers after its follow-up work, as tests and drills of timing need.
     wait: bool,
+    /// Warehouse types whose rules are already due to run: hand-offs of them are not
+    /// sent, since that run reads everything committed before it.
+    due: Arc<DueTypes>,
+}
+
+/// Per warehouse type, whether its threshold rules are already due to run again (the
+/// rules worker sets it when a type starts waiting for the end of its interval, and
+/// clears it just before the run). A report or run committed while it is set is read by
+/// that run, so its hand-off would only wake the worker for nothing: under a steady
+/// stream of reports a few hand-offs an interval reach it, not one per request.
+#[derive(Debug, Default)]
+pub struct DueTypes([AtomicBool; WarehouseType::ALL.len()]);
+
+impl DueTypes {
+    fn slot(&self, w: WarehouseType) -> &AtomicBool {
+        let index = WarehouseType::ALL.iter().position(|x| *x == w).unwrap_or(0);
+        &self.0[index]
+    }
+
+    /// Mark `w` as due to run (its run will read what is committed until then).
+    pub fn mark(&self, w: WarehouseType) {
+        self.slot(w).store(true, Ordering::Release);
+    }
+
+    /// `w` is about to run: hand-offs from now on are needed again.
+    pub fn clear(&self, w: WarehouseType) {
+        self.slot(w).store(false, Ordering::Release);
+    }
+
+    pub fn is_due(&self, w: WarehouseType) -> bool {
+        self.slot(w).load(Ordering::Acquire)
+    }
 }
 
 impl std::fmt::Debug for AfterIngest {
@@ -46,15 +80,18 @@ impl std::fmt::Debug for AfterIngest {
 }
 
 impl AfterIngest {
+    /// `due`: shared with the rules worker, which marks and clears it.
     pub fn new(
         freshness: SyncSender<Work<Vec<RunRecord>>>,
         rules: SyncSender<Work<Vec<WarehouseType>>>,
         wait: bool,
+        due: Arc<DueTypes>,
     ) -> Self {
         AfterIngest {
             freshness: Some(freshness),
             rules: Some(rules),
             wait,
+            due,
         }
     }
 
@@ -79,11 +116,17 @@ impl AfterIngest {
     /// Reports (or runs) of these warehouse types were stored: a burst is a signal too.
     /// A full queue drops the hand-off: the background sweep evaluates every rule anyway.
     pub fn reports_filed(&self, touched: &[WarehouseType]) {
-        if touched.is_empty() {
+        let mut needed: Vec<WarehouseType> = touched
+            .iter()
+            .copied()
+            .filter(|w| self.wait || !self.due.is_due(*w))
+            .collect();
+        needed.dedup();
+        if needed.is_empty() {
             return;
         }
         if let Some(queue) = &self.rules {
-            self.hand_over(queue, touched.to_vec());
+            self.hand_over(queue, needed);
         }
     }
 

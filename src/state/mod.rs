@@ -10,7 +10,7 @@ use crate::domain::support_model::SupportModel;
 use crate::email::MailContext;
 use crate::error::AppError;
 
-pub use after_ingest::{AfterIngest, Work};
+pub use after_ingest::{AfterIngest, DueTypes, Work};
 
 pub struct Desk {
     pub pool: DbPool,

@@ -11,6 +11,7 @@ mod classifier_accuracy;
 mod cli;
 mod drills;
 mod escalation;
+mod escalation_scope;
 mod freshness;
 mod import_runs;
 mod incident_timing;

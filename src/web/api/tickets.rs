@@ -580,7 +580,8 @@ pub async fn ack(
     let by = viewer.actor_name();
     let outcome = desk
         .db(move |conn, desk| {
-            let done = crate::services::escalation::acknowledge(conn, desk, id, &by, None)?;
+            let scope = crate::services::escalation::AckScope::AnyTeam;
+            let done = crate::services::escalation::acknowledge(conn, desk, id, &by, None, &scope)?;
             let ticket = Ticket::find(conn, id)?;
             Ok((done, TicketJson::load(conn, desk, ticket)?))
         })

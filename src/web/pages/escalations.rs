@@ -16,7 +16,7 @@ use crate::domain::role::Role;
 use crate::domain::status::{SlaState, Status};
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
-use crate::services::escalation;
+use crate::services::escalation::{self, AckScope};
 use crate::state::Desk;
 
 /// One row: a ticket that breached, is about to, or has escalated.
@@ -59,7 +59,7 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
         .clone()
         .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
     // Owners see their teams; admins see everything.
-    let teams = (me.role != Role::Admin).then(|| desk.model.teams_of(&me.email));
+    let teams = (me.role != Role::Admin).then(|| desk.model.teams_involving(&me.email));
     let scope = match &teams {
         Some(t) if t.is_empty() => {
             "none of the teams (ask an admin to list you in the support model)".to_string()
@@ -145,7 +145,12 @@ pub async fn acknowledge(
         .map(TicketNumber::id)
         .ok_or(PageError(AppError::NotFound))?;
     let by = ctx.viewer.actor_name();
-    desk.db(move |conn, desk| escalation::acknowledge(conn, desk, id, &by, None))
+    let scope = match &ctx.viewer.user {
+        Some(me) if me.role == Role::Admin => AckScope::AnyTeam,
+        Some(me) => AckScope::Teams(desk.model.teams_involving(&me.email)),
+        None => return Err(AppError::Unauthorized("Sign in first.".into()).into()),
+    };
+    desk.db(move |conn, desk| escalation::acknowledge(conn, desk, id, &by, None, &scope))
         .await?;
     Ok(see_other("/escalations"))
 }
@@ -192,7 +197,9 @@ pub async fn ack_confirm(
     let by = format!("email link ({step})");
     let step2 = step.clone();
     let done = desk
-        .db(move |conn, desk| escalation::acknowledge(conn, desk, id, &by, Some(&step2)))
+        .db(move |conn, desk| {
+            escalation::acknowledge(conn, desk, id, &by, Some(&step2), &AckScope::AnyTeam)
+        })
         .await?;
     let (status, message) = if done {
         (

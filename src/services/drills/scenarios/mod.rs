@@ -188,9 +188,15 @@ fn update_reaches_reporters(
 
 fn acknowledge(r: &mut Rehearsal<'_>, ticket: &Ticket) -> StepResult {
     let by = format!("drill {} (on call)", r.id());
-    let acknowledged =
-        crate::services::escalation::acknowledge(&mut r.conn, r.desk, ticket.id, &by, None)
-            .map_err(|e| format!("acknowledging failed: {e}"))?;
+    let acknowledged = crate::services::escalation::acknowledge(
+        &mut r.conn,
+        r.desk,
+        ticket.id,
+        &by,
+        None,
+        &crate::services::escalation::AckScope::AnyTeam,
+    )
+    .map_err(|e| format!("acknowledging failed: {e}"))?;
     if !acknowledged {
         return Err(format!("{} was already acknowledged", ticket.number()));
     }
