@@ -5,6 +5,7 @@
 //! loadgen run --url http://127.0.0.1:PORT --target api --mode closed --concurrency 16 --duration 20
 //! loadgen run --url http://127.0.0.1:PORT --target form --mode open --rate 200 --duration 20
 //! loadgen wait-ready --url http://127.0.0.1:PORT --started-at-ns $(date +%s%N)
+//! loadgen incident-latency --url http://127.0.0.1:PORT --token TOKEN
 //! ```
 //! Build: `cargo build --release --example loadgen`. See bench/README.md.
 
@@ -12,6 +13,8 @@
 mod bodies;
 #[path = "loadgen/drive.rs"]
 mod drive;
+#[path = "loadgen/incident.rs"]
+mod incident;
 #[path = "loadgen/stats.rs"]
 mod stats;
 
@@ -53,6 +56,22 @@ enum Command {
         /// Give up as soon as this process (the server) has exited.
         #[arg(long)]
         server_pid: Option<String>,
+    },
+    /// Time from the run that crosses a threshold rule to its incident being listed.
+    IncidentLatency {
+        #[arg(long)]
+        url: String,
+        /// A token with the `ingest` and `read` scopes.
+        #[arg(long)]
+        token: String,
+        /// Rounds, one warehouse type each (at most 6).
+        #[arg(long, default_value_t = 6)]
+        rounds: usize,
+        #[arg(long, default_value = "incident-latency")]
+        label: String,
+        /// Append the result row (see `loadgen header`) to this file.
+        #[arg(long)]
+        tsv: Option<std::path::PathBuf>,
     },
     /// Print a free TCP port on 127.0.0.1 (for the server to bind next).
     FreePort,
@@ -167,6 +186,13 @@ fn main() -> ExitCode {
                 server_pid.as_deref(),
             ))
         }),
+        Command::IncidentLatency {
+            url,
+            token,
+            rounds,
+            label,
+            tsv,
+        } => incident_latency(&url, &token, rounds, label, tsv.as_deref()),
         Command::FreePort => std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| println!("{}", a.port()))
@@ -183,6 +209,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `loadgen incident-latency`: one row, a sample per warehouse type.
+fn incident_latency(
+    url: &str,
+    token: &str,
+    rounds: usize,
+    label: String,
+    tsv: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let base = loopback_base(url)?;
+    let client = client(Duration::from_secs(10), 4)?;
+    let started = std::time::Instant::now();
+    let tally = runtime(1)?.block_on(incident::measure(&client, &base, token, rounds))?;
+    let summary = Summary {
+        label,
+        load: format!("{} rounds", rounds.min(6)),
+        window: started.elapsed(),
+        tally,
+        server_cpu: None,
+        loadgen_cpu: None,
+        database_cpu: None,
+        machine_cpu: None,
+    };
+    if let Some(path) = tsv {
+        append_row(path, &summary)?;
+    }
+    eprintln!("{}", summary.human());
+    Ok(())
 }
 
 fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, String> {

@@ -40,7 +40,7 @@ impl Tally {
         }
     }
 
-    fn error(&mut self, kind: String, sample: String) {
+    pub fn error(&mut self, kind: String, sample: String) {
         *self.errors.entry(kind.clone()).or_default() += 1;
         if !sample.is_empty() {
             self.samples.entry(kind).or_insert(sample);
