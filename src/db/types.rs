@@ -12,6 +12,7 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::domain::category::{Category, ProblemKind, TypeVerdict};
 use crate::domain::drill::DrillStatus;
+use crate::domain::event::EventKind;
 use crate::domain::lineage::EventType;
 use crate::domain::outbox::OutboxStatus;
 use crate::domain::role::Role;
@@ -21,9 +22,26 @@ use crate::domain::status::Status;
 use crate::domain::warehouse::WarehouseType;
 
 /// What `#[derive(AsExpression, FromSqlRow)]` with `sql_type = Text` would give a type
-/// that has `as_str(self) -> &'static str` and `parse(&str) -> Result<Self, String>`.
+/// that has `as_str(self) -> &'static str` and `parse(&str) -> Result<Self, String>`: a
+/// stored value that does not parse is an error naming it.
 macro_rules! text_column {
     ($($name:ty),* $(,)?) => {$(
+        text_column!(@write $name);
+
+        impl<DB: Backend> FromSql<Text, DB> for $name
+        where
+            String: FromSql<Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
+                <$name>::parse(&text).map_err(|e| {
+                    format!("stored {} '{text}' does not parse: {e}", stringify!($name)).into()
+                })
+            }
+        }
+    )*};
+    // Everything but reading: binding the text, and the expressions diesel builds.
+    (@write $name:ty) => {
         impl<DB: Backend> ToSql<Text, DB> for $name
         where
             str: ToSql<Text, DB>,
@@ -39,18 +57,6 @@ macro_rules! text_column {
         {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
                 <str as ToSql<Text, DB>>::to_sql(self.as_str(), out)
-            }
-        }
-
-        impl<DB: Backend> FromSql<Text, DB> for $name
-        where
-            String: FromSql<Text, DB>,
-        {
-            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-                let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
-                <$name>::parse(&text).map_err(|e| {
-                    format!("stored {} '{text}' does not parse: {e}", stringify!($name)).into()
-                })
             }
         }
 
@@ -91,7 +97,7 @@ macro_rules! text_column {
                 Bound::new(self)
             }
         }
-    )*};
+    };
 }
 
 text_column!(
@@ -108,3 +114,17 @@ text_column!(
     OutboxStatus,
     DrillStatus,
 );
+
+// Timeline entries written by another version of the desk keep their place in the
+// history as a change of a kind this one does not name, rather than failing the page.
+text_column!(@write EventKind);
+
+impl<DB: Backend> FromSql<Text, DB> for EventKind
+where
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, DB>>::from_sql(bytes)?;
+        Ok(EventKind::parse(&text).unwrap_or(EventKind::Other))
+    }
+}

@@ -6,6 +6,7 @@ pub mod classify;
 pub mod drill;
 pub mod email;
 pub mod escalation;
+pub mod event;
 pub mod humanize;
 pub mod lineage;
 pub mod model_check;

@@ -13,6 +13,7 @@ use crate::db::models::outbox::OutboxMessage;
 use crate::db::models::ticket::Ticket;
 use crate::db::schema::outbox;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::event::EventKind;
 use crate::domain::outbox::OutboxStatus::{Dead, Pending, Sending, Sent};
 use crate::email::transport::{self, Mailer};
 use crate::error::AppError;
@@ -191,7 +192,7 @@ pub fn record(
                     .execute(conn)?;
                 (
                     Outcome::Sent,
-                    "email_sent",
+                    EventKind::EmailSent,
                     format!("{} email sent", row.template.replace('_', " ")),
                 )
             }
@@ -217,13 +218,13 @@ pub fn record(
                 if dead {
                     (
                         Outcome::Dead,
-                        "email_dead_lettered",
+                        EventKind::EmailDeadLettered,
                         format!("{what} email given up after {attempts} attempt(s)"),
                     )
                 } else {
                     (
                         Outcome::Retry,
-                        "email_failed",
+                        EventKind::EmailFailed,
                         format!("{what} email failed (attempt {attempts}); retrying"),
                     )
                 }

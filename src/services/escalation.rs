@@ -12,6 +12,7 @@ use crate::db::models::user::User;
 use crate::db::schema::tickets;
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::escalation::{Clocks, Firing, Recipient, Step};
+use crate::domain::event::EventKind;
 use crate::domain::secret;
 use crate::domain::status::Status;
 use crate::domain::support_model::Team;
@@ -368,7 +369,7 @@ fn record_escalated(
         conn,
         &[NewEvent {
             ticket_id: ticket.id,
-            kind: "escalated",
+            kind: EventKind::Escalated,
             actor: "desk",
             detail: &detail,
             public: false,
@@ -507,7 +508,7 @@ pub fn acknowledge(
             conn,
             &[NewEvent {
                 ticket_id,
-                kind: "acknowledged",
+                kind: EventKind::Acknowledged,
                 actor: by,
                 detail: &detail,
                 public: false,

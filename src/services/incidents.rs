@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::event::EventKind;
 use crate::domain::status::Status;
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
@@ -43,7 +44,7 @@ pub fn declare(
             conn,
             &ticket,
             who,
-            &[("incident_declared", note, true)],
+            &[(EventKind::IncidentDeclared, note, true)],
             set,
             now,
         )
@@ -104,7 +105,7 @@ fn attach_in(
         conn,
         child,
         who,
-        &[("incident_attached", note, true)],
+        &[(EventKind::IncidentAttached, note, true)],
         set,
         now,
     )?;
@@ -114,7 +115,7 @@ fn attach_in(
         conn,
         &incident,
         who,
-        &[("incident_child_added", note, false)],
+        &[(EventKind::IncidentChildAdded, note, false)],
         TicketChangeset::default(),
         now,
     )?;
@@ -165,7 +166,7 @@ fn update_in(
         conn,
         &incident,
         who,
-        &[("incident_update", body.to_string(), true)],
+        &[(EventKind::IncidentUpdate, body.to_string(), true)],
         TicketChangeset::default(),
         now,
     )?;
@@ -177,7 +178,7 @@ fn update_in(
                 conn,
                 &ticket,
                 who,
-                &[("incident_update", body.to_string(), true)],
+                &[(EventKind::IncidentUpdate, body.to_string(), true)],
                 TicketChangeset::default(),
                 now,
             )?
@@ -285,7 +286,7 @@ pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenInc
         .load(conn)?;
     let declared: Vec<(i64, chrono::NaiveDateTime)> = ticket_events::table
         .filter(ticket_events::ticket_id.eq_any(&ids))
-        .filter(ticket_events::kind.eq("incident_declared"))
+        .filter(ticket_events::kind.eq(EventKind::IncidentDeclared))
         .order(ticket_events::id.asc())
         .select((ticket_events::ticket_id, ticket_events::created_at))
         .load(conn)?;

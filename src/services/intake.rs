@@ -9,6 +9,7 @@ use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::{NewTicket, Ticket};
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
 use crate::domain::classify::{Classification, ClassifierInput, classify};
+use crate::domain::event::EventKind;
 use crate::domain::report::Report;
 use crate::domain::routing::{RouteDecision, RouteQuery};
 use crate::domain::severity::{self, SeverityDecision, SeverityInput};
@@ -264,20 +265,20 @@ fn record_timeline(
         .map(|l| format!("linked run {}: {}", l.run_id, l.reason))
         .collect();
     let evidence = linking::describe(&d.linking.evidence);
-    let mut details: Vec<(&str, String)> = vec![
-        ("created", "report received".to_string()),
-        ("classified", classified),
-        ("severity_set", severity),
-        ("routed", routed),
-        ("sla_set", sla),
+    let mut details: Vec<(EventKind, String)> = vec![
+        (EventKind::Created, "report received".to_string()),
+        (EventKind::Classified, classified),
+        (EventKind::SeveritySet, severity),
+        (EventKind::Routed, routed),
+        (EventKind::SlaSet, sla),
     ];
-    details.extend(links.into_iter().map(|l| ("run_linked", l)));
-    details.extend(evidence.into_iter().map(|e| ("run_evidence", e)));
+    details.extend(links.into_iter().map(|l| (EventKind::RunLinked, l)));
+    details.extend(evidence.into_iter().map(|e| (EventKind::RunEvidence, e)));
     let events: Vec<NewEvent<'_>> = details
         .iter()
         .map(|(kind, detail)| NewEvent {
             ticket_id,
-            kind,
+            kind: *kind,
             actor: "desk",
             detail,
             public: true,

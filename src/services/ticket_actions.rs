@@ -6,6 +6,7 @@ use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::category::{Category, TypeVerdict};
+use crate::domain::event::EventKind;
 use crate::domain::status::{self, Status};
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
@@ -62,7 +63,11 @@ pub fn comment(
         if public {
             first_response(&ticket, now, &mut set);
         }
-        let kind = if public { "comment" } else { "internal_note" };
+        let kind = if public {
+            EventKind::Comment
+        } else {
+            EventKind::InternalNote
+        };
         let saved = touch(
             conn,
             &ticket,
@@ -103,7 +108,7 @@ pub fn reporter_reply(
             name: "reporter".into(),
             user_id: None,
         };
-        let mut notes = vec![("reporter_reply", body.to_string(), true)];
+        let mut notes = vec![(EventKind::ReporterReply, body.to_string(), true)];
         let mut set = TicketChangeset::default();
         let next = match ticket.status {
             Status::Resolved => Some(Status::Triaged),
@@ -119,7 +124,7 @@ pub fn reporter_reply(
                 "resumed by the reporter's reply"
             };
             notes.push((
-                "status_changed",
+                EventKind::StatusChanged,
                 format!("{what} ({} → {next})", ticket.status),
                 true,
             ));
@@ -181,7 +186,14 @@ pub fn merge(
             target.number(),
             who.name
         );
-        let duplicate = touch(conn, &duplicate, who, &[("merged", note, true)], set, now)?;
+        let duplicate = touch(
+            conn,
+            &duplicate,
+            who,
+            &[(EventKind::Merged, note, true)],
+            set,
+            now,
+        )?;
         let note = format!(
             "{} merged into this ticket by {}",
             duplicate.number(),
@@ -191,7 +203,7 @@ pub fn merge(
             conn,
             &target,
             who,
-            &[("merge_received", note, false)],
+            &[(EventKind::MergeReceived, note, false)],
             TicketChangeset::default(),
             now,
         )?;
@@ -269,12 +281,15 @@ pub fn link_run(
                         created_at: now,
                     }],
                 )?;
-                ("run_linked", format!("linked run {run_id} ({reason})"))
+                (
+                    EventKind::RunLinked,
+                    format!("linked run {run_id} ({reason})"),
+                )
             }
             (false, true) => {
                 TicketRun::delete(conn, id, run_id)?;
                 (
-                    "run_unlinked",
+                    EventKind::RunUnlinked,
                     format!("unlinked run {run_id} by {}", who.name),
                 )
             }
@@ -326,7 +341,7 @@ pub fn type_verdict(
             conn,
             &ticket,
             who,
-            &[("type_verdict", note, true)],
+            &[(EventKind::TypeVerdict, note, true)],
             set,
             now,
         )

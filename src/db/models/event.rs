@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::ticket_events;
 use crate::db::{DbConnection, per_backend};
+use crate::domain::event::EventKind;
 
 /// Rows per multi-row statement: well inside both backends' bind limits (7 a row).
 const CHUNK: usize = 500;
@@ -14,7 +15,7 @@ const CHUNK: usize = 500;
 pub struct Event {
     pub id: i64,
     pub ticket_id: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub actor: String,
     pub detail: String,
     pub public: bool,
@@ -29,7 +30,7 @@ pub struct Event {
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewEvent<'a> {
     pub ticket_id: i64,
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub actor: &'a str,
     pub detail: &'a str,
     pub public: bool,

@@ -11,6 +11,7 @@ use crate::db::schema::tickets;
 use crate::db::{DbConnection, write_grouped, write_transaction};
 use crate::domain::category::{Category, ProblemKind};
 use crate::domain::email::EmailAddress;
+use crate::domain::event::EventKind;
 use crate::domain::signals::{self, Rule};
 use crate::domain::status::Status;
 use crate::domain::table::TableName;
@@ -184,7 +185,7 @@ fn open_incident(
             conn,
             &ticket,
             &who,
-            &[("incident_declared", note, true)],
+            &[(EventKind::IncidentDeclared, note, true)],
             set,
             now,
         )?;
@@ -317,7 +318,7 @@ fn attach_all(
             .iter()
             .map(|(id, version)| NewEvent {
                 ticket_id: *id,
-                kind: "incident_attached",
+                kind: EventKind::IncidentAttached,
                 actor: &who.name,
                 detail: &note,
                 public: true,
@@ -342,7 +343,7 @@ fn attach_all(
         conn,
         &incident,
         &who,
-        &[("incident_child_added", summary, false)],
+        &[(EventKind::IncidentChildAdded, summary, false)],
         TicketChangeset::default(),
         now,
     )?;

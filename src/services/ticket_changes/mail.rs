@@ -8,6 +8,7 @@ use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::outbox::{NewOutboxMessage, OutboxMessage};
 use crate::db::models::ticket::Ticket;
 use crate::domain::drill;
+use crate::domain::event::EventKind;
 use crate::domain::outbox::OutboxStatus;
 use crate::email::{self, MailContext, RenderedEmail};
 use crate::error::AppError;
@@ -149,7 +150,7 @@ pub fn queue(
         );
         let event = NewEvent {
             ticket_id: ticket.id,
-            kind: "email_suppressed",
+            kind: EventKind::EmailSuppressed,
             actor: "desk",
             detail: &detail,
             public: false,
@@ -167,7 +168,7 @@ pub fn queue(
         conn,
         &[NewEvent {
             ticket_id: ticket.id,
-            kind: "email_queued",
+            kind: EventKind::EmailQueued,
             actor: "desk",
             detail: &detail,
             public: false,

@@ -16,6 +16,7 @@ use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::db::schema::tickets;
 use crate::domain::category::{Category, TypeVerdict};
+use crate::domain::event::EventKind;
 use crate::domain::severity::Severity;
 use crate::domain::status::Status;
 use crate::error::AppError;
@@ -83,7 +84,7 @@ pub struct TicketChangeset {
 
 /// A change to record on the timeline.
 pub(crate) struct Note {
-    pub(crate) kind: &'static str,
+    pub(crate) kind: EventKind,
     pub(crate) detail: String,
     pub(crate) public: bool,
 }
@@ -245,7 +246,7 @@ pub fn touch(
     conn: &mut DbConnection,
     ticket: &Ticket,
     who: &Who,
-    notes: &[(&'static str, String, bool)],
+    notes: &[(EventKind, String, bool)],
     mut set: TicketChangeset,
     now: NaiveDateTime,
 ) -> Result<Ticket, AppError> {
@@ -262,7 +263,7 @@ pub fn touch(
     let notes: Vec<Note> = notes
         .iter()
         .map(|(kind, detail, public)| Note {
-            kind,
+            kind: *kind,
             detail: detail.clone(),
             public: *public,
         })

@@ -8,6 +8,7 @@ use super::{Assignee, Changes, Note, TicketChangeset, Who};
 use crate::db::DbConnection;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
+use crate::domain::event::EventKind;
 use crate::domain::role::Role;
 use crate::domain::status::{self, Status};
 use crate::error::AppError;
@@ -66,7 +67,7 @@ struct Plan<'a> {
 }
 
 impl Plan<'_> {
-    fn note(&mut self, kind: &'static str, detail: String, public: bool) {
+    fn note(&mut self, kind: EventKind, detail: String, public: bool) {
         self.notes.push(Note {
             kind,
             detail,
@@ -104,7 +105,7 @@ impl Plan<'_> {
             }
             _ => detail,
         };
-        self.note("status_changed", detail, true);
+        self.note(EventKind::StatusChanged, detail, true);
         pause_or_resume(self.desk, ticket, to, self.now, &mut self.set);
         Ok(())
     }
@@ -124,7 +125,7 @@ impl Plan<'_> {
             "reclassified {} → {category} by {}: {reason} (a classifier miss)",
             ticket.category, self.who.name
         );
-        self.note("reclassified", detail, true);
+        self.note(EventKind::Reclassified, detail, true);
         Ok(())
     }
 
@@ -150,7 +151,7 @@ impl Plan<'_> {
             "severity {} → {new} by {}: {reason}",
             ticket.severity, self.who.name
         );
-        self.note("severity_changed", detail, true);
+        self.note(EventKind::SeverityChanged, detail, true);
         Ok(true)
     }
 
@@ -187,7 +188,7 @@ impl Plan<'_> {
             "rerouted {} → {} by {}{why}",
             ticket.team, known.name, who.name
         );
-        self.note("rerouted", detail, true);
+        self.note(EventKind::Rerouted, detail, true);
         Ok(())
     }
 
@@ -207,7 +208,7 @@ impl Plan<'_> {
             Some(user) => format!("assigned to {} by {}", user.email, who.name),
             None => format!("unassigned by {}", who.name),
         };
-        self.note("assigned", detail, false);
+        self.note(EventKind::Assigned, detail, false);
         Ok(())
     }
 }

@@ -537,7 +537,7 @@ pub struct EventJson {
 impl From<Event> for EventJson {
     fn from(e: Event) -> Self {
         EventJson {
-            kind: e.kind,
+            kind: e.kind.to_string(),
             actor: e.actor,
             detail: e.detail,
             public: e.public,

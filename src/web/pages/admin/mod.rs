@@ -16,6 +16,7 @@ use crate::db::models::audit::AuditEntry;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::event::EventKind;
 use crate::domain::support_model::SupportModel;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
@@ -255,7 +256,7 @@ pub async fn revoke_link(
                     conn,
                     &[NewEvent {
                         ticket_id: ticket.id,
-                        kind: "tracking_link_revoked",
+                        kind: EventKind::TrackingLinkRevoked,
                         actor: &who,
                         detail: &detail,
                         public: false,
