@@ -22,6 +22,7 @@ pub mod sla;
 pub mod status;
 pub mod support_model;
 pub mod table;
+pub mod text;
 pub mod ticket_number;
 pub mod warehouse;
 pub mod window;

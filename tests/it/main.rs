@@ -12,6 +12,7 @@ mod cli;
 mod drills;
 mod escalation;
 mod escalation_scope;
+mod field_rules;
 mod freshness;
 mod import_runs;
 mod incident_timing;

@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html};
 use crate::domain::category::Category;
-use crate::domain::report::{FieldErrors, RawReport, Report};
+use crate::domain::report::{Checker, FieldErrors, RawReport, Report};
 use crate::domain::severity::Impact;
+use crate::domain::text;
 use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
@@ -252,14 +253,15 @@ pub struct JoinForm {
     reporter_name: Option<String>,
 }
 
-/// One click from the banner: the analyst's own ticket, attached to the known issue.
+/// One click from the banner: the analyst's own ticket, attached to the known issue. The
+/// address and name follow the report form's rules.
 pub async fn join_known_issue(
     req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
     limits: web::Data<Limits>,
     number: web::Path<String>,
-    form: web::Form<JoinForm>,
+    form: body::Form<JoinForm>,
 ) -> Result<HttpResponse, PageError> {
     if !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
@@ -269,28 +271,30 @@ pub async fn join_known_issue(
         .map(TicketNumber::id)
         .ok_or(AppError::NotFound)?;
     let form = form.into_inner();
-    let email = match crate::domain::email::EmailAddress::parse(form.reporter_email.trim()) {
-        Ok(email) => email,
-        Err(message) => {
-            // The form again, with the message beside the email field.
-            let values = RawReport {
-                reporter_email: Some(form.reporter_email),
-                reporter_name: form.reporter_name,
-                ..RawReport::default()
-            };
-            let errors: FieldErrors = std::iter::once(("reporter_email", message)).collect();
-            let known = known_issues(&desk).await;
-            let key = new_submission_key();
-            return html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportForm::new(&ctx, values, errors, key, known),
-            );
-        }
+    let mut errors = FieldErrors::new();
+    let mut check = Checker(&mut errors);
+    let email = check.field(
+        "reporter_email",
+        crate::domain::email::EmailAddress::parse(form.reporter_email.trim()),
+    );
+    let name = check.field(
+        "reporter_name",
+        text::name(form.reporter_name.as_deref().unwrap_or("")),
+    );
+    let (Some(email), Some(name)) = (email, name) else {
+        // The form again, with the message beside each field.
+        let values = RawReport {
+            reporter_email: Some(form.reporter_email),
+            reporter_name: form.reporter_name,
+            ..RawReport::default()
+        };
+        let known = known_issues(&desk).await;
+        let key = new_submission_key();
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ReportForm::new(&ctx, values, errors, key, known),
+        );
     };
-    let name = form
-        .reporter_name
-        .map(|n| n.trim().chars().take(200).collect::<String>())
-        .filter(|n| !n.is_empty());
     let ticket = desk
         .db(move |conn, desk| {
             let ticket = crate::services::incidents::join(conn, desk, id, email, name)?;
