@@ -29,6 +29,7 @@ mod openlineage_client;
 mod pg_restart;
 mod private_pg;
 mod queue;
+mod rate_limits;
 mod retention;
 mod rollups;
 mod run_bounds;

@@ -1,7 +1,7 @@
 //! The analyst's tracking page at `/t/{token}`: what the desk made of the report.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Layout, PageContext, PageError, html};
@@ -14,6 +14,8 @@ use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::ticket_actions;
 use crate::state::Desk;
+use crate::web::auth::client::client_ip;
+use crate::web::auth::limits::Limits;
 use crate::web::body;
 
 #[derive(Template)]
@@ -132,11 +134,14 @@ fn valid_token(token: &str) -> bool {
     token.len() == 40 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The reporter answers: a resolved ticket reopens, a waiting one resumes. A reply the
-/// desk refuses stays in the box with the reason beside it.
+/// The reporter answers: a resolved ticket reopens, a waiting one resumes. Replies are
+/// limited per tracking link and per address (`DESK_REPLY_RATE_PER_MINUTE`); a reply over
+/// the limit, or one the desk refuses, stays in the box with the reason beside it.
 pub async fn reply(
+    req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
+    limits: web::Data<Limits>,
     token: web::Path<String>,
     form: body::Form<ReplyForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -145,6 +150,22 @@ pub async fn reply(
         return Err(AppError::NotFound.into());
     }
     let body = form.into_inner().body;
+    if !limits.replies.allow_reply(&token, client_ip(&req)) {
+        let reply = ReplyBox {
+            body,
+            error: Some(
+                "You have sent several replies in the last minute. Wait a minute, then send \
+                 this one again; it is kept here."
+                    .into(),
+            ),
+        };
+        let mut page = render(&ctx, &desk, token, StatusCode::TOO_MANY_REQUESTS, reply).await?;
+        page.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("60"),
+        );
+        return Ok(page);
+    }
     let back = format!("/t/{token}");
     let (sent_token, sent_body) = (token.clone(), body.clone());
     let sent = desk
