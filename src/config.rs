@@ -48,7 +48,8 @@ pub struct Settings {
     /// `X-Forwarded-For` (see `web::auth::client`). Default none.
     pub trusted_proxies: Vec<String>,
     /// Anonymous report submissions a minute per address; 0 switches the limit off
-    /// (`DESK_REPORT_RATE_PER_MINUTE`). Default 30.
+    /// (`DESK_REPORT_RATE_PER_MINUTE`). Default 30. Requests with a bearer token of scope
+    /// `write` are not held to it.
     pub report_rate_per_minute: u32,
     /// Replies on the tracking page a minute per tracking link, and as many per address;
     /// 0 switches the limit off (`DESK_REPLY_RATE_PER_MINUTE`). Default 10.

@@ -1,19 +1,23 @@
 //! Reports from programs: `POST /api/v1/reports`, the form's fields as JSON.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::ApiError;
 use super::tickets::TicketJson;
 use crate::domain::report::{RawReport, Report};
+use crate::domain::role::Scope;
 use crate::error::AppError;
 use crate::services::intake::{self, Submitted};
 use crate::state::Desk;
+use crate::web::auth::Viewer;
 use crate::web::auth::client::client_ip;
 use crate::web::auth::limits::Limits;
 use crate::web::body;
 
 /// File a report. An `Idempotency-Key` header makes a retried request return the ticket
-/// the first one created (200) instead of a second ticket.
+/// the first one created (200) instead of a second ticket. Anonymous requests are limited
+/// per address; a bearer token of scope `write` is not (a service filing for many analysts
+/// from one address), and an unknown or revoked token is refused.
 #[utoipa::path(
     post,
     path = "/api/v1/reports",
@@ -23,8 +27,9 @@ use crate::web::body;
         (status = 201, description = "Ticket created", body = TicketJson),
         (status = 200, description = "Repeated Idempotency-Key: the existing ticket", body = TicketJson),
         (status = 400, description = "Malformed JSON", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "An unknown or revoked bearer token (send none to report anonymously)", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = super::problem::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many reports from this address", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many anonymous reports from this address", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = super::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = super::problem::Problem, content_type = "application/problem+json"),
     ),
@@ -32,12 +37,22 @@ use crate::web::body;
 )]
 pub async fn create(
     req: HttpRequest,
+    viewer: Viewer,
     desk: web::Data<Desk>,
     limits: web::Data<Limits>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    // Anonymous analysts may file reports; a flood from one address may not.
-    if !limits.reports.allow(client_ip(&req)) {
+    // A wrong token is a mistake to report, not a reason to file anonymously.
+    if viewer.bad_token {
+        return Ok(unknown_token());
+    }
+    // Anonymous analysts may file reports; a flood from one address may not. A program
+    // with a write token is trusted with its own pace (one address, many analysts).
+    let writes = viewer
+        .token
+        .as_ref()
+        .is_some_and(|t| t.scopes.contains(&Scope::Write));
+    if !writes && !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
     let body = body::read_limited(
@@ -74,6 +89,20 @@ pub async fn create(
     Ok(response
         .insert_header(("Location", format!("/api/v1/tickets/{}", json.number)))
         .json(json))
+}
+
+/// 401 for a bearer token that is unknown or revoked, as the scoped routes answer it.
+fn unknown_token() -> HttpResponse {
+    let mut response = ApiError(AppError::Unauthorized(
+        "this bearer token is unknown or revoked; send a valid one, or none to report anonymously"
+            .into(),
+    ))
+    .error_response();
+    response.headers_mut().insert(
+        actix_web::http::header::WWW_AUTHENTICATE,
+        actix_web::http::header::HeaderValue::from_static("Bearer"),
+    );
+    response
 }
 
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
