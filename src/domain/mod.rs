@@ -20,6 +20,7 @@ pub mod severity;
 pub mod signals;
 pub mod sla;
 pub mod status;
+pub mod submission;
 pub mod support_model;
 pub mod table;
 pub mod text;

@@ -14,6 +14,7 @@ mod escalation;
 mod escalation_scope;
 mod field_rules;
 mod freshness;
+mod idempotency;
 mod import_runs;
 mod incident_timing;
 mod incident_triage;

@@ -10,6 +10,7 @@ use super::{Layout, PageContext, PageError, html};
 use crate::domain::category::Category;
 use crate::domain::report::{Checker, FieldErrors, RawReport, Report};
 use crate::domain::severity::Impact;
+use crate::domain::submission::{Requester, Submission};
 use crate::domain::text;
 use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
@@ -158,7 +159,8 @@ impl ReportForm {
     }
 }
 
-/// Hidden form field that makes a resubmitted form land on the ticket it already made.
+/// Hidden form field that makes a resubmitted form land on the ticket it already made
+/// (when the same requester sends the same answers again).
 #[derive(Deserialize, Default)]
 struct FormMeta {
     #[serde(default)]
@@ -233,17 +235,50 @@ pub async fn submit(
             );
         }
     };
+    let requester = requester(&ctx, &req, &report);
+    let submission = key.map(|key| Submission::new(key, &requester, &values));
     let submitted = desk
         .db(move |conn, desk| {
-            let submitted = intake::submit(conn, desk, report, key.as_deref())?;
+            let submitted = intake::submit(conn, desk, report, submission)?;
             desk.after_ingest.reports_filed(&submitted.touched());
             Ok(submitted)
         })
-        .await?;
-    let ticket = submitted.ticket();
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
-        .finish())
+        .await;
+    match submitted {
+        Ok(submitted) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!("/t/{}", submitted.ticket().tracking_token),
+            ))
+            .finish()),
+        // The form again with what was typed, a fresh key and nothing of the first ticket.
+        Err(AppError::SubmissionKeyReused) => {
+            let errors = std::iter::once(("submission_key", KEY_REUSED.to_string())).collect();
+            let known = known_issues(&desk).await;
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ReportForm::new(&ctx, values, errors, new_submission_key(), known),
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Why a form whose key was already used is shown again.
+const KEY_REUSED: &str = "This form was already sent, with other details or from another \
+    browser or network, so nothing was saved this time. Check your answers and send the form \
+    again to file them as a new report.";
+
+/// Who sends the form: the signed-in account, else the reporter's address and the
+/// client's (the submission key is bound to them).
+fn requester(ctx: &PageContext, req: &HttpRequest, report: &Report) -> Requester {
+    match &ctx.viewer.user {
+        Some(user) => Requester::Account(user.id),
+        None => Requester::Anonymous {
+            reporter_email: report.reporter_email.to_string(),
+            client: client_ip(req),
+        },
+    }
 }
 
 #[derive(Deserialize)]
