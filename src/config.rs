@@ -48,8 +48,12 @@ pub struct Settings {
     /// `X-Forwarded-For` (see `web::auth::client`). Default none.
     pub trusted_proxies: Vec<String>,
     /// Anonymous report submissions a minute per address; 0 switches the limit off
-    /// (`DESK_REPORT_RATE_PER_MINUTE`). Default 30.
+    /// (`DESK_REPORT_RATE_PER_MINUTE`). Default 30. Requests with a bearer token of scope
+    /// `write` are not held to it.
     pub report_rate_per_minute: u32,
+    /// Replies on the tracking page a minute per tracking link, and as many per address;
+    /// 0 switches the limit off (`DESK_REPLY_RATE_PER_MINUTE`). Default 10.
+    pub reply_rate_per_minute: u32,
     /// `smtp://user:pass@host:port` or `smtps://…` (`DESK_SMTP_URL`). Secret. Unset: mail
     /// is written as `.eml` files under `<data_dir>/mail`.
     pub smtp_url: Option<Secret>,
@@ -115,6 +119,7 @@ impl Default for Settings {
             auth_proxy_addresses: Vec::new(),
             trusted_proxies: Vec::new(),
             report_rate_per_minute: 30,
+            reply_rate_per_minute: 10,
             smtp_url: None,
             background_jobs: true,
             sign_in_rate_per_minute: 10,
@@ -214,6 +219,10 @@ impl Settings {
             (
                 "DESK_REPORT_RATE_PER_MINUTE",
                 &mut self.report_rate_per_minute,
+            ),
+            (
+                "DESK_REPLY_RATE_PER_MINUTE",
+                &mut self.reply_rate_per_minute,
             ),
             (
                 "DESK_SIGN_IN_RATE_PER_MINUTE",

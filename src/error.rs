@@ -26,6 +26,10 @@ pub enum AppError {
     TooManyRequests,
     #[error("{0}")]
     Conflict(String),
+    /// A submission key sent again by someone else or with another report
+    /// (`domain::submission`): nothing is stored and nothing of its ticket is told.
+    #[error("the submission key was already used for another report")]
+    SubmissionKeyReused,
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -44,6 +48,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::SubmissionKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -56,6 +56,7 @@ impl Application {
         let limits = web::Data::new(Limits {
             reports: Limit::per_minute(settings.report_rate_per_minute),
             sign_in: Limit::per_minute(settings.sign_in_rate_per_minute),
+            replies: Limit::per_minute(settings.reply_rate_per_minute),
         });
         let sessions = SessionSettings {
             key: Key::from(&settings.session_key()?),

@@ -13,6 +13,9 @@ use super::{CLI_ACTOR, TokenCommand, UserCommand, describe, say};
 pub(super) fn user(settings: &Settings, action: UserCommand) -> Result<(), String> {
     let UserCommand::Add { email, role, name } = action;
     let role = Role::parse(&role)?;
+    // The name by the same rules as on /admin/users.
+    let name = crate::domain::text::name(name.as_deref().unwrap_or(""))
+        .map_err(|e| format!("--name: {e}"))?;
     let desk = build_desk(settings, Clock::system(), None)?;
     let mut conn = desk.pool.get().map_err(|e| e.to_string())?;
     let (user, one_time) = accounts::create_user(

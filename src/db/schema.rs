@@ -43,6 +43,7 @@ diesel::table! {
         acknowledged_at -> Nullable<Timestamp>,
         paused_at -> Nullable<Timestamp>,
         drill -> BigInt,
+        submission_fingerprint -> Nullable<Text>,
     }
 }
 

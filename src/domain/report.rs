@@ -106,7 +106,7 @@ pub struct Report {
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
-const MAX_NAME_CHARS: usize = 200;
+const MAX_NAME_CHARS: usize = super::text::MAX_NAME_CHARS;
 const MAX_COLUMN_CHARS: usize = 255;
 const MAX_TYPE_CHARS: usize = 100;
 const MAX_RUN_REF_CHARS: usize = 2_048;
@@ -208,27 +208,19 @@ fn required(value: &Option<String>, what: &str) -> Result<String, String> {
     optional(value).ok_or_else(|| format!("Please give {what}."))
 }
 
-/// Optional free text with a length limit; control characters are refused (newlines and
-/// tabs only where the field is multi-line).
+/// Optional text with a length limit, by the desk's field rules (`domain::text`): one
+/// line, or free text where the field is multi-line.
 fn text(
     value: &Option<String>,
     max_chars: usize,
     multiline: bool,
 ) -> Result<Option<String>, String> {
-    let Some(v) = optional(value) else {
-        return Ok(None);
+    let lines = if multiline {
+        super::text::Lines::Many
+    } else {
+        super::text::Lines::One
     };
-    let count = v.chars().count();
-    if count > max_chars {
-        return Err(format!(
-            "Too long: {count} characters; at most {max_chars} are accepted."
-        ));
-    }
-    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
-    if v.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err("Contains control characters; please remove them.".into());
-    }
-    Ok(Some(v))
+    super::text::optional(value.as_deref().unwrap_or(""), max_chars, lines)
 }
 
 fn run_reference(raw: String) -> Result<RunReference, String> {

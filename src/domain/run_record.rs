@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::report::FieldErrors;
 use super::run::RunStatus;
 use super::table::TableName;
+use super::text::{self, Lines};
 use super::warehouse::WarehouseType;
 
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -172,6 +173,8 @@ impl RunRecord {
             .filter(|e| !e.is_empty());
         if error.is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS) {
             errors.insert("error", format!("at most {MAX_ERROR_CHARS} characters"));
+        } else if let Some(Err(e)) = error.map(|e| text::check_characters(e, Lines::Many)) {
+            errors.insert("error", e);
         }
         if raw.row_count.is_some_and(|n| n < 0) {
             errors.insert("row_count", "a count of rows: 0 or more".into());
@@ -243,8 +246,17 @@ fn parse_columns(raw: &[RawColumn], errors: &mut FieldErrors) -> Vec<ColumnType>
                 "columns",
                 format!("columns[{index}].name must be 1 to 255 characters"),
             );
+        } else if let Err(e) = text::check_characters(name, Lines::One) {
+            errors.insert("columns", format!("columns[{index}].name: {e}"));
         } else if !seen.insert(name.to_string()) {
             errors.insert("columns", format!("column '{name}' appears twice"));
+        }
+        if let Some(Err(e)) = c
+            .semantic_type
+            .as_deref()
+            .map(|t| text::check_characters(t, Lines::One))
+        {
+            errors.insert("columns", format!("columns[{index}].semantic_type: {e}"));
         }
         if c.confidence.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
             errors.insert(
@@ -307,6 +319,23 @@ mod tests {
             errors.keys().copied().collect::<Vec<_>>(),
             ["columns", "started_at", "status"]
         );
+    }
+
+    #[test]
+    fn text_fields_follow_the_field_rules() {
+        let mut bad = raw();
+        bad.error = Some("bad\u{0}thing".into());
+        bad.columns = vec![RawColumn {
+            name: "a\u{0}b".into(),
+            semantic_type: None,
+            confidence: None,
+        }];
+        let errors = RunRecord::parse(&bad, now()).unwrap_err();
+        assert!(errors["error"].contains("NUL"), "{errors:?}");
+        assert!(errors["columns"].contains("columns[0].name"), "{errors:?}");
+        let mut multiline = raw();
+        multiline.error = Some("Traceback:\n\tline 1".into());
+        assert!(RunRecord::parse(&multiline, now()).is_ok());
     }
 
     #[test]

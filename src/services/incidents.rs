@@ -7,6 +7,7 @@ use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::event::EventKind;
 use crate::domain::status::Status;
+use crate::domain::text::{self, Lines};
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
@@ -138,6 +139,7 @@ pub fn update(
             "An update needs 1 to 10,000 characters.",
         ));
     }
+    text::check_characters(body, Lines::Many).map_err(|e| AppError::invalid("body", e))?;
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         update_in(conn, desk, who, incident_id, body, now)

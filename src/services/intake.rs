@@ -15,6 +15,7 @@ use crate::domain::routing::{RouteDecision, RouteQuery};
 use crate::domain::severity::{self, SeverityDecision, SeverityInput};
 use crate::domain::sla;
 use crate::domain::status::{self, Status};
+use crate::domain::submission::Submission;
 use crate::domain::support_model::Team;
 use crate::email::{self, MailContext};
 use crate::error::AppError;
@@ -29,7 +30,8 @@ pub enum Submitted {
         ticket: Ticket,
         linked_runs: Vec<String>,
     },
-    /// The same submission (same key) was already taken: this is its ticket.
+    /// The same submission (same key, requester and report) was already taken: this is
+    /// its ticket.
     Duplicate(Ticket),
 }
 
@@ -64,11 +66,14 @@ struct Decisions {
     targets: sla::SlaTargets,
 }
 
+/// File `report`. With a `submission` (a key and who sent it with what), a repeat of the
+/// same submission returns its ticket (`Duplicate`), and the key sent by anyone else or
+/// with another report is `AppError::SubmissionKeyReused`, with nothing stored.
 pub fn submit(
     conn: &mut DbConnection,
     desk: &Desk,
     report: Report,
-    submission_key: Option<&str>,
+    submission: Option<Submission>,
 ) -> Result<Submitted, AppError> {
     // Classification, run linking, severity, routing and SLA only read: they are decided
     // before the write turn, so the one SQLite writer spends its turn on the inserts.
@@ -77,7 +82,7 @@ pub fn submit(
     let pending = Pending {
         team: desk.model.team(&decisions.route.team).cloned(),
         report,
-        submission_key: submission_key.map(str::to_owned),
+        submission: submission.clone(),
         decisions,
         now,
         drill: desk.drill,
@@ -86,20 +91,47 @@ pub fn submit(
     // On SQLite this joins the writer's next batch (group commit): many reports share
     // one commit and the index pages it writes.
     let result = crate::db::write_grouped(&desk.pool, conn, move |conn| pending.write(conn));
-    match (result, submission_key) {
-        // Two identical submissions raced on PostgreSQL: the other one won.
-        (Err(e), Some(key)) if e.is_db_conflict() => {
-            let existing = Ticket::find_by_submission_key(conn, key)?.ok_or(AppError::NotFound)?;
-            Ok(Submitted::Duplicate(existing))
+    match (result, submission) {
+        (Ok(Ok(submitted)), _) => Ok(submitted),
+        (Ok(Err(KeyReused)), submission) => Err(key_reused(submission)),
+        // Two submissions with one key raced on PostgreSQL: the other one won.
+        (Err(e), Some(submission)) if e.is_db_conflict() => {
+            let existing =
+                Ticket::find_by_submission_key(conn, &submission.key)?.ok_or(AppError::NotFound)?;
+            same_submission(&submission, existing).map_err(|KeyReused| key_reused(Some(submission)))
         }
-        (result, _) => result,
+        (Err(e), _) => Err(e),
     }
+}
+
+/// A submission key came again from someone else or with another report.
+struct KeyReused;
+
+/// The ticket `submission`'s key made, if it is the same submission.
+fn same_submission(
+    submission: &Submission,
+    (ticket, fingerprint): (Ticket, Option<String>),
+) -> Result<Submitted, KeyReused> {
+    if submission.matches(fingerprint.as_deref()) {
+        Ok(Submitted::Duplicate(ticket))
+    } else {
+        Err(KeyReused)
+    }
+}
+
+fn key_reused(submission: Option<Submission>) -> AppError {
+    // The key is the client's, not personal data; the ticket it made is not named.
+    tracing::info!(
+        key = submission.map(|s| s.key).unwrap_or_default(),
+        "submission key reused by another requester or with another report; refused"
+    );
+    AppError::SubmissionKeyReused
 }
 
 /// A decided report, owned: its write may run on the SQLite writer's thread.
 struct Pending {
     report: Report,
-    submission_key: Option<String>,
+    submission: Option<Submission>,
     decisions: Decisions,
     now: NaiveDateTime,
     drill: i64,
@@ -109,17 +141,18 @@ struct Pending {
 }
 
 impl Pending {
-    /// Runs on the writer, possibly twice (see `db::sqlite::writer`): it only writes.
-    fn write(&self, conn: &mut DbConnection) -> Result<Submitted, AppError> {
-        if let Some(key) = self.submission_key.as_deref()
-            && let Some(existing) = Ticket::find_by_submission_key(conn, key)?
+    /// Runs on the writer, possibly twice (see `db::sqlite::writer`): it only writes. A
+    /// reused key writes nothing and is no failure of the batch it shares.
+    fn write(&self, conn: &mut DbConnection) -> Result<Result<Submitted, KeyReused>, AppError> {
+        if let Some(submission) = &self.submission
+            && let Some(existing) = Ticket::find_by_submission_key(conn, &submission.key)?
         {
-            return Ok(Submitted::Duplicate(existing));
+            return Ok(same_submission(submission, existing));
         }
         let ticket = insert_ticket(
             conn,
             &self.report,
-            self.submission_key.as_deref(),
+            self.submission.as_ref(),
             &self.decisions,
             self.now,
             self.drill,
@@ -134,10 +167,10 @@ impl Pending {
             .iter()
             .map(|l| l.run_id.clone())
             .collect();
-        Ok(Submitted::Created {
+        Ok(Ok(Submitted::Created {
             ticket,
             linked_runs,
-        })
+        }))
     }
 }
 
@@ -184,7 +217,7 @@ fn decide(
 fn insert_ticket(
     conn: &mut DbConnection,
     report: &Report,
-    submission_key: Option<&str>,
+    submission: Option<&Submission>,
     d: &Decisions,
     now: NaiveDateTime,
     drill: i64,
@@ -201,7 +234,8 @@ fn insert_ticket(
     );
     let new = NewTicket {
         tracking_token: &token,
-        submission_key,
+        submission_key: submission.map(|s| s.key.as_str()),
+        submission_fingerprint: submission.map(|s| s.fingerprint.as_str()),
         status: Status::New,
         kind: report.kind,
         category: d.classification.category,

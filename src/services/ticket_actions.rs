@@ -8,6 +8,7 @@ use crate::db::{DbConnection, write_transaction};
 use crate::domain::category::{Category, TypeVerdict};
 use crate::domain::event::EventKind;
 use crate::domain::status::{self, Status};
+use crate::domain::text::{self, Lines};
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
@@ -27,6 +28,7 @@ fn comment_body(body: &str) -> Result<&str, AppError> {
             format!("Comments are at most {MAX_COMMENT_CHARS} characters."),
         ));
     }
+    text::check_characters(body, Lines::Many).map_err(|e| AppError::invalid("body", e))?;
     Ok(body)
 }
 

@@ -6,6 +6,7 @@ use crate::db::models::api_token::{ApiToken, NewApiToken};
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::role::Scope;
 use crate::domain::secret;
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::services::accounts::{Actor, audit};
 
@@ -34,6 +35,7 @@ pub fn create(
             "Give the token a name of 1 to 100 characters.",
         ));
     }
+    text::check_characters(name, Lines::One).map_err(|e| AppError::invalid("name", e))?;
     let prefix = secret::random_hex(4);
     let plain = format!("{TOKEN_PREFIX}{prefix}_{}", secret::random_hex(20));
     let hash = secret::sha256_hex(&plain);

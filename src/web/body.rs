@@ -1,10 +1,12 @@
 //! Reading request bodies with a size limit and strict text decoding, so every bad body
 //! gets its own clear message.
 
-use actix_web::web;
+use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 
 use crate::error::AppError;
+use crate::state::Desk;
+use crate::web::pages::PageError;
 
 /// The length a client announced, if any.
 pub fn announced_length(headers: &actix_web::http::header::HeaderMap) -> Option<usize> {
@@ -58,6 +60,59 @@ pub fn check_form_utf8(body: &[u8]) -> Result<(), AppError> {
         }
     }
     Ok(())
+}
+
+/// A form, read like `web::Form` except that text which is not UTF-8 is refused (400)
+/// instead of being stored with replacement characters.
+pub struct Form<T>(pub T);
+
+impl<T> Form<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Form<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Form<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<Desk>>()
+            .map_or(64 * 1024, |d| d.max_body_bytes);
+        let announced = announced_length(req.headers());
+        let is_form = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let payload = payload.take();
+        Box::pin(async move {
+            let unreadable = |why: String| {
+                PageError(AppError::BadRequest(format!(
+                    "The form could not be read: {why}"
+                )))
+            };
+            if !is_form {
+                return Err(unreadable("Content type error".into()).into());
+            }
+            let body = read_limited(announced, payload, limit)
+                .await
+                .map_err(PageError)?;
+            check_form_utf8(&body).map_err(PageError)?;
+            serde_urlencoded::from_bytes(&body)
+                .map(Form)
+                .map_err(|e| unreadable(e.to_string()).into())
+        })
+    }
 }
 
 #[cfg(test)]

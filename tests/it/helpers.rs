@@ -167,6 +167,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
         pool_size: 4,
         // Tests file many reports from one address; the limits have tests of their own.
         report_rate_per_minute: 0,
+        reply_rate_per_minute: 0,
         sign_in_rate_per_minute: 0,
         // Tests run jobs explicitly (`run_pending_jobs`, sweeps at chosen instants).
         background_jobs: false,

@@ -140,7 +140,7 @@ async fn schemathesis_finds_no_server_error_and_no_mismatch(backend: Backend) {
 }
 
 /// The findings, pinned without depending on the fuzzer's seed: NUL characters (which
-/// PostgreSQL cannot store) were 500s; a repeated query parameter and an oversized PATCH
+/// PostgreSQL cannot store) were 500s (now refused by the field rules on both databases); a repeated query parameter and an oversized PATCH
 /// body were answered in plain text instead of a problem document; a 409 was documented
 /// as `application/json`.
 async fn what_schemathesis_found_stays_fixed(backend: Backend) {
@@ -174,8 +174,9 @@ async fn problem(response: reqwest::Response) -> (u16, String) {
     (status, body["detail"].as_str().unwrap().to_string())
 }
 
-/// A NUL in a body, a query or a path: a 400 problem naming it on PostgreSQL, stored like
-/// any character on SQLite.
+/// A NUL in a body field: a 422 problem naming the field, on both databases (the field
+/// rules refuse it before either sees it). In a query or a path: a 400 problem naming it
+/// on PostgreSQL; SQLite looks it up like any character.
 async fn nul_characters_are_refused_or_stored(
     app: &TestApp,
     client: &reqwest::Client,
@@ -184,25 +185,43 @@ async fn nul_characters_are_refused_or_stored(
     postgres: bool,
 ) {
     let number = ticket["number"].as_str().unwrap();
-    // The PATCH first: on SQLite each request succeeds and changes the ticket's version.
-    let nul_requests = [
-        client
-            .patch(app.url(&format!("/api/v1/tickets/{number}")))
-            .json(
-                &json!({"category": "other", "reason": "why\u{0}", "version": ticket["version"]}),
-            ),
-        client
-            .post(app.url(&format!("/api/v1/tickets/{number}/comments")))
-            .json(&json!({"body": "a\u{0}b"})),
-        client.post(app.url("/api/v1/runs")).json(
-            &json!({"run_id": "r-1", "warehouse_type": "duckdb",
-            "table": "local.main.t", "status": "failed", "started_at": "2026-11-20T10:00:00Z",
-            "error": "bad\u{0}thing"}),
+    let in_bodies = [
+        (
+            "reason",
+            client
+                .patch(app.url(&format!("/api/v1/tickets/{number}")))
+                .json(
+                    &json!({"category": "other", "reason": "why\u{0}", "version": ticket["version"]}),
+                ),
         ),
+        (
+            "body",
+            client
+                .post(app.url(&format!("/api/v1/tickets/{number}/comments")))
+                .json(&json!({"body": "a\u{0}b"})),
+        ),
+        (
+            "error",
+            client.post(app.url("/api/v1/runs")).json(
+                &json!({"run_id": "r-1", "warehouse_type": "duckdb",
+                "table": "local.main.t", "status": "failed", "started_at": "2026-11-20T10:00:00Z",
+                "error": "bad\u{0}thing"}),
+            ),
+        ),
+    ];
+    for (field, request) in in_bodies {
+        let response = request.bearer_auth(token).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 422, "{field}: {body}");
+        let message = body["errors"][field].as_str().unwrap_or_default();
+        assert!(message.contains("NUL"), "{field}: {body}");
+    }
+    let in_queries = [
         client.get(app.url("/api/v1/tickets?q=a%00b")),
         client.get(app.url("/api/v1/runs/a%00b")),
     ];
-    for request in nul_requests {
+    for request in in_queries {
         let response = request.bearer_auth(token).send().await.unwrap();
         if postgres {
             let (status, detail) = problem(response).await;
@@ -211,9 +230,9 @@ async fn nul_characters_are_refused_or_stored(
                 "{status}: {detail}"
             );
         } else {
-            // SQLite stores NUL like any character.
+            // SQLite looks NUL up like any character.
             let status = response.status().as_u16();
-            assert!([200, 201, 404].contains(&status), "{status}");
+            assert!([200, 404].contains(&status), "{status}");
         }
     }
 }

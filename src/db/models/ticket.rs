@@ -70,6 +70,8 @@ pub struct Ticket {
 pub struct NewTicket<'a> {
     pub tracking_token: &'a str,
     pub submission_key: Option<&'a str>,
+    /// Who sent the submission key and what with (`domain::submission`).
+    pub submission_fingerprint: Option<&'a str>,
     pub status: Status,
     pub kind: ProblemKind,
     pub category: Category,
@@ -140,13 +142,15 @@ impl Ticket {
             .first(conn)
     }
 
+    /// The ticket a submission key made, with the fingerprint it was made with (`None`
+    /// for tickets written before fingerprints were).
     pub fn find_by_submission_key(
         conn: &mut DbConnection,
         key: &str,
-    ) -> QueryResult<Option<Ticket>> {
+    ) -> QueryResult<Option<(Ticket, Option<String>)>> {
         tickets::table
             .filter(tickets::submission_key.eq(key))
-            .select(Ticket::as_select())
+            .select((Ticket::as_select(), tickets::submission_fingerprint))
             .first(conn)
             .optional()
     }

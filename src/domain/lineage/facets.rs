@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::SEMANTIC_TYPES_FACET;
 use super::parse::{Object, kind, optional_object, required_str};
 use crate::domain::run_record::{ColumnType, MAX_COLUMNS};
+use crate::domain::text::{Lines, check_characters};
 
 const MAX_COLUMN_NAME: usize = 255;
 
@@ -68,7 +69,7 @@ fn column_name(name: &str) -> Result<(), String> {
             "column names are 1 to {MAX_COLUMN_NAME} characters"
         ));
     }
-    Ok(())
+    check_characters(name, Lines::One)
 }
 
 /// The semantic-types facet: `columns` maps a column to `{"type", "confidence"}` (or to
@@ -134,6 +135,12 @@ pub(super) fn semantic_types(
             .is_some_and(|t| t.chars().count() > 100)
         {
             return Err(format!("{here}.type: at most 100 characters"));
+        }
+        if let Some(Err(e)) = semantic_type
+            .as_deref()
+            .map(|t| check_characters(t, Lines::One))
+        {
+            return Err(format!("{here}.type: {e}"));
         }
         out.push(ColumnType {
             name: name.trim().to_string(),

@@ -10,6 +10,7 @@ use super::{Dataset, EventType, LineageEvent, SEMANTIC_TYPES_FACET};
 use crate::domain::report::{Checker, FieldErrors};
 use crate::domain::run_record::{self, ColumnType, MAX_ERROR_CHARS};
 use crate::domain::table::TableName;
+use crate::domain::text::{Lines, check_characters};
 use crate::domain::warehouse::WarehouseType;
 
 pub(super) type Object = Map<String, Value>;
@@ -154,6 +155,7 @@ fn error_message(facets: &Object) -> Result<Option<String>, String> {
     };
     let message = required_str(facet, "message").map_err(|e| format!("{path}.message: {e}"))?;
     let message = message.trim();
+    check_characters(message, Lines::Many).map_err(|e| format!("{path}.message: {e}"))?;
     Ok(Some(if message.chars().count() > MAX_ERROR_CHARS {
         let cut: String = message.chars().take(MAX_ERROR_CHARS - 1).collect();
         format!("{cut}…")

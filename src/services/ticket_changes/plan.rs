@@ -11,6 +11,7 @@ use crate::db::models::user::User;
 use crate::domain::event::EventKind;
 use crate::domain::role::Role;
 use crate::domain::status::{self, Status};
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::Desk;
 
@@ -38,6 +39,10 @@ pub(super) fn plan(
         set: TicketChangeset::default(),
         notes: Vec::new(),
     };
+    // Before anything is written: a reason is free text by the desk's rules.
+    if let Some(reason) = plan.reason {
+        text::check_characters(reason, Lines::Many).map_err(|e| AppError::invalid("reason", e))?;
+    }
     plan.status()?;
     plan.category()?;
     let mut deadlines_changed =

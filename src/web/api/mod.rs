@@ -6,6 +6,7 @@ pub mod openapi;
 pub mod problem;
 pub mod reports;
 pub mod runs;
+pub mod ticket_patch;
 pub mod tickets;
 
 pub use problem::ApiError;

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{incidents, lineage, problem, reports, runs, tickets};
+use super::{incidents, lineage, problem, reports, runs, ticket_patch, tickets};
 use crate::domain::report::RawReport;
 use crate::domain::run_record::{RawColumn, RawRun};
 use crate::web::auth::access::Access;
@@ -25,7 +25,7 @@ use crate::web::routes::ROUTES;
         tickets::TicketJson,
         tickets::SlaJson,
         tickets::TicketPage,
-        tickets::TicketPatch,
+        ticket_patch::TicketPatch,
         tickets::ConflictJson,
         tickets::CommentBody,
         tickets::MergeBody,

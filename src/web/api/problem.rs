@@ -64,6 +64,14 @@ impl ResponseError for ApiError {
                 None,
             ),
             AppError::Conflict(m) => ("conflict", "Conflict", m.clone(), None),
+            AppError::SubmissionKeyReused => (
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                "This Idempotency-Key was already used by another requester or with another \
+                 body. Nothing was stored; send this report with a new key."
+                    .to_string(),
+                None,
+            ),
             AppError::Unauthorized(m) => {
                 ("unauthorized", "Authentication required", m.clone(), None)
             }

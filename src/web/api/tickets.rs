@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use super::ApiError;
+use super::ticket_patch::{TicketPatch, expected_version, parse_patch};
 use crate::clock::rfc3339;
 use crate::db::DbConnection;
 use crate::db::models::escalation::TicketEscalation;
@@ -15,14 +16,12 @@ use crate::db::models::signal_incident::SignalIncident;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::TicketRun;
 use crate::db::models::user::User;
-use crate::domain::category::Category;
-use crate::domain::severity::Severity;
-use crate::domain::status::{SlaState, Status};
+use crate::domain::status::SlaState;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::queue::{self, QueueQuery, RawQueueQuery};
 use crate::services::ticket_actions;
-use crate::services::ticket_changes::{Assignee, Changes, Who};
+use crate::services::ticket_changes::Who;
 use crate::services::triage;
 use crate::state::Desk;
 use crate::web::auth::Viewer;
@@ -311,22 +310,6 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// A change to a ticket. Every field is optional; `version` (or an `If-Match` header)
-/// is the version you read.
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct TicketPatch {
-    pub status: Option<String>,
-    pub category: Option<String>,
-    pub severity: Option<String>,
-    pub team: Option<String>,
-    /// A user id, `auto` (team member with the fewest open tickets), or `none`.
-    pub assignee: Option<serde_json::Value>,
-    /// Required when changing category or severity.
-    pub reason: Option<String>,
-    pub version: Option<i32>,
-}
-
 /// The ticket changed since the caller read it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConflictJson {
@@ -338,68 +321,6 @@ pub struct ConflictJson {
     pub current_version: i32,
     /// What happened after the version you sent.
     pub changes: Vec<EventJson>,
-}
-
-fn parse_patch(patch: &TicketPatch) -> Result<Changes, AppError> {
-    let mut errors = crate::domain::report::FieldErrors::new();
-    let mut check = crate::domain::report::Checker(&mut errors);
-    let status = patch
-        .status
-        .as_deref()
-        .and_then(|s| check.field("status", Status::parse(s)));
-    let category = patch
-        .category
-        .as_deref()
-        .and_then(|c| check.field("category", Category::parse(c)));
-    let severity = patch
-        .severity
-        .as_deref()
-        .and_then(|s| check.field("severity", Severity::parse(s)));
-    let assignee = match &patch.assignee {
-        None => None,
-        Some(serde_json::Value::Null) => Some(Assignee::Nobody),
-        Some(serde_json::Value::String(s)) if s == "none" => Some(Assignee::Nobody),
-        Some(serde_json::Value::String(s)) if s == "auto" => Some(Assignee::Auto),
-        Some(serde_json::Value::Number(n)) => n.as_i64().map(Assignee::User),
-        Some(_) => check.field(
-            "assignee",
-            Err::<Assignee, _>("assignee is a user id, \"auto\" or \"none\"".to_string()),
-        ),
-    };
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
-    }
-    Ok(Changes {
-        status,
-        category,
-        severity,
-        team: patch.team.clone(),
-        assignee,
-        reason: patch.reason.clone(),
-    })
-}
-
-fn expected_version(req: &HttpRequest, body: Option<i32>) -> Result<i32, AppError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.trim()
-                .trim_start_matches("W/")
-                .trim_matches('"')
-                .to_string()
-        });
-    match (body, header) {
-        (Some(v), _) => Ok(v),
-        (None, Some(h)) => h.parse().map_err(|_| {
-            AppError::BadRequest(format!("If-Match must be a ticket version, not '{h}'"))
-        }),
-        (None, None) => Err(AppError::invalid(
-            "version",
-            "send the version you read (field or If-Match)",
-        )),
-    }
 }
 
 /// Change status, category, severity, team or assignee; 409 if someone changed the ticket

@@ -45,6 +45,12 @@ impl ResponseError for PageError {
                 ("That request could not be read", message.clone())
             }
             AppError::Conflict(message) => ("That changed meanwhile", message.clone()),
+            AppError::SubmissionKeyReused => (
+                "That form was already sent",
+                "It was sent before with other details or from elsewhere; nothing was saved \
+                 this time. Open the form again to file a new report."
+                    .to_string(),
+            ),
             AppError::Unauthorized(message) => ("Sign in first", message.clone()),
             AppError::Forbidden(message) => ("Not allowed", message.clone()),
             AppError::TooManyRequests => (

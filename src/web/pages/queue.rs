@@ -22,6 +22,7 @@ use crate::services::bulk::{self, BulkAction, Picked};
 use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
 use crate::services::ticket_changes::{Assignee, Who};
 use crate::state::Desk;
+use crate::web::body;
 
 /// One row of the queue.
 pub struct Row {
@@ -233,7 +234,7 @@ pub struct SaveViewForm {
 pub async fn save_view(
     ctx: PageContext,
     desk: web::Data<Desk>,
-    form: web::Form<SaveViewForm>,
+    form: body::Form<SaveViewForm>,
 ) -> Result<HttpResponse, PageError> {
     let me = ctx
         .viewer
@@ -247,6 +248,8 @@ pub async fn save_view(
             AppError::BadRequest("A view needs a name of 1 to 80 characters.".into()).into(),
         );
     }
+    crate::domain::text::check_characters(&name, crate::domain::text::Lines::One)
+        .map_err(AppError::BadRequest)?;
     let team = form.team.filter(|t| !t.is_empty());
     if let Some(team) = &team
         && !desk.model.teams_of(&me.email).contains(team)

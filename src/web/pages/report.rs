@@ -8,8 +8,10 @@ use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html};
 use crate::domain::category::Category;
-use crate::domain::report::{FieldErrors, RawReport, Report};
+use crate::domain::report::{Checker, FieldErrors, RawReport, Report};
 use crate::domain::severity::Impact;
+use crate::domain::submission::{Requester, Submission};
+use crate::domain::text;
 use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
@@ -157,7 +159,8 @@ impl ReportForm {
     }
 }
 
-/// Hidden form field that makes a resubmitted form land on the ticket it already made.
+/// Hidden form field that makes a resubmitted form land on the ticket it already made
+/// (when the same requester sends the same answers again).
 #[derive(Deserialize, Default)]
 struct FormMeta {
     #[serde(default)]
@@ -232,17 +235,50 @@ pub async fn submit(
             );
         }
     };
+    let requester = requester(&ctx, &req, &report);
+    let submission = key.map(|key| Submission::new(key, &requester, &values));
     let submitted = desk
         .db(move |conn, desk| {
-            let submitted = intake::submit(conn, desk, report, key.as_deref())?;
+            let submitted = intake::submit(conn, desk, report, submission)?;
             desk.after_ingest.reports_filed(&submitted.touched());
             Ok(submitted)
         })
-        .await?;
-    let ticket = submitted.ticket();
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
-        .finish())
+        .await;
+    match submitted {
+        Ok(submitted) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                "Location",
+                format!("/t/{}", submitted.ticket().tracking_token),
+            ))
+            .finish()),
+        // The form again with what was typed, a fresh key and nothing of the first ticket.
+        Err(AppError::SubmissionKeyReused) => {
+            let errors = std::iter::once(("submission_key", KEY_REUSED.to_string())).collect();
+            let known = known_issues(&desk).await;
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ReportForm::new(&ctx, values, errors, new_submission_key(), known),
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Why a form whose key was already used is shown again.
+const KEY_REUSED: &str = "This form was already sent, with other details or from another \
+    browser or network, so nothing was saved this time. Check your answers and send the form \
+    again to file them as a new report.";
+
+/// Who sends the form: the signed-in account, else the reporter's address and the
+/// client's (the submission key is bound to them).
+fn requester(ctx: &PageContext, req: &HttpRequest, report: &Report) -> Requester {
+    match &ctx.viewer.user {
+        Some(user) => Requester::Account(user.id),
+        None => Requester::Anonymous {
+            reporter_email: report.reporter_email.to_string(),
+            client: client_ip(req),
+        },
+    }
 }
 
 #[derive(Deserialize)]
@@ -252,14 +288,15 @@ pub struct JoinForm {
     reporter_name: Option<String>,
 }
 
-/// One click from the banner: the analyst's own ticket, attached to the known issue.
+/// One click from the banner: the analyst's own ticket, attached to the known issue. The
+/// address and name follow the report form's rules.
 pub async fn join_known_issue(
     req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
     limits: web::Data<Limits>,
     number: web::Path<String>,
-    form: web::Form<JoinForm>,
+    form: body::Form<JoinForm>,
 ) -> Result<HttpResponse, PageError> {
     if !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
@@ -269,28 +306,30 @@ pub async fn join_known_issue(
         .map(TicketNumber::id)
         .ok_or(AppError::NotFound)?;
     let form = form.into_inner();
-    let email = match crate::domain::email::EmailAddress::parse(form.reporter_email.trim()) {
-        Ok(email) => email,
-        Err(message) => {
-            // The form again, with the message beside the email field.
-            let values = RawReport {
-                reporter_email: Some(form.reporter_email),
-                reporter_name: form.reporter_name,
-                ..RawReport::default()
-            };
-            let errors: FieldErrors = std::iter::once(("reporter_email", message)).collect();
-            let known = known_issues(&desk).await;
-            let key = new_submission_key();
-            return html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportForm::new(&ctx, values, errors, key, known),
-            );
-        }
+    let mut errors = FieldErrors::new();
+    let mut check = Checker(&mut errors);
+    let email = check.field(
+        "reporter_email",
+        crate::domain::email::EmailAddress::parse(form.reporter_email.trim()),
+    );
+    let name = check.field(
+        "reporter_name",
+        text::name(form.reporter_name.as_deref().unwrap_or("")),
+    );
+    let (Some(email), Some(name)) = (email, name) else {
+        // The form again, with the message beside each field.
+        let values = RawReport {
+            reporter_email: Some(form.reporter_email),
+            reporter_name: form.reporter_name,
+            ..RawReport::default()
+        };
+        let known = known_issues(&desk).await;
+        let key = new_submission_key();
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ReportForm::new(&ctx, values, errors, key, known),
+        );
     };
-    let name = form
-        .reporter_name
-        .map(|n| n.trim().chars().take(200).collect::<String>())
-        .filter(|n| !n.is_empty());
     let ticket = desk
         .db(move |conn, desk| {
             let ticket = crate::services::incidents::join(conn, desk, id, email, name)?;

@@ -21,6 +21,7 @@ use crate::services::ticket_changes::{Assignee, Changes, Who};
 use crate::services::triage::{self, Conflict};
 use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
+use crate::web::body;
 
 #[derive(Template)]
 #[template(path = "ticket/show.html")]
@@ -259,7 +260,7 @@ pub async fn update(
     ctx: PageContext,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    form: web::Form<UpdateForm>,
+    form: body::Form<UpdateForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let changes = match changes_from(&form) {
@@ -299,7 +300,7 @@ pub async fn comment(
     ctx: PageContext,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    form: web::Form<CommentForm>,
+    form: body::Form<CommentForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let public = form.visibility.as_deref() == Some("public");
@@ -321,7 +322,7 @@ pub async fn merge(
     ctx: PageContext,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    form: web::Form<MergeForm>,
+    form: body::Form<MergeForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let into = match TicketNumber::parse(&form.into) {
@@ -348,7 +349,7 @@ pub async fn runs(
     ctx: PageContext,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    form: web::Form<RunForm>,
+    form: body::Form<RunForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let link = form.action != "unlink";
@@ -370,7 +371,7 @@ pub async fn verdict(
     ctx: PageContext,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    form: web::Form<VerdictForm>,
+    form: body::Form<VerdictForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let confirmed = match form.verdict.as_str() {
@@ -404,7 +405,7 @@ pub async fn incident(
     ctx: PageContext,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    form: web::Form<IncidentForm>,
+    form: body::Form<IncidentForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let form = form.into_inner();

@@ -83,6 +83,7 @@ pub async fn create(
     desk: web::Data<Desk>,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
+    crate::web::body::check_form_utf8(&body)?;
     // Checkboxes repeat the `scope` key, which serde_urlencoded cannot gather into a list.
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;

@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::services::accounts::{self, Actor};
 use crate::state::Desk;
 use crate::web::auth::client::client_ip_text;
+use crate::web::body;
 use crate::web::pages::{Layout, PageContext, PageError, html, see_other};
 
 struct UserRow {
@@ -87,7 +88,7 @@ pub async fn create(
     req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
-    form: web::Form<NewUserForm>,
+    form: body::Form<NewUserForm>,
 ) -> Result<HttpResponse, PageError> {
     let role = match Role::parse(&form.role) {
         Ok(role) => role,
@@ -102,12 +103,17 @@ pub async fn create(
             .await;
         }
     };
+    // A name by the desk's rules for names (one line, no control characters).
+    let name = match crate::domain::text::name(form.name.as_deref().unwrap_or("")) {
+        Ok(name) => name,
+        Err(e) => {
+            let errors = std::iter::once(("name", e)).collect();
+            return render(&ctx, desk, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await;
+        }
+    };
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
-    let (email, name) = (
-        form.email.clone(),
-        form.name.clone().filter(|n| !n.trim().is_empty()),
-    );
+    let email = form.email.clone();
     let created = desk
         .db(move |conn, desk| {
             let actor = Actor {
@@ -147,7 +153,7 @@ pub async fn set_role(
     ctx: PageContext,
     desk: web::Data<Desk>,
     id: web::Path<i64>,
-    form: web::Form<RoleForm>,
+    form: body::Form<RoleForm>,
 ) -> Result<HttpResponse, PageError> {
     let role = Role::parse(&form.role).map_err(|e| AppError::invalid("role", e))?;
     let id = id.into_inner();
