@@ -7,6 +7,7 @@ pub mod drill;
 pub mod email;
 pub mod escalation;
 pub mod lineage;
+pub mod local_path;
 pub mod model_check;
 pub mod outbox;
 pub mod report;

@@ -28,6 +28,8 @@ mod openlineage_client;
 mod pg_restart;
 mod private_pg;
 mod queue;
+mod redirects;
+mod responses;
 mod retention;
 mod rollups;
 mod run_bounds;

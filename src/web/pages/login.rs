@@ -6,8 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Layout, PageContext, PageError, html, see_other};
+use super::{Layout, PageContext, PageError, html, redirect_target, see_other};
 use crate::clock::rfc3339;
+use crate::domain::local_path::LocalPath;
 use crate::domain::role::Role;
 use crate::error::AppError;
 use crate::services::accounts::{self, Actor, SignInError};
@@ -37,17 +38,17 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// Only paths on this site: never an open redirect.
-fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .map(str::to_string)
-}
-
 pub async fn show(
     ctx: PageContext,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let next = safe_next(query.next.as_deref()).unwrap_or_default();
+    // Only a path on this site goes into the form; anything else is dropped here.
+    let next = query
+        .next
+        .as_deref()
+        .and_then(|n| LocalPath::parse(n).ok())
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     html(
         StatusCode::OK,
         &LoginPage {
@@ -71,6 +72,11 @@ pub async fn submit(
         return Err(AppError::TooManyRequests.into());
     }
     let form = form.into_inner();
+    // Read before anything else, so a refused target signs nobody in and records nothing.
+    let next = match form.next.as_deref() {
+        Some(next) => redirect_target(next)?,
+        None => None,
+    };
     let ip = client_ip_text(&req);
     let (email, password) = (form.email.clone(), form.password.clone());
     let outcome = desk
@@ -78,7 +84,6 @@ pub async fn submit(
             accounts::sign_in(conn, &email, &password, ip.as_deref(), desk.clock.now())
         })
         .await?;
-    let next = safe_next(form.next.as_deref());
     match outcome {
         Ok(user) => {
             // A new session key at sign-in: a key planted before it is worthless.
@@ -93,7 +98,7 @@ pub async fn submit(
             let target = if user.must_change_password {
                 "/account/password".to_string()
             } else {
-                next.unwrap_or_else(|| home.to_string())
+                next.map_or_else(|| home.to_string(), |p| p.to_string())
             };
             Ok(see_other(&target))
         }
@@ -114,7 +119,7 @@ pub async fn submit(
             let page = LoginPage {
                 layout: Layout::new("Sign in", &ctx),
                 email: form.email,
-                next: next.unwrap_or_default(),
+                next: next.map(|p| p.to_string()).unwrap_or_default(),
                 error: Some(error),
             };
             html(status, &page)
