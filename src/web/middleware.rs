@@ -10,7 +10,9 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use crate::telemetry::metrics;
 
 /// Headers on every response. The CSP allows no inline script or style; tracking links
-/// carry a secret token, so no Referer leaves the desk.
+/// carry a secret token, so no Referer leaves the desk. Nothing the desk answers may be
+/// kept by a browser or a proxy (pages show tracking links, new API tokens, tickets and
+/// reporters' emails), except what says otherwise: the versioned static files.
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((
@@ -21,6 +23,8 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
         .add(("X-Frame-Options", "DENY"))
+        // Added only where the handler set no Cache-Control of its own.
+        .add(("Cache-Control", "no-store"))
 }
 
 /// Log and count every request by its route pattern, never its path: tracking paths carry

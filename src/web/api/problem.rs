@@ -64,6 +64,9 @@ impl ResponseError for ApiError {
                 None,
             ),
             AppError::Conflict(m) => ("conflict", "Conflict", m.clone(), None),
+            AppError::MethodNotAllowed(m) => {
+                ("method-not-allowed", "Method not allowed", m.clone(), None)
+            }
             AppError::Unauthorized(m) => {
                 ("unauthorized", "Authentication required", m.clone(), None)
             }

@@ -45,6 +45,9 @@ impl ResponseError for PageError {
                 ("That request could not be read", message.clone())
             }
             AppError::Conflict(message) => ("That changed meanwhile", message.clone()),
+            AppError::MethodNotAllowed(message) => {
+                ("This address does not take that request", message.clone())
+            }
             AppError::Unauthorized(message) => ("Sign in first", message.clone()),
             AppError::Forbidden(message) => ("Not allowed", message.clone()),
             AppError::TooManyRequests => (
