@@ -18,6 +18,7 @@ pub mod run_record;
 pub mod run_stats;
 pub mod secret;
 pub mod severity;
+pub mod sign_in_throttle;
 pub mod signals;
 pub mod sla;
 pub mod status;

@@ -37,6 +37,7 @@ mod run_linking;
 mod runs_api;
 mod runs_pages;
 mod schemathesis;
+mod sign_in_throttle;
 mod slow_smtp;
 mod smtp;
 mod sweep_sigkill;

@@ -2,8 +2,10 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html, redirect_target, see_other};
@@ -77,12 +79,10 @@ pub async fn submit(
         Some(next) => redirect_target(next)?,
         None => None,
     };
-    let ip = client_ip_text(&req);
+    let ip = client_ip(&req);
     let (email, password) = (form.email.clone(), form.password.clone());
     let outcome = desk
-        .db(move |conn, desk| {
-            accounts::sign_in(conn, &email, &password, ip.as_deref(), desk.clock.now())
-        })
+        .db(move |conn, desk| accounts::sign_in(conn, &email, &password, ip, desk.clock.now()))
         .await?;
     match outcome {
         Ok(user) => {
@@ -103,28 +103,51 @@ pub async fn submit(
             Ok(see_other(&target))
         }
         Err(failure) => {
-            let (status, error) = match failure {
-                SignInError::BadCredentials => (
-                    StatusCode::UNAUTHORIZED,
-                    "That email and password do not match an account.".to_string(),
-                ),
-                SignInError::Locked { until } => (
-                    StatusCode::LOCKED,
-                    format!(
-                        "Too many failed sign-ins: this account is locked until {}.",
-                        rfc3339(until)
-                    ),
-                ),
-            };
-            let page = LoginPage {
-                layout: Layout::new("Sign in", &ctx),
-                email: form.email,
-                next: next.map(|p| p.to_string()).unwrap_or_default(),
-                error: Some(error),
-            };
-            html(status, &page)
+            let next = next.map(|p| p.to_string()).unwrap_or_default();
+            refused(&ctx, form.email, next, failure, desk.clock.now())
         }
     }
+}
+
+/// The sign-in form again, with why it failed. Known and unknown emails read the same.
+fn refused(
+    ctx: &PageContext,
+    email: String,
+    next: String,
+    failure: SignInError,
+    now: NaiveDateTime,
+) -> Result<HttpResponse, PageError> {
+    let (status, error, retry_after) = match failure {
+        SignInError::BadCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "That email and password do not match an account.".to_string(),
+            None,
+        ),
+        SignInError::Locked { until } => {
+            // Whole seconds, rounded up: never an invitation to come back early.
+            let wait = ((until - now).num_milliseconds().max(0) as u64).div_ceil(1000);
+            let error = format!(
+                "Too many failed sign-ins with this email from your address: signing in is \
+                 locked until {} (in {} min). Try again then.",
+                rfc3339(until),
+                wait.div_ceil(60).max(1)
+            );
+            (StatusCode::LOCKED, error, Some(wait))
+        }
+    };
+    let page = LoginPage {
+        layout: Layout::new("Sign in", ctx),
+        email,
+        next,
+        error: Some(error),
+    };
+    let mut response = html(status, &page)?;
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Ok(response)
 }
 
 pub async fn logout(
