@@ -14,7 +14,7 @@ use crate::services::monitor::MonitorCache;
 use crate::state::{AfterIngest, AuthSettings, Desk};
 use crate::telemetry::metrics;
 use crate::web::auth::limits::{Limit, Limits};
-use crate::web::auth::session_store::DbSessionStore;
+use crate::web::auth::session_store::{self, DbSessionStore};
 use crate::web::auth::{csrf, viewer};
 use crate::web::{api::ApiError, middleware, pages::PageError, routes};
 use actix_session::SessionMiddleware;
@@ -167,7 +167,7 @@ fn serve(
     let ttl = actix_web::cookie::time::Duration::seconds(sessions.ttl.as_secs() as i64);
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(store.clone(), sessions.key.clone())
-            .cookie_name("desk_session".into())
+            .cookie_name(session_store::cookie_name(sessions.secure).into())
             .cookie_http_only(true)
             .cookie_secure(sessions.secure)
             .cookie_same_site(SameSite::Lax)

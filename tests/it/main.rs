@@ -9,6 +9,7 @@ mod api_tokens;
 mod browser;
 mod classifier_accuracy;
 mod cli;
+mod csrf;
 mod drills;
 mod escalation;
 mod escalation_scope;

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::services::accounts::{self, Actor, SignInError};
 use crate::state::Desk;
 use crate::web::auth::client::{client_ip, client_ip_text};
+use crate::web::auth::csrf;
 use crate::web::auth::limits::Limits;
 use crate::web::auth::session_store::USER_ID;
 
@@ -91,6 +92,8 @@ pub async fn submit(
             session
                 .insert(USER_ID, user.id)
                 .map_err(AppError::internal)?;
+            // And new CSRF tokens: none handed out before sign-in serves after it.
+            csrf::start_session(&req, &session)?;
             let home = match user.role {
                 Role::Admin => "/admin",
                 _ => "/my/reports",
@@ -158,6 +161,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, PageError> {
     // purge() deletes the server-side session, not just the cookie.
     session.purge();
+    csrf::end_session(&req);
     let who = ctx.viewer.actor_name();
     let ip = client_ip_text(&req);
     desk.db(move |conn, desk| {
