@@ -3,7 +3,6 @@
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use std::net::TcpListener;
-use std::time::Instant;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -15,7 +14,7 @@ use crate::services::monitor::MonitorCache;
 use crate::state::{AfterIngest, AuthSettings, Desk};
 use crate::telemetry::metrics;
 use crate::web::auth::limits::{Limit, Limits};
-use crate::web::auth::session_store::DbSessionStore;
+use crate::web::auth::session_store::{self, DbSessionStore};
 use crate::web::auth::{csrf, viewer};
 use crate::web::{api::ApiError, middleware, pages::PageError, routes};
 use actix_session::SessionMiddleware;
@@ -169,7 +168,7 @@ fn serve(
     let ttl = actix_web::cookie::time::Duration::seconds(sessions.ttl.as_secs() as i64);
     let server = HttpServer::new(move || {
         let session = SessionMiddleware::builder(store.clone(), sessions.key.clone())
-            .cookie_name("desk_session".into())
+            .cookie_name(session_store::cookie_name(sessions.secure).into())
             .cookie_http_only(true)
             .cookie_secure(sessions.secure)
             .cookie_same_site(SameSite::Lax)
@@ -205,26 +204,9 @@ fn serve(
             .wrap(from_fn(csrf::protect))
             .wrap(from_fn(viewer::identify))
             .wrap(session)
+            .wrap(from_fn(middleware::log_requests))
+            // Outermost: every answer carries them, errors of the layers inside included.
             .wrap(middleware::security_headers())
-            // Logs the route pattern, never the path: tracking paths carry secret tokens.
-            .wrap_fn(|req, srv| {
-                let started = Instant::now();
-                let method = req.method().clone();
-                let response = actix_web::dev::Service::call(srv, req);
-                async move {
-                    let response = response.await?;
-                    let route = response
-                        .request()
-                        .match_pattern()
-                        .unwrap_or_else(|| "-".into());
-                    let (status, elapsed) = (response.status().as_u16(), started.elapsed());
-                    tracing::debug!(%method, route, status,
-                        micros = elapsed.as_micros() as u64, "request");
-                    let pattern = if route == "-" { "unmatched" } else { &route };
-                    metrics::http_request(method.as_str(), pattern, status, elapsed);
-                    Ok(response)
-                }
-            })
             .configure(routes::configure)
             .default_service(web::to(not_found))
     })

@@ -36,9 +36,9 @@ pub struct Shot {
     pub target: Target,
     pub shape: SeedShape,
     pub sequence: AtomicU64,
-    /// The form's CSRF token (double-submit: sent as cookie and field), when the desk
-    /// hands one out. One per run, as one browser keeps its cookie.
-    pub csrf: Option<String>,
+    /// The form's CSRF cookie and token, when the desk hands them out. One per run, as
+    /// one browser keeps its cookie.
+    pub csrf: Option<FormCsrf>,
     /// `Cookie` header of a signed-in session (`--sign-in`), sent with `Get` requests.
     pub session: Option<String>,
     /// Tickets in the seed: `{ticket}` in a `Get` path becomes a random one of them.
@@ -68,9 +68,9 @@ impl Shot {
                 // A fresh key per request, made as the form makes the one it hands out.
                 fields.push(("submission_key", uuid::Uuid::now_v7().to_string()));
                 let mut request = self.client.post(format!("{}/report", self.base));
-                if let Some(token) = &self.csrf {
-                    fields.push(("csrf_token", token.clone()));
-                    request = request.header("Cookie", format!("{CSRF_COOKIE}={token}"));
+                if let Some(csrf) = &self.csrf {
+                    fields.push(("csrf_token", csrf.token.clone()));
+                    request = request.header("Cookie", csrf.cookie.clone());
                 }
                 request.form(&fields)
             }
@@ -128,13 +128,20 @@ impl Shot {
     }
 }
 
-const CSRF_COOKIE: &str = "desk_csrf";
+/// The CSRF cookie (`desk_csrf`, or `__Host-desk_csrf` behind https) as `name=value`,
+/// and the token the page's forms carry (signed with the desk's key, so read from the page).
+#[derive(Debug, Clone)]
+pub struct FormCsrf {
+    pub cookie: String,
+    pub token: String,
+}
 
-/// Load the form once, as a browser would before submitting, and keep its CSRF cookie.
+/// Load the form once, as a browser would before submitting, and keep its CSRF cookie and
+/// token.
 pub async fn form_csrf_token(
     client: &reqwest::Client,
     base: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<FormCsrf>, String> {
     let response = client
         .get(format!("{base}/report"))
         .send()
@@ -143,21 +150,33 @@ pub async fn form_csrf_token(
     if !response.status().is_success() {
         return Err(format!("GET /report answered {}", response.status()));
     }
-    let token = response
-        .headers()
-        .get_all("set-cookie")
+    let cookie = csrf_cookie(&set_cookies(&response));
+    let page = response
+        .text()
+        .await
+        .map_err(|e| format!("GET /report: {e}"))?;
+    Ok(cookie
+        .zip(hidden_csrf_token(&page))
+        .map(|(cookie, token)| FormCsrf { cookie, token }))
+}
+
+fn csrf_cookie(cookies: &[String]) -> Option<String> {
+    cookies
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| {
-            v.split(';')
-                .next()?
-                .trim()
-                .strip_prefix(CSRF_COOKIE)?
-                .strip_prefix('=')
+        .find(|c| {
+            c.split('=')
+                .next()
+                .is_some_and(|name| name.ends_with("desk_csrf"))
         })
-        .map(str::to_string)
-        .next();
-    Ok(token)
+        .cloned()
+}
+
+/// The value of the page's hidden `csrf_token` field.
+fn hidden_csrf_token(page: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker)? + marker.len();
+    let end = page[start..].find('"')? + start;
+    Some(page[start..end].to_string())
 }
 
 /// Sign in through the form as a browser does (load it for the CSRF cookie, post the
@@ -176,11 +195,9 @@ pub async fn sign_in(
         .await
         .map_err(|e| format!("GET /login: {e}"))?;
     let mut cookies = set_cookies(&page);
-    let csrf = cookies
-        .iter()
-        .find_map(|c| c.strip_prefix(CSRF_COOKIE)?.strip_prefix('='))
-        .ok_or("GET /login handed out no CSRF cookie")?
-        .to_string();
+    csrf_cookie(&cookies).ok_or("GET /login handed out no CSRF cookie")?;
+    let html = page.text().await.map_err(|e| format!("GET /login: {e}"))?;
+    let csrf = hidden_csrf_token(&html).ok_or("the sign-in page has no CSRF token")?;
     let answer = client
         .post(format!("{base}/login"))
         .header("Cookie", cookies.join("; "))

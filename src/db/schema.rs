@@ -188,6 +188,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_throttle (email, client) {
+        email -> Text,
+        client -> Text,
+        failures -> Integer,
+        last_failure_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> BigInt,
         name -> Text,
@@ -288,6 +298,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     users,
     sessions,
+    sign_in_throttle,
     api_tokens,
     audit_log,
     saved_views,

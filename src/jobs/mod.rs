@@ -1,5 +1,5 @@
 //! Background work: outbox delivery, escalation sweeps and threshold rules, and hourly
-//! clean-ups (expired sessions; runs past their retention). Each pass is also a CLI verb,
+//! clean-ups (expired sessions, old sign-in failures; runs past their retention). Each pass is also a CLI verb,
 //! and the server runs them on a timer unless `DESK_BACKGROUND_JOBS=false`.
 
 pub mod after_ingest;
@@ -9,15 +9,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::db::models::session::SessionRow;
+use crate::db::models::sign_in_throttle::SignInThrottle;
+use crate::domain::sign_in_throttle::FORGET_AFTER;
 use crate::email::transport::Mailer;
+use crate::error::AppError;
 use crate::services::monitor::MonitorCache;
 use crate::state::Desk;
 
 /// How often the server delivers mail and sweeps for escalations.
 const DELIVERY_EVERY: Duration = Duration::from_secs(2);
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
-/// Sweep ticks between clean-ups of expired sessions and old runs (240 × 15 s = 1 h).
-const SESSION_CLEANUP_TICKS: u64 = 240;
+/// Sweep ticks between clean-ups of expired sessions, old sign-in failures and old runs
+/// (240 × 15 s = 1 h).
+const CLEANUP_TICKS: u64 = 240;
 
 /// Start both loops on the current tokio runtime. A failing pass is logged and retried at
 /// the next tick; nothing is lost because all state is in the database.
@@ -64,11 +68,10 @@ pub fn spawn(
                 Ok(Err(e)) => tracing::warn!(error = %e, "threshold rule evaluation failed"),
                 Err(_) => {}
             }
-            // Expired sessions go, about once an hour (the store only ignores them).
-            if tick_count.is_multiple_of(SESSION_CLEANUP_TICKS) {
-                let _ = desk
-                    .db(|conn, desk| Ok(SessionRow::delete_expired(conn, desk.clock.now())?))
-                    .await;
+            if tick_count.is_multiple_of(CLEANUP_TICKS) {
+                if let Err(e) = clean_up(&desk).await {
+                    tracing::warn!(error = %e, "hourly clean-up failed");
+                }
                 // A pass still going an hour later is left to finish instead of starting
                 // a second one beside it.
                 if let Some(retention) = retention
@@ -88,6 +91,26 @@ pub fn spawn(
             }
         }
     });
+}
+
+/// What the hourly clean-up removed.
+#[derive(Debug, Default)]
+pub struct CleanUp {
+    pub sessions: usize,
+    pub sign_in_throttles: usize,
+}
+
+/// The hourly clean-up: expired sessions (the store only ignores them) and sign-in
+/// failures too old to count (`domain::sign_in_throttle::FORGET_AFTER`).
+pub async fn clean_up(desk: &web::Data<Desk>) -> Result<CleanUp, AppError> {
+    desk.db(|conn, desk| {
+        let now = desk.clock.now();
+        Ok(CleanUp {
+            sessions: SessionRow::delete_expired(conn, now)?,
+            sign_in_throttles: SignInThrottle::delete_before(conn, now - FORGET_AFTER)?,
+        })
+    })
+    .await
 }
 
 /// Prune old runs on a task of its own: a first pass over a long history can take minutes,

@@ -1,28 +1,30 @@
-//! Accounts: creating users, signing in with lockout, passwords, roles, and the audit
-//! trail of all of it.
+//! Accounts: creating users, signing in (with failures throttled per email and client
+//! address), passwords, roles, and the audit trail of all of it.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use std::net::IpAddr;
+
+use chrono::NaiveDateTime;
 
 use crate::db::models::audit::{AuditEntry, NewAuditEntry};
 use crate::db::models::session::SessionRow;
+use crate::db::models::sign_in_throttle::SignInThrottle;
 use crate::db::models::user::{NewUser, User};
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::email::EmailAddress;
 use crate::domain::role::Role;
 use crate::domain::secret;
+use crate::domain::sign_in_throttle as throttle;
 use crate::error::AppError;
 
-/// Failed sign-ins in a row before the account is locked.
-pub const MAX_FAILURES: i32 = 5;
-/// How long a locked account stays locked.
-pub const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
-
-/// Why a sign-in failed. The page shows one message for all but lockout, so an attacker
+/// Why a sign-in failed. Known and unknown emails meet the same ones, so an attacker
 /// cannot tell a wrong password from an unknown email.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SignInError {
     BadCredentials,
-    Locked { until: NaiveDateTime },
+    /// This client has failed too often with this email: it waits until then.
+    Locked {
+        until: NaiveDateTime,
+    },
 }
 
 /// Who did something, for the audit log.
@@ -109,83 +111,95 @@ pub fn create_user(
     Ok((user, one_time))
 }
 
-/// Check an email and password, counting failures and locking the account after
-/// `MAX_FAILURES` in a row. Every attempt is audited.
+/// Check an email and password. Failures are counted per email and client address
+/// (`domain::sign_in_throttle`), for unknown emails as for known ones, and a client that
+/// has failed too often is refused until its wait is over, without a password check.
+/// Every attempt is audited.
 pub fn sign_in(
     conn: &mut DbConnection,
     email: &str,
     password: &str,
-    ip: Option<&str>,
+    ip: Option<IpAddr>,
     now: NaiveDateTime,
 ) -> Result<Result<User, SignInError>, AppError> {
+    let subject = email.trim().to_lowercase();
+    let client = throttle::client_key(ip);
+    let ip = ip.map(|ip| ip.to_string());
     let actor = Actor {
         name: "anonymous",
-        ip,
+        ip: ip.as_deref(),
     };
-    let subject = email.trim().to_lowercase();
-    let Some(user) = User::find_by_email(conn, &subject)? else {
-        // Spend the same time as a real check, so response times do not reveal accounts.
-        secret::verify_password(&DUMMY_HASH, password);
-        audit(
-            conn,
-            &actor,
-            "sign_in_failed",
-            &subject,
-            "no such account",
-            now,
-        )?;
-        return Ok(Err(SignInError::BadCredentials));
-    };
-    if let Some(until) = user.locked_until.filter(|until| *until > now) {
-        audit(
-            conn,
-            &actor,
-            "sign_in_refused",
-            &subject,
-            "account locked",
-            now,
-        )?;
+    let throttled = SignInThrottle::find(conn, &subject, &client)?
+        .and_then(|t| t.locked_until)
+        .filter(|until| *until > now);
+    if let Some(until) = throttled {
+        let detail = "too many failures from this address; waiting";
+        audit(conn, &actor, "sign_in_refused", &subject, detail, now)?;
         return Ok(Err(SignInError::Locked { until }));
     }
-    let matches = user
-        .password_hash
-        .as_deref()
-        .is_some_and(|hash| secret::verify_password(hash, password));
-    if matches {
-        User::record_success(conn, user.id)?;
-        audit(
-            conn,
-            &Actor { name: &subject, ip },
-            "sign_in",
-            &subject,
-            "",
-            now,
-        )?;
-        return Ok(Ok(user));
+    let user = User::find_by_email(conn, &subject)?;
+    // One password check whatever the email, so the time taken does not tell which
+    // emails have an account.
+    let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let matches = secret::verify_password(stored.unwrap_or(&DUMMY_HASH), password);
+    match user {
+        Some(user) if matches && stored.is_some() => {
+            write_transaction(conn, |conn| {
+                SignInThrottle::clear(conn, &subject, &client)?;
+                let actor = Actor {
+                    name: &subject,
+                    ip: ip.as_deref(),
+                };
+                audit(conn, &actor, "sign_in", &subject, "", now)
+            })?;
+            Ok(Ok(user))
+        }
+        user => {
+            let why = if user.is_some() {
+                "wrong password"
+            } else {
+                "no such account"
+            };
+            record_failure(conn, &actor, &subject, &client, why, now).map(Err)
+        }
     }
-    let failures = user.failed_logins + 1;
-    let locked_until = (failures >= MAX_FAILURES).then(|| now + LOCKOUT);
-    User::record_failure(
-        conn,
-        user.id,
-        if locked_until.is_some() { 0 } else { failures },
-        locked_until,
-    )?;
-    let detail = match locked_until {
-        Some(_) => format!(
-            "wrong password; account locked for {} minutes",
-            LOCKOUT.num_minutes()
-        ),
-        None => format!("wrong password ({failures} in a row)"),
-    };
-    audit(conn, &actor, "sign_in_failed", &subject, &detail, now)?;
-    Ok(Err(match locked_until {
-        Some(until) => SignInError::Locked { until },
-        None => SignInError::BadCredentials,
-    }))
 }
 
-/// A real argon2id hash of a random string: checked against unknown accounts.
+/// Count a failed sign-in of `client` for `subject`, make the client wait when it has
+/// failed too often, and audit it.
+fn record_failure(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    subject: &str,
+    client: &str,
+    why: &str,
+    now: NaiveDateTime,
+) -> Result<SignInError, AppError> {
+    write_transaction(conn, |conn| {
+        let forget_before = now - throttle::FORGET_AFTER;
+        let row = SignInThrottle::record_failure(conn, subject, client, now, forget_before)?;
+        let failures = row.failures;
+        let wait = throttle::delay_after(failures);
+        let detail = match wait {
+            Some(wait) => {
+                SignInThrottle::lock(conn, subject, client, now + wait)?;
+                format!(
+                    "{why} ({failures} in a row from this address); it waits {} min",
+                    wait.num_minutes()
+                )
+            }
+            None => format!("{why} ({failures} in a row from this address)"),
+        };
+        audit(conn, actor, "sign_in_failed", subject, &detail, now)?;
+        Ok(match wait {
+            Some(wait) => SignInError::Locked { until: now + wait },
+            None => SignInError::BadCredentials,
+        })
+    })
+}
+
+/// A real argon2id hash of a random string: checked for emails without an account (or
+/// without a password).
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| secret::hash_password(&secret::random_hex(16)).unwrap_or_default());
 

@@ -2,12 +2,17 @@
 //! test walks this table, so a route cannot be added without deciding its access.
 
 use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
-use actix_web::{guard, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, guard, web};
 
 use super::auth::access::{self, Access};
+use super::auth::csrf;
 use super::{api, assets, health, metrics, pages};
 use crate::domain::role::{Role, Scope};
+use crate::error::AppError;
+use crate::web::api::ApiError;
+use crate::web::pages::PageError;
 
 /// One route: method, path pattern, access rule.
 #[derive(Debug, Clone, Copy)]
@@ -26,16 +31,101 @@ macro_rules! route_table {
 
         /// Register every route with its access check.
         pub fn configure(cfg: &mut web::ServiceConfig) {
+            let mut paths = Paths::default();
             $(
-                cfg.service(
-                    web::resource($path)
-                        .guard(guard::Method(Method::$method))
-                        .to($handler)
-                        .wrap(from_fn(|req, next| access::check($access, req, next))),
+                paths.add(
+                    $path,
+                    Method::$method,
+                    checked_form(
+                        $path,
+                        web::route()
+                            .guard(Answers(Method::$method))
+                            .to($handler)
+                            .wrap(from_fn(|req, next| access::check($access, req, next))),
+                        Method::$method,
+                    ),
                 );
             )*
+            paths.register(cfg);
         }
     };
+}
+
+/// A form (a POST outside the JSON API) is checked for its CSRF token before its access
+/// rule, as a forged form is refused whoever it claims to come from.
+fn checked_form(path: &str, route: actix_web::Route, method: Method) -> actix_web::Route {
+    if method == Method::POST && !path.starts_with("/api/") {
+        route.wrap(from_fn(csrf::check))
+    } else {
+        route
+    }
+}
+
+/// A route's method; a GET route answers HEAD too, with the same headers and no body
+/// (actix-web writes no body for HEAD).
+struct Answers(Method);
+
+impl guard::Guard for Answers {
+    fn check(&self, ctx: &guard::GuardContext<'_>) -> bool {
+        let asked = &ctx.head().method;
+        *asked == self.0 || (self.0 == Method::GET && *asked == Method::HEAD)
+    }
+}
+
+/// The routes of each path, in the table's order. The routes of one path share one
+/// resource, so a path the desk knows, asked with a method it does not take, answers 405
+/// with `Allow` rather than falling through to 404.
+#[derive(Default)]
+struct Paths(Vec<(&'static str, Vec<Method>, Vec<actix_web::Route>)>);
+
+impl Paths {
+    fn add(&mut self, path: &'static str, method: Method, route: actix_web::Route) {
+        match self.0.iter_mut().find(|(p, _, _)| *p == path) {
+            Some((_, methods, routes)) => {
+                methods.push(method);
+                routes.push(route);
+            }
+            None => self.0.push((path, vec![method], vec![route])),
+        }
+    }
+
+    fn register(self, cfg: &mut web::ServiceConfig) {
+        for (path, methods, routes) in self.0 {
+            let allow = allowed(&methods);
+            let resource = routes
+                .into_iter()
+                .fold(web::resource(path), |resource, route| resource.route(route));
+            cfg.service(resource.default_service(web::to(move |req: HttpRequest| {
+                std::future::ready(method_not_allowed(&req, &allow))
+            })));
+        }
+    }
+}
+
+/// The `Allow` header for these methods: HEAD beside GET.
+fn allowed(methods: &[Method]) -> String {
+    let mut names = Vec::new();
+    for method in methods {
+        names.push(method.as_str());
+        if *method == Method::GET {
+            names.push(Method::HEAD.as_str());
+        }
+    }
+    names.join(", ")
+}
+
+/// 405 with `Allow`: a problem document on the API, an HTML page elsewhere.
+fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let error = AppError::MethodNotAllowed(format!("This address takes {allow} requests only."));
+    let mut response = if req.path().starts_with("/api/") {
+        ApiError(error).error_response()
+    } else {
+        PageError(error).error_response()
+    };
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 route_table! {

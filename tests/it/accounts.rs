@@ -450,7 +450,8 @@ async fn session_cookies_are_secure_behind_https() {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("desk_session="))
+        // Behind https the session cookie carries the `__Host-` prefix.
+        .find(|c| c.starts_with("__Host-desk_session="))
         .unwrap()
         .to_string();
     assert!(

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod run;
 pub mod saved_view;
 pub mod session;
+pub mod sign_in_throttle;
 pub mod signal_incident;
 pub mod ticket;
 pub mod ticket_run;

@@ -80,29 +80,6 @@ impl User {
             .load(conn)
     }
 
-    pub fn record_failure(
-        conn: &mut DbConnection,
-        id: i64,
-        failures: i32,
-        locked_until: Option<NaiveDateTime>,
-    ) -> QueryResult<usize> {
-        diesel::update(users::table.find(id))
-            .set((
-                users::failed_logins.eq(failures),
-                users::locked_until.eq(locked_until),
-            ))
-            .execute(conn)
-    }
-
-    pub fn record_success(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
-        diesel::update(users::table.find(id))
-            .set((
-                users::failed_logins.eq(0),
-                users::locked_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)
-    }
-
     pub fn set_password(
         conn: &mut DbConnection,
         id: i64,

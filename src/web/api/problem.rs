@@ -72,6 +72,9 @@ impl ResponseError for ApiError {
                     .to_string(),
                 None,
             ),
+            AppError::MethodNotAllowed(m) => {
+                ("method-not-allowed", "Method not allowed", m.clone(), None)
+            }
             AppError::Unauthorized(m) => {
                 ("unauthorized", "Authentication required", m.clone(), None)
             }

@@ -92,7 +92,7 @@ pub async fn check(
             "Your account's role does not allow this page.".into(),
         ))
         .error_response(),
-        _ if req.method() == Method::GET => {
+        _ if req.method() == Method::GET || req.method() == Method::HEAD => {
             let next_path = req
                 .uri()
                 .path_and_query()

@@ -1,28 +1,41 @@
-//! CSRF protection for every state-changing form: the double-submit cookie pattern.
-//! A random token lives in an HttpOnly cookie and in a hidden field of each form; a POST
-//! whose field does not match its cookie is refused. Another site can make a browser send
-//! the cookie but can neither read it nor set it, so it cannot fill in the field.
-//! (No maintained actix-web 4 CSRF crate covers forms without JavaScript; this is
-//! the whole mechanism in one place.) The JSON API is exempt: it takes bearer tokens,
-//! never cookies.
+//! CSRF protection for every state-changing form, without JavaScript: a signed token,
+//! tied to the session, in a hidden field of each form.
+//!
+//! A browser holds a random secret in an HttpOnly cookie; a signed-in session holds a
+//! random binding in its server-side state. A form's token is the HMAC of both under the
+//! desk's signing key, so it is good only in the browser and the session it was made for:
+//! a token of another session, or one planted with a cookie from a sibling site, is
+//! refused; another site can make a browser send the cookie but can read neither the page
+//! nor the cookie, so it cannot fill in the field. Signing in and out draws a new secret
+//! (and signing in a new binding), so no token from before serves after. Behind https the
+//! cookie is `__Host-desk_csrf`: Secure, the whole site, and no sibling domain can set it.
+//! (No maintained actix-web 4 CSRF crate covers forms without JavaScript; this is the
+//! whole mechanism in one place.) The JSON API is exempt: it takes bearer tokens, never
+//! cookies. `protect` hands every request its token; `check` guards each form route
+//! (`web::routes` puts it on every POST outside the API).
 
-use actix_web::body::MessageBody;
+use actix_session::{Session, SessionExt};
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use serde::Deserialize;
 use std::future::{Ready, ready};
 
+use super::session_store::USER_ID;
 use crate::domain::secret;
 use crate::error::AppError;
 use crate::state::Desk;
 use crate::web::pages::PageError;
 
+/// The cookie holding the browser's secret; `HOST_COOKIE` behind https.
 pub const COOKIE: &str = "desk_csrf";
+pub const HOST_COOKIE: &str = "__Host-desk_csrf";
 pub const FIELD: &str = "csrf_token";
-const TOKEN_HEX_LEN: usize = 64;
+/// Session state key holding the session's binding.
+const BINDING: &str = "csrf_binding";
+const SECRET_HEX_LEN: usize = 64;
 
 /// This request's CSRF token, for the hidden field of the forms a page renders.
 #[derive(Debug, Clone)]
@@ -46,64 +59,95 @@ struct FieldOnly {
     csrf_token: Option<String>,
 }
 
-fn well_formed(token: &str) -> bool {
-    token.len() == TOKEN_HEX_LEN && token.bytes().all(|b| b.is_ascii_hexdigit())
+fn well_formed(secret: &str) -> bool {
+    secret.len() == SECRET_HEX_LEN && secret.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Middleware: hand every request a token (setting the cookie when new) and check it on
-/// every non-API POST.
+/// The cookie's name: with the `__Host-` prefix when the desk is served over https.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { HOST_COOKIE } else { COOKIE }
+}
+
+/// The token forms carry for this browser secret and session binding.
+fn form_token(key: &[u8], browser: &str, binding: Option<&str>) -> String {
+    secret::sign(
+        key,
+        &format!("csrf\n{browser}\n{}", binding.unwrap_or_default()),
+    )
+}
+
+/// The token a form sent with this request must carry: `None` when the request brought
+/// no CSRF cookie, so no form it sends is good.
+struct Expected(Option<String>);
+
+/// Set by `start_session` and `end_session`: the browser gets a new secret with the
+/// response.
+struct Rotate;
+
+/// At sign-in, after the session key is renewed: a new binding for the session and a new
+/// secret for the browser, so tokens from before sign-in are worthless.
+pub fn start_session(req: &HttpRequest, session: &Session) -> Result<(), AppError> {
+    session
+        .insert(BINDING, secret::random_hex(SECRET_HEX_LEN / 2))
+        .map_err(AppError::internal)?;
+    req.extensions_mut().insert(Rotate);
+    Ok(())
+}
+
+/// At sign-out: a new secret for the browser, so the session's tokens are worthless.
+pub fn end_session(req: &HttpRequest) {
+    req.extensions_mut().insert(Rotate);
+}
+
+/// The session's binding; a signed-in session from before bindings is given one now.
+fn session_binding(session: &Session) -> Option<String> {
+    if let Ok(Some(binding)) = session.get::<String>(BINDING) {
+        return Some(binding);
+    }
+    session.get::<i64>(USER_ID).ok().flatten()?;
+    let binding = secret::random_hex(SECRET_HEX_LEN / 2);
+    session.insert(BINDING, &binding).ok()?;
+    Some(binding)
+}
+
+/// Middleware: hand every request its token, setting the cookie when the browser has no
+/// secret yet or a new one is due (sign-in, sign-out). Forms are checked by `check`, on
+/// the routes that take them.
 pub async fn protect(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let existing = req
-        .cookie(COOKIE)
+    let desk = req
+        .app_data::<web::Data<Desk>>()
+        .cloned()
+        .expect("desk state is registered");
+    let secure = desk.mail.base_url.starts_with("https://");
+    let name = cookie_name(secure);
+    let browser = req
+        .cookie(name)
         .map(|c| c.value().to_string())
         .filter(|t| well_formed(t));
-    let token = existing
-        .clone()
-        .unwrap_or_else(|| secret::random_hex(TOKEN_HEX_LEN / 2));
-    let secure = req
-        .app_data::<web::Data<Desk>>()
-        .is_some_and(|d| d.mail.base_url.starts_with("https://"));
-    let checked = req.method() == Method::POST && !req.path().starts_with("/api/");
-    if checked {
-        let limit = req
-            .app_data::<web::Data<Desk>>()
-            .map_or(64 * 1024, |d| d.max_body_bytes);
-        let announced = crate::web::body::announced_length(req.headers());
-        let body = match crate::web::body::read_limited(announced, req.take_payload(), limit).await
-        {
-            Ok(body) => body,
-            Err(e) => {
-                return Ok(req
-                    .into_response(PageError(e).error_response())
-                    .map_into_right_body());
-            }
-        };
-        let sent = serde_urlencoded::from_bytes::<FieldOnly>(&body)
-            .ok()
-            .and_then(|f| f.csrf_token);
-        let valid = match (&existing, &sent) {
-            (Some(cookie), Some(field)) => {
-                secret::constant_time_eq(cookie.as_bytes(), field.as_bytes())
-            }
-            _ => false,
-        };
-        if !valid {
-            let refusal = PageError(AppError::Forbidden(
-                "This form has expired or did not come from this site. Reload the page and send it again.".into(),
-            ));
-            return Ok(req
-                .into_response(refusal.error_response())
-                .map_into_right_body());
-        }
-        req.set_payload(actix_web::dev::Payload::from(body));
-    }
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let binding = session_binding(&req.get_session());
+    let fresh = browser
+        .is_none()
+        .then(|| secret::random_hex(SECRET_HEX_LEN / 2));
+    let key = desk.signing_key.as_slice();
+    let expected = browser
+        .as_deref()
+        .map(|b| form_token(key, b, binding.as_deref()));
+    let handed = browser.as_deref().or(fresh.as_deref()).unwrap_or_default();
+    req.extensions_mut()
+        .insert(CsrfToken(form_token(key, handed, binding.as_deref())));
+    req.extensions_mut().insert(Expected(expected));
     let mut response = next.call(req).await?;
-    if existing.is_none() {
-        let cookie = Cookie::build(COOKIE, token)
+    let rotate = response.request().extensions().contains::<Rotate>();
+    let new_secret = if rotate {
+        Some(secret::random_hex(SECRET_HEX_LEN / 2))
+    } else {
+        fresh
+    };
+    if let Some(value) = new_secret {
+        let cookie = Cookie::build(name, value)
             .path("/")
             .http_only(true)
             .secure(secure)
@@ -111,5 +155,46 @@ pub async fn protect(
             .finish();
         response.response_mut().add_cookie(&cookie)?;
     }
-    Ok(response.map_into_left_body())
+    Ok(response)
+}
+
+/// Route middleware for every form a page posts (a POST outside the JSON API): refused
+/// unless its field carries the token `protect` expects. A route, not the whole app, so a
+/// POST to a path that takes none answers 405, not 403.
+pub async fn check(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let limit = req
+        .app_data::<web::Data<Desk>>()
+        .map_or(64 * 1024, |d| d.max_body_bytes);
+    let announced = crate::web::body::announced_length(req.headers());
+    let body = match crate::web::body::read_limited(announced, req.take_payload(), limit).await {
+        Ok(body) => body,
+        Err(e) => {
+            return Ok(req
+                .into_response(PageError(e).error_response())
+                .map_into_right_body());
+        }
+    };
+    let sent = serde_urlencoded::from_bytes::<FieldOnly>(&body)
+        .ok()
+        .and_then(|f| f.csrf_token);
+    let expected = req.extensions().get::<Expected>().and_then(|e| e.0.clone());
+    let valid = match (&expected, &sent) {
+        (Some(expected), Some(field)) => {
+            secret::constant_time_eq(expected.as_bytes(), field.as_bytes())
+        }
+        _ => false,
+    };
+    if !valid {
+        let refusal = PageError(AppError::Forbidden(
+            "This form has expired or did not come from this site. Reload the page and send it again.".into(),
+        ));
+        return Ok(req
+            .into_response(refusal.error_response())
+            .map_into_right_body());
+    }
+    req.set_payload(actix_web::dev::Payload::from(body));
+    Ok(next.call(req).await?.map_into_left_body())
 }

@@ -14,6 +14,16 @@ use crate::domain::secret;
 /// Session state key holding the signed-in user's id.
 pub const USER_ID: &str = "user_id";
 
+/// The session cookie; `HOST_COOKIE` behind https (Secure, the whole site, and no sibling
+/// domain can set it, so none can plant a session).
+pub const COOKIE: &str = "desk_session";
+pub const HOST_COOKIE: &str = "__Host-desk_session";
+
+/// The session cookie's name: with the `__Host-` prefix when the desk is served over https.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { HOST_COOKIE } else { COOKIE }
+}
+
 #[derive(Clone)]
 pub struct DbSessionStore {
     pool: DbPool,

@@ -51,6 +51,9 @@ impl ResponseError for PageError {
                  this time. Open the form again to file a new report."
                     .to_string(),
             ),
+            AppError::MethodNotAllowed(message) => {
+                ("This address does not take that request", message.clone())
+            }
             AppError::Unauthorized(message) => ("Sign in first", message.clone()),
             AppError::Forbidden(message) => ("Not allowed", message.clone()),
             AppError::TooManyRequests => (

@@ -18,6 +18,8 @@ use std::future::{Ready, ready};
 
 pub use error::PageError;
 
+use crate::domain::local_path::{LocalPath, NotLocal};
+use crate::error::AppError;
 use crate::web::auth::{CsrfToken, Viewer};
 
 /// Analysts come to report; the form is the front door.
@@ -98,6 +100,20 @@ pub fn html(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body))
+}
+
+/// A redirect target taken from a request, read by `LocalPath::parse` (the one rule for
+/// every such target): a path on this site, `None` for one that leads elsewhere (the
+/// caller goes to its default page instead), and 400 for control characters, which no
+/// page of the desk writes.
+pub fn redirect_target(target: &str) -> Result<Option<LocalPath>, AppError> {
+    match LocalPath::parse(target) {
+        Ok(path) => Ok(Some(path)),
+        Err(NotLocal::Elsewhere) => Ok(None),
+        Err(NotLocal::ControlCharacter) => Err(AppError::BadRequest(
+            "The address to go to next holds control characters; nothing was done.".into(),
+        )),
+    }
 }
 
 /// 303 to another page.

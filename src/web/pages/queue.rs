@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Layout, PageContext, PageError, html, see_other};
+use super::{Layout, PageContext, PageError, html, redirect_target, see_other};
 use crate::clock::rfc3339;
 use crate::db::models::saved_view::{NewSavedView, SavedView};
 use crate::db::models::ticket::Ticket;
@@ -259,7 +259,10 @@ pub async fn save_view(
         ))
         .into());
     }
-    let query = form.query.trim_start_matches('?').to_string();
+    // The view leads back to the queue with its filters: a redirect target like any other.
+    let target = redirect_target(&format!("/queue?{}", form.query.trim_start_matches('?')))?
+        .ok_or_else(|| AppError::BadRequest("Those filters could not be read.".into()))?;
+    let query = target.query().to_string();
     desk.db(move |conn, desk| {
         let view = NewSavedView {
             name: &name,
@@ -271,10 +274,7 @@ pub async fn save_view(
         Ok(SavedView::insert(conn, &view)?)
     })
     .await?;
-    Ok(see_other(&format!(
-        "/queue?{}",
-        form.query.trim_start_matches('?')
-    )))
+    Ok(see_other(target.as_str()))
 }
 
 pub async fn delete_view(

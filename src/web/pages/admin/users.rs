@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::clock::rfc3339;
+use crate::db::models::sign_in_throttle::SignInThrottle;
 use crate::db::models::user::User;
 use crate::domain::report::FieldErrors;
 use crate::domain::role::Role;
@@ -21,7 +22,8 @@ struct UserRow {
     email: String,
     name: String,
     role: String,
-    locked: bool,
+    /// Client addresses that must wait before signing in to this account again.
+    locked_addresses: usize,
     created_at: String,
 }
 
@@ -55,12 +57,14 @@ async fn render(
     errors: FieldErrors,
 ) -> Result<HttpResponse, PageError> {
     let now = desk.clock.now();
-    let users = desk.db(|conn, _| Ok(User::all(conn)?)).await?;
+    let (users, mut locked) = desk
+        .db(move |conn, _| Ok((User::all(conn)?, SignInThrottle::locked_clients(conn, now)?)))
+        .await?;
     let users = users
         .into_iter()
         .map(|u| UserRow {
             id: u.id,
-            locked: u.locked_until.is_some_and(|t| t > now),
+            locked_addresses: locked.remove(&u.email).unwrap_or(0),
             email: u.email,
             name: u.name.unwrap_or_default(),
             role: u.role.to_string(),
