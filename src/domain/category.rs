@@ -93,6 +93,13 @@ impl ProblemKind {
         })
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            ProblemKind::Known(c) => c.label(),
+            ProblemKind::Unsure => "Not sure",
+        }
+    }
+
     /// The category the analyst suggested, if any.
     pub fn suggested(self) -> Option<Category> {
         match self {
@@ -121,6 +128,13 @@ impl TypeVerdict {
         match self {
             TypeVerdict::Confirmed => "confirmed",
             TypeVerdict::Rejected => "rejected",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TypeVerdict::Confirmed => "Wrong type confirmed",
+            TypeVerdict::Rejected => "Type was right",
         }
     }
 

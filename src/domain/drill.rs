@@ -30,6 +30,14 @@ impl DrillStatus {
         }
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            DrillStatus::Running => "Running",
+            DrillStatus::Passed => "Passed",
+            DrillStatus::Failed => "Failed",
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, String> {
         DrillStatus::ALL
             .into_iter()

@@ -8,6 +8,7 @@ pub mod email;
 pub mod escalation;
 pub mod event;
 pub mod humanize;
+pub mod labels;
 pub mod lineage;
 pub mod local_path;
 pub mod model_check;

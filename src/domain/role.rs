@@ -20,6 +20,15 @@ pub enum Role {
 impl Role {
     pub const ALL: [Role; 4] = [Role::Analyst, Role::Agent, Role::Owner, Role::Admin];
 
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Analyst => "Analyst",
+            Role::Agent => "Agent",
+            Role::Owner => "Owner",
+            Role::Admin => "Admin",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Analyst => "analyst",

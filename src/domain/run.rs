@@ -44,6 +44,16 @@ impl RunStatus {
             })
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            RunStatus::Running => "Running",
+            RunStatus::Succeeded => "Succeeded",
+            RunStatus::Failed => "Failed",
+            RunStatus::TimedOut => "Timed out",
+            RunStatus::Cancelled => "Cancelled",
+        }
+    }
+
     /// A run that ended without producing a profile.
     pub fn is_failure(self) -> bool {
         matches!(self, RunStatus::Failed | RunStatus::TimedOut)

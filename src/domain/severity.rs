@@ -32,6 +32,26 @@ impl Severity {
         }
     }
 
+    /// "Sev 1", as agents say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Sev1 => "Sev 1",
+            Severity::Sev2 => "Sev 2",
+            Severity::Sev3 => "Sev 3",
+            Severity::Sev4 => "Sev 4",
+        }
+    }
+
+    /// What the level means, for a chooser or a hover title.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Severity::Sev1 => "critical: analysts are blocked on a critical table",
+            Severity::Sev2 => "high: analysts are blocked",
+            Severity::Sev3 => "normal: work is degraded",
+            Severity::Sev4 => "low: a minor problem or a question",
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, String> {
         Severity::ALL
             .into_iter()
@@ -67,6 +87,14 @@ impl Impact {
             Impact::Blocked => "blocked",
             Impact::Degraded => "degraded",
             Impact::Minor => "minor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Impact::Blocked => "Blocked",
+            Impact::Degraded => "Slowed down",
+            Impact::Minor => "Minor",
         }
     }
 

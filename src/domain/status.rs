@@ -55,6 +55,17 @@ impl Status {
         }
     }
 
+    /// The status as its reporter reads it on the tracking page and in emails.
+    pub fn reporter_label(self) -> &'static str {
+        match self {
+            Status::New | Status::Triaged => "Received",
+            Status::InProgress => "We're working on it",
+            Status::WaitingOnReporter => "Waiting for your reply",
+            Status::Resolved => "Resolved",
+            Status::Closed => "Closed",
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, String> {
         Status::ALL
             .into_iter()

@@ -70,11 +70,16 @@ pub struct SupportModel {
     pub signals: SignalRules,
     /// Where drills' mail goes (instead of the owners and analysts it names).
     pub drill_recipients: Vec<String>,
+    /// The zone people read times in when neither their account nor their browser says
+    /// (`time_zone`, an IANA name; default UTC).
+    pub time_zone: chrono_tz::Tz,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawModel {
+    #[serde(default)]
+    time_zone: Option<String>,
     teams: Vec<Team>,
     routing: RawRouting,
     sla: BTreeMap<String, RawSla>,
@@ -226,7 +231,16 @@ impl SupportModel {
                     .map_err(|e| format!("drills.recipients: {e}"))
             })
             .collect::<Result<Vec<String>, String>>()?;
+        let time_zone = match raw.time_zone.as_deref() {
+            None => chrono_tz::Tz::UTC,
+            Some(name) => name.parse().map_err(|_| {
+                format!(
+                    "time_zone: unknown time zone '{name}' (an IANA name such as Europe/Berlin)"
+                )
+            })?,
+        };
         Ok(SupportModel {
+            time_zone,
             teams: raw.teams,
             calendars,
             escalation,

@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../static/css/desk.css"),
     },
     Asset {
+        path: "js/zone.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/js/zone.js"),
+    },
+    Asset {
         path: "js/report.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/js/report.js"),

@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod body;
+pub mod flash;
 pub mod health;
 pub mod metrics;
 pub mod middleware;

@@ -20,6 +20,8 @@ pub struct User {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The zone they read times in (IANA name); `None`: their browser's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -93,6 +95,18 @@ impl User {
                 users::must_change_password.eq(must_change),
                 users::updated_at.eq(at),
             ))
+            .execute(conn)
+    }
+
+    /// The zone the user reads times in (`None`: their browser's).
+    pub fn set_time_zone(
+        conn: &mut DbConnection,
+        id: i64,
+        time_zone: Option<&str>,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((users::time_zone.eq(time_zone), users::updated_at.eq(at)))
             .execute(conn)
     }
 

@@ -21,6 +21,8 @@ pub struct SignedIn {
     pub name: Option<String>,
     pub role: Role,
     pub must_change_password: bool,
+    /// The zone they chose to read times in, if any (an IANA name).
+    pub time_zone: Option<String>,
 }
 
 /// A program calling the API with a bearer token.
@@ -173,6 +175,7 @@ async fn from_session_or_proxy(
         name: u.name,
         role: u.role,
         must_change_password: u.must_change_password,
+        time_zone: u.time_zone,
     });
     Ok(Viewer {
         user,
