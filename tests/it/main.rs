@@ -32,6 +32,7 @@ mod pg_restart;
 mod private_pg;
 mod queue;
 mod rate_limits;
+mod reader;
 mod redirects;
 mod responses;
 mod retention;
