@@ -175,7 +175,7 @@ async fn admin_pages_manage_tokens_and_links(backend: Backend) {
     );
     let outbox = app.page_as(&admin, "/admin/outbox").await;
     assert!(
-        outbox.contains("confirmation") && outbox.contains("pending: 2"),
+        outbox.contains("data-template=\"confirmation\"") && outbox.contains("Waiting to send: 2"),
         "{outbox}"
     );
     // Create a token on the page; it is shown once and works.

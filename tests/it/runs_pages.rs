@@ -222,8 +222,9 @@ async fn run_page_shows_columns_and_tickets(backend: Backend) {
     let response = agent.get(app.url("/runs/bq-42")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
-    assert!(html.contains("id=\"run-status\">failed"), "{html}");
-    assert!(html.contains("id=\"run-duration\">2 min 00 s"), "{html}");
+    // Labels and durations in words (a no-break space joins a number to its unit).
+    assert!(html.contains("id=\"run-status\">Failed"), "{html}");
+    assert!(html.contains("id=\"run-duration\">2\u{a0}min"), "{html}");
     assert!(
         html.contains("Access Denied: &#60;table&#62; proj.core.users"),
         "error escaped"

@@ -208,6 +208,18 @@ pub fn redirect_target(target: &str) -> Result<Option<LocalPath>, AppError> {
     }
 }
 
+/// A slug the desk writes into its own records ("sign_in_failed", "status_change") as a
+/// reader sees it: "Sign in failed", "Status change". For open-ended kinds (audit actions,
+/// mail templates) whose values are not one enum.
+pub fn words(slug: &str) -> String {
+    let spaced = slug.replace(['_', '-'], " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// 303 to another page.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -7,10 +7,10 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Layout, PageContext, PageError, html};
-use crate::clock::rfc3339;
 use crate::db::models::lineage_event::LineageEventRow;
 use crate::db::models::run::{Run, RunColumn};
 use crate::db::models::ticket_run::LinkedTicket;
+use crate::domain::humanize;
 use crate::domain::report::FieldErrors;
 use crate::domain::run::RunStatus;
 use crate::domain::warehouse::WarehouseType;
@@ -22,10 +22,10 @@ use crate::state::Desk;
 /// One row of the list.
 pub struct Row {
     pub run_id: String,
-    pub warehouse_type: String,
+    pub warehouse_type: WarehouseType,
     pub table: String,
-    pub status: String,
-    pub started_at: String,
+    pub status: RunStatus,
+    pub started_at: chrono::NaiveDateTime,
     pub duration: String,
     pub error: String,
 }
@@ -71,17 +71,9 @@ impl RunsPage {
     }
 }
 
-/// `1.2 s`, `2 min 30 s`, `1 h 05 min`; a dash for runs still going.
+/// `1.3 s`, `2 min 30 s`, `1 h 5 min` (no-break spaces); a dash for runs still going.
 pub fn human_duration(ms: Option<i64>) -> String {
-    let Some(ms) = ms else {
-        return "—".into();
-    };
-    let seconds = ms / 1000;
-    match seconds {
-        0..60 => format!("{:.1} s", ms as f64 / 1000.0),
-        60..3600 => format!("{} min {:02} s", seconds / 60, seconds % 60),
-        _ => format!("{} h {:02} min", seconds / 3600, (seconds % 3600) / 60),
-    }
+    ms.map_or_else(|| "—".into(), humanize::millis)
 }
 
 /// The list's query string without the cursor.
@@ -143,15 +135,15 @@ pub async fn index(
 fn row(run: Run) -> Row {
     Row {
         duration: human_duration(run.duration_ms),
-        started_at: rfc3339(run.started_at),
+        started_at: run.started_at,
         error: run
             .error
             .map(|e| e.chars().take(140).collect())
             .unwrap_or_default(),
         run_id: run.run_id,
-        warehouse_type: run.warehouse_type.to_string(),
+        warehouse_type: run.warehouse_type,
         table: run.table_name,
-        status: run.status.to_string(),
+        status: run.status,
     }
 }
 
@@ -163,15 +155,24 @@ struct RunPage {
     columns: Vec<RunColumn>,
     tickets: Vec<LinkedTicket>,
     events: Vec<LineageEventRow>,
+    /// Team keys and their names, for the linked tickets.
+    teams: Vec<(String, String)>,
 }
 
 impl RunPage {
-    fn time(&self, at: &chrono::NaiveDateTime) -> String {
-        rfc3339(*at)
+    fn team(&self, key: &str) -> String {
+        self.teams
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| key.to_string(), |(_, name)| name.clone())
     }
 
     fn duration(&self) -> String {
         human_duration(self.run.duration_ms)
+    }
+
+    fn count(&self, n: &i64) -> String {
+        humanize::number(*n)
     }
 
     fn confidence(&self, column: &RunColumn) -> String {
@@ -204,6 +205,12 @@ pub async fn show(
         columns: detail.columns,
         tickets: detail.tickets,
         events: detail.events,
+        teams: desk
+            .model
+            .teams
+            .iter()
+            .map(|t| (t.key.clone(), t.name.clone()))
+            .collect(),
     };
     html(StatusCode::OK, &page)
 }
@@ -215,8 +222,9 @@ mod tests {
     #[test]
     fn durations_read_naturally() {
         assert_eq!(human_duration(None), "—");
-        assert_eq!(human_duration(Some(1_300)), "1.3 s");
-        assert_eq!(human_duration(Some(150_500)), "2 min 30 s");
-        assert_eq!(human_duration(Some(3_900_000)), "1 h 05 min");
+        let plain = |ms| human_duration(Some(ms)).replace('\u{a0}', " ");
+        assert_eq!(plain(1_300), "1.3 s");
+        assert_eq!(plain(150_500), "2 min 30 s");
+        assert_eq!(plain(3_900_000), "1 h 5 min");
     }
 }

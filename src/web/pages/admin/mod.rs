@@ -11,7 +11,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html};
-use crate::clock::rfc3339;
 use crate::db::models::audit::AuditEntry;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
@@ -187,7 +186,7 @@ fn humanize(d: chrono::Duration) -> String {
 }
 
 struct AuditRow {
-    at: String,
+    at: chrono::NaiveDateTime,
     actor: String,
     action: String,
     subject: String,
@@ -209,7 +208,7 @@ pub async fn audit(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
     let entries = entries
         .into_iter()
         .map(|e| AuditRow {
-            at: rfc3339(e.at),
+            at: e.at,
             actor: e.actor,
             action: e.action,
             subject: e.subject,

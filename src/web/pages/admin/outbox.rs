@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::clock::rfc3339;
 use crate::db::models::outbox::OutboxMessage;
 use crate::domain::outbox::OutboxStatus;
 use crate::error::AppError;
@@ -15,9 +14,9 @@ struct MessageRow {
     id: i64,
     template: String,
     subject: String,
-    status: String,
+    status: OutboxStatus,
     attempts: i32,
-    next_attempt_at: String,
+    next_attempt_at: chrono::NaiveDateTime,
     last_error: String,
     retryable: bool,
 }
@@ -28,6 +27,12 @@ struct OutboxPage {
     layout: Layout,
     counts: Vec<(String, i64)>,
     messages: Vec<MessageRow>,
+}
+
+impl OutboxPage {
+    fn status_label(&self, status: &str) -> String {
+        OutboxStatus::parse(status).map_or_else(|_| status.to_string(), |s| s.label().to_string())
+    }
 }
 
 pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
@@ -46,9 +51,9 @@ pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespons
             id: m.id,
             template: m.template,
             subject: m.subject,
-            status: m.status.to_string(),
+            status: m.status,
             attempts: m.attempts,
-            next_attempt_at: rfc3339(m.next_attempt_at),
+            next_attempt_at: m.next_attempt_at,
             last_error: m.last_error.unwrap_or_default(),
         })
         .collect();

@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::clock::rfc3339;
 use crate::db::models::api_token::ApiToken;
 use crate::domain::report::FieldErrors;
 use crate::domain::role::Scope;
@@ -21,8 +20,8 @@ struct TokenRow {
     prefix: String,
     scopes: String,
     created_by: String,
-    created_at: String,
-    last_used_at: String,
+    created_at: chrono::NaiveDateTime,
+    last_used_at: Option<chrono::NaiveDateTime>,
     revoked: bool,
 }
 
@@ -52,11 +51,8 @@ async fn render(
             prefix: t.prefix,
             scopes: t.scopes,
             created_by: t.created_by,
-            created_at: rfc3339(t.created_at),
-            last_used_at: t
-                .last_used_at
-                .map(rfc3339)
-                .unwrap_or_else(|| "never".into()),
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
             revoked: t.revoked_at.is_some(),
         })
         .collect();
