@@ -13,6 +13,7 @@ pub mod intake;
 pub mod lineage;
 pub mod linking;
 pub mod monitor;
+pub mod people;
 pub mod queue;
 pub mod retention;
 pub mod rollups;
