@@ -1,63 +1,64 @@
 //! The triage queue at `/queue`: what is due first, filters, counts, saved views and bulk
-//! actions. Plain forms and links; works without JavaScript.
+//! actions. Plain forms and links that work without JavaScript; `static/js/queue.js` adds
+//! the keyboard, select-all and the count of ticked tickets.
+
+mod bulk;
+mod rows;
+
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Layout, PageContext, PageError, html, redirect_target, see_other};
-use crate::clock::rfc3339;
+use super::{Layout, PageContext, PageError, html, redirect_target};
 use crate::db::models::saved_view::{NewSavedView, SavedView};
-use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::domain::category::Category;
 use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
-use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
-use crate::services::bulk::{self, BulkAction, Picked};
+use crate::services::people::{self, Person};
 use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
-use crate::services::ticket_changes::{Assignee, Who};
 use crate::state::Desk;
-use crate::web::body;
+use crate::web::{body, flash};
 
-/// One row of the queue.
-pub struct Row {
-    pub id: i64,
-    pub number: String,
-    pub version: i32,
-    pub severity: String,
-    pub category: String,
-    pub status: String,
-    pub team: String,
-    pub assignee: String,
-    pub sla_state: &'static str,
-    pub sla_label: &'static str,
-    pub due: String,
-    pub table: String,
-    pub summary: String,
-    pub is_incident: bool,
-    /// The drill that made it (0: real work).
-    pub drill: i64,
+pub use bulk::bulk;
+pub use rows::Row;
+
+/// What the bulk bar shows after a refused bulk action: the message beside it and the
+/// agent's choices, kept.
+#[derive(Default)]
+pub struct BulkState {
+    pub error: Option<String>,
+    /// The control the message is about (`action` or `reason`).
+    pub field: &'static str,
+    pub action: String,
+    pub reason: String,
+    pub ticked: HashSet<i64>,
 }
 
 #[derive(Template)]
 #[template(path = "queue/index.html")]
 struct QueuePage {
     layout: Layout,
+    script: String,
+    /// The viewer's user id (their own saved views can be removed).
+    me: i64,
     raw: RawQueueQuery,
-    errors: FieldErrors,
+    errors: Vec<String>,
     rows: Vec<Row>,
     counts: Option<Counts>,
     next_url: Option<String>,
     this_query: String,
     views: Vec<SavedView>,
-    my_teams: Vec<String>,
+    my_teams: Vec<(String, String)>,
     teams: Vec<(String, String)>,
-    notice: Option<String>,
+    people: Vec<Person>,
+    bulk: BulkState,
 }
 
 impl QueuePage {
@@ -75,6 +76,30 @@ impl QueuePage {
             _ => &None,
         };
         current.as_deref() == Some(value)
+    }
+
+    /// Whether the bulk bar's action list should show `kind:value` as chosen.
+    fn bulk_is(&self, kind: &str, value: &str) -> bool {
+        self.bulk
+            .action
+            .split_once(':')
+            .is_some_and(|(k, v)| k == kind && v == value)
+    }
+
+    /// Whether the viewer saved `view` (and so may remove it).
+    fn owns(&self, view: &SavedView) -> bool {
+        view.user_id == Some(self.me)
+    }
+
+    fn ticked(&self, id: &i64) -> bool {
+        self.bulk.ticked.contains(id)
+    }
+
+    fn team_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.teams
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(key, |(_, name)| name.as_str())
     }
 
     fn statuses(&self) -> [Status; 6] {
@@ -117,55 +142,100 @@ fn query_string(raw: &RawQueueQuery) -> String {
         .join("&")
 }
 
+/// The queue with these filters: where a bulk action leads back to.
+fn queue_url(raw: &RawQueueQuery) -> String {
+    let query = query_string(raw);
+    if query.is_empty() {
+        "/queue".into()
+    } else {
+        format!("/queue?{query}")
+    }
+}
+
+/// A filter's refusal as the page says it: which filter, and what to do.
+fn filter_message(field: &str) -> String {
+    let name = match field {
+        "status" => "status",
+        "category" => "category",
+        "severity" => "severity",
+        "assignee" => "assignee",
+        "warehouse_type" => "warehouse",
+        "sla" => "SLA",
+        "sort" => "sort order",
+        "limit" => "page size",
+        "cursor" => "page",
+        _ => "filter",
+    };
+    if field == "cursor" {
+        return "That page of the queue no longer fits these filters; showing the first page."
+            .into();
+    }
+    format!("The {name} in the address is not one of the choices; pick one from the list.")
+}
+
 pub async fn index(
     ctx: PageContext,
     desk: web::Data<Desk>,
     raw: web::Query<RawQueueQuery>,
 ) -> Result<HttpResponse, PageError> {
-    render(ctx, desk, raw.into_inner(), None).await
+    render(ctx, desk, raw.into_inner(), BulkState::default()).await
 }
 
 async fn render(
     ctx: PageContext,
     desk: web::Data<Desk>,
     raw: RawQueueQuery,
-    notice: Option<String>,
+    bulk: BulkState,
 ) -> Result<HttpResponse, PageError> {
     let me = ctx
         .viewer
         .user
         .clone()
         .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
-    let my_teams = desk.model.teams_of(&me.email);
-    let teams = desk
+    let teams: Vec<(String, String)> = desk
         .model
         .teams
         .iter()
         .map(|t| (t.key.clone(), t.name.clone()))
         .collect();
+    let my_team_keys = desk.model.teams_of(&me.email);
+    let my_teams = teams
+        .iter()
+        .filter(|(key, _)| my_team_keys.contains(key))
+        .cloned()
+        .collect();
+    let me_id = me.id;
     let parsed = QueueQuery::parse(&raw, Some(me.id));
     let this_query = query_string(&raw);
-    let teams_for_views = my_teams.clone();
-    let (rows, counts, next_cursor, views) = desk
+    let team_filter = raw.team.clone().filter(|t| !t.is_empty());
+    let (rows, counts, next_cursor, views, people) = desk
         .db(move |conn, desk| {
-            let views = SavedView::visible_to(conn, me.id, &teams_for_views)?;
+            let views = SavedView::visible_to(conn, me.id, &my_team_keys)?;
+            let people = people::assignable(conn, desk, team_filter.as_deref())?;
             let Ok(query) = parsed else {
-                return Ok((Vec::new(), None, None, views));
+                return Ok((Vec::new(), None, None, views, people));
             };
             let now = desk.clock.now();
             let page = queue::search(conn, &query, now)?;
             let counts = queue::counts(conn, &query, now)?;
-            let assignees: Vec<i64> = page.tickets.iter().filter_map(|t| t.assignee_id).collect();
-            let emails = User::emails(conn, &assignees)?;
+            let mut names: HashMap<i64, String> =
+                people.iter().map(|p| (p.id, p.name.clone())).collect();
+            let unknown: Vec<i64> = page
+                .tickets
+                .iter()
+                .filter_map(|t| t.assignee_id)
+                .filter(|id| !names.contains_key(id))
+                .collect();
+            names.extend(User::emails(conn, &unknown)?);
             let rows = page
                 .tickets
                 .into_iter()
-                .map(|t| row(t, &emails, now))
+                .map(|t| rows::row(t, &names, &desk.model, now))
                 .collect();
-            Ok((rows, Some(counts), page.next_cursor, views))
+            Ok((rows, Some(counts), page.next_cursor, views, people))
         })
         .await?;
-    let errors = QueueQuery::parse(&raw, None).err().unwrap_or_default();
+    let errors: FieldErrors = QueueQuery::parse(&raw, None).err().unwrap_or_default();
     let next_url = next_cursor.map(|c| {
         format!(
             "/queue?{}{}cursor={c}",
@@ -173,10 +243,17 @@ async fn render(
             if this_query.is_empty() { "" } else { "&" }
         )
     });
+    let status = if !errors.is_empty() || bulk.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page = QueuePage {
         layout: Layout::new("Triage queue", &ctx),
+        script: crate::web::assets::asset_url("js/queue.js"),
+        me: me_id,
         raw,
-        errors,
+        errors: errors.keys().map(|field| filter_message(field)).collect(),
         rows,
         counts,
         next_url,
@@ -184,43 +261,10 @@ async fn render(
         views,
         my_teams,
         teams,
-        notice,
-    };
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+        people,
+        bulk,
     };
     html(status, &page)
-}
-
-fn row(
-    t: Ticket,
-    emails: &std::collections::HashMap<i64, String>,
-    now: chrono::NaiveDateTime,
-) -> Row {
-    let status = t.status;
-    let state = SlaState::of(status, t.sla_due_at, t.sla_warn_at, now);
-    Row {
-        id: t.id,
-        number: t.number().to_string(),
-        version: t.version,
-        severity: t.severity.to_string(),
-        category: t.category.to_string(),
-        status: t.status.to_string(),
-        team: t.team.clone(),
-        assignee: t
-            .assignee_id
-            .and_then(|id| emails.get(&id).cloned())
-            .unwrap_or_default(),
-        sla_state: state.as_str(),
-        sla_label: state.label(),
-        due: rfc3339(t.sla_due_at),
-        table: t.table_name.clone().unwrap_or_default(),
-        summary: t.description.chars().take(120).collect(),
-        is_incident: t.is_incident,
-        drill: t.drill,
-    }
 }
 
 #[derive(Deserialize)]
@@ -263,6 +307,7 @@ pub async fn save_view(
     let target = redirect_target(&format!("/queue?{}", form.query.trim_start_matches('?')))?
         .ok_or_else(|| AppError::BadRequest("Those filters could not be read.".into()))?;
     let query = target.query().to_string();
+    let saved = format!("Saved the view “{name}”.");
     desk.db(move |conn, desk| {
         let view = NewSavedView {
             name: &name,
@@ -274,7 +319,7 @@ pub async fn save_view(
         Ok(SavedView::insert(conn, &view)?)
     })
     .await?;
-    Ok(see_other(target.as_str()))
+    Ok(flash::see_other_with(target.as_str(), saved))
 }
 
 pub async fn delete_view(
@@ -294,99 +339,5 @@ pub async fn delete_view(
     if !deleted {
         return Err(AppError::NotFound.into());
     }
-    Ok(see_other("/queue"))
-}
-
-/// A bulk action on the ticked tickets. Each box carries `id:version`, so a ticket someone
-/// changed since the page loaded is skipped and named rather than overwritten.
-pub async fn bulk(
-    ctx: PageContext,
-    desk: web::Data<Desk>,
-    body: web::Bytes,
-) -> Result<HttpResponse, PageError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let get = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let picked: Vec<Picked> = pairs
-        .iter()
-        .filter(|(k, _)| k == "ticket")
-        .filter_map(|(_, v)| {
-            let (id, version) = v.split_once(':')?;
-            Some(Picked {
-                id: id.parse().ok()?,
-                version: version.parse().ok()?,
-            })
-        })
-        .collect();
-    let back = get("back").unwrap_or_default();
-    if picked.is_empty() {
-        return Err(AppError::BadRequest("Tick at least one ticket.".into()).into());
-    }
-    let action = bulk_action(
-        &get("action").unwrap_or_default(),
-        get("value").as_deref(),
-        get("reason"),
-    )?;
-    let who = Who {
-        name: ctx.viewer.actor_name(),
-        user_id: ctx.viewer.user.as_ref().map(|u| u.id),
-    };
-    let bulk_action = action.clone();
-    let outcome = desk
-        .db(move |conn, desk| bulk::apply(conn, desk, &who, &bulk_action, &picked))
-        .await?;
-    let raw: RawQueueQuery = serde_urlencoded::from_str(&back).unwrap_or_default();
-    let verb = action.verb();
-    let problems = outcome.problems();
-    let notice = if problems.is_empty() {
-        format!("Bulk {verb} done.")
-    } else {
-        format!("Bulk {verb}: {}", problems.join("; "))
-    };
-    render(ctx, desk, raw, Some(notice)).await
-}
-
-/// The bulk bar's action and value as a typed action; a value that does not fit is the
-/// request's fault (400).
-fn bulk_action(
-    action: &str,
-    value: Option<&str>,
-    reason: Option<String>,
-) -> Result<BulkAction, AppError> {
-    Ok(match action {
-        "assign" => BulkAction::Assign(match value {
-            Some("me") | None => Assignee::Me,
-            Some("auto") => Assignee::Auto,
-            Some("none") => Assignee::Nobody,
-            Some(id) => Assignee::User(
-                id.parse()
-                    .map_err(|_| AppError::BadRequest(format!("'{id}' is not a user id")))?,
-            ),
-        }),
-        "status" => {
-            BulkAction::SetStatus(Status::parse(value.unwrap_or("")).map_err(AppError::BadRequest)?)
-        }
-        "reclassify" => BulkAction::Reclassify {
-            category: Category::parse(value.unwrap_or("")).map_err(AppError::BadRequest)?,
-            reason,
-        },
-        "merge" => BulkAction::MergeInto(
-            TicketNumber::parse(value.unwrap_or(""))
-                .map_err(|_| {
-                    AppError::BadRequest("Merge needs a ticket number to merge into.".into())
-                })?
-                .id(),
-        ),
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "unknown bulk action '{other}'"
-            )));
-        }
-    })
+    Ok(flash::see_other_with("/queue", "Removed the saved view."))
 }
