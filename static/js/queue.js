@@ -81,7 +81,8 @@ document.addEventListener("DOMContentLoaded", function () {
     if (current < 0) return;
     var post = document.createElement("form");
     post.method = "post";
-    post.action = form.action;
+    // The form has a control named "action", which shadows the form's own property.
+    post.action = form.getAttribute("action");
     post.hidden = true;
     var fields = {
       csrf_token: form.elements.csrf_token.value,

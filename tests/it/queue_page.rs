@@ -261,12 +261,11 @@ async fn keys_move_tick_open_assign_and_list_themselves(backend: Backend) {
             .await?
             .prop("value")
             .await?;
-        // Back to the rows: the second one gets assigned to me.
+        // Back to the rows, from the second one up to the first: it gets assigned to me.
         client
             .execute("document.activeElement.blur()", vec![])
             .await?;
-        press(&client, 'j').await?;
-        press(&client, 'j').await?;
+        press(&client, 'k').await?;
         press(&client, 'a').await?;
         let assigned = flash(&client).await?;
         press(&client, 'j').await?;
@@ -297,15 +296,16 @@ async fn keys_move_tick_open_assign_and_list_themselves(backend: Backend) {
     assert_eq!(hidden, serde_json::json!(true), "? again hides them");
     assert_eq!(in_search.as_str(), Some("queue-search"), "/ goes to search");
     assert_eq!(typed.as_deref(), Some("j"), "a key typed in search is text");
-    let second = rows[1].split(':').next().unwrap();
+    let first = rows[0].split(':').next().unwrap();
     assert_eq!(
         assigned,
-        format!("INS-{second} assigned to you."),
+        format!("INS-{first} assigned to you."),
         "a assigns the focused row to me"
     );
     assert_eq!(
         app.count(&format!(
-            "tickets t JOIN users u ON u.id = t.assignee_id WHERE t.id = {second} AND u.email = 'kim@inspect.example'"
+            "tickets t JOIN users u ON u.id = t.assignee_id \
+             WHERE t.id = {first} AND u.email = 'kim@inspect.example'"
         )),
         1
     );
