@@ -129,6 +129,18 @@ async fn flash(client: &Client) -> Steps<String> {
         .await
 }
 
+/// The ticket page's path, once the browser is on one.
+async fn ticket_opened(client: &Client) -> Steps<String> {
+    for _ in 0..50 {
+        let path = client.current_url().await?.path().to_string();
+        if path.starts_with("/tickets/") {
+            return Ok(path);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(client.current_url().await?.path().to_string())
+}
+
 async fn text_of(client: &Client, id: &str) -> Steps<String> {
     client.find(Locator::Id(id)).await?.text().await
 }
@@ -270,21 +282,35 @@ async fn keys_move_tick_open_assign_and_list_themselves(backend: Backend) {
         let assigned = flash(&client).await?;
         press(&client, 'j').await?;
         press(&client, 'o').await?;
-        for _ in 0..50 {
-            if client.current_url().await?.path().starts_with("/tickets/") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let opened = client.current_url().await?.path().to_string();
+        let opened = ticket_opened(&client).await?;
+        client.back().await?;
+        client
+            .wait()
+            .for_element(Locator::Id("queue-table"))
+            .await?;
+        press(&client, 'j').await?;
+        press(&client, '\u{E007}').await?;
+        let entered = ticket_opened(&client).await?;
         Ok::<_, fantoccini::error::CmdError>((
             rows, after_jjjk, ticked, count, shown, hidden, in_search, typed, assigned, opened,
+            entered,
         ))
     }
     .await;
     client.close().await.ok();
-    let (rows, after_jjjk, ticked, count, shown, hidden, in_search, typed, assigned, opened) =
-        result.expect("browser steps");
+    let (
+        rows,
+        after_jjjk,
+        ticked,
+        count,
+        shown,
+        hidden,
+        in_search,
+        typed,
+        assigned,
+        opened,
+        entered,
+    ) = result.expect("browser steps");
     assert_eq!(
         after_jjjk.as_str(),
         Some(rows[1].as_str()),
@@ -310,4 +336,8 @@ async fn keys_move_tick_open_assign_and_list_themselves(backend: Backend) {
         1
     );
     assert!(opened.starts_with("/tickets/INS-"), "o opens: {opened}");
+    assert!(
+        entered.starts_with("/tickets/INS-"),
+        "Enter opens: {entered}"
+    );
 }
