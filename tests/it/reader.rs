@@ -87,21 +87,33 @@ pub fn internal_words() -> Vec<String> {
 /// Assert that `text` (a page's visible text, or an email's text part) shows no ISO
 /// instant and none of the desk's internal words; `what` names it in the failure.
 pub fn assert_reads_for_people(what: &str, text: &str) {
-    let iso = text
+    let problems = text_problems(what, text);
+    assert!(problems.is_empty(), "{}\n{text}", problems.join("\n"));
+}
+
+/// What in `text` a person should not meet: raw timestamps and internal words, one line
+/// each. Empty is a pass.
+pub fn text_problems(what: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some((i, _)) = text
         .char_indices()
-        .find(|(i, _)| looks_like_iso(&text[*i..]));
-    assert!(
-        iso.is_none(),
-        "{what} shows a raw timestamp near: {}",
-        iso.map(|(i, _)| &text[i..(i + 40).min(text.len())])
-            .unwrap_or_default()
-    );
+        .find(|(i, _)| looks_like_iso(&text[*i..]))
+    {
+        let end = text.ceil_char_boundary((i + 40).min(text.len()));
+        problems.push(format!(
+            "{what} shows a raw timestamp near: {}",
+            &text[i..end]
+        ));
+    }
     for word in internal_words() {
         let found = text
             .match_indices(&word)
             .any(|(i, _)| is_whole_word(text, i, word.len()));
-        assert!(!found, "{what} shows the internal word '{word}':\n{text}");
+        if found {
+            problems.push(format!("{what} shows the internal word '{word}'"));
+        }
     }
+    problems
 }
 
 /// `2026-12-08T09:28` or `2026-12-08 09:28:00` at the start of `s`.
@@ -184,21 +196,30 @@ pub async fn axe_violations(client: &Client) -> Vec<String> {
 /// The checks every page gets at every width: no sideways scroll, no serious or critical
 /// axe violation, and visible text for people. `what` names the page in failures.
 pub async fn check_page(client: &Client, what: &str) {
+    let problems = page_problems(client, what).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What `check_page` finds wrong with the page the browser shows, one line each.
+pub async fn page_problems(client: &Client, what: &str) -> Vec<String> {
+    let mut problems = Vec::new();
     for width in WIDTHS {
         set_width(client, width).await;
         let scroll = sideways_scroll(client).await;
-        assert!(
-            scroll <= 0,
-            "{what} at {width} px scrolls sideways by {scroll} px"
-        );
-        let violations = axe_violations(client).await;
-        assert!(
-            violations.is_empty(),
-            "{what} at {width} px:\n{}",
-            violations.join("\n")
+        if scroll > 0 {
+            problems.push(format!(
+                "{what} at {width} px scrolls sideways by {scroll} px"
+            ));
+        }
+        problems.extend(
+            axe_violations(client)
+                .await
+                .into_iter()
+                .map(|v| format!("{what} at {width} px: {v}")),
         );
     }
-    assert_reads_for_people(what, &visible_text(client).await);
+    problems.extend(text_problems(what, &visible_text(client).await));
+    problems
 }
 
 #[test]
