@@ -35,10 +35,21 @@ pub async fn set_width(client: &Client, width: u32) {
     }
 }
 
-/// The text a person sees on the page.
+/// The text a person sees on the page, apart from what it shows as code (`<code>`, `<pre>`,
+/// `<kbd>`, `<samp>`): keys an operator types into the support model are shown as code on
+/// purpose, and nothing else is.
 pub async fn visible_text(client: &Client) -> String {
     client
-        .execute("return document.body.innerText", vec![])
+        .execute(
+            // Styles set through the DOM, which the page's CSP allows (a <style> it refuses).
+            r#"const code = [...document.querySelectorAll('code, pre, kbd, samp')];
+               const was = code.map(e => e.style.display);
+               code.forEach(e => e.style.display = 'none');
+               const text = document.body.innerText;
+               code.forEach((e, i) => e.style.display = was[i]);
+               return text;"#,
+            vec![],
+        )
         .await
         .expect("read the page's text")
         .as_str()
@@ -134,7 +145,8 @@ fn is_whole_word(text: &str, start: usize, len: usize) -> bool {
     let word_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
     let before = text[..start].chars().next_back();
     let after = text[start + len..].chars().next();
-    !before.is_some_and(word_char) && !after.is_some_and(word_char)
+    // A word before an `@` is an email address's mailbox (a team's queue address).
+    !before.is_some_and(word_char) && !after.is_some_and(|c| word_char(c) || c == '@')
 }
 
 /// axe-core's script, installed once under the target folder from npm.
