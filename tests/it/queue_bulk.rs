@@ -172,13 +172,25 @@ async fn error_pages_show_the_signed_in_agent_as_signed_in(backend: Backend) {
         assert!(!html.contains("href=\"/login\""), "{path}: no sign-in link");
         assert!(html.contains("Back to the queue"), "{path}");
     }
-    // A form mistake outside the bulk bar: a saved view without a name.
+    // A form mistake outside the bulk bar: a saved view without a name is the queue
+    // again, with its filters and the message beside the name.
     let response = app
-        .post_form_as(&agent, "/queue/views", &[("name", " "), ("query", "")])
+        .post_form_as(
+            &agent,
+            "/queue/views",
+            &[("name", " "), ("query", "severity=sev2")],
+        )
         .await;
-    assert_eq!(response.status(), 400);
+    assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
     assert!(html.contains(&format!("<span class=\"who\">{email}</span>")));
+    assert!(html.contains(
+        "id=\"view-error\" role=\"alert\">Give the view a name of 1 to 80 characters.</p>"
+    ));
+    assert!(
+        html.contains("<option value=\"sev2\" selected>"),
+        "filters kept"
+    );
     // Signed out, the same page offers to sign in.
     let html = app.page_as(&app.new_client(), "/no/such/page").await;
     assert!(html.contains("href=\"/login\""));

@@ -5,7 +5,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::{BulkState, queue_url, render};
+use super::{BulkState, ViewState, queue_url, render};
 use crate::domain::category::Category;
 use crate::domain::severity::Severity;
 use crate::domain::status::Status;
@@ -169,7 +169,7 @@ async fn refused(
         reason: form.reason.clone().unwrap_or_default(),
         ticked: form.picked.iter().map(|p| p.id).collect(),
     };
-    render(ctx, desk, form.back, state).await
+    render(ctx, desk, form.back, state, ViewState::default()).await
 }
 
 /// The typed action and the words for what it does to each ticket ("assigned to Dana

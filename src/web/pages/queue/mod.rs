@@ -41,6 +41,13 @@ pub struct BulkState {
     pub ticked: HashSet<i64>,
 }
 
+/// What the saved-view form shows after a refused save: the name typed and why.
+#[derive(Default)]
+pub struct ViewState {
+    pub name: String,
+    pub error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "queue/index.html")]
 struct QueuePage {
@@ -59,6 +66,7 @@ struct QueuePage {
     teams: Vec<(String, String)>,
     people: Vec<Person>,
     bulk: BulkState,
+    view: ViewState,
 }
 
 impl QueuePage {
@@ -178,7 +186,14 @@ pub async fn index(
     desk: web::Data<Desk>,
     raw: web::Query<RawQueueQuery>,
 ) -> Result<HttpResponse, PageError> {
-    render(ctx, desk, raw.into_inner(), BulkState::default()).await
+    render(
+        ctx,
+        desk,
+        raw.into_inner(),
+        BulkState::default(),
+        ViewState::default(),
+    )
+    .await
 }
 
 async fn render(
@@ -186,6 +201,7 @@ async fn render(
     desk: web::Data<Desk>,
     raw: RawQueueQuery,
     bulk: BulkState,
+    view: ViewState,
 ) -> Result<HttpResponse, PageError> {
     let me = ctx
         .viewer
@@ -243,7 +259,7 @@ async fn render(
             if this_query.is_empty() { "" } else { "&" }
         )
     });
-    let status = if !errors.is_empty() || bulk.error.is_some() {
+    let status = if !errors.is_empty() || bulk.error.is_some() || view.error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -263,6 +279,7 @@ async fn render(
         teams,
         people,
         bulk,
+        view,
     };
     html(status, &page)
 }
@@ -287,13 +304,21 @@ pub async fn save_view(
         .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
     let form = form.into_inner();
     let name = form.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(
-            AppError::BadRequest("A view needs a name of 1 to 80 characters.".into()).into(),
-        );
+    let refusal = if name.is_empty() || name.chars().count() > 80 {
+        Some("Give the view a name of 1 to 80 characters.".to_string())
+    } else {
+        crate::domain::text::check_characters(&name, crate::domain::text::Lines::One).err()
+    };
+    if let Some(message) = refusal {
+        // Back to the queue as it was, the message beside the name.
+        let raw =
+            serde_urlencoded::from_str(form.query.trim_start_matches('?')).unwrap_or_default();
+        let view = ViewState {
+            name: form.name,
+            error: Some(message),
+        };
+        return render(ctx, desk, raw, BulkState::default(), view).await;
     }
-    crate::domain::text::check_characters(&name, crate::domain::text::Lines::One)
-        .map_err(AppError::BadRequest)?;
     let team = form.team.filter(|t| !t.is_empty());
     if let Some(team) = &team
         && !desk.model.teams_of(&me.email).contains(team)
