@@ -95,7 +95,6 @@ pub async fn bulk(
 ) -> Result<HttpResponse, PageError> {
     let form = BulkForm::read(&body)?;
     let me = ctx.viewer.user.as_ref().map(|u| u.id);
-    let team_names = |key: &str| desk.model.team(key).map(|t| t.name.clone());
     let checked = desk
         .db({
             let (kind, value) = form.kind_and_value();
@@ -104,28 +103,16 @@ pub async fn bulk(
             let picked = form.picked.clone();
             move |conn, desk| {
                 let people = people::assignable(conn, desk, None)?;
-                Ok(choose(&kind, value.as_deref(), reason, &picked, |id| {
-                    people.iter().find(|p| p.id == id).map(|p| p.name.clone())
-                }))
+                let names = Names {
+                    person: &|id| people.iter().find(|p| p.id == id).map(|p| p.name.clone()),
+                    team: &|key| desk.model.team(key).map(|t| t.name.clone()),
+                };
+                Ok(choose(&kind, value.as_deref(), reason, &picked, &names))
             }
         })
         .await?;
     let (action, done_words) = match checked {
-        Ok((action, words)) => match &action {
-            BulkAction::SetTeam(key) => match team_names(key) {
-                Some(name) => (action.clone(), format!("moved to {name}")),
-                None => {
-                    return refused(
-                        ctx,
-                        desk,
-                        form,
-                        refuse("action", "Pick a team from the list."),
-                    )
-                    .await;
-                }
-            },
-            _ => (action, words),
-        },
+        Ok(chosen) => chosen,
         Err(refusal) => return refused(ctx, desk, form, refusal).await,
     };
     let picked: Vec<Picked> = match &action {
@@ -172,14 +159,21 @@ async fn refused(
     render(ctx, desk, form.back, state, ViewState::default()).await
 }
 
+/// How the bar's choices are named: an assignable person by id, a team by key (`None`:
+/// not one the bar offers).
+struct Names<'a> {
+    person: &'a dyn Fn(i64) -> Option<String>,
+    team: &'a dyn Fn(&str) -> Option<String>,
+}
+
 /// The typed action and the words for what it does to each ticket ("assigned to Dana
-/// Okafor"), or why it cannot be done. `name_of` names an assignable person by id.
+/// Okafor"), or why it cannot be done.
 fn choose(
     kind: &str,
     value: Option<&str>,
     reason: Option<String>,
     picked: &[Picked],
-    name_of: impl Fn(i64) -> Option<String>,
+    names: &Names,
 ) -> Result<(BulkAction, String), Refusal> {
     if picked.is_empty() {
         return Err(refuse(
@@ -205,7 +199,7 @@ fn choose(
         ),
         ("assign", Some(id)) => {
             let id: i64 = id.parse().map_err(|_| pick())?;
-            let name = name_of(id).ok_or_else(|| {
+            let name = (names.person)(id).ok_or_else(|| {
                 refuse(
                     "action",
                     "That person cannot be assigned tickets; pick someone from the list.",
@@ -243,7 +237,14 @@ fn choose(
                 format!("set to {}", severity.label()),
             )
         }
-        ("team", Some(key)) => (BulkAction::SetTeam(key.to_string()), String::new()),
+        ("team", Some(key)) => {
+            let name =
+                (names.team)(key).ok_or_else(|| refuse("action", "Pick a team from the list."))?;
+            (
+                BulkAction::SetTeam(key.to_string()),
+                format!("moved to {name}"),
+            )
+        }
         ("merge", Some(value)) => {
             let into = TicketNumber::parse(value)
                 .map_err(|_| refuse("action", "Pick the ticket to merge into from the list."))?;
@@ -264,32 +265,37 @@ mod tests {
         vec![Picked { id: 1, version: 1 }]
     }
 
-    fn dana(id: i64) -> Option<String> {
-        (id == 7).then(|| "Dana Okafor".to_string())
-    }
+    const NAMES: Names = Names {
+        person: &|id| (id == 7).then(|| "Dana Okafor".to_string()),
+        team: &|key| (key == "semantic-types").then(|| "Semantic Types".to_string()),
+    };
 
     #[test]
     fn choices_become_actions_with_their_words() {
-        let (action, words) = choose("assign", Some("7"), None, &one(), dana)
+        let (action, words) = choose("assign", Some("7"), None, &one(), &NAMES)
             .ok()
             .unwrap();
         assert_eq!(action, BulkAction::Assign(Assignee::User(7)));
         assert_eq!(words, "assigned to Dana Okafor");
-        let (action, words) = choose("status", Some("triaged"), None, &one(), dana)
+        let (action, words) = choose("status", Some("triaged"), None, &one(), &NAMES)
             .ok()
             .unwrap();
         assert_eq!(action, BulkAction::SetStatus(Status::Triaged));
         assert_eq!(words, "moved to Triaged");
-        let (action, _) = choose("merge", Some("INS-1042"), None, &one(), dana)
+        let (action, _) = choose("merge", Some("INS-1042"), None, &one(), &NAMES)
             .ok()
             .unwrap();
+        let (_, words) = choose("team", Some("semantic-types"), None, &one(), &NAMES)
+            .ok()
+            .unwrap();
+        assert_eq!(words, "moved to Semantic Types");
         assert_eq!(action, BulkAction::MergeInto(1042));
     }
 
     #[test]
     fn bad_choices_are_refused_beside_the_right_control() {
         let field = |kind, value, reason: Option<&str>, picked: &[Picked]| {
-            choose(kind, value, reason.map(str::to_string), picked, dana)
+            choose(kind, value, reason.map(str::to_string), picked, &NAMES)
                 .err()
                 .map(|r| r.field)
         };
@@ -302,5 +308,6 @@ mod tests {
         );
         assert_eq!(field("severity", Some("sev1"), Some("down"), &one()), None);
         assert_eq!(field("explode", None, None, &one()), Some("action"));
+        assert_eq!(field("team", Some("nowhere"), None, &one()), Some("action"));
     }
 }
