@@ -4,16 +4,16 @@
 
 mod bulk;
 mod rows;
+mod views;
 
 use std::collections::{HashMap, HashSet};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
 
-use super::{Layout, PageContext, PageError, html, redirect_target};
-use crate::db::models::saved_view::{NewSavedView, SavedView};
+use super::{Layout, PageContext, PageError, html};
+use crate::db::models::saved_view::SavedView;
 use crate::db::models::user::User;
 use crate::domain::category::Category;
 use crate::domain::report::FieldErrors;
@@ -24,10 +24,10 @@ use crate::error::AppError;
 use crate::services::people::{self, Person};
 use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
 use crate::state::Desk;
-use crate::web::{body, flash};
 
 pub use bulk::bulk;
 pub use rows::Row;
+pub use views::{delete_view, save_view};
 
 /// What the bulk bar shows after a refused bulk action: the message beside it and the
 /// agent's choices, kept.
@@ -282,87 +282,4 @@ async fn render(
         view,
     };
     html(status, &page)
-}
-
-#[derive(Deserialize)]
-pub struct SaveViewForm {
-    name: String,
-    query: String,
-    team: Option<String>,
-}
-
-/// Save the current filters under a name, for oneself or shared with a team.
-pub async fn save_view(
-    ctx: PageContext,
-    desk: web::Data<Desk>,
-    form: body::Form<SaveViewForm>,
-) -> Result<HttpResponse, PageError> {
-    let me = ctx
-        .viewer
-        .user
-        .clone()
-        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
-    let form = form.into_inner();
-    let name = form.name.trim().to_string();
-    let refusal = if name.is_empty() || name.chars().count() > 80 {
-        Some("Give the view a name of 1 to 80 characters.".to_string())
-    } else {
-        crate::domain::text::check_characters(&name, crate::domain::text::Lines::One).err()
-    };
-    if let Some(message) = refusal {
-        // Back to the queue as it was, the message beside the name.
-        let raw =
-            serde_urlencoded::from_str(form.query.trim_start_matches('?')).unwrap_or_default();
-        let view = ViewState {
-            name: form.name,
-            error: Some(message),
-        };
-        return render(ctx, desk, raw, BulkState::default(), view).await;
-    }
-    let team = form.team.filter(|t| !t.is_empty());
-    if let Some(team) = &team
-        && !desk.model.teams_of(&me.email).contains(team)
-    {
-        return Err(AppError::Forbidden(format!(
-            "You can share views only with your own teams, not '{team}'."
-        ))
-        .into());
-    }
-    // The view leads back to the queue with its filters: a redirect target like any other.
-    let target = redirect_target(&format!("/queue?{}", form.query.trim_start_matches('?')))?
-        .ok_or_else(|| AppError::BadRequest("Those filters could not be read.".into()))?;
-    let query = target.query().to_string();
-    let saved = format!("Saved the view “{name}”.");
-    desk.db(move |conn, desk| {
-        let view = NewSavedView {
-            name: &name,
-            query: &query,
-            user_id: Some(me.id),
-            team: team.as_deref(),
-            created_at: desk.clock.now(),
-        };
-        Ok(SavedView::insert(conn, &view)?)
-    })
-    .await?;
-    Ok(flash::see_other_with(target.as_str(), saved))
-}
-
-pub async fn delete_view(
-    ctx: PageContext,
-    desk: web::Data<Desk>,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, PageError> {
-    let me = ctx
-        .viewer
-        .user
-        .clone()
-        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
-    let id = id.into_inner();
-    let deleted = desk
-        .db(move |conn, _| Ok(SavedView::delete_own(conn, id, me.id)?))
-        .await?;
-    if !deleted {
-        return Err(AppError::NotFound.into());
-    }
-    Ok(flash::see_other_with("/queue", "Removed the saved view."))
 }

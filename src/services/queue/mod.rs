@@ -1,5 +1,7 @@
 //! The triage queue: filters, sort orders, keyset pagination and counts.
 
+mod text;
+
 use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -11,13 +13,7 @@ use crate::domain::category::Category;
 use crate::domain::report::{Checker, FieldErrors};
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
-use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
-
-diesel::define_sql_function!(
-    /// SQL `lower`, on text that may be NULL.
-    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>
-);
 
 /// The queue's query parameters as received (page and JSON API alike).
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
@@ -233,76 +229,10 @@ fn base_filter<'a>(query: &QueueQuery) -> Boxed<'a> {
     if let Some(w) = query.warehouse_type {
         q = q.filter(tickets::warehouse_type.eq(w));
     }
-    if let Some(text) = &query.q {
-        q = q.filter(matches_text(text));
+    if let Some(words) = &query.q {
+        q = q.filter(text::matches(words));
     }
     q
-}
-
-type Condition = Box<
-    dyn BoxableExpression<
-            tickets::table,
-            crate::db::Backend,
-            SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
-        >,
->;
-
-type TextColumn = Box<
-    dyn BoxableExpression<
-            tickets::table,
-            crate::db::Backend,
-            SqlType = diesel::sql_types::Nullable<diesel::sql_types::Text>,
-        >,
->;
-
-/// `column` (lower-cased) holds `pattern`.
-fn contains(column: TextColumn, pattern: &str) -> Condition {
-    Box::new(lower(column).like(pattern.to_string()).escape('\\'))
-}
-
-/// `%text%` for LIKE, lower-cased, with LIKE's own wildcards taken literally.
-fn like_pattern(text: &str) -> String {
-    format!(
-        "%{}%",
-        text.to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    )
-}
-
-/// What the search box finds, case-insensitive: the ticket number (`INS-1042` or `1042`),
-/// the reporter's email or name, the table, the column, `table.column`, and the report's
-/// text.
-fn matches_text(text: &str) -> Condition {
-    let text = text.trim();
-    let pattern = like_pattern(text);
-    let mut found: Condition = contains(Box::new(tickets::description.nullable()), &pattern);
-    let columns: [TextColumn; 4] = [
-        Box::new(tickets::reporter_email.nullable()),
-        Box::new(tickets::reporter_name),
-        Box::new(tickets::table_name),
-        Box::new(tickets::column_name),
-    ];
-    for column in columns {
-        found = Box::new(found.or(contains(column, &pattern)));
-    }
-    if let Ok(number) = TicketNumber::parse(text) {
-        found = Box::new(found.or(tickets::id.eq(number.id()).nullable()));
-    }
-    // `dw.sales.orders.amount`: the table, then the column after the last dot.
-    if let Some((table, column)) = text.rsplit_once('.')
-        && !table.is_empty()
-        && !column.is_empty()
-    {
-        found = Box::new(
-            found.or(lower(tickets::table_name)
-                .like(like_pattern(table))
-                .escape('\\')
-                .and(lower(tickets::column_name).eq(column.to_lowercase()))),
-        );
-    }
-    found
 }
 
 const ACTIVE: [Status; 3] = [Status::New, Status::Triaged, Status::InProgress];
