@@ -1,25 +1,26 @@
 //! The escalation engine: fire each due step of a ticket's chain exactly once, queue its
 //! emails in the same transaction, acknowledge.
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::{NaiveDateTime, TimeDelta, TimeZone};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use crate::clock::rfc3339;
 use crate::db::models::escalation::{NewTicketEscalation, TicketEscalation};
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::db::schema::tickets;
 use crate::db::{DbConnection, write_transaction};
-use crate::domain::escalation::{Clocks, Firing, Recipient, Step};
+use crate::domain::escalation::{Clocks, Firing, Recipient, Step, standing, summary};
 use crate::domain::event::EventKind;
+use crate::domain::humanize::{self, Moment};
 use crate::domain::secret;
 use crate::domain::status::Status;
 use crate::domain::support_model::Team;
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
-use crate::services::ticket_changes::{self, Message};
+use crate::services::ticket_changes::{self, Assignee, Changes, Message, Tell, Who};
 use crate::state::Desk;
 
 /// How long an acknowledge link in an email works.
@@ -157,12 +158,7 @@ fn escalate_in(
             return Ok((0, 0, Vec::new()));
         }
         let severity = ticket.severity;
-        let clocks = Clocks {
-            created_at: ticket.created_at,
-            first_response_due: ticket.first_response_due,
-            resolution_due: ticket.resolution_due,
-            responded: ticket.first_responded_at.is_some(),
-        };
+        let clocks = clocks_of(&ticket);
         let calendar = desk.model.calendar_for(&ticket.team, severity);
         let steps = &desk.model.escalation;
         let pending: Vec<Firing> = steps
@@ -248,18 +244,24 @@ fn fire(
     now: NaiveDateTime,
 ) -> Result<Vec<String>, AppError> {
     let assignee = match ticket.assignee_id {
-        Some(uid) => User::find(conn, uid)?.map(|u| u.email),
+        Some(uid) => User::find(conn, uid)?,
         None => None,
     };
     let team = desk.model.team(&ticket.team);
-    let recipients = step_recipients(desk, step, team, assignee.as_deref());
+    let recipients = step_recipients(
+        desk,
+        step,
+        team,
+        assignee.as_ref().map(|u| u.email.as_str()),
+    );
+    let addresses: Vec<String> = recipients.iter().map(|(a, _)| a.clone()).collect();
     TicketEscalation::insert(
         conn,
         &NewTicketEscalation {
             ticket_id: ticket.id,
             step: key,
             at: now,
-            recipients: &recipients.join(", "),
+            recipients: &addresses.join(", "),
         },
     )?;
     // A breach counts once, at its first step; repeats and later steps are not new breaches.
@@ -269,37 +271,55 @@ fn fire(
     {
         crate::telemetry::metrics::sla_breach(&ticket.team);
     }
-    let headline = headline(step, ticket, now);
-    let mut sent = Vec::new();
-    for recipient in &recipients {
-        let fields = escalation_email(desk, ticket, team, assignee.as_deref(), &headline, key, now);
+    let firing = Fired { step, key, now };
+    for (address, why) in &recipients {
+        let reader = User::find_by_email(conn, address)?;
+        let zone = reader
+            .as_ref()
+            .and_then(|u| u.time_zone.as_deref())
+            .and_then(|z| z.parse::<Tz>().ok())
+            .unwrap_or(desk.model.time_zone);
+        let fields = escalation_email(
+            desk,
+            ticket,
+            team,
+            assignee.as_ref(),
+            &firing,
+            (address, why),
+            zone,
+        );
         let rendered = email::escalation(&fields)?;
         let message = Message {
             template: "escalation",
-            recipient,
+            recipient: address,
             rendered,
             first_in_thread: false,
             dedupe_key: Some(format!("{}:{key}", ticket.number())),
         };
         ticket_changes::queue_step_email(conn, &desk.mail, ticket, message, now)?;
-        sent.push(recipient.clone());
     }
-    record_escalated(conn, ticket, key, &recipients, now)?;
-    Ok(sent)
+    record_escalated(conn, ticket, key, &addresses, now)?;
+    Ok(addresses)
 }
 
-/// The addresses a step notifies on this ticket, each once; a contact the team lacks is
-/// skipped.
-fn step_recipients(
+/// The step that fired, which of its firings, and when.
+struct Fired<'a> {
+    step: &'a Step,
+    key: &'a str,
+    now: NaiveDateTime,
+}
+
+/// The addresses a step notifies on this ticket, each once with the first rule that named
+/// it (the reason its email gives); a contact the team lacks is skipped.
+fn step_recipients<'a>(
     desk: &Desk,
-    step: &Step,
+    step: &'a Step,
     team: Option<&Team>,
     assignee: Option<&str>,
-) -> Vec<String> {
-    let mut recipients: Vec<String> = step
-        .notify
-        .iter()
-        .filter_map(|r| match r {
+) -> Vec<(String, &'a Recipient)> {
+    let mut recipients: Vec<(String, &Recipient)> = Vec::new();
+    for r in &step.notify {
+        let address = match r {
             Recipient::AssigneeOrQueue => assignee
                 .map(str::to_string)
                 .or_else(|| team.map(|t| t.queue.clone())),
@@ -309,42 +329,100 @@ fn step_recipients(
             Recipient::OnCall => team.and_then(|t| t.oncall.clone()),
             Recipient::IncidentCommander => desk.model.incident_commander.clone(),
             Recipient::Address(a) => Some(a.clone()),
-        })
-        .collect();
-    recipients.sort();
-    recipients.dedup();
+        };
+        if let Some(address) = address
+            && !recipients.iter().any(|(a, _)| *a == address)
+        {
+            recipients.push((address, r));
+        }
+    }
+    recipients.sort_by(|a, b| a.0.cmp(&b.0));
     recipients
 }
 
-/// What one escalation email says; the same for every recipient but its acknowledge link
-/// is the step's.
+fn clocks_of(ticket: &Ticket) -> Clocks {
+    Clocks {
+        created_at: ticket.created_at,
+        first_response_due: ticket.first_response_due,
+        resolution_due: ticket.resolution_due,
+        responded: ticket.first_responded_at.is_some(),
+    }
+}
+
+/// What one recipient's escalation email says: why they get it (their part in the
+/// chain), where the ticket stands as of sending, the rule behind the step, and the
+/// acknowledge link, which names them so acknowledging can make them the owner.
 fn escalation_email(
     desk: &Desk,
     ticket: &Ticket,
     team: Option<&Team>,
-    assignee: Option<&str>,
-    headline: &str,
-    key: &str,
-    now: NaiveDateTime,
+    assignee: Option<&User>,
+    fired: &Fired<'_>,
+    (address, recipient): (&str, &Recipient),
+    zone: Tz,
 ) -> email::Escalation {
+    let now = fired.now;
+    let team_name = team.map_or_else(|| ticket.team.clone(), |t| t.name.clone());
+    let headline = headline(fired.step, ticket, &team_name, now);
+    let assigned = assignee.is_some_and(|u| u.email.eq_ignore_ascii_case(address));
+    let (nth, total) = fired.step.firing_of(fired.key);
+    let deadline = |at: NaiveDateTime| {
+        let local = zone.from_utc_datetime(&at);
+        format!(
+            "{} {} · {}",
+            Moment::new(at, zone, now).date,
+            local.format("%Z"),
+            humanize::due(at, now)
+        )
+    };
     email::Escalation {
         number: ticket.number().to_string(),
-        headline: headline.to_string(),
-        step: key.to_string(),
-        severity: ticket.severity.to_string(),
-        category: ticket.category.to_string(),
-        team: team.map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
-        status: ticket.status.to_string(),
-        assignee: assignee.unwrap_or("nobody").to_string(),
-        first_response_due: rfc3339(ticket.first_response_due),
-        resolution_due: rfc3339(ticket.resolution_due),
-        table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
+        summary: summary(&ticket.description),
+        why: format!("{}; {headline}.", recipient.why(&team_name, assigned)),
+        headline,
+        step: if total > 1 {
+            format!("{} ({nth} of {total})", fired.step.label())
+        } else {
+            fired.step.label()
+        },
+        rule: fired.step.rule(),
+        severity: ticket.severity.label().to_string(),
+        severity_meaning: ticket.severity.meaning().to_string(),
+        category: ticket.category.label().to_string(),
+        team: team_name,
+        status: ticket.status.label().to_string(),
+        assignee: assignee.map_or_else(
+            || "nobody yet".to_string(),
+            |u| u.name.clone().unwrap_or_else(|| u.email.clone()),
+        ),
+        first_response_due: match ticket.first_responded_at {
+            Some(at) => format!("answered {}", Moment::new(at, zone, now).text()),
+            None => deadline(ticket.first_response_due),
+        },
+        resolution_due: deadline(ticket.resolution_due),
+        table: ticket
+            .table_name
+            .clone()
+            .unwrap_or_else(|| "not given".into()),
         excerpt: email::short(&ticket.description, 300),
         ticket_url: format!("{}/tickets/{}", desk.mail.base_url, ticket.number()),
+        runbook_url: format!(
+            "{}{}",
+            desk.mail.base_url,
+            crate::runbooks::for_category(ticket.category)
+        ),
         ack_url: format!(
             "{}/ack/{}",
             desk.mail.base_url,
-            ack_token(&desk.signing_key, ticket.id, key, now + ACK_LINK_LIFETIME)
+            ack_token_for(
+                &desk.signing_key,
+                &AckClaim {
+                    ticket_id: ticket.id,
+                    step: fired.key.to_string(),
+                    recipient: Some(address.to_string()),
+                },
+                now + ACK_LINK_LIFETIME
+            )
         ),
     }
 }
@@ -380,43 +458,50 @@ fn record_escalated(
     Ok(())
 }
 
-fn headline(step: &Step, ticket: &Ticket, now: NaiveDateTime) -> String {
-    use crate::domain::escalation::{Clock, Trigger};
-    let minutes = |d: TimeDelta| d.num_minutes().abs();
-    match step.trigger {
-        Trigger::Created => format!("new {} ticket for {}", ticket.severity, ticket.team),
-        Trigger::Percent(_, Clock::FirstResponse) => format!(
-            "first response due in {} min",
-            minutes(ticket.first_response_due - now)
-        ),
-        Trigger::Percent(_, Clock::Resolution) => format!(
-            "resolution due in {} min",
-            minutes(ticket.resolution_due - now)
-        ),
-        Trigger::Breach(Clock::FirstResponse, _) => format!(
-            "first response overdue by {} min",
-            minutes(now - ticket.first_response_due)
-        ),
-        Trigger::Breach(Clock::Resolution, _) => format!(
-            "resolution overdue by {} min",
-            minutes(now - ticket.resolution_due)
-        ),
-    }
+/// What happened, as of `now`: "first response is overdue by 3 h 18 min" (words that
+/// follow the clock at the moment of writing), or "new Sev 1 ticket for Profiler Core".
+fn headline(step: &Step, ticket: &Ticket, team: &str, now: NaiveDateTime) -> String {
+    standing(step.trigger, &clocks_of(ticket), now)
+        .unwrap_or_else(|| format!("new {} ticket for {team}", ticket.severity.label()))
+}
+
+/// What an acknowledge link names: the ticket, the step that fired, and whom the email
+/// went to (absent in links made before they named one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckClaim {
+    pub ticket_id: i64,
+    pub step: String,
+    pub recipient: Option<String>,
 }
 
 /// `<hex(ticket:step:expiry)>.<signature>`: opaque, unforgeable, expiring.
 pub fn ack_token(key: &[u8], ticket_id: i64, step: &str, expires: NaiveDateTime) -> String {
-    let payload = format!("{ticket_id}:{step}:{}", expires.and_utc().timestamp());
+    let claim = AckClaim {
+        ticket_id,
+        step: step.to_string(),
+        recipient: None,
+    };
+    ack_token_for(key, &claim, expires)
+}
+
+/// `<hex(ticket:step:expiry[:recipient])>.<signature>`: opaque, unforgeable, expiring.
+pub fn ack_token_for(key: &[u8], claim: &AckClaim, expires: NaiveDateTime) -> String {
+    let mut payload = format!(
+        "{}:{}:{}",
+        claim.ticket_id,
+        claim.step,
+        expires.and_utc().timestamp()
+    );
+    if let Some(recipient) = &claim.recipient {
+        payload.push(':');
+        payload.push_str(recipient);
+    }
     let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
     format!("{hex}.{}", secret::sign(key, &payload))
 }
 
-/// The ticket and step an acknowledge token names, if it is genuine and unexpired.
-pub fn verify_ack_token(
-    key: &[u8],
-    token: &str,
-    now: NaiveDateTime,
-) -> Result<(i64, String), String> {
+/// What an acknowledge token names, if it is genuine and unexpired.
+pub fn verify_ack_token(key: &[u8], token: &str, now: NaiveDateTime) -> Result<AckClaim, String> {
     let (hex, signature) = token
         .split_once('.')
         .ok_or("this acknowledge link is malformed")?;
@@ -433,7 +518,7 @@ pub fn verify_ack_token(
     if !secret::constant_time_eq(secret::sign(key, &payload).as_bytes(), signature.as_bytes()) {
         return Err("this acknowledge link is not genuine".into());
     }
-    let mut parts = payload.splitn(3, ':');
+    let mut parts = payload.splitn(4, ':');
     let (Some(id), Some(step), Some(expires)) = (parts.next(), parts.next(), parts.next()) else {
         return Err("this acknowledge link is malformed".into());
     };
@@ -445,11 +530,13 @@ pub fn verify_ack_token(
             "this acknowledge link has expired; acknowledge from the escalation view".into(),
         );
     }
-    Ok((
-        id.parse()
+    Ok(AckClaim {
+        ticket_id: id
+            .parse()
             .map_err(|_| "this acknowledge link is malformed")?,
-        step.to_string(),
-    ))
+        step: step.to_string(),
+        recipient: parts.next().map(str::to_string),
+    })
 }
 
 /// Which tickets' escalations someone may acknowledge.
@@ -462,6 +549,17 @@ pub enum AckScope {
     Teams(Vec<String>),
 }
 
+/// What acknowledging did.
+#[derive(Debug)]
+pub struct Acknowledgement {
+    /// False when it was already acknowledged: nothing changed.
+    pub done: bool,
+    /// The ticket as it is now.
+    pub ticket: Ticket,
+    /// The person who acknowledged took the unassigned ticket.
+    pub took_ownership: bool,
+}
+
 /// Stop further steps until the ticket changes. Returns false when already acknowledged;
 /// a ticket of a team outside `scope` is refused (403) and nothing changes.
 pub fn acknowledge(
@@ -472,9 +570,27 @@ pub fn acknowledge(
     step: Option<&str>,
     scope: &AckScope,
 ) -> Result<bool, AppError> {
+    let who = Who {
+        name: by.to_string(),
+        user_id: None,
+    };
+    Ok(acknowledge_as(conn, desk, ticket_id, &who, step, scope)?.done)
+}
+
+/// Acknowledge as `who`, in one transaction. A person (an account) who acknowledges an
+/// unassigned ticket takes it — they can hand it on — and a `new` ticket becomes
+/// `triaged`: someone owns it now. Further steps wait until the ticket changes.
+pub fn acknowledge_as(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    ticket_id: i64,
+    who: &Who,
+    step: Option<&str>,
+    scope: &AckScope,
+) -> Result<Acknowledgement, AppError> {
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
-        let ticket = Ticket::find(conn, ticket_id)?;
+        let mut ticket = Ticket::find(conn, ticket_id)?;
         if let AckScope::Teams(teams) = scope
             && !teams.contains(&ticket.team)
         {
@@ -487,35 +603,96 @@ pub fn acknowledge(
                 ticket.number()
             )));
         }
-        if let Some(step) = step {
-            let row = TicketEscalation::find(conn, ticket_id, step)?.ok_or(AppError::NotFound)?;
-            if row.acknowledged_at.is_some() {
-                return Ok(false);
-            }
-        } else if ticket.acknowledged_at.is_some() {
-            return Ok(false);
+        let already = match step {
+            Some(step) => TicketEscalation::find(conn, ticket_id, step)?
+                .ok_or(AppError::NotFound)?
+                .acknowledged_at
+                .is_some(),
+            None => ticket.acknowledged_at.is_some(),
+        };
+        if already {
+            return Ok(Acknowledgement {
+                done: false,
+                ticket,
+                took_ownership: false,
+            });
         }
-        TicketEscalation::acknowledge_all(conn, ticket_id, by, now)?;
+        let mut took_ownership = false;
+        if let Some(user_id) = who.user_id
+            && ticket.assignee_id.is_none()
+        {
+            let changes = Changes {
+                assignee: Some(Assignee::User(user_id)),
+                status: (ticket.status == Status::New).then_some(Status::Triaged),
+                ..Changes::default()
+            };
+            ticket =
+                ticket_changes::apply(conn, desk, who, &ticket, &changes, Tell::Reporter, now)?
+                    .ok_or_else(|| {
+                        AppError::Conflict(format!(
+                            "{} changed while it was being acknowledged; try again.",
+                            ticket.number()
+                        ))
+                    })?;
+            took_ownership = true;
+        }
+        TicketEscalation::acknowledge_all(conn, ticket_id, &who.name, now)?;
+        // After the ownership change, which re-arms escalation: the acknowledgement holds
+        // until the next change.
         diesel::update(tickets::table.find(ticket_id))
             .set((
                 tickets::acknowledged_at.eq(Some(now)),
                 tickets::next_escalation_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
-        let detail =
-            format!("escalation acknowledged by {by}; further steps wait until the ticket changes");
+        let detail = format!(
+            "escalation acknowledged by {}; further steps wait until the ticket changes",
+            who.name
+        );
         Event::insert_many(
             conn,
             &[NewEvent {
                 ticket_id,
                 kind: EventKind::Acknowledged,
-                actor: by,
+                actor: &who.name,
                 detail: &detail,
                 public: false,
                 created_at: now,
                 version: ticket.version,
             }],
         )?;
-        Ok(true)
+        ticket.acknowledged_at = Some(now);
+        ticket.next_escalation_at = None;
+        Ok(Acknowledgement {
+            done: true,
+            ticket,
+            took_ownership,
+        })
     })
+}
+
+/// The account an emailed acknowledge link was sent to, when it is a person who can work
+/// tickets (a team's queue address has no account).
+pub fn link_holder(conn: &mut DbConnection, claim: &AckClaim) -> Result<Option<User>, AppError> {
+    let Some(address) = &claim.recipient else {
+        return Ok(None);
+    };
+    Ok(User::find_by_email(conn, address)?
+        .filter(|u| u.role.includes(crate::domain::role::Role::Agent)))
+}
+
+/// The account that created an API token, when it can work tickets: a token acts for the
+/// person who made it.
+pub fn token_holder(conn: &mut DbConnection, token_id: i64) -> Result<Option<User>, AppError> {
+    use crate::db::schema::api_tokens;
+    let created_by: Option<String> = api_tokens::table
+        .find(token_id)
+        .select(api_tokens::created_by)
+        .first(conn)
+        .optional()?;
+    let Some(email) = created_by else {
+        return Ok(None);
+    };
+    Ok(User::find_by_email(conn, &email)?
+        .filter(|u| u.role.includes(crate::domain::role::Role::Agent)))
 }

@@ -28,6 +28,7 @@ mod lineage_api;
 mod metrics;
 mod migrations;
 mod openlineage_client;
+mod owner_escalations;
 mod pg_restart;
 mod private_pg;
 mod queue;
