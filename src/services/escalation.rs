@@ -678,7 +678,7 @@ pub fn link_holder(conn: &mut DbConnection, claim: &AckClaim) -> Result<Option<U
         return Ok(None);
     };
     Ok(User::find_by_email(conn, address)?
-        .filter(|u| u.role.includes(crate::domain::role::Role::Agent)))
+        .filter(|u| u.is_active() && u.role.includes(crate::domain::role::Role::Agent)))
 }
 
 /// The account that created an API token, when it can work tickets: a token acts for the
@@ -694,5 +694,5 @@ pub fn token_holder(conn: &mut DbConnection, token_id: i64) -> Result<Option<Use
         return Ok(None);
     };
     Ok(User::find_by_email(conn, &email)?
-        .filter(|u| u.role.includes(crate::domain::role::Role::Agent)))
+        .filter(|u| u.is_active() && u.role.includes(crate::domain::role::Role::Agent)))
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod admin_users;
 mod api_tokens;
 mod browser;
 mod classifier_accuracy;
