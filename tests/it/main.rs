@@ -29,6 +29,7 @@ mod lineage_api;
 mod metrics;
 mod migrations;
 mod openlineage_client;
+mod ops_pages;
 mod owner_escalations;
 mod pg_restart;
 mod private_pg;

@@ -189,6 +189,8 @@ struct DrillPage {
     drill: DrillRow,
     recipients: String,
     running: bool,
+    /// Reloads the page while the drill runs.
+    refresh_js: String,
     steps: Vec<StepRow>,
 }
 
@@ -208,6 +210,7 @@ pub async fn show(
             drill: DrillRow::of(&report),
             recipients: report.drill.recipients.replace(',', ", "),
             running: report.drill.finished_at.is_none(),
+            refresh_js: crate::web::assets::asset_url("js/refresh.js"),
             steps: report
                 .steps
                 .into_iter()
