@@ -18,7 +18,8 @@ on_both_backends!(
     the_view_puts_the_most_severe_first_and_acknowledging_takes_the_ticket,
     the_emailed_link_shows_the_ticket_then_its_recipient_takes_it,
     acknowledging_by_api_takes_the_ticket_for_the_tokens_owner,
-    the_escalation_view_and_acknowledge_page_read_for_people
+    the_escalation_view_and_acknowledge_page_read_for_people,
+    the_demo_owner_receives_and_sees_its_teams_escalations
 );
 
 const PASSWORD: &str = "a-long-test-password";
@@ -529,5 +530,30 @@ async fn the_escalation_view_and_acknowledge_page_read_for_people(backend: Backe
     assert!(
         flash.starts_with(&format!("Acknowledged {sev2}")),
         "{flash}"
+    );
+}
+
+/// The demo shows the owner's path end to end: the demo owner leads a team, the demo data
+/// escalated some of its tickets to them, and their view lists them.
+async fn the_demo_owner_receives_and_sees_its_teams_escalations(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let desk = app.desk.clone();
+    let seeded = tokio::task::spawn_blocking(move || inspect_desk::demo::seed_if_empty(&desk))
+        .await
+        .unwrap()
+        .expect("demo data");
+    assert!(seeded.contains("escalation steps fired"), "{seeded}");
+    let to_owner = app.count(&format!(
+        "ticket_escalations WHERE recipients LIKE '%{OWNER}%'"
+    ));
+    assert!(to_owner > 0, "the demo owner was sent escalations");
+    assert!(app.count(&format!("outbox WHERE recipient = '{OWNER}'")) > 0);
+    let owner = app.new_client();
+    app.sign_in(&owner, OWNER, "demo-owner-password").await;
+    let page = app.page_as(&owner, "/escalations").await;
+    assert!(
+        page.contains("Warehouse Connectors")
+            && page.contains("<p class=\"escalation-why\"><strong>First response"),
+        "{page}"
     );
 }
