@@ -94,7 +94,28 @@ pub fn seed_if_empty(desk: &Desk) -> Result<String, String> {
         return Ok("demo data: the database already holds tickets; nothing added".into());
     }
     drop(conn);
-    seed(desk, 200, 50)
+    let seeded = seed(desk, 200, 50)?;
+    // Escalate at once what the five days of tickets have breached, so the escalation
+    // view and the demo owner's escalations (owner@inspect.example leads Warehouse
+    // Connectors) are there at the first page load, not at the first sweep.
+    let swept = crate::services::escalation::sweep(desk, desk.clock.now())
+        .map_err(|e| format!("escalating the demo tickets: {e}"))?;
+    Ok(format!(
+        "{seeded}; {} escalation steps fired on {} tickets",
+        swept.steps, swept.tickets
+    ))
+}
+
+/// The name a demo account shows: the demo owner is the lead of Warehouse Connectors in
+/// the shipped support model.
+fn demo_name(email: &str) -> Option<&'static str> {
+    match email {
+        "admin@inspect.example" => Some("Robin Admin"),
+        "owner@inspect.example" => Some("Dana Okafor"),
+        "agent@inspect.example" => Some("Alex Rivera"),
+        "analyst1@example.com" => Some("Demo Analyst 1"),
+        _ => None,
+    }
 }
 
 /// The demo accounts (`DEMO_USERS`), each created unless its address is taken.
@@ -113,7 +134,7 @@ fn ensure_demo_users(desk: &Desk) -> Result<(), String> {
                 &mut conn,
                 &actor,
                 email,
-                None,
+                demo_name(email),
                 role,
                 Some(password),
                 desk.clock.now(),

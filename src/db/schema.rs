@@ -175,6 +175,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         time_zone -> Nullable<Text>,
+        deactivated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 
+use super::humanize;
 use super::severity::Severity;
 
 /// Which clock a step watches.
@@ -9,6 +10,16 @@ use super::severity::Severity;
 pub enum Clock {
     FirstResponse,
     Resolution,
+}
+
+impl Clock {
+    /// The deadline as a sentence names it: "first response", "resolution".
+    pub fn label(self) -> &'static str {
+        match self {
+            Clock::FirstResponse => "first response",
+            Clock::Resolution => "resolution",
+        }
+    }
 }
 
 /// When a step fires.
@@ -67,6 +78,24 @@ impl Trigger {
             Trigger::Percent(_, c) | Trigger::Breach(c, _) => Some(c),
         }
     }
+
+    /// When it fires, in words: "when the ticket is filed", "75% of the way to the first
+    /// response deadline", "when first response is overdue", "1 h after first response
+    /// is overdue".
+    pub fn describe(self) -> String {
+        match self {
+            Trigger::Created => "when the ticket is filed".into(),
+            Trigger::Percent(p, c) => format!("{p}% of the way to the {} deadline", c.label()),
+            Trigger::Breach(c, after) if after.is_zero() => {
+                format!("when {} is overdue", c.label())
+            }
+            Trigger::Breach(c, after) => format!(
+                "{} after {} is overdue",
+                humanize::duration(after),
+                c.label()
+            ),
+        }
+    }
 }
 
 /// Who a step notifies.
@@ -95,6 +124,37 @@ impl Recipient {
                 format!("'{other}' is neither a role (assignee_or_queue, queue, lead, manager, oncall, incident_commander) nor an email address")
             })?.as_str().to_string()),
         })
+    }
+}
+
+impl Recipient {
+    /// Whom the rule names, in words: "the team lead", "the team's queue".
+    pub fn label(&self) -> String {
+        match self {
+            Recipient::AssigneeOrQueue => "the assignee (else the team's queue)".into(),
+            Recipient::Queue => "the team's queue".into(),
+            Recipient::Lead => "the team lead".into(),
+            Recipient::Manager => "the team's manager".into(),
+            Recipient::OnCall => "the team's on-call".into(),
+            Recipient::IncidentCommander => "the incident commander".into(),
+            Recipient::Address(a) => a.clone(),
+        }
+    }
+
+    /// Why the person this recipient resolved to gets the email, for `team` (its display
+    /// name): "You lead Semantic Types". `assigned`: the ticket is assigned to them.
+    pub fn why(&self, team: &str, assigned: bool) -> String {
+        match self {
+            Recipient::AssigneeOrQueue if assigned => "The ticket is assigned to you".into(),
+            Recipient::AssigneeOrQueue | Recipient::Queue => {
+                format!("You receive the queue of {team}")
+            }
+            Recipient::Lead => format!("You lead {team}"),
+            Recipient::Manager => format!("You manage {team}"),
+            Recipient::OnCall => format!("You are on call for {team}"),
+            Recipient::IncidentCommander => "You are the incident commander".into(),
+            Recipient::Address(_) => "The escalation policy copies you".into(),
+        }
     }
 }
 
@@ -135,6 +195,52 @@ impl Step {
             && (self.teams.is_empty() || self.teams.iter().any(|t| t == team))
     }
 
+    /// The step's name as people read it: "first-response-breach" is "First response
+    /// breach".
+    pub fn label(&self) -> String {
+        let spaced = self.name.replace(['-', '_'], " ");
+        let mut chars = spaced.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+
+    /// The rule behind the step, in words: "1 h after first response is overdue, then
+    /// every 2 h up to 2 more times, it notifies the team's manager".
+    pub fn rule(&self) -> String {
+        let repeats = match self.repeat_every {
+            Some(every) if self.repeat_limit > 0 => format!(
+                ", then every {} up to {} more time{}",
+                humanize::duration(every),
+                self.repeat_limit,
+                if self.repeat_limit == 1 { "" } else { "s" }
+            ),
+            _ => String::new(),
+        };
+        let whom: Vec<String> = self.notify.iter().map(Recipient::label).collect();
+        let mut rule = format!(
+            "{}{repeats}, it notifies {}",
+            self.trigger.describe(),
+            whom.join(" and ")
+        );
+        if let Some(first) = rule.get(..1) {
+            rule = first.to_uppercase() + &rule[1..];
+        }
+        rule
+    }
+
+    /// Which firing of this step a key names, and of how many: the step's own key is
+    /// the first; `name#3` the third.
+    pub fn firing_of(&self, key: &str) -> (u32, u32) {
+        let nth = key
+            .rsplit_once('#')
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(1);
+        let total = 1 + self.repeat_every.map_or(0, |_| self.repeat_limit);
+        (nth, total)
+    }
+
     /// When this step (and its repeats) fire for a ticket; nothing for a first-response
     /// step once someone has responded.
     pub fn firings(&self, index: usize, clocks: &Clocks) -> Vec<Firing> {
@@ -167,6 +273,36 @@ impl Step {
     }
 }
 
+/// Where a ticket stands on the clock a trigger watches, as of `now` (the moment of
+/// writing): "first response is due in 1 h 55 min" before the deadline, "first response
+/// is overdue by 3 h 18 min" after it. `None` for a step that watches no clock.
+pub fn standing(trigger: Trigger, clocks: &Clocks, now: NaiveDateTime) -> Option<String> {
+    let clock = trigger.clock()?;
+    let deadline = match clock {
+        Clock::FirstResponse => clocks.first_response_due,
+        Clock::Resolution => clocks.resolution_due,
+    };
+    Some(format!(
+        "{} is {}",
+        clock.label(),
+        humanize::due(deadline, now)
+    ))
+}
+
+/// What a ticket is about in one line: the first line of its description, shortened.
+pub fn summary(description: &str) -> String {
+    const MAX_CHARS: usize = 100;
+    let line = description
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    match line.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", line[..cut].trim_end()),
+        None => line.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +325,72 @@ mod tests {
         );
         assert!(Trigger::parse("150% resolution").is_err());
         assert!(Trigger::parse("soon").is_err());
+    }
+
+    fn plain(s: &str) -> String {
+        s.replace(humanize::NBSP, " ")
+    }
+
+    #[test]
+    fn standing_follows_the_clock_at_writing() {
+        let clocks = Clocks {
+            created_at: at("2026-12-08 00:00"),
+            first_response_due: at("2026-12-08 08:00"),
+            resolution_due: at("2026-12-11 00:00"),
+            responded: false,
+        };
+        let reminder = Trigger::parse("75% first_response").unwrap();
+        assert_eq!(
+            plain(&standing(reminder, &clocks, at("2026-12-08 05:50")).unwrap()),
+            "first response is due in 2 h 10 min"
+        );
+        // The same reminder sent late (after quiet hours) says what is true when sent.
+        assert_eq!(
+            plain(&standing(reminder, &clocks, at("2026-12-08 11:18")).unwrap()),
+            "first response is overdue by 3 h 18 min"
+        );
+        let breach = Trigger::parse("breach resolution").unwrap();
+        assert_eq!(
+            plain(&standing(breach, &clocks, at("2026-12-11 01:00")).unwrap()),
+            "resolution is overdue by 1 h"
+        );
+        assert_eq!(
+            standing(Trigger::Created, &clocks, at("2026-12-08 01:00")),
+            None
+        );
+    }
+
+    #[test]
+    fn steps_say_their_rule_in_words() {
+        let step = Step {
+            name: "first-response-manager".into(),
+            trigger: Trigger::parse("breach first_response + 1h").unwrap(),
+            notify: vec![Recipient::Manager],
+            severities: vec![],
+            teams: vec![],
+            repeat_every: Some(Duration::hours(2)),
+            repeat_limit: 2,
+        };
+        assert_eq!(step.label(), "First response manager");
+        assert_eq!(
+            plain(&step.rule()),
+            "1 h after first response is overdue, then every 2 h up to 2 more times, it notifies the team's manager"
+        );
+        assert_eq!(step.firing_of("first-response-manager"), (1, 3));
+        assert_eq!(step.firing_of("first-response-manager#2"), (2, 3));
+        assert_eq!(
+            Recipient::Lead.why("Semantic Types", false),
+            "You lead Semantic Types"
+        );
+        assert_eq!(
+            Recipient::AssigneeOrQueue.why("Semantic Types", true),
+            "The ticket is assigned to you"
+        );
+        assert_eq!(
+            summary("\n  zip is detected as integer\nmore detail"),
+            "zip is detected as integer"
+        );
+        assert_eq!(summary(&"x".repeat(150)).chars().count(), 101);
     }
 
     #[test]

@@ -170,12 +170,21 @@ pub fn message_id(mail: &MailContext, ticket: &Ticket, kind: &str) -> String {
     )
 }
 
-/// Fields of an escalation email.
+/// Fields of an escalation email: everything in words and in the recipient's zone.
 pub struct Escalation {
     pub number: String,
+    /// What the ticket is about: the first line of the report.
+    pub summary: String,
+    /// "first response is overdue by 3 h 18 min", as of sending.
     pub headline: String,
+    /// Why this recipient gets it: "You lead Semantic Types; first response is …".
+    pub why: String,
+    /// The step that fired: "First response manager (2 of 3)".
     pub step: String,
+    /// The rule behind the step: "1 h after first response is overdue, …".
+    pub rule: String,
     pub severity: String,
+    pub severity_meaning: String,
     pub category: String,
     pub team: String,
     pub status: String,
@@ -185,6 +194,7 @@ pub struct Escalation {
     pub table: String,
     pub excerpt: String,
     pub ticket_url: String,
+    pub runbook_url: String,
     pub ack_url: String,
 }
 

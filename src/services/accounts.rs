@@ -25,6 +25,8 @@ pub enum SignInError {
     Locked {
         until: NaiveDateTime,
     },
+    /// The password was right but an admin deactivated the account.
+    Deactivated,
 }
 
 /// Who did something, for the audit log.
@@ -143,6 +145,11 @@ pub fn sign_in(
     let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = secret::verify_password(stored.unwrap_or(&DUMMY_HASH), password);
     match user {
+        Some(user) if matches && stored.is_some() && !user.is_active() => {
+            let detail = "the account is deactivated";
+            audit(conn, &actor, "sign_in_refused", &subject, detail, now)?;
+            Ok(Err(SignInError::Deactivated))
+        }
         Some(user) if matches && stored.is_some() => {
             write_transaction(conn, |conn| {
                 SignInThrottle::clear(conn, &subject, &client)?;
@@ -268,4 +275,86 @@ pub fn set_role(
         audit(conn, actor, "role_changed", &user.email, &detail, now)?;
         User::find(conn, user_id)?.ok_or(AppError::NotFound)
     })
+}
+
+/// Deactivate (`active` false) or reactivate an account. Deactivating ends every session
+/// of the user at once; the tokens they created stay, listed under their name. Returns the
+/// user as it is now; doing what is already so changes nothing.
+pub fn set_active(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    user_id: i64,
+    active: bool,
+    now: NaiveDateTime,
+) -> Result<User, AppError> {
+    write_transaction(conn, |conn| {
+        let user = User::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        if user.is_active() == active {
+            return Ok(user);
+        }
+        if active {
+            User::set_deactivated(conn, user_id, None, now)?;
+            audit(conn, actor, "user_reactivated", &user.email, "", now)?;
+        } else {
+            User::set_deactivated(conn, user_id, Some(now), now)?;
+            let ended = SessionRow::delete_for_user(conn, user_id, None)?;
+            let detail = format!("{ended} session(s) ended");
+            audit(conn, actor, "user_deactivated", &user.email, &detail, now)?;
+        }
+        User::find(conn, user_id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Change the name an account shows (by the desk's rules for names); blank clears it.
+pub fn set_name(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    user_id: i64,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<User, AppError> {
+    let name = crate::domain::text::name(name).map_err(|e| AppError::invalid("name", e))?;
+    write_transaction(conn, |conn| {
+        let user = User::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        if user.name == name {
+            return Ok(user);
+        }
+        User::set_name(conn, user_id, name.as_deref(), now)?;
+        let detail = format!(
+            "{} → {}",
+            user.name.as_deref().unwrap_or("(none)"),
+            name.as_deref().unwrap_or("(none)")
+        );
+        audit(conn, actor, "name_changed", &user.email, &detail, now)?;
+        User::find(conn, user_id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Give an account a new one-time password, to be changed at the next sign-in; its
+/// sessions end. Returns the user and the password, which is shown once and kept nowhere.
+pub fn issue_one_time_password(
+    conn: &mut DbConnection,
+    actor: &Actor<'_>,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> Result<(User, String), AppError> {
+    let password = secret::one_time_password();
+    let hash =
+        secret::hash_password(&password).map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+    let user = write_transaction(conn, |conn| {
+        let user = User::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        User::set_password(conn, user_id, &hash, true, now)?;
+        let ended = SessionRow::delete_for_user(conn, user_id, None)?;
+        let detail = format!("{ended} session(s) ended; must be changed at next sign-in");
+        audit(
+            conn,
+            actor,
+            "one_time_password_issued",
+            &user.email,
+            &detail,
+            now,
+        )?;
+        Ok::<User, AppError>(user)
+    })?;
+    Ok((user, password))
 }

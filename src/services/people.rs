@@ -17,8 +17,8 @@ pub struct Person {
     pub in_team: bool,
 }
 
-/// Every account that can work tickets (agents, owners and admins), those of `team` first, each
-/// group by name. A team's people are its members and lead in the support model.
+/// Every active account that can work tickets (agents, owners and admins), those of `team`
+/// first, each group by name; deactivated accounts are offered to nobody. A team's people are its members and lead in the support model.
 pub fn assignable(
     conn: &mut DbConnection,
     desk: &Desk,
@@ -27,6 +27,7 @@ pub fn assignable(
     let mut people: Vec<Person> = User::all(conn)?
         .into_iter()
         .filter(|u| matches!(u.role, Role::Agent | Role::Owner | Role::Admin))
+        .filter(User::is_active)
         .map(|u| {
             let in_team = team.is_some_and(|key| {
                 desk.model

@@ -105,6 +105,15 @@ fn samples(
         .collect())
 }
 
+/// Where the chart's first bar starts: the window's start for the last hour (its bars
+/// are even slices of it), the clock boundary before it for a day or a week.
+pub fn bars_start(window: Window, since: NaiveDateTime) -> NaiveDateTime {
+    match window {
+        Window::Hour => since,
+        _ => since.duration_trunc(bar_width(window)).unwrap_or(since),
+    }
+}
+
 /// Bar width of a window read from roll-ups: an hour for a day, six for a week.
 fn bar_width(window: Window) -> TimeDelta {
     match window {

@@ -31,6 +31,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/js/queue.js"),
     },
+    Asset {
+        path: "js/refresh.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/js/refresh.js"),
+    },
 ];
 
 /// A short hash of every asset: changes whenever any of them does.

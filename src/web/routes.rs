@@ -179,6 +179,10 @@ route_table! {
     GET "/admin/users" => pages::admin::users::list, Access::Role(Role::Admin);
     POST "/admin/users" => pages::admin::users::create, Access::Role(Role::Admin);
     POST "/admin/users/{id}/role" => pages::admin::users::set_role, Access::Role(Role::Admin);
+    POST "/admin/users/{id}/name" => pages::admin::users::set_name, Access::Role(Role::Admin);
+    POST "/admin/users/{id}/deactivate" => pages::admin::users::deactivate, Access::Role(Role::Admin);
+    POST "/admin/users/{id}/reactivate" => pages::admin::users::reactivate, Access::Role(Role::Admin);
+    POST "/admin/users/{id}/one-time-password" => pages::admin::users::one_time_password, Access::Role(Role::Admin);
     GET "/admin/tokens" => pages::admin::tokens::list, Access::Role(Role::Admin);
     POST "/admin/tokens" => pages::admin::tokens::create, Access::Role(Role::Admin);
     POST "/admin/tokens/{id}/revoke" => pages::admin::tokens::revoke, Access::Role(Role::Admin);

@@ -196,6 +196,13 @@ async fn scenario_passes_on_a_live_desk(backend: Backend, scenario: &str) {
         steps,
         "every printed step is stored"
     );
+    let expected = inspect_desk::services::drills::scenario(scenario)
+        .expect("a known scenario")
+        .steps;
+    assert!(
+        page.contains(&format!("{expected} of {expected} passed")),
+        "the scenario's step count ({expected}) is every step it ran:\n{page}"
+    );
 }
 
 #[test]
@@ -277,7 +284,7 @@ async fn admin_button_runs_a_drill_kept_out_of_metrics(backend: Backend) {
     let csrf = hidden_field(&page, "csrf_token");
     a_bad_scenario_is_refused_and_nothing_stored(&admin, &base, &csrf).await;
     let report = run_from_the_button_until_done(&admin, &base, &csrf).await;
-    assert!(report.contains("id=\"drill-status\">passed"), "{report}");
+    assert!(report.contains("data-status=\"passed\""), "{report}");
     assert!(!report.contains("status-failed"), "{report}");
 
     // The drill ran inside this server: its counters (runs finished and their durations,
@@ -358,7 +365,7 @@ async fn run_from_the_button_until_done(admin: &reqwest::Client, base: &str, csr
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let page = text(admin, format!("{base}{location}")).await;
-        if !page.contains("id=\"drill-status\">running") {
+        if !page.contains("data-status=\"running\"") {
             break page;
         }
         assert!(

@@ -158,7 +158,7 @@ async fn acknowledge_link_works_once(app: &TestApp, breach: &Received) {
         .send()
         .await
         .unwrap();
-    assert_eq!(confirm.status(), 200);
+    assert_eq!(confirm.status(), 303);
     let again = app
         .client
         .post(&link)
@@ -166,7 +166,15 @@ async fn acknowledge_link_works_once(app: &TestApp, breach: &Received) {
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), 410, "the link works once");
+    assert_eq!(again.status(), 303);
+    let page = app.client.get(&link).send().await.unwrap();
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("was already acknowledged; nothing changed."),
+        "the link works once"
+    );
     let forged = link.replace(".", ".0");
     assert_eq!(app.client.get(&forged).send().await.unwrap().status(), 403);
 }

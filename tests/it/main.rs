@@ -5,6 +5,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod admin_users;
 mod api_tokens;
 mod browser;
 mod classifier_accuracy;
@@ -29,6 +30,8 @@ mod lineage_api;
 mod metrics;
 mod migrations;
 mod openlineage_client;
+mod ops_pages;
+mod owner_escalations;
 mod pg_restart;
 mod private_pg;
 mod queue;

@@ -22,6 +22,8 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     /// The zone they read times in (IANA name); `None`: their browser's.
     pub time_zone: Option<String>,
+    /// When an admin deactivated the account; `None` while it is active.
+    pub deactivated_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -80,6 +82,36 @@ impl User {
             .select(User::as_select())
             .order(users::email.asc())
             .load(conn)
+    }
+
+    /// Whether the account may sign in and be given work.
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+
+    pub fn set_deactivated(
+        conn: &mut DbConnection,
+        id: i64,
+        deactivated_at: Option<NaiveDateTime>,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((
+                users::deactivated_at.eq(deactivated_at),
+                users::updated_at.eq(at),
+            ))
+            .execute(conn)
+    }
+
+    pub fn set_name(
+        conn: &mut DbConnection,
+        id: i64,
+        name: Option<&str>,
+        at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(users::table.find(id))
+            .set((users::name.eq(name), users::updated_at.eq(at)))
+            .execute(conn)
     }
 
     pub fn set_password(

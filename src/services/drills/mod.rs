@@ -25,6 +25,8 @@ pub use rehearsal::Rehearsal;
 pub struct Scenario {
     pub name: &'static str,
     pub summary: &'static str,
+    /// How many checked steps a passing run has ("step 7 of 9" while it runs).
+    pub steps: usize,
     run: fn(&mut Rehearsal<'_>),
 }
 
@@ -35,6 +37,7 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "Snowflake runs time out → a threshold incident opens → analyst reports attach → \
                   routed → the SLA passes on a moved clock → escalation emails → acknowledged → \
                   recovery resolves it",
+        steps: 9,
         run: scenarios::snowflake_timeout_burst,
     },
     Scenario {
@@ -42,6 +45,7 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "after a classifier release analysts report wrong column types → each is \
                   classified and routed → the burst opens an incident → an agent confirms a \
                   wrong type → every reporter hears → a quiet spell resolves it",
+        steps: 7,
         run: scenarios::wrong_type_spike,
     },
     Scenario {
@@ -49,12 +53,14 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "inspector reports fail to generate → reports burst into an incident → a known \
                   issue shows → an analyst joins it in one click → an update reaches every \
                   reporter → the owner resolves it",
+        steps: 6,
         run: scenarios::report_generation_outage,
     },
     Scenario {
         name: "smtp-down-during-escalation",
         summary: "a ticket escalates while SMTP is down → every attempt fails and is kept → \
                   another sweep doubles nothing → SMTP returns → each message is delivered once",
+        steps: 5,
         run: scenarios::smtp_down_during_escalation,
     },
 ];

@@ -260,6 +260,12 @@ fn resolve_assignee(
     assignee: &Assignee,
 ) -> Result<Option<User>, AppError> {
     let must_be_agent = |user: User| -> Result<Option<User>, AppError> {
+        if !user.is_active() {
+            return Err(AppError::invalid(
+                "assignee",
+                format!("{} is deactivated", user.email),
+            ));
+        }
         if user.role.includes(Role::Agent) {
             Ok(Some(user))
         } else {
@@ -291,7 +297,7 @@ fn resolve_assignee(
                 let Some(user) = User::find_by_email(conn, &email)? else {
                     continue;
                 };
-                if !user.role.includes(Role::Agent) {
+                if !user.role.includes(Role::Agent) || !user.is_active() {
                     continue;
                 }
                 let open = Ticket::open_assigned_count(conn, user.id)?;

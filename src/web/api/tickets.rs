@@ -487,7 +487,9 @@ pub async fn events(
     Ok(HttpResponse::Ok().json(events.into_iter().map(EventJson::from).collect::<Vec<_>>()))
 }
 
-/// Acknowledge a ticket's escalation: further steps wait until the ticket changes.
+/// Acknowledge a ticket's escalation: further steps wait until the ticket changes. The
+/// person acknowledging (signed in, or the account that created the token) takes the
+/// ticket when nobody has it, and a new ticket becomes triaged.
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/ack", params(("number" = String, Path)),
     responses((status = 200, description = "Acknowledged; the ticket", body = TicketJson),
               (status = 409, description = "Already acknowledged", body = super::problem::Problem, content_type = "application/problem+json")),
@@ -497,14 +499,22 @@ pub async fn ack(
     desk: web::Data<Desk>,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    use crate::services::escalation::{self, AckScope};
     let id = ticket_id(&number)?;
-    let by = viewer.actor_name();
+    let name = viewer.actor_name();
+    let signed_in = viewer.user.as_ref().map(|u| u.id);
+    let token = viewer.token.as_ref().map(|t| t.id);
     let outcome = desk
         .db(move |conn, desk| {
-            let scope = crate::services::escalation::AckScope::AnyTeam;
-            let done = crate::services::escalation::acknowledge(conn, desk, id, &by, None, &scope)?;
-            let ticket = Ticket::find(conn, id)?;
-            Ok((done, TicketJson::load(conn, desk, ticket)?))
+            let user_id = match (signed_in, token) {
+                (Some(id), _) => Some(id),
+                (None, Some(token)) => escalation::token_holder(conn, token)?.map(|u| u.id),
+                (None, None) => None,
+            };
+            let who = Who { name, user_id };
+            let outcome =
+                escalation::acknowledge_as(conn, desk, id, &who, None, &AckScope::AnyTeam)?;
+            Ok((outcome.done, TicketJson::load(conn, desk, outcome.ticket)?))
         })
         .await?;
     match outcome {

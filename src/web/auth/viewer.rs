@@ -169,7 +169,9 @@ async fn from_session_or_proxy(
         })
         .await
         .map_err(crate::web::pages::PageError)?;
-    let user = user.map(|u| SignedIn {
+    // A deactivated account's sessions end as it is deactivated; an auth proxy may still
+    // vouch for it, and is not believed.
+    let user = user.filter(User::is_active).map(|u| SignedIn {
         id: u.id,
         email: u.email,
         name: u.name,

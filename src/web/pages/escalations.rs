@@ -6,33 +6,49 @@ use askama::Template;
 use diesel::prelude::*;
 use std::collections::BTreeSet;
 
-use super::{Layout, PageContext, PageError, html, see_other};
-use crate::clock::rfc3339;
+use chrono::NaiveDateTime;
+
+use super::{Layout, PageContext, PageError, html};
 use crate::db::models::escalation::TicketEscalation;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::TicketRun;
+use crate::db::models::user::User;
 use crate::db::schema::tickets;
+use crate::domain::escalation::summary;
 use crate::domain::role::Role;
+use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
-use crate::services::escalation::{self, AckScope};
+use crate::services::escalation::{self, AckScope, Acknowledgement};
+use crate::services::ticket_changes::Who;
 use crate::state::Desk;
+use crate::web::flash;
 
-/// One row: a ticket that breached, is about to, or has escalated.
+/// One row: a ticket that breached, is about to, or has escalated, as its owner reads it.
 struct Row {
     number: String,
-    severity: String,
+    summary: String,
+    table: Option<String>,
+    severity: Severity,
     team: String,
     status: String,
     state: SlaState,
-    step: String,
+    /// The deadline the SLA state is about.
+    due: NaiveDateTime,
+    step: Option<FiredStep>,
     acknowledged: bool,
-    timing: String,
+    assignee: Option<String>,
     reports: usize,
     analysts: usize,
-    tables: usize,
     runs: usize,
+}
+
+/// The last step that fired on a ticket, in words.
+struct FiredStep {
+    label: String,
+    rule: String,
+    at: NaiveDateTime,
 }
 
 #[derive(Template)]
@@ -43,13 +59,32 @@ struct EscalationsPage {
     scope: String,
 }
 
-fn timing(due: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> String {
-    let minutes = (due - now).num_minutes();
-    if minutes >= 0 {
-        format!("breaches in {minutes} min")
-    } else {
-        format!("breached {} min ago", -minutes)
+/// Where a state sorts: what needs the owner first.
+fn urgency(state: SlaState) -> u8 {
+    match state {
+        SlaState::Breached => 0,
+        SlaState::AtRisk => 1,
+        SlaState::OnTrack => 2,
+        SlaState::Paused => 3,
+        SlaState::Stopped => 4,
     }
+}
+
+/// The step a recorded key names, in words; `None` for a record that only notes a skipped
+/// repeat.
+fn fired_step(desk: &Desk, record: &TicketEscalation) -> Option<FiredStep> {
+    let name = record.step.split('#').next().unwrap_or(&record.step);
+    let step = desk.model.escalation.iter().find(|s| s.name == name)?;
+    let (nth, total) = step.firing_of(&record.step);
+    Some(FiredStep {
+        label: if total > 1 {
+            format!("{} ({nth} of {total})", step.label())
+        } else {
+            step.label()
+        },
+        rule: step.rule(),
+        at: record.at,
+    })
 }
 
 pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
@@ -60,22 +95,32 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
         .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
     // Owners see their teams; admins see everything.
     let teams = (me.role != Role::Admin).then(|| desk.model.teams_involving(&me.email));
+    let team_name = |key: &str| {
+        desk.model
+            .team(key)
+            .map_or(key, |t| t.name.as_str())
+            .to_string()
+    };
     let scope = match &teams {
         Some(t) if t.is_empty() => {
             "none of the teams (ask an admin to list you in the support model)".to_string()
         }
-        Some(t) => t.join(", "),
+        Some(t) => t
+            .iter()
+            .map(|k| team_name(k))
+            .collect::<Vec<_>>()
+            .join(", "),
         None => "all teams".to_string(),
     };
+    let now = ctx.now;
     let rows = desk
         .db(move |conn, desk| {
-            let now = desk.clock.now();
             let active = [Status::New, Status::Triaged, Status::InProgress];
             let mut query = tickets::table
                 .filter(tickets::status.eq_any(active))
                 .filter(tickets::sla_warn_at.le(now))
                 .filter(tickets::parent_id.is_null())
-                .order(tickets::sla_due_at.asc())
+                .order((tickets::severity.asc(), tickets::sla_due_at.asc()))
                 .limit(200)
                 .select(Ticket::as_select())
                 .into_boxed();
@@ -84,7 +129,7 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
             }
             let found: Vec<Ticket> = query.load(conn)?;
             let ids: Vec<i64> = found.iter().map(|t| t.id).collect();
-            let latest = TicketEscalation::latest_for(conn, &ids)?;
+            let mut steps = TicketEscalation::for_tickets(conn, &ids)?;
             let mut rows = Vec::new();
             for t in found {
                 let children = if t.is_incident {
@@ -95,32 +140,42 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
                 let family: Vec<&Ticket> = std::iter::once(&t).chain(children.iter()).collect();
                 let analysts: BTreeSet<&str> =
                     family.iter().map(|c| c.reporter_email.as_str()).collect();
-                let tables: BTreeSet<&str> = family
-                    .iter()
-                    .filter_map(|c| c.table_name.as_deref())
-                    .collect();
                 let run_ids =
                     TicketRun::run_ids_for(conn, &family.iter().map(|c| c.id).collect::<Vec<_>>())?;
                 let runs: BTreeSet<&String> = run_ids.values().flatten().collect();
-                let status = t.status;
-                let step = latest.get(&t.id);
+                let assignee = match t.assignee_id {
+                    Some(id) => User::find(conn, id)?.map(|u| u.name.unwrap_or(u.email)),
+                    None => None,
+                };
+                let step = steps
+                    .remove(&t.id)
+                    .unwrap_or_default()
+                    .iter()
+                    .rev()
+                    .find_map(|record| fired_step(desk, record));
                 rows.push(Row {
                     number: t.number().to_string(),
-                    severity: t.severity.to_string(),
-                    team: t.team.clone(),
-                    status: t.status.to_string(),
-                    state: SlaState::of(status, t.sla_due_at, t.sla_warn_at, now),
-                    step: step
-                        .map(|s| s.step.clone())
-                        .unwrap_or_else(|| "none yet".into()),
+                    summary: summary(&t.description),
+                    table: t.table_name.clone(),
+                    severity: t.severity,
+                    team: desk
+                        .model
+                        .team(&t.team)
+                        .map_or_else(|| t.team.clone(), |team| team.name.clone()),
+                    status: t.status.label().to_string(),
+                    state: SlaState::of(t.status, t.sla_due_at, t.sla_warn_at, now),
+                    due: t.sla_due_at,
+                    step,
                     acknowledged: t.acknowledged_at.is_some(),
-                    timing: timing(t.sla_due_at, now),
+                    assignee,
                     reports: family.len(),
                     analysts: analysts.len(),
-                    tables: tables.len(),
                     runs: runs.len(),
                 });
             }
+            // What needs the owner first: the most severe, then breached before at risk,
+            // then the nearest deadline.
+            rows.sort_by_key(|r| (r.severity, urgency(r.state), r.due));
             Ok(rows)
         })
         .await?;
@@ -134,7 +189,22 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
     )
 }
 
-/// The acknowledge button in the view.
+/// The confirmation after acknowledging, naming the ticket by what it is about.
+fn confirmation(outcome: &Acknowledgement) -> String {
+    let t = &outcome.ticket;
+    let what = format!("{} “{}”", t.number(), summary(&t.description));
+    match (outcome.done, outcome.took_ownership) {
+        (false, _) => format!("{what} was already acknowledged; nothing changed."),
+        (true, true) => format!(
+            "Acknowledged {what}. It is assigned to you now (hand it on from the ticket page); further escalation steps wait until it changes."
+        ),
+        (true, false) => {
+            format!("Acknowledged {what}. Further escalation steps wait until it changes.")
+        }
+    }
+}
+
+/// The acknowledge button in the view: the owner takes an unassigned ticket.
 pub async fn acknowledge(
     ctx: PageContext,
     desk: web::Data<Desk>,
@@ -144,15 +214,25 @@ pub async fn acknowledge(
         .ok()
         .map(TicketNumber::id)
         .ok_or(PageError(AppError::NotFound))?;
-    let by = ctx.viewer.actor_name();
-    let scope = match &ctx.viewer.user {
-        Some(me) if me.role == Role::Admin => AckScope::AnyTeam,
-        Some(me) => AckScope::Teams(desk.model.teams_involving(&me.email)),
-        None => return Err(AppError::Unauthorized("Sign in first.".into()).into()),
+    let Some(me) = ctx.viewer.user.clone() else {
+        return Err(AppError::Unauthorized("Sign in first.".into()).into());
     };
-    desk.db(move |conn, desk| escalation::acknowledge(conn, desk, id, &by, None, &scope))
+    let scope = if me.role == Role::Admin {
+        AckScope::AnyTeam
+    } else {
+        AckScope::Teams(desk.model.teams_involving(&me.email))
+    };
+    let who = Who {
+        name: me.email.clone(),
+        user_id: Some(me.id),
+    };
+    let outcome = desk
+        .db(move |conn, desk| escalation::acknowledge_as(conn, desk, id, &who, None, &scope))
         .await?;
-    Ok(see_other("/escalations"))
+    Ok(flash::see_other_with(
+        "/escalations",
+        confirmation(&outcome),
+    ))
 }
 
 #[derive(Template)]
@@ -161,66 +241,130 @@ struct AckPage {
     layout: Layout,
     token: String,
     number: String,
-    step: String,
-    message: Option<String>,
+    summary: String,
+    severity: Severity,
+    team: String,
+    status: String,
+    table: Option<String>,
+    state: SlaState,
+    due: NaiveDateTime,
+    step: Option<FiredStep>,
+    assignee: Option<String>,
+    /// Already acknowledged (this step): by whom and when.
+    acknowledged: Option<(String, NaiveDateTime)>,
+    /// Whom acknowledging makes the owner, when nobody has the ticket.
+    taker: Option<String>,
+    signed_in_agent: bool,
 }
 
-/// The link in an escalation email shows a confirm button: mail scanners follow links,
-/// and a GET must not acknowledge anything.
+/// The link in an escalation email shows what is being acknowledged and a confirm
+/// button: mail scanners follow links, and a GET must not acknowledge anything.
 pub async fn ack_link(
     ctx: PageContext,
     desk: web::Data<Desk>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
-    let (id, step) = escalation::verify_ack_token(&desk.signing_key, &token, desk.clock.now())
+    let claim = escalation::verify_ack_token(&desk.signing_key, &token, ctx.now)
         .map_err(AppError::Forbidden)?;
+    let viewer = ctx.viewer.user.clone();
+    let page = desk
+        .db(move |conn, _| {
+            let ticket = Ticket::find(conn, claim.ticket_id)?;
+            let record =
+                TicketEscalation::find(conn, ticket.id, &claim.step)?.ok_or(AppError::NotFound)?;
+            let assignee = match ticket.assignee_id {
+                Some(id) => User::find(conn, id)?.map(|u| u.name.unwrap_or(u.email)),
+                None => None,
+            };
+            let taker = match &viewer {
+                Some(me) if me.role.includes(Role::Agent) => Some(me.email.clone()),
+                _ => escalation::link_holder(conn, &claim)?.map(|u| u.name.unwrap_or(u.email)),
+            };
+            let acknowledged = record.acknowledged_at.map(|at| {
+                let by = record
+                    .acknowledged_by
+                    .clone()
+                    .unwrap_or_else(|| "someone".into());
+                (by, at)
+            });
+            Ok((ticket, record, assignee, taker, acknowledged))
+        })
+        .await?;
+    let (ticket, record, assignee, taker, acknowledged) = page;
     let page = AckPage {
-        layout: Layout::new("Acknowledge escalation", &ctx),
+        layout: Layout::new(format!("Acknowledge {}", ticket.number()), &ctx),
         token,
-        number: TicketNumber::of(id).to_string(),
-        step,
-        message: None,
+        number: ticket.number().to_string(),
+        summary: summary(&ticket.description),
+        severity: ticket.severity,
+        team: desk
+            .model
+            .team(&ticket.team)
+            .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
+        status: ticket.status.label().to_string(),
+        table: ticket.table_name.clone(),
+        state: SlaState::of(
+            ticket.status,
+            ticket.sla_due_at,
+            ticket.sla_warn_at,
+            ctx.now,
+        ),
+        due: ticket.sla_due_at,
+        step: fired_step(&desk, &record),
+        taker: taker.filter(|_| assignee.is_none()),
+        assignee,
+        acknowledged,
+        signed_in_agent: ctx.viewer.has_role(Role::Agent),
     };
     html(StatusCode::OK, &page)
 }
 
-/// Acknowledge once; a second use says so.
+/// Acknowledge once, as the person signed in or else the person the link was emailed to
+/// (who takes the ticket if nobody has it); back to the link's page with what happened.
 pub async fn ack_confirm(
     ctx: PageContext,
     desk: web::Data<Desk>,
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
-    let (id, step) = escalation::verify_ack_token(&desk.signing_key, &token, desk.clock.now())
+    let claim = escalation::verify_ack_token(&desk.signing_key, &token, ctx.now)
         .map_err(AppError::Forbidden)?;
-    let by = format!("email link ({step})");
-    let step2 = step.clone();
-    let done = desk
+    let viewer = ctx.viewer.user.clone();
+    let outcome = desk
         .db(move |conn, desk| {
-            escalation::acknowledge(conn, desk, id, &by, Some(&step2), &AckScope::AnyTeam)
+            let person = match viewer {
+                Some(me) if me.role.includes(Role::Agent) => Some((me.email, me.id)),
+                _ => escalation::link_holder(conn, &claim)?.map(|u| (u.email, u.id)),
+            };
+            let who = match person {
+                Some((email, id)) => Who {
+                    name: email,
+                    user_id: Some(id),
+                },
+                None => Who {
+                    name: format!(
+                        "email link to {}",
+                        claim
+                            .recipient
+                            .as_deref()
+                            .unwrap_or("the escalation's recipients")
+                    ),
+                    user_id: None,
+                },
+            };
+            escalation::acknowledge_as(
+                conn,
+                desk,
+                claim.ticket_id,
+                &who,
+                Some(&claim.step),
+                &AckScope::AnyTeam,
+            )
         })
         .await?;
-    let (status, message) = if done {
-        (
-            StatusCode::OK,
-            format!(
-                "Acknowledged at {}. Further escalation steps wait until the ticket changes.",
-                rfc3339(desk.clock.now())
-            ),
-        )
-    } else {
-        (
-            StatusCode::GONE,
-            "This escalation was already acknowledged; the link works once.".to_string(),
-        )
-    };
-    let page = AckPage {
-        layout: Layout::new("Acknowledge escalation", &ctx),
-        token,
-        number: TicketNumber::of(id).to_string(),
-        step,
-        message: Some(message),
-    };
-    html(status, &page)
+    Ok(flash::see_other_with(
+        &format!("/ack/{token}"),
+        confirmation(&outcome),
+    ))
 }

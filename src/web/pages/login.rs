@@ -137,6 +137,11 @@ fn refused(
             );
             (StatusCode::LOCKED, error, Some(wait))
         }
+        SignInError::Deactivated => (
+            StatusCode::FORBIDDEN,
+            "This account is deactivated, so it cannot sign in. If you still need the desk, ask an admin to reactivate it.".to_string(),
+            None,
+        ),
     };
     let page = LoginPage {
         layout: Layout::new("Sign in", ctx),

@@ -7,9 +7,12 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use chrono::{NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+
 use super::runs::human_duration;
 use super::{Layout, PageContext, PageError, html};
-use crate::clock::rfc3339;
+use crate::domain::humanize;
 use crate::domain::run_stats::{Bar, TypeAccuracy, WarehouseStats};
 use crate::domain::window::Window;
 use crate::services::run_telemetry::{self, StaleTable};
@@ -61,7 +64,44 @@ pub struct Row {
     pub p95_peak: String,
 }
 
+/// The time labels under every chart of the page: its start, middle and end, in the
+/// reader's zone.
+pub struct Axis {
+    pub start: String,
+    pub middle: String,
+    pub end: String,
+}
+
+impl Axis {
+    fn new(window: Window, from: NaiveDateTime, to: NaiveDateTime, zone: Tz) -> Axis {
+        let format = match window {
+            Window::Hour => "%H:%M",
+            Window::Day => "%a %H:%M",
+            Window::Week | Window::All => "%a %-d %b",
+        };
+        let label = |at: NaiveDateTime| {
+            zone.from_utc_datetime(&at)
+                .format(format)
+                .to_string()
+                .replace(' ', &humanize::NBSP.to_string())
+        };
+        Axis {
+            start: label(from),
+            middle: label(from + (to - from) / 2),
+            end: "now".into(),
+        }
+    }
+}
+
 impl Row {
+    pub fn runs(&self) -> String {
+        number(self.stats.runs)
+    }
+
+    pub fn peak_text(&self) -> String {
+        number(self.peak)
+    }
+
     pub fn failure_rate(&self) -> String {
         percent(self.stats.failure_rate())
     }
@@ -85,6 +125,10 @@ impl Row {
 
 fn percent(rate: Option<f64>) -> String {
     rate.map_or_else(|| "—".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+fn number(n: usize) -> String {
+    humanize::number(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 fn chart(bars: &[Bar], peak: usize) -> Vec<ChartBar> {
@@ -143,7 +187,8 @@ struct TelemetryPage {
     layout: Layout,
     window: Window,
     windows: [Window; 3],
-    since: String,
+    since: NaiveDateTime,
+    axis: Axis,
     rows: Vec<Row>,
     stale: Vec<StaleTable>,
     stale_cut: bool,
@@ -152,8 +197,8 @@ struct TelemetryPage {
 }
 
 impl TelemetryPage {
-    fn time(&self, at: &chrono::NaiveDateTime) -> String {
-        rfc3339(*at)
+    fn count(&self, n: &usize) -> String {
+        number(*n)
     }
 
     fn target(&self, table: &StaleTable) -> String {
@@ -210,7 +255,13 @@ pub async fn index(
         layout: Layout::new("Run telemetry", &ctx),
         window,
         windows: Window::BOUNDED,
-        since: rfc3339(telemetry.since),
+        since: telemetry.since,
+        axis: Axis::new(
+            window,
+            run_telemetry::bars_start(window, telemetry.since),
+            ctx.now,
+            ctx.zone,
+        ),
         rows,
         stale: telemetry.stale,
         stale_cut: telemetry.stale_cut,

@@ -6,37 +6,53 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::clock::rfc3339;
+use chrono::NaiveDateTime;
+
+use crate::domain::drill::DrillStatus;
+use crate::domain::humanize;
 use crate::domain::report::FieldErrors;
 use crate::error::AppError;
 use crate::services::accounts::Actor;
 use crate::services::drills::{self, DrillReport, SCENARIOS, Scenario};
 use crate::state::Desk;
 use crate::web::auth::client::client_ip_text;
-use crate::web::pages::{Layout, PageContext, PageError, html, see_other};
+use crate::web::pages::{Layout, PageContext, PageError, html, see_other, words};
 
 /// How many drills the list shows.
 const LISTED: i64 = 50;
 
 struct DrillRow {
     id: i64,
+    /// The scenario's key, kept in a data attribute.
     scenario: String,
-    status: String,
+    /// The scenario in words: "Snowflake timeout burst".
+    scenario_label: String,
+    status: DrillStatus,
     started_by: String,
-    started_at: String,
+    started_at: NaiveDateTime,
+    finished_at: Option<NaiveDateTime>,
+    /// "7 of 9" while running, "9 of 9 passed" after.
     steps: String,
 }
 
 impl DrillRow {
     fn of(report: &DrillReport) -> Self {
         let passed = report.steps.iter().filter(|s| s.passed).count();
+        let done = report.steps.len();
+        let total = drills::scenario(&report.drill.scenario).map_or(done, |s| s.steps.max(done));
+        let steps = match report.drill.status {
+            DrillStatus::Running => format!("{done} of {total}"),
+            _ => format!("{passed} of {total} passed"),
+        };
         DrillRow {
             id: report.drill.id,
             scenario: report.drill.scenario.clone(),
-            status: report.drill.status.to_string(),
+            scenario_label: words(&report.drill.scenario),
+            status: report.drill.status,
             started_by: report.drill.started_by.clone(),
-            started_at: rfc3339(report.drill.started_at),
-            steps: format!("{passed}/{}", report.steps.len()),
+            started_at: report.drill.started_at,
+            finished_at: report.drill.finished_at,
+            steps,
         }
     }
 }
@@ -163,7 +179,7 @@ struct StepRow {
     name: String,
     passed: bool,
     detail: String,
-    duration_ms: i64,
+    duration: String,
 }
 
 #[derive(Template)]
@@ -172,8 +188,9 @@ struct DrillPage {
     layout: Layout,
     drill: DrillRow,
     recipients: String,
-    finished_at: String,
     running: bool,
+    /// Reloads the page while the drill runs.
+    refresh_js: String,
     steps: Vec<StepRow>,
 }
 
@@ -191,9 +208,9 @@ pub async fn show(
         &DrillPage {
             layout: Layout::new(format!("Drill {id}"), &ctx),
             drill: DrillRow::of(&report),
-            recipients: report.drill.recipients.clone(),
-            finished_at: report.drill.finished_at.map(rfc3339).unwrap_or_default(),
+            recipients: report.drill.recipients.replace(',', ", "),
             running: report.drill.finished_at.is_none(),
+            refresh_js: crate::web::assets::asset_url("js/refresh.js"),
             steps: report
                 .steps
                 .into_iter()
@@ -202,9 +219,51 @@ pub async fn show(
                     name: s.name,
                     passed: s.passed,
                     detail: s.detail,
-                    duration_ms: s.duration_ms,
+                    duration: humanize::millis(s.duration_ms),
                 })
                 .collect(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::models::drill::{Drill, DrillStep};
+
+    fn report(status: DrillStatus, done: usize) -> DrillReport {
+        let at = crate::clock::at("2026-12-08 10:00");
+        DrillReport {
+            drill: Drill {
+                id: 1,
+                scenario: "snowflake-timeout-burst".into(),
+                status,
+                started_by: "admin@inspect.example".into(),
+                recipients: "launch-drill@inspect.example".into(),
+                started_at: at,
+                finished_at: (status != DrillStatus::Running).then_some(at),
+            },
+            steps: (1..=done)
+                .map(|i| DrillStep {
+                    drill_id: 1,
+                    position: i as i32,
+                    name: format!("step {i}"),
+                    passed: true,
+                    detail: String::new(),
+                    duration_ms: 5,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_step_count_says_how_far_of_how_many() {
+        let running = DrillRow::of(&report(DrillStatus::Running, 7));
+        assert_eq!(running.steps, "7 of 9");
+        assert_eq!(running.scenario_label, "Snowflake timeout burst");
+        assert_eq!(
+            DrillRow::of(&report(DrillStatus::Passed, 9)).steps,
+            "9 of 9 passed"
+        );
+    }
 }

@@ -2,25 +2,32 @@
 //! emails in the same transaction, acknowledge.
 
 use chrono::{NaiveDateTime, TimeDelta};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use crate::clock::rfc3339;
 use crate::db::models::escalation::{NewTicketEscalation, TicketEscalation};
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::db::schema::tickets;
 use crate::db::{DbConnection, write_transaction};
-use crate::domain::escalation::{Clocks, Firing, Recipient, Step};
+use crate::domain::escalation::{Firing, Step};
 use crate::domain::event::EventKind;
-use crate::domain::secret;
 use crate::domain::status::Status;
-use crate::domain::support_model::Team;
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
 use crate::services::ticket_changes::{self, Message};
 use crate::state::Desk;
+
+mod ack;
+mod mail;
+
+pub use ack::{
+    AckClaim, AckScope, Acknowledgement, ack_token, ack_token_for, acknowledge, acknowledge_as,
+    link_holder, token_holder, verify_ack_token,
+};
+use mail::{Fired, clocks_of, escalation_email, step_recipients};
 
 /// How long an acknowledge link in an email works.
 pub const ACK_LINK_LIFETIME: TimeDelta = TimeDelta::days(7);
@@ -157,12 +164,7 @@ fn escalate_in(
             return Ok((0, 0, Vec::new()));
         }
         let severity = ticket.severity;
-        let clocks = Clocks {
-            created_at: ticket.created_at,
-            first_response_due: ticket.first_response_due,
-            resolution_due: ticket.resolution_due,
-            responded: ticket.first_responded_at.is_some(),
-        };
+        let clocks = clocks_of(&ticket);
         let calendar = desk.model.calendar_for(&ticket.team, severity);
         let steps = &desk.model.escalation;
         let pending: Vec<Firing> = steps
@@ -248,18 +250,24 @@ fn fire(
     now: NaiveDateTime,
 ) -> Result<Vec<String>, AppError> {
     let assignee = match ticket.assignee_id {
-        Some(uid) => User::find(conn, uid)?.map(|u| u.email),
+        Some(uid) => User::find(conn, uid)?,
         None => None,
     };
     let team = desk.model.team(&ticket.team);
-    let recipients = step_recipients(desk, step, team, assignee.as_deref());
+    let recipients = step_recipients(
+        desk,
+        step,
+        team,
+        assignee.as_ref().map(|u| u.email.as_str()),
+    );
+    let addresses: Vec<String> = recipients.iter().map(|(a, _)| a.clone()).collect();
     TicketEscalation::insert(
         conn,
         &NewTicketEscalation {
             ticket_id: ticket.id,
             step: key,
             at: now,
-            recipients: &recipients.join(", "),
+            recipients: &addresses.join(", "),
         },
     )?;
     // A breach counts once, at its first step; repeats and later steps are not new breaches.
@@ -269,84 +277,35 @@ fn fire(
     {
         crate::telemetry::metrics::sla_breach(&ticket.team);
     }
-    let headline = headline(step, ticket, now);
-    let mut sent = Vec::new();
-    for recipient in &recipients {
-        let fields = escalation_email(desk, ticket, team, assignee.as_deref(), &headline, key, now);
+    let firing = Fired { step, key, now };
+    for (address, why) in &recipients {
+        let reader = User::find_by_email(conn, address)?;
+        let zone = reader
+            .as_ref()
+            .and_then(|u| u.time_zone.as_deref())
+            .and_then(|z| z.parse::<Tz>().ok())
+            .unwrap_or(desk.model.time_zone);
+        let fields = escalation_email(
+            desk,
+            ticket,
+            team,
+            assignee.as_ref(),
+            &firing,
+            (address, why),
+            zone,
+        );
         let rendered = email::escalation(&fields)?;
         let message = Message {
             template: "escalation",
-            recipient,
+            recipient: address,
             rendered,
             first_in_thread: false,
             dedupe_key: Some(format!("{}:{key}", ticket.number())),
         };
         ticket_changes::queue_step_email(conn, &desk.mail, ticket, message, now)?;
-        sent.push(recipient.clone());
     }
-    record_escalated(conn, ticket, key, &recipients, now)?;
-    Ok(sent)
-}
-
-/// The addresses a step notifies on this ticket, each once; a contact the team lacks is
-/// skipped.
-fn step_recipients(
-    desk: &Desk,
-    step: &Step,
-    team: Option<&Team>,
-    assignee: Option<&str>,
-) -> Vec<String> {
-    let mut recipients: Vec<String> = step
-        .notify
-        .iter()
-        .filter_map(|r| match r {
-            Recipient::AssigneeOrQueue => assignee
-                .map(str::to_string)
-                .or_else(|| team.map(|t| t.queue.clone())),
-            Recipient::Queue => team.map(|t| t.queue.clone()),
-            Recipient::Lead => team.map(|t| t.lead.clone()),
-            Recipient::Manager => team.and_then(|t| t.manager.clone()),
-            Recipient::OnCall => team.and_then(|t| t.oncall.clone()),
-            Recipient::IncidentCommander => desk.model.incident_commander.clone(),
-            Recipient::Address(a) => Some(a.clone()),
-        })
-        .collect();
-    recipients.sort();
-    recipients.dedup();
-    recipients
-}
-
-/// What one escalation email says; the same for every recipient but its acknowledge link
-/// is the step's.
-fn escalation_email(
-    desk: &Desk,
-    ticket: &Ticket,
-    team: Option<&Team>,
-    assignee: Option<&str>,
-    headline: &str,
-    key: &str,
-    now: NaiveDateTime,
-) -> email::Escalation {
-    email::Escalation {
-        number: ticket.number().to_string(),
-        headline: headline.to_string(),
-        step: key.to_string(),
-        severity: ticket.severity.to_string(),
-        category: ticket.category.to_string(),
-        team: team.map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
-        status: ticket.status.to_string(),
-        assignee: assignee.unwrap_or("nobody").to_string(),
-        first_response_due: rfc3339(ticket.first_response_due),
-        resolution_due: rfc3339(ticket.resolution_due),
-        table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
-        excerpt: email::short(&ticket.description, 300),
-        ticket_url: format!("{}/tickets/{}", desk.mail.base_url, ticket.number()),
-        ack_url: format!(
-            "{}/ack/{}",
-            desk.mail.base_url,
-            ack_token(&desk.signing_key, ticket.id, key, now + ACK_LINK_LIFETIME)
-        ),
-    }
+    record_escalated(conn, ticket, key, &addresses, now)?;
+    Ok(addresses)
 }
 
 /// The ticket's timeline notes the step and whom it notified.
@@ -378,144 +337,4 @@ fn record_escalated(
         }],
     )?;
     Ok(())
-}
-
-fn headline(step: &Step, ticket: &Ticket, now: NaiveDateTime) -> String {
-    use crate::domain::escalation::{Clock, Trigger};
-    let minutes = |d: TimeDelta| d.num_minutes().abs();
-    match step.trigger {
-        Trigger::Created => format!("new {} ticket for {}", ticket.severity, ticket.team),
-        Trigger::Percent(_, Clock::FirstResponse) => format!(
-            "first response due in {} min",
-            minutes(ticket.first_response_due - now)
-        ),
-        Trigger::Percent(_, Clock::Resolution) => format!(
-            "resolution due in {} min",
-            minutes(ticket.resolution_due - now)
-        ),
-        Trigger::Breach(Clock::FirstResponse, _) => format!(
-            "first response overdue by {} min",
-            minutes(now - ticket.first_response_due)
-        ),
-        Trigger::Breach(Clock::Resolution, _) => format!(
-            "resolution overdue by {} min",
-            minutes(now - ticket.resolution_due)
-        ),
-    }
-}
-
-/// `<hex(ticket:step:expiry)>.<signature>`: opaque, unforgeable, expiring.
-pub fn ack_token(key: &[u8], ticket_id: i64, step: &str, expires: NaiveDateTime) -> String {
-    let payload = format!("{ticket_id}:{step}:{}", expires.and_utc().timestamp());
-    let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.{}", secret::sign(key, &payload))
-}
-
-/// The ticket and step an acknowledge token names, if it is genuine and unexpired.
-pub fn verify_ack_token(
-    key: &[u8],
-    token: &str,
-    now: NaiveDateTime,
-) -> Result<(i64, String), String> {
-    let (hex, signature) = token
-        .split_once('.')
-        .ok_or("this acknowledge link is malformed")?;
-    let bytes: Option<Vec<u8>> = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
-        })
-        .collect();
-    let payload = bytes
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or("this acknowledge link is malformed")?;
-    if !secret::constant_time_eq(secret::sign(key, &payload).as_bytes(), signature.as_bytes()) {
-        return Err("this acknowledge link is not genuine".into());
-    }
-    let mut parts = payload.splitn(3, ':');
-    let (Some(id), Some(step), Some(expires)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("this acknowledge link is malformed".into());
-    };
-    let expires: i64 = expires
-        .parse()
-        .map_err(|_| "this acknowledge link is malformed")?;
-    if now.and_utc().timestamp() > expires {
-        return Err(
-            "this acknowledge link has expired; acknowledge from the escalation view".into(),
-        );
-    }
-    Ok((
-        id.parse()
-            .map_err(|_| "this acknowledge link is malformed")?,
-        step.to_string(),
-    ))
-}
-
-/// Which tickets' escalations someone may acknowledge.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AckScope {
-    /// Any ticket: an admin, a program with a token, or the holder of an emailed link
-    /// (the link itself proves they were sent the escalation).
-    AnyTeam,
-    /// Only tickets of these teams (their keys): an owner acts on their own teams.
-    Teams(Vec<String>),
-}
-
-/// Stop further steps until the ticket changes. Returns false when already acknowledged;
-/// a ticket of a team outside `scope` is refused (403) and nothing changes.
-pub fn acknowledge(
-    conn: &mut DbConnection,
-    desk: &Desk,
-    ticket_id: i64,
-    by: &str,
-    step: Option<&str>,
-    scope: &AckScope,
-) -> Result<bool, AppError> {
-    let now = desk.clock.now();
-    write_transaction(conn, |conn| {
-        let ticket = Ticket::find(conn, ticket_id)?;
-        if let AckScope::Teams(teams) = scope
-            && !teams.contains(&ticket.team)
-        {
-            let team = desk
-                .model
-                .team(&ticket.team)
-                .map_or(&ticket.team, |t| &t.name);
-            return Err(AppError::Forbidden(format!(
-                "{} belongs to {team}, not to a team you are on; its escalations are theirs to acknowledge.",
-                ticket.number()
-            )));
-        }
-        if let Some(step) = step {
-            let row = TicketEscalation::find(conn, ticket_id, step)?.ok_or(AppError::NotFound)?;
-            if row.acknowledged_at.is_some() {
-                return Ok(false);
-            }
-        } else if ticket.acknowledged_at.is_some() {
-            return Ok(false);
-        }
-        TicketEscalation::acknowledge_all(conn, ticket_id, by, now)?;
-        diesel::update(tickets::table.find(ticket_id))
-            .set((
-                tickets::acknowledged_at.eq(Some(now)),
-                tickets::next_escalation_at.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
-        let detail =
-            format!("escalation acknowledged by {by}; further steps wait until the ticket changes");
-        Event::insert_many(
-            conn,
-            &[NewEvent {
-                ticket_id,
-                kind: EventKind::Acknowledged,
-                actor: by,
-                detail: &detail,
-                public: false,
-                created_at: now,
-                version: ticket.version,
-            }],
-        )?;
-        Ok(true)
-    })
 }
