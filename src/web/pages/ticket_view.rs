@@ -1,0 +1,277 @@
+//! What the agent's ticket page shows: the conversation first, the desk's own doings
+//! folded into a history, and the actions beside them.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDateTime;
+
+use super::{Layout, PageContext, PageError, html};
+use crate::db::models::event::Event;
+use crate::db::models::ticket::Ticket;
+use crate::db::models::ticket_run::{LinkedRun, TicketRun};
+use crate::db::models::user::User;
+use crate::domain::category::Category;
+use crate::domain::event::EventKind;
+use crate::domain::labels;
+use crate::domain::report::FieldErrors;
+use crate::domain::severity::Severity;
+use crate::domain::status::{SlaState, Status};
+use crate::domain::ticket_number::TicketNumber;
+use crate::services::people::{self, Person};
+use crate::services::suggestions::{self, Candidate};
+use crate::state::Desk;
+
+/// One line of the conversation or the history, in words.
+pub struct Entry {
+    /// What happened, as people say it ("Internal note", "Team changed").
+    pub label: &'static str,
+    /// `message`, `internal`, `reporter`, `update` or `event`: how it is drawn.
+    pub class: &'static str,
+    pub actor: String,
+    pub detail: String,
+    pub at: NaiveDateTime,
+}
+
+/// A report attached to an incident.
+pub struct Child {
+    pub number: String,
+    pub status: &'static str,
+    pub reporter: String,
+}
+
+#[derive(Template)]
+#[template(path = "ticket/show.html")]
+struct TicketPage {
+    layout: Layout,
+    ticket: Ticket,
+    number: String,
+    summary: String,
+    status_label: &'static str,
+    category_label: &'static str,
+    /// Who set the category by hand; `None` while it is the classifier's.
+    category_set_by: Option<String>,
+    confidence: String,
+    reasons: Vec<String>,
+    severity_reasons: Vec<String>,
+    routing_reason: String,
+    team_name: String,
+    assignee: Option<String>,
+    sla_state: SlaState,
+    runs: Vec<LinkedRun>,
+    messages: Vec<Entry>,
+    history: Vec<Entry>,
+    children: Vec<Child>,
+    teams: Vec<(String, String)>,
+    people: Vec<Person>,
+    duplicates: Vec<Candidate>,
+    incidents: Vec<Candidate>,
+    /// Where a reply may move the status: value and the button's words.
+    reply_moves: Vec<(&'static str, String)>,
+    conflict: Option<Vec<Entry>>,
+    errors: FieldErrors,
+    /// The reply being written, kept when the page comes back with an error.
+    draft: String,
+    runbook: String,
+}
+
+impl TicketPage {
+    fn statuses(&self) -> [Status; 6] {
+        Status::ALL
+    }
+
+    fn categories(&self) -> [Category; 5] {
+        Category::ALL
+    }
+
+    fn severities(&self) -> [Severity; 4] {
+        Severity::ALL
+    }
+
+    fn is_wrong_type(&self) -> bool {
+        self.ticket.category == Category::WrongColumnType
+    }
+
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+
+    fn parent(&self) -> Option<String> {
+        self.ticket
+            .parent_id
+            .map(|id| TicketNumber::of(id).to_string())
+    }
+
+    fn merged_into(&self) -> Option<String> {
+        self.ticket
+            .merged_into
+            .map(|id| TicketNumber::of(id).to_string())
+    }
+}
+
+/// What a render needs besides the ticket itself.
+#[derive(Default)]
+pub struct Extras {
+    pub conflict: Option<Vec<Event>>,
+    pub errors: FieldErrors,
+    pub draft: String,
+}
+
+/// A timeline event as people read it.
+fn entry(desk: &Desk, event: Event) -> Entry {
+    let class = match event.kind {
+        EventKind::InternalNote => "internal",
+        EventKind::ReporterReply | EventKind::Created => "reporter",
+        EventKind::IncidentUpdate => "update",
+        EventKind::Comment => "message",
+        _ => "event",
+    };
+    let label = match event.kind {
+        EventKind::Comment => "Reply to the reporter",
+        kind => kind.label(),
+    };
+    let detail = labels::in_words(&event.detail, |key| {
+        desk.model.team(key).map(|t| t.name.clone())
+    });
+    let actor = match event.actor.as_str() {
+        "reporter" => "The reporter".to_string(),
+        "desk" => "The desk".to_string(),
+        other => other.to_string(),
+    };
+    Entry {
+        label,
+        class,
+        actor,
+        detail,
+        at: event.created_at,
+    }
+}
+
+/// Where a reply may take the status from `current`, as the reply button says it.
+fn reply_moves(current: Status) -> Vec<(&'static str, String)> {
+    Status::ALL
+        .into_iter()
+        .filter(|s| *s != current && current.can_move_to(*s).is_ok())
+        .map(|s| {
+            let words = match s {
+                Status::Resolved => "Reply and resolve".to_string(),
+                Status::Closed => "Reply and close".to_string(),
+                other => format!("Reply and mark {}", other.label().to_lowercase()),
+            };
+            (s.as_str(), words)
+        })
+        .collect()
+}
+
+pub async fn render(
+    ctx: &PageContext,
+    desk: web::Data<Desk>,
+    id: i64,
+    status: StatusCode,
+    extras: Extras,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now;
+    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents) = desk
+        .db(move |conn, desk| {
+            let ticket = Ticket::find(conn, id)?;
+            let runs = TicketRun::for_ticket(conn, id)?;
+            let events = Event::for_ticket(conn, id, false)?;
+            let children = if ticket.is_incident {
+                Ticket::children(conn, id)?
+            } else {
+                Vec::new()
+            };
+            let assignee = match ticket.assignee_id {
+                Some(a) => User::find(conn, a)?.map(|u| u.name.unwrap_or(u.email)),
+                None => None,
+            };
+            let runbook = crate::runbooks::for_ticket(conn, &ticket)?;
+            let people = people::assignable(conn, desk, Some(ticket.team.as_str()))?;
+            let duplicates = suggestions::duplicates(conn, &ticket, now)?;
+            let incidents = suggestions::incidents(conn, &ticket)?;
+            Ok((
+                ticket, runs, events, children, assignee, runbook, people, duplicates, incidents,
+            ))
+        })
+        .await?;
+    let state = SlaState::of(ticket.status, ticket.sla_due_at, ticket.sla_warn_at, now);
+    let category_set_by = ticket
+        .reclassified
+        .then(|| {
+            events
+                .iter()
+                .rev()
+                .find(|e| e.kind == EventKind::Reclassified)
+                .map(|e| e.actor.clone())
+        })
+        .flatten();
+    let (messages, history): (Vec<(bool, Entry)>, Vec<(bool, Entry)>) = events
+        .into_iter()
+        .filter(|e| e.kind != EventKind::Created)
+        .map(|e| (e.kind.is_message(), entry(&desk, e)))
+        .partition(|(message, _)| *message);
+    let in_words =
+        |text: &str| labels::in_words(text, |key| desk.model.team(key).map(|t| t.name.clone()));
+    let page = TicketPage {
+        layout: Layout::new(
+            format!("{} — {}", ticket.number(), ticket.status.label()),
+            ctx,
+        ),
+        number: ticket.number().to_string(),
+        summary: suggestions::summary_of(&ticket),
+        status_label: ticket.status.label(),
+        category_label: ticket.category.label(),
+        category_set_by,
+        confidence: crate::domain::humanize::percent(ticket.confidence * 100.0),
+        reasons: ticket
+            .classification_reasons()
+            .iter()
+            .map(|r| in_words(r))
+            .collect(),
+        severity_reasons: ticket
+            .severity_reasons()
+            .iter()
+            .map(|r| in_words(r))
+            .collect(),
+        routing_reason: in_words(&ticket.routing_reason),
+        team_name: desk
+            .model
+            .team(&ticket.team)
+            .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
+        assignee,
+        sla_state: state,
+        runs,
+        messages: messages.into_iter().map(|(_, e)| e).collect(),
+        history: history.into_iter().map(|(_, e)| e).collect(),
+        children: children
+            .into_iter()
+            .map(|c| Child {
+                number: c.number().to_string(),
+                status: c.status.label(),
+                reporter: c.reporter_name.unwrap_or(c.reporter_email),
+            })
+            .collect(),
+        teams: desk
+            .model
+            .teams
+            .iter()
+            .map(|t| (t.key.clone(), t.name.clone()))
+            .collect(),
+        people,
+        duplicates,
+        incidents,
+        reply_moves: reply_moves(ticket.status),
+        conflict: extras
+            .conflict
+            .map(|missed| missed.into_iter().map(|e| entry(&desk, e)).collect()),
+        errors: extras
+            .errors
+            .into_iter()
+            .map(|(field, message)| (field, in_words(&message)))
+            .collect(),
+        draft: extras.draft,
+        runbook,
+        ticket,
+    };
+    html(status, &page)
+}
