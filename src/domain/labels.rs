@@ -2,6 +2,7 @@
 //! them all, so a new value cannot reach a page as `wrong_column_type`.
 
 use crate::domain::category::Category;
+use crate::domain::run::RunStatus;
 use crate::domain::severity::Severity;
 use crate::domain::status::Status;
 
@@ -21,13 +22,21 @@ pub fn in_words(text: &str, name_of: impl Fn(&str) -> Option<String>) -> String 
         if let Ok(s) = Severity::parse(word) {
             return Some(s.label().to_string());
         }
+        if let Ok(s) = RunStatus::parse(word) {
+            return word.contains('_').then(|| s.label().to_string());
+        }
         name_of(word).filter(|_| word.contains(['_', '-']))
     };
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
+    // A word inside an email address ("semantic-types@…") is part of the address.
+    let flush = |word: &mut String, out: &mut String, next: Option<char>| {
         if !word.is_empty() {
-            out.push_str(&label(word).unwrap_or_else(|| word.clone()));
+            let in_address = next == Some('@') || out.ends_with('@');
+            match label(word).filter(|_| !in_address) {
+                Some(label) => out.push_str(&label),
+                None => out.push_str(word),
+            }
             word.clear();
         }
     };
@@ -35,11 +44,11 @@ pub fn in_words(text: &str, name_of: impl Fn(&str) -> Option<String>) -> String 
         if c.is_alphanumeric() || c == '_' || c == '-' {
             word.push(c);
         } else {
-            flush(&mut word, &mut out);
+            flush(&mut word, &mut out, Some(c));
             out.push(c);
         }
     }
-    flush(&mut word, &mut out);
+    flush(&mut word, &mut out, None);
     out
 }
 
@@ -130,9 +139,17 @@ mod tests {
             "reclassified Stale profile → Wrong column type; Sev 2"
         );
         assert_eq!(
+            super::in_words("latest run timed_out", teams),
+            "latest run Timed out"
+        );
+        assert_eq!(
             super::in_words("fallback team 'semantic-types'", teams),
             "fallback team 'Semantic Types'"
         );
         assert_eq!(super::in_words("a new report", teams), "a new report");
+        assert_eq!(
+            super::in_words("sent to semantic-types@inspect.example", teams),
+            "sent to semantic-types@inspect.example"
+        );
     }
 }

@@ -127,6 +127,7 @@ pub fn incidents(conn: &mut DbConnection, ticket: &Ticket) -> Result<Vec<Candida
         .take(MAX_CANDIDATES)
         .map(|i| {
             let reports = match i.linked_tickets.len() {
+                0 => "no report attached yet".to_string(),
                 1 => "1 report".to_string(),
                 n => format!("{} reports", crate::domain::humanize::number(n as i64)),
             };

@@ -125,6 +125,13 @@ async fn reply_and_status_in_one_submit_in_the_browser(backend: Backend) {
             .await?
             .text()
             .await?;
+        // The history and the classifier's reasons too, folded away by default.
+        client
+            .execute(
+                "document.querySelectorAll('details').forEach(d => d.open = true)",
+                vec![],
+            )
+            .await?;
         check_page(&client, "the ticket page").await;
         client.goto(&app.url("/incidents")).await?;
         check_page(&client, "the incidents page").await;

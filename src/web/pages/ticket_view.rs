@@ -117,8 +117,41 @@ pub struct Extras {
     pub draft: String,
 }
 
+/// A key of the support model as people read it: a team's display name, an escalation
+/// step's name in words.
+fn name_of(desk: &Desk, key: &str) -> Option<String> {
+    let model = &desk.model;
+    model.team(key).map(|t| t.name.clone()).or_else(|| {
+        model
+            .escalation
+            .iter()
+            .any(|step| step.name == key)
+            .then(|| super::words(key))
+    })
+}
+
+/// Instants the desk wrote into a record ("first response by 2026-12-07T08:48:16Z") as
+/// this reader reads them.
+fn readable_instants(text: &str, ctx: &PageContext) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        let instant = rest
+            .get(i..i + 20)
+            .and_then(|s| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").ok());
+        let (taken, shown) = match instant {
+            Some(at) => (i + 20, format!("{}{}", &rest[..i], ctx.moment(at).text())),
+            None => (i + 1, rest[..=i].to_string()),
+        };
+        out.push_str(&shown);
+        rest = &rest[taken..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A timeline event as people read it.
-fn entry(desk: &Desk, event: Event) -> Entry {
+fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
     let class = match event.kind {
         EventKind::InternalNote => "internal",
         EventKind::ReporterReply | EventKind::Created => "reporter",
@@ -130,9 +163,8 @@ fn entry(desk: &Desk, event: Event) -> Entry {
         EventKind::Comment => "Reply to the reporter",
         kind => kind.label(),
     };
-    let detail = labels::in_words(&event.detail, |key| {
-        desk.model.team(key).map(|t| t.name.clone())
-    });
+    let detail = labels::in_words(&event.detail, |key| name_of(desk, key));
+    let detail = readable_instants(&detail, ctx);
     let actor = match event.actor.as_str() {
         "reporter" => "The reporter".to_string(),
         "desk" => "The desk".to_string(),
@@ -208,7 +240,7 @@ pub async fn render(
     let (messages, history): (Vec<(bool, Entry)>, Vec<(bool, Entry)>) = events
         .into_iter()
         .filter(|e| e.kind != EventKind::Created)
-        .map(|e| (e.kind.is_message(), entry(&desk, e)))
+        .map(|e| (e.kind.is_message(), entry(&desk, ctx, e)))
         .partition(|(message, _)| *message);
     let in_words =
         |text: &str| labels::in_words(text, |key| desk.model.team(key).map(|t| t.name.clone()));
@@ -240,7 +272,13 @@ pub async fn render(
             .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
         assignee,
         sla_state: state,
-        runs,
+        runs: runs
+            .into_iter()
+            .map(|run| LinkedRun {
+                reason: in_words(&run.reason),
+                ..run
+            })
+            .collect(),
         messages: messages.into_iter().map(|(_, e)| e).collect(),
         history: history.into_iter().map(|(_, e)| e).collect(),
         children: children
@@ -263,7 +301,7 @@ pub async fn render(
         reply_moves: reply_moves(ticket.status),
         conflict: extras
             .conflict
-            .map(|missed| missed.into_iter().map(|e| entry(&desk, e)).collect()),
+            .map(|missed| missed.into_iter().map(|e| entry(&desk, ctx, e)).collect()),
         errors: extras
             .errors
             .into_iter()
