@@ -112,7 +112,7 @@ pub fn duplicates(
             found.push(candidate(&t, format!("shares run {run}")));
         }
     }
-    found.sort_by(|a, b| b.since.cmp(&a.since));
+    found.sort_by_key(|c| std::cmp::Reverse(c.since));
     found.truncate(MAX_CANDIDATES);
     Ok(found)
 }

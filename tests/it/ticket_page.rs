@@ -339,6 +339,25 @@ async fn merge_through_the_picker(backend: Backend) {
         !page.contains(&format!("id=\"merge-{other}\"")),
         "another table is not"
     );
+    // ...until the two share a run.
+    for number in [other, duplicate] {
+        let path = format!("/tickets/{number}/runs");
+        let linked = app
+            .post_form_as(
+                &agent,
+                &path,
+                &[("run_id", "rs-shared"), ("action", "link")],
+            )
+            .await;
+        assert_eq!(linked.status(), 303);
+    }
+    let page = app.page_as(&agent, &format!("/tickets/{duplicate}")).await;
+    assert!(page.contains("Linked run rs-shared."), "confirmed");
+    assert!(
+        page.contains(&format!("id=\"merge-{other}\"")),
+        "a shared run"
+    );
+    assert!(page.contains("shares run rs-shared"));
     let merged = app
         .post_form_as(
             &agent,

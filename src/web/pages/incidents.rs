@@ -17,9 +17,7 @@ struct IncidentsPage {
 }
 
 pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
-    let incidents = desk
-        .db(|conn, desk| incident_list::open(conn, desk))
-        .await?;
+    let incidents = desk.db(incident_list::open).await?;
     let page = IncidentsPage {
         layout: Layout::new("Open incidents", &ctx),
         incidents,

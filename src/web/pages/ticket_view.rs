@@ -237,11 +237,15 @@ pub async fn render(
                 .map(|e| e.actor.clone())
         })
         .flatten();
-    let (messages, history): (Vec<(bool, Entry)>, Vec<(bool, Entry)>) = events
-        .into_iter()
-        .filter(|e| e.kind != EventKind::Created)
-        .map(|e| (e.kind.is_message(), entry(&desk, ctx, e)))
-        .partition(|(message, _)| *message);
+    let (mut messages, mut history) = (Vec::new(), Vec::new());
+    for event in events.into_iter().filter(|e| e.kind != EventKind::Created) {
+        let into = if event.kind.is_message() {
+            &mut messages
+        } else {
+            &mut history
+        };
+        into.push(entry(&desk, ctx, event));
+    }
     let in_words =
         |text: &str| labels::in_words(text, |key| desk.model.team(key).map(|t| t.name.clone()));
     let page = TicketPage {
@@ -279,8 +283,8 @@ pub async fn render(
                 ..run
             })
             .collect(),
-        messages: messages.into_iter().map(|(_, e)| e).collect(),
-        history: history.into_iter().map(|(_, e)| e).collect(),
+        messages,
+        history,
         children: children
             .into_iter()
             .map(|c| Child {
