@@ -100,6 +100,26 @@ async fn reply_and_status_in_one_submit_in_the_browser(backend: Backend) {
     let number = filed["number"].as_str().unwrap().to_string();
     let before = mail_to(&app, &sink, "ana@example.com").await.len();
     assert_eq!(before, 1, "the confirmation");
+    // An open incident with an update, for `/incidents` to show.
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let incident = app
+        .file_report(report(
+            "ivo@example.com",
+            "profiling_failure",
+            "dw.sales.orders",
+            "Profiling runs time out on orders",
+        ))
+        .await;
+    let path = format!("/tickets/{}/incident", incident["number"].as_str().unwrap());
+    for form in [
+        vec![("action", "declare")],
+        vec![
+            ("action", "update"),
+            ("body", "Warehouse resized; reruns started."),
+        ],
+    ] {
+        assert_eq!(app.post_form_as(&agent, &path, &form).await.status(), 303);
+    }
     let client = browser(&driver).await;
     let result = async {
         sign_in(&client, &app, "replier@example.com").await?;
@@ -487,7 +507,7 @@ async fn incidents_page_lists_an_incident_with_its_latest_update(backend: Backen
     let row = row.split("</tr>").next().unwrap();
     assert!(row.contains("Warehouse resized; reruns started."), "{row}");
     assert!(row.contains(&format!("Declared by {email}")), "{row}");
-    assert!(row.contains("<td class=\"num\">1</td>"), "{row}");
+    assert!(row.contains("data-label=\"Reports\">1</td>"), "{row}");
     assert!(
         row.contains(&format!("href=\"/tickets/{incident}\"")),
         "{row}"

@@ -163,8 +163,14 @@ fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
         EventKind::Comment => "Reply to the reporter",
         kind => kind.label(),
     };
-    let detail = labels::in_words(&event.detail, |key| name_of(desk, key));
-    let detail = readable_instants(&detail, ctx);
+    // What people wrote is shown as they wrote it; only the desk's own records are put
+    // in words.
+    let detail = if event.kind.is_message() {
+        event.detail
+    } else {
+        let words = labels::in_words(&event.detail, |key| name_of(desk, key));
+        readable_instants(&words, ctx)
+    };
     let actor = match event.actor.as_str() {
         "reporter" => "The reporter".to_string(),
         "desk" => "The desk".to_string(),
