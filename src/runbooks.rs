@@ -171,10 +171,27 @@ fn render(markdown: &str) -> String {
     let mut events: Vec<Event<'_>> = Vec::new();
     // A heading's events are held until its text is known, for its id.
     let mut heading: Option<(usize, String)> = None;
+    // The last heading's text: it names the tables under it for screen readers.
+    let mut section = String::from("Table");
     // Links that were refused: their closing tag is dropped too.
     let mut refused_links = 0usize;
     for event in Parser::new_ext(markdown, options()) {
         match event {
+            // A wide table scrolls in its own box, which the keyboard can reach.
+            Event::Start(Tag::Table(alignments)) => {
+                let mut open = String::from(
+                    "<div class=\"table-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"",
+                );
+                pulldown_cmark_escape::escape_html(&mut open, &section)
+                    .expect("writing to a String cannot fail");
+                open.push_str("\">");
+                events.push(Event::Html(CowStr::from(open)));
+                events.push(Event::Start(Tag::Table(alignments)));
+            }
+            Event::End(TagEnd::Table) => {
+                events.push(Event::End(TagEnd::Table));
+                events.push(Event::Html(CowStr::from("</div>")));
+            }
             Event::Html(raw) | Event::InlineHtml(raw) => events.push(Event::Text(raw)),
             Event::Start(Tag::Heading {
                 level,
@@ -191,6 +208,9 @@ fn render(markdown: &str) -> String {
                 }));
             }
             Event::End(TagEnd::Heading(level)) => {
+                if let Some((_, text)) = &heading {
+                    section.clone_from(text);
+                }
                 if let Some((at, text)) = heading.take()
                     && let Event::Start(Tag::Heading {
                         level,

@@ -13,6 +13,7 @@ mod csrf;
 mod drills;
 mod escalation;
 mod escalation_scope;
+mod every_page;
 mod field_rules;
 mod freshness;
 mod idempotency;

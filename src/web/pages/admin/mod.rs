@@ -85,6 +85,8 @@ struct SupportModelPage<'a> {
     layout: Layout,
     model: &'a SupportModel,
     rules: Vec<RuleRow>,
+    /// The team no rule matched goes to, by name.
+    fallback: String,
     sla: Vec<(String, String, String)>,
     /// Name, trigger, recipients, severities, teams, repeats.
     steps: Vec<(String, String, String, String, String, String)>,
@@ -115,9 +117,16 @@ pub async fn support_model(
         .iter()
         .map(|r| RuleRow {
             name: r.name.clone(),
-            team: r.team.clone(),
-            categories: list(&r.categories),
-            warehouse_types: list(&r.warehouse_types),
+            team: model
+                .team(&r.team)
+                .map_or_else(|| r.team.clone(), |t| t.name.clone()),
+            categories: list(&r.categories.iter().map(|c| c.label()).collect::<Vec<_>>()),
+            warehouse_types: list(
+                &r.warehouse_types
+                    .iter()
+                    .map(|w| w.label())
+                    .collect::<Vec<_>>(),
+            ),
             tables: if r.tables.is_empty() {
                 "any".into()
             } else {
@@ -127,7 +136,7 @@ pub async fn support_model(
                     .collect::<Vec<_>>()
                     .join(", ")
             },
-            severities: list(&r.severities),
+            severities: list(&r.severities.iter().map(|s| s.label()).collect::<Vec<_>>()),
         })
         .collect();
     let sla = model
@@ -135,7 +144,7 @@ pub async fn support_model(
         .iter()
         .map(|(severity, policy)| {
             (
-                severity.to_string(),
+                severity.label().to_string(),
                 humanize(policy.first_response),
                 humanize(policy.resolution),
             )
@@ -161,7 +170,11 @@ pub async fn support_model(
                 if step.teams.is_empty() {
                     "any".into()
                 } else {
-                    step.teams.join(", ")
+                    step.teams
+                        .iter()
+                        .map(|key| model.team(key).map_or(key.as_str(), |t| t.name.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 },
                 repeats,
             )
@@ -173,6 +186,9 @@ pub async fn support_model(
             layout: Layout::new("Support model", &ctx),
             model,
             rules,
+            fallback: model
+                .team(model.router.fallback())
+                .map_or_else(|| model.router.fallback().to_string(), |t| t.name.clone()),
             sla,
             steps,
         },
