@@ -564,7 +564,10 @@ async fn a_refused_action_comes_back_beside_its_control(backend: Backend) {
     assert_eq!(reply.status(), 422);
     let html = reply.text().await.unwrap();
     assert!(html.contains("id=\"reply-status-error\""), "{html}");
-    assert!(html.contains("to In progress"), "in words: {html}");
+    assert!(
+        html.contains("cannot move from Resolved to In progress"),
+        "in words: {html}"
+    );
     assert!(html.contains(">Kept while I fix the status</textarea>"));
     let t = ticket(&app, number).await;
     assert_eq!(t["status"], "resolved", "nothing stored half-way");
