@@ -378,6 +378,17 @@ async fn merge_through_the_picker(backend: Backend) {
         "a shared run"
     );
     assert!(page.contains("shares run rs-shared"));
+    // A week later the same table alone no longer suggests it; the shared run still does.
+    app.clock.advance(chrono::TimeDelta::days(8));
+    // (A new session: the first one has expired by now.)
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let page = app.page_as(&agent, &format!("/tickets/{duplicate}")).await;
+    assert!(page.contains("id=\"merge-form\""), "the ticket page");
+    assert!(
+        !page.contains(&format!("id=\"merge-{original}\"")),
+        "too old"
+    );
+    assert!(page.contains(&format!("id=\"merge-{other}\"")));
     let merged = app
         .post_form_as(
             &agent,

@@ -323,3 +323,39 @@ pub async fn render(
     };
     html(status, &page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_offers_the_moves_the_status_rules_allow_in_words() {
+        let moves = reply_moves(Status::InProgress);
+        let words: Vec<&str> = moves.iter().map(|(_, w)| w.as_str()).collect();
+        assert!(words.contains(&"Reply and mark waiting on reporter"));
+        assert!(words.contains(&"Reply and resolve"));
+        assert!(
+            !moves
+                .iter()
+                .any(|(v, _)| *v == "new" || *v == "in_progress")
+        );
+        let reopen = reply_moves(Status::Resolved);
+        assert!(!reopen.iter().any(|(v, _)| *v == "in_progress"));
+    }
+
+    #[test]
+    fn instants_in_records_read_in_the_readers_zone() {
+        let ctx = PageContext {
+            viewer: Default::default(),
+            csrf: String::new(),
+            zone: chrono_tz::Europe::Berlin,
+            now: crate::clock::at("2026-12-08 12:00"),
+            flash: None,
+        };
+        let text = readable_instants("first response by 2026-12-08T09:28:00Z, then more", &ctx);
+        assert!(!text.contains("2026-12-08T"), "{text}");
+        assert!(text.contains("10:28"), "Berlin is an hour ahead: {text}");
+        assert!(text.ends_with(", then more"), "{text}");
+        assert_eq!(readable_instants("run 42 of 2026", &ctx), "run 42 of 2026");
+    }
+}
