@@ -201,6 +201,7 @@ fn serve(
                 }
             }))
             // Innermost first: CSRF, then who is asking, then the session they carry.
+            .wrap(from_fn(crate::web::pages::error::signed_in_error_pages))
             .wrap(from_fn(crate::web::flash::carry))
             .wrap(from_fn(csrf::protect))
             .wrap(from_fn(viewer::identify))

@@ -5,6 +5,7 @@
 
 use crate::db::DbConnection;
 use crate::domain::category::Category;
+use crate::domain::severity::Severity;
 use crate::domain::status::Status;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
@@ -22,7 +23,14 @@ pub enum BulkAction {
         category: Category,
         reason: Option<String>,
     },
-    /// Merge each into this ticket (its id).
+    /// Why is required, as for one ticket: both deadlines are recomputed.
+    SetSeverity {
+        severity: Severity,
+        reason: Option<String>,
+    },
+    /// Reroute to this team of the support model (its key).
+    SetTeam(String),
+    /// Merge each into this ticket (its id), each at the version the agent saw.
     MergeInto(i64),
 }
 
@@ -33,6 +41,8 @@ impl BulkAction {
             BulkAction::Assign(_) => "assign",
             BulkAction::SetStatus(_) => "status",
             BulkAction::Reclassify { .. } => "reclassify",
+            BulkAction::SetSeverity { .. } => "severity",
+            BulkAction::SetTeam(_) => "team",
             BulkAction::MergeInto(_) => "merge",
         }
     }
@@ -51,6 +61,15 @@ impl BulkAction {
             BulkAction::Reclassify { category, reason } => Some(Changes {
                 category: Some(*category),
                 reason: reason.clone(),
+                ..Changes::default()
+            }),
+            BulkAction::SetSeverity { severity, reason } => Some(Changes {
+                severity: Some(*severity),
+                reason: reason.clone(),
+                ..Changes::default()
+            }),
+            BulkAction::SetTeam(team) => Some(Changes {
+                team: Some(team.clone()),
                 ..Changes::default()
             }),
             BulkAction::MergeInto(_) => None,
@@ -84,15 +103,34 @@ pub enum Skipped {
 
 impl BulkOutcome {
     /// Each skipped ticket with its reason, one line each: "INS-4 changed since you loaded
-    /// the queue; skipped", "INS-5: Say why the category is wrong; it is logged."
+    /// the queue", "INS-5: Say why the category is wrong; it is logged."
     pub fn problems(&self) -> Vec<String> {
         self.skipped
             .iter()
             .map(|(number, why)| match why {
-                Skipped::Changed => format!("{number} changed since you loaded the queue; skipped"),
+                Skipped::Changed => format!("{number} changed since you loaded the queue"),
                 Skipped::Refused(message) => format!("{number}: {message}"),
             })
             .collect()
+    }
+
+    /// What happened, in one sentence for the queue's confirmation: "12 tickets assigned to
+    /// Dana Okafor; 1 skipped: INS-4 changed since you loaded the queue". `done_words`
+    /// says what was done to each ("assigned to Dana Okafor").
+    pub fn sentence(&self, done_words: &str) -> String {
+        let done = match self.done.len() {
+            0 => "No ticket changed".to_string(),
+            1 => format!("{} {done_words}", self.done[0]),
+            n => format!("{n} tickets {done_words}"),
+        };
+        if self.skipped.is_empty() {
+            return format!("{done}.");
+        }
+        format!(
+            "{done}; {} skipped: {}.",
+            self.skipped.len(),
+            self.problems().join("; ").trim_end_matches('.')
+        )
     }
 }
 
@@ -106,15 +144,12 @@ pub fn apply(
 ) -> Result<BulkOutcome, AppError> {
     let changes = action.changes();
     let mut outcome = BulkOutcome::default();
-    for ticket in picked {
+    let mut seen = std::collections::HashSet::new();
+    for ticket in picked.iter().filter(|t| seen.insert(t.id)) {
         let number = TicketNumber::of(ticket.id);
         let result = match (&changes, action) {
             (Some(changes), _) => change_one(conn, desk, who, *ticket, changes),
-            (None, BulkAction::MergeInto(into)) => {
-                ticket_actions::merge(conn, desk, who, ticket.id, *into)
-                    .map(|_| ())
-                    .map_err(|e| Skipped::Refused(describe(&e)))
-            }
+            (None, BulkAction::MergeInto(into)) => merge_one(conn, desk, who, *ticket, *into),
             (None, _) => Ok(()),
         };
         match result {
@@ -139,6 +174,21 @@ fn change_one(
         // reports: nothing is left to do.
         Ok(Err(conflict)) if already_so(changes, &conflict.current) => Ok(()),
         Ok(Err(_)) => Err(Skipped::Changed),
+        Err(e) => Err(Skipped::Refused(describe(&e))),
+    }
+}
+
+/// One ticket merged, if it is still at the version the agent saw.
+fn merge_one(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    ticket: Picked,
+    into: i64,
+) -> Result<(), Skipped> {
+    match ticket_actions::merge_seen(conn, desk, who, ticket.id, Some(ticket.version), into) {
+        Ok(_) => Ok(()),
+        Err(AppError::Conflict(_)) => Err(Skipped::Changed),
         Err(e) => Err(Skipped::Refused(describe(&e))),
     }
 }
@@ -194,9 +244,34 @@ mod tests {
         assert_eq!(
             outcome.problems(),
             vec![
-                "INS-2 changed since you loaded the queue; skipped",
+                "INS-2 changed since you loaded the queue",
                 "INS-3: no such user"
             ]
+        );
+        assert_eq!(
+            outcome.sentence("assigned to Dana Okafor"),
+            "INS-1 assigned to Dana Okafor; 2 skipped: INS-2 changed since you loaded the \
+             queue; INS-3: no such user."
+        );
+    }
+
+    #[test]
+    fn the_sentence_counts_what_was_done() {
+        let outcome = BulkOutcome {
+            done: (1..=12).map(TicketNumber::of).collect(),
+            skipped: Vec::new(),
+        };
+        assert_eq!(
+            outcome.sentence("moved to Triaged"),
+            "12 tickets moved to Triaged."
+        );
+        let none = BulkOutcome {
+            done: Vec::new(),
+            skipped: vec![(TicketNumber::of(2), Skipped::Changed)],
+        };
+        assert_eq!(
+            none.sentence("merged into INS-1"),
+            "No ticket changed; 1 skipped: INS-2 changed since you loaded the queue."
         );
     }
 }

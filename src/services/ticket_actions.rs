@@ -224,6 +224,19 @@ pub fn merge(
     duplicate_id: i64,
     into_id: i64,
 ) -> Result<Ticket, AppError> {
+    merge_seen(conn, desk, who, duplicate_id, None, into_id)
+}
+
+/// `merge`, refused with a conflict when the duplicate is no longer at `seen_version` (the
+/// version the agent saw, as a bulk merge from the queue gives it).
+pub fn merge_seen(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    duplicate_id: i64,
+    seen_version: Option<i32>,
+    into_id: i64,
+) -> Result<Ticket, AppError> {
     if duplicate_id == into_id {
         return Err(AppError::invalid(
             "into",
@@ -233,6 +246,12 @@ pub fn merge(
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let duplicate = Ticket::find(conn, duplicate_id)?;
+        if seen_version.is_some_and(|seen| seen != duplicate.version) {
+            return Err(AppError::Conflict(format!(
+                "{} changed since it was read.",
+                duplicate.number()
+            )));
+        }
         let target = Ticket::find(conn, into_id).map_err(|e| match e {
             diesel::result::Error::NotFound => {
                 AppError::invalid("into", "No such ticket to merge into.")

@@ -26,6 +26,11 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/js/report.js"),
     },
+    Asset {
+        path: "js/queue.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/js/queue.js"),
+    },
 ];
 
 /// A short hash of every asset: changes whenever any of them does.

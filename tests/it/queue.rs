@@ -152,8 +152,8 @@ async fn pages_refuse_lost_updates_and_bulk_skips_stale_rows(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(result.status(), 200);
-    let html = result.text().await.unwrap();
+    assert_eq!(result.status(), 303);
+    let html = app.page_as(&alice, "/queue").await;
     assert!(
         html.contains(&format!("{number} changed since you loaded the queue")),
         "stale row named"

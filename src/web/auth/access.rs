@@ -88,10 +88,14 @@ pub async fn check(
             }
             response
         }
-        _ if viewer.user.is_some() => PageError(AppError::Forbidden(
-            "Your account's role does not allow this page.".into(),
-        ))
-        .error_response(),
+        // As an error, so the page drawn for it shows them signed in
+        // (`pages::error::signed_in_error_pages`).
+        _ if viewer.user.is_some() => {
+            return Err(PageError(AppError::Forbidden(
+                "Your account's role does not allow this page.".into(),
+            ))
+            .into());
+        }
         _ if req.method() == Method::GET || req.method() == Method::HEAD => {
             let next_path = req
                 .uri()

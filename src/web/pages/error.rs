@@ -1,10 +1,16 @@
-//! Error pages with the real status code.
+//! Error pages with the real status code, and a top bar that shows whoever is signed in
+//! as signed in.
 
-use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpResponse, ResponseError, http::StatusCode};
 use askama::Template;
 
-use super::Layout;
+use super::{Layout, PageContext};
 use crate::error::AppError;
+use crate::web::auth::Viewer;
 
 /// An error met while serving a page; renders as HTML.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +33,13 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         self.0.log();
+        self.page(Layout::bare)
+    }
+}
+
+impl PageError {
+    /// The error's page, its layout made by `layout` from the page's title.
+    fn page(&self, layout: impl FnOnce(&'static str) -> Layout) -> HttpResponse {
         let status = self.status_code();
         let (heading, detail) = match &self.0 {
             AppError::NotFound => (
@@ -79,7 +92,7 @@ impl ResponseError for PageError {
             ),
         };
         let page = ErrorPage {
-            layout: Layout::bare(heading),
+            layout: layout(heading),
             status: status.as_u16(),
             heading,
             detail,
@@ -95,6 +108,49 @@ impl ResponseError for PageError {
                     .body(heading)
             }
         }
+    }
+}
+
+/// Middleware: an error page answered to someone signed in is drawn again with their top
+/// bar (who they are, their pages, sign out), so a mistake never looks like being signed
+/// out. Errors answered to anyone else, and answers that are not error pages, pass as
+/// they are.
+pub async fn signed_in_error_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let signed_in = req
+        .extensions()
+        .get::<Viewer>()
+        .is_some_and(|v| v.user.is_some());
+    if !signed_in {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    // Read now: the request is routed (and cannot be cloned) once passed on.
+    let ctx = PageContext::from_request(req.request(), &mut Payload::None).await?;
+    match next.call(req).await {
+        Ok(response) => {
+            let Some(page) = response
+                .response()
+                .error()
+                .and_then(|e| e.as_error::<PageError>())
+                .map(|e| e.page(|heading| Layout::new(heading, &ctx)))
+            else {
+                return Ok(response.map_into_boxed_body());
+            };
+            let (request, _) = response.into_parts();
+            Ok(ServiceResponse::new(request, page))
+        }
+        Err(error) => match error.as_error::<PageError>() {
+            Some(page_error) => {
+                let page = page_error.page(|heading| Layout::new(heading, &ctx));
+                Err(InternalError::from_response(page_error.to_string(), page).into())
+            }
+            None => Err(error),
+        },
     }
 }
 

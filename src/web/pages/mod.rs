@@ -167,6 +167,19 @@ impl Layout {
         )
     }
 
+    /// `<time>` for how long ago something began, as short as a dense row needs: "3 h",
+    /// "2 d", its date on hover.
+    pub fn age(&self, at: &NaiveDateTime) -> String {
+        let m = Moment::new(*at, self.zone, self.now);
+        format!(
+            r#"<time datetime="{}" title="{} ({})">{}</time>"#,
+            m.iso,
+            m.date,
+            m.exact,
+            humanize::coarse(self.now - *at)
+        )
+    }
+
     /// For pages rendered without a request context (error pages).
     pub fn bare(title: impl Into<String>) -> Self {
         Layout {

@@ -1,5 +1,7 @@
 //! The triage queue: filters, sort orders, keyset pagination and counts.
 
+mod text;
+
 use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -11,10 +13,7 @@ use crate::domain::category::Category;
 use crate::domain::report::{Checker, FieldErrors};
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
-use crate::domain::ticket_number::TicketNumber;
 use crate::domain::warehouse::WarehouseType;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// The queue's query parameters as received (page and JSON API alike).
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
@@ -230,30 +229,8 @@ fn base_filter<'a>(query: &QueueQuery) -> Boxed<'a> {
     if let Some(w) = query.warehouse_type {
         q = q.filter(tickets::warehouse_type.eq(w));
     }
-    if let Some(text) = &query.q {
-        let pattern = format!(
-            "%{}%",
-            text.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let number = TicketNumber::parse(text)
-            .ok()
-            .map(TicketNumber::id)
-            .unwrap_or(-1);
-        q = q.filter(
-            lower(tickets::description)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(tickets::table_name.assume_not_null())
-                    .like(pattern.clone())
-                    .escape('\\'))
-                .or(lower(tickets::column_name.assume_not_null())
-                    .like(pattern)
-                    .escape('\\'))
-                .or(tickets::id.eq(number)),
-        );
+    if let Some(words) = &query.q {
+        q = q.filter(text::matches(words));
     }
     q
 }
