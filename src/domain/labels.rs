@@ -1,6 +1,57 @@
 //! Every enum people read has a label for every value: words, not slugs. One test walks
 //! them all, so a new value cannot reach a page as `wrong_column_type`.
 
+use crate::domain::category::Category;
+use crate::domain::run::RunStatus;
+use crate::domain::severity::Severity;
+use crate::domain::status::Status;
+
+/// A line the desk wrote into its own records ("status new → in_progress", "rerouted
+/// semantic-types → …") as people read it: every slug in it (statuses, categories,
+/// severities, and the keys `name_of` knows, such as team keys) becomes its label. Plain
+/// words are left alone, so only slugs that cannot be words (`in_progress`, `sev1`,
+/// `semantic-types`) are replaced.
+pub fn in_words(text: &str, name_of: impl Fn(&str) -> Option<String>) -> String {
+    let label = |word: &str| -> Option<String> {
+        if let Ok(s) = Status::parse(word) {
+            return word.contains('_').then(|| s.label().to_string());
+        }
+        if let Ok(c) = Category::parse(word) {
+            return word.contains('_').then(|| c.label().to_string());
+        }
+        if let Ok(s) = Severity::parse(word) {
+            return Some(s.label().to_string());
+        }
+        if let Ok(s) = RunStatus::parse(word) {
+            return word.contains('_').then(|| s.label().to_string());
+        }
+        name_of(word).filter(|_| word.contains(['_', '-']))
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    // A word inside an email address ("semantic-types@…") is part of the address.
+    let flush = |word: &mut String, out: &mut String, next: Option<char>| {
+        if !word.is_empty() {
+            let in_address = next == Some('@') || out.ends_with('@');
+            match label(word).filter(|_| !in_address) {
+                Some(label) => out.push_str(&label),
+                None => out.push_str(word),
+            }
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' || c == '-' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out, Some(c));
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out, None);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use crate::domain::category::{Category, ProblemKind, TypeVerdict};
@@ -71,5 +122,34 @@ mod tests {
         Window::ALL
             .into_iter()
             .for_each(|v| assert!(!v.label().contains('_') && !v.label().is_empty()));
+    }
+
+    #[test]
+    fn records_read_in_words() {
+        let teams = |key: &str| (key == "semantic-types").then(|| "Semantic Types".to_string());
+        assert_eq!(
+            super::in_words("status new → in_progress by dana", teams),
+            "status new → In progress by dana"
+        );
+        assert_eq!(
+            super::in_words(
+                "reclassified stale_profile → wrong_column_type; sev2",
+                teams
+            ),
+            "reclassified Stale profile → Wrong column type; Sev 2"
+        );
+        assert_eq!(
+            super::in_words("latest run timed_out", teams),
+            "latest run Timed out"
+        );
+        assert_eq!(
+            super::in_words("fallback team 'semantic-types'", teams),
+            "fallback team 'Semantic Types'"
+        );
+        assert_eq!(super::in_words("a new report", teams), "a new report");
+        assert_eq!(
+            super::in_words("sent to semantic-types@inspect.example", teams),
+            "sent to semantic-types@inspect.example"
+        );
     }
 }

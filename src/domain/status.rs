@@ -96,7 +96,11 @@ impl Status {
         if ok {
             Ok(())
         } else {
-            Err(format!("a ticket cannot move from {self} to {to}"))
+            Err(format!(
+                "A ticket cannot move from {} to {}.",
+                self.label(),
+                to.label()
+            ))
         }
     }
 }

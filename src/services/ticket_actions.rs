@@ -12,7 +12,7 @@ use crate::domain::text::{self, Lines};
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
-use crate::services::ticket_changes::{self, Message, TicketChangeset, Who, touch};
+use crate::services::ticket_changes::{self, Changes, Message, Tell, TicketChangeset, Who, touch};
 use crate::state::Desk;
 
 const MAX_COMMENT_CHARS: usize = 10_000;
@@ -57,10 +57,32 @@ pub fn comment(
     body: &str,
     public: bool,
 ) -> Result<Ticket, AppError> {
+    reply(conn, desk, who, id, body, public, None)
+}
+
+/// An agent's comment that may also move the status, in one transaction. A public reply
+/// that moves the status reaches the reporter as one email saying both; an internal note
+/// leaves the status news to its usual email.
+pub fn reply(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+    status: Option<Status>,
+) -> Result<Ticket, AppError> {
     let body = comment_body(body)?;
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
-        let ticket = Ticket::find(conn, id)?;
+        let read = Ticket::find(conn, id)?;
+        let (ticket, moved) = match status.filter(|s| *s != read.status) {
+            Some(to) => (
+                move_status(conn, desk, who, &read, to, public, now)?,
+                Some(to),
+            ),
+            None => (read, None),
+        };
         let mut set = TicketChangeset::default();
         if public {
             first_response(&ticket, now, &mut set);
@@ -79,8 +101,8 @@ pub fn comment(
             now,
         )?;
         if public {
-            let rendered =
-                email::ticket_message(&desk.mail, &saved, "New reply from the support team", body)?;
+            let (headline, text) = reply_email(body, moved);
+            let rendered = email::ticket_message(&desk.mail, &saved, headline, &text)?;
             let message = Message {
                 template: "public_comment",
                 recipient: &saved.reporter_email,
@@ -92,6 +114,64 @@ pub fn comment(
         }
         Ok(saved)
     })
+}
+
+/// The status move of a reply, by the status rules. The reporter of a public reply hears
+/// of it in the reply's email, so not in one of its own. An incident ends by the status
+/// control, which resolves its reports with it.
+fn move_status(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    ticket: &Ticket,
+    to: Status,
+    public: bool,
+    now: NaiveDateTime,
+) -> Result<Ticket, AppError> {
+    if ticket.is_incident && !to.is_open() {
+        return Err(AppError::invalid(
+            "status",
+            "End an incident with the status control beside the ticket: its reports resolve with it.",
+        ));
+    }
+    let changes = Changes {
+        status: Some(to),
+        ..Changes::default()
+    };
+    let tell = if public {
+        Tell::NotReporter
+    } else {
+        Tell::Reporter
+    };
+    ticket_changes::apply(conn, desk, who, ticket, &changes, tell, now)?.ok_or_else(|| {
+        AppError::Conflict("This ticket changed while you wrote; nothing was saved.".into())
+    })
+}
+
+/// The headline and text of a reply's email: the reply, and the new status in the
+/// reporter's words when the reply moved it.
+fn reply_email(body: &str, moved: Option<Status>) -> (&'static str, String) {
+    let Some(status) = moved else {
+        return ("New reply from the support team", body.to_string());
+    };
+    let (headline, next) = match status {
+        Status::WaitingOnReporter => (
+            "The team replied and needs more information from you",
+            " Please reply on the tracking page; the ticket waits for you meanwhile.",
+        ),
+        Status::Resolved => (
+            "The team replied and resolved your report",
+            " If the problem is still there, reply on the tracking page and the ticket reopens.",
+        ),
+        Status::Closed => ("The team replied and closed your report", ""),
+        Status::InProgress => ("The team replied and is working on your report", ""),
+        Status::New | Status::Triaged => ("New reply from the support team", ""),
+    };
+    let text = format!(
+        "{body}\n\nYour report's status: {}.{next}",
+        status.reporter_label()
+    );
+    (headline, text)
 }
 
 /// The reporter answers on the tracking page: a resolved ticket reopens, a waiting one

@@ -157,6 +157,7 @@ route_table! {
     POST "/tickets/{number}/runs" => pages::ticket::runs, Access::Role(Role::Agent);
     POST "/tickets/{number}/verdict" => pages::ticket::verdict, Access::Role(Role::Agent);
     POST "/tickets/{number}/incident" => pages::ticket::incident, Access::Role(Role::Agent);
+    GET "/incidents" => pages::incidents::index, Access::Role(Role::Agent);
     GET "/runs" => pages::runs::index, Access::Role(Role::Agent);
     GET "/runs/{run_id}" => pages::runs::show, Access::Role(Role::Agent);
     GET "/telemetry" => pages::telemetry::index, Access::Role(Role::Agent);

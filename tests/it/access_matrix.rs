@@ -38,6 +38,7 @@ fn expected(method: &str, path: &str) -> Expect {
         ("GET" | "POST", "/ack/{token}") => Anyone,
         (_, p) if p.starts_with("/escalations") => AtLeast(Role::Owner),
         (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),
+        ("GET", "/incidents") => AtLeast(Role::Agent),
         ("GET", "/runs" | "/runs/{run_id}" | "/telemetry" | "/runbooks" | "/runbooks/{name}") => {
             AtLeast(Role::Agent)
         }

@@ -156,7 +156,7 @@ async fn agent_triages_in_the_browser(backend: Backend) {
         "the filter shows only the stale-profile ticket"
     );
     assert_eq!(category.as_deref(), Some("failed_report"));
-    assert_eq!(status, "closed");
+    assert_eq!(status, "Closed");
 }
 
 /// Two reports of the same invoices table; the second, filed as a stale profile, is the
@@ -281,7 +281,7 @@ async fn reclassify_as_failed_report(
         .await?
         .click()
         .await?;
-    wait_for_text(client, "reclassified stale_profile → failed_report").await?;
+    wait_for_text(client, "category Failed report generation").await?;
     client
         .find(Locator::Id("ticket-category"))
         .await?
@@ -312,15 +312,16 @@ async fn comment_publicly(
     wait_for_text(client, text).await
 }
 
-/// On the open ticket: merge it into `original`; returns the status the page then shows.
+/// On the open ticket: merge it into `original`, picked from the suggested duplicates;
+/// returns the status the page then shows.
 async fn merge_into(
     client: &fantoccini::Client,
     original: &str,
 ) -> Result<String, fantoccini::error::CmdError> {
     client
-        .find(Locator::Id("merge-into"))
+        .find(Locator::Id(&format!("merge-{original}")))
         .await?
-        .send_keys(original)
+        .click()
         .await?;
     client
         .find(Locator::Id("merge-submit"))

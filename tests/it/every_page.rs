@@ -59,6 +59,10 @@ async fn every_page_reads_for_its_people() {
         "/admin/support-model",
         "/admin/outbox",
         "/admin/audit",
+        "/incidents",
+        "/tickets/INS-1001",
+        "/tickets/INS-1010",
+        "/tickets/INS-1030",
     ]
     .map(String::from)
     .to_vec();

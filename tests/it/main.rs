@@ -54,5 +54,6 @@ mod slow_smtp;
 mod smtp;
 mod sweep_sigkill;
 mod telemetry_page;
+mod ticket_page;
 mod triage;
 mod venv;

@@ -127,7 +127,7 @@ async fn pages_refuse_lost_updates_and_bulk_skips_stale_rows(backend: Backend) {
     assert_eq!(second.status(), 409);
     let html = second.text().await.unwrap();
     assert!(
-        html.contains("changed since you opened it") && html.contains("in_progress"),
+        html.contains("changed since you opened it") && html.contains("In progress"),
         "says what changed"
     );
     // Bulk: a stale version is skipped and named, the rest is done.

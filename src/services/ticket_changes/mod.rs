@@ -52,6 +52,9 @@ pub struct Changes {
     pub assignee: Option<Assignee>,
     /// Why: required for reclassification and severity changes.
     pub reason: Option<String>,
+    /// A reclassification that names no other team sends the ticket where the routing
+    /// rules send its new category.
+    pub reroute: bool,
 }
 
 /// Columns a change may set; `None` leaves a column alone.
@@ -116,15 +119,16 @@ pub fn apply(
     let Some(saved) = save(conn, ticket, set, &notes, who, now)? else {
         return Ok(None);
     };
-    notify_changes(conn, desk, ticket, &saved, tell, now)?;
+    notify_changes(conn, desk, who, ticket, &saved, tell, now)?;
     Ok(Some(saved))
 }
 
 /// Email what a change means to the people it concerns: the reporter hears of progress,
-/// an agent of an assignment.
+/// an agent of an assignment someone else made (taking a ticket yourself needs no notice).
 fn notify_changes(
     conn: &mut DbConnection,
     desk: &Desk,
+    who: &Who,
     before: &Ticket,
     after: &Ticket,
     tell: Tell,
@@ -166,7 +170,7 @@ fn notify_changes(
     }
     if let Some(assignee) = after
         .assignee_id
-        .filter(|id| Some(*id) != before.assignee_id)
+        .filter(|id| Some(*id) != before.assignee_id && Some(*id) != who.user_id)
         && let Some(user) = User::find(conn, assignee)?
     {
         let rendered = crate::email::agent_notice(

@@ -10,6 +10,7 @@ use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::domain::event::EventKind;
 use crate::domain::role::Role;
+use crate::domain::routing::RouteQuery;
 use crate::domain::status::{self, Status};
 use crate::domain::text::{self, Lines};
 use crate::error::AppError;
@@ -180,6 +181,7 @@ impl Plan<'_> {
     fn team(&mut self) -> Result<(), AppError> {
         let (ticket, who) = (self.ticket, self.who);
         let Some(team) = self.changes.team.as_deref().filter(|t| *t != ticket.team) else {
+            self.follow_routing_rules();
             return Ok(());
         };
         let known = self.desk.model.team(team).ok_or_else(|| {
@@ -195,6 +197,39 @@ impl Plan<'_> {
         );
         self.note(EventKind::Rerouted, detail, true);
         Ok(())
+    }
+
+    /// A reclassification that named no other team (`Changes::reroute`): the team the
+    /// routing rules give the new category, as they would have at intake.
+    fn follow_routing_rules(&mut self) {
+        let (ticket, model) = (self.ticket, &self.desk.model);
+        let Some(category) = self.set.category.filter(|_| self.changes.reroute) else {
+            return;
+        };
+        let decision = model.router.route(&RouteQuery {
+            category,
+            warehouse_type: ticket.warehouse_type,
+            table: ticket.table_name.as_deref(),
+            severity: Some(self.set.severity.unwrap_or(ticket.severity)),
+        });
+        if decision.team == ticket.team {
+            return;
+        }
+        let name_of = |key: &str| model.team(key).map_or(key, |t| t.name.as_str()).to_string();
+        let detail = format!(
+            "rerouted {} → {} by the routing rules for {}, after {} reclassified it",
+            name_of(&ticket.team),
+            name_of(&decision.team),
+            category.label(),
+            self.who.name
+        );
+        self.set.routing_reason = Some(format!(
+            "{}; rerouted after {} reclassified it",
+            decision.reason, self.who.name
+        ));
+        self.set.team = Some(decision.team);
+        self.set.routing_rule = Some(decision.rule);
+        self.note(EventKind::Rerouted, detail, true);
     }
 
     /// An assignment to an agent of the (new) team, or to nobody.

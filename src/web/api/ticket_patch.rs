@@ -70,6 +70,7 @@ pub(super) fn parse_patch(patch: &TicketPatch) -> Result<Changes, AppError> {
         team: patch.team.clone(),
         assignee,
         reason: patch.reason.clone(),
+        ..Changes::default()
     })
 }
 

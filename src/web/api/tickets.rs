@@ -16,7 +16,7 @@ use crate::db::models::signal_incident::SignalIncident;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::TicketRun;
 use crate::db::models::user::User;
-use crate::domain::status::SlaState;
+use crate::domain::status::{SlaState, Status};
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::queue::{self, QueueQuery, RawQueueQuery};
@@ -379,12 +379,18 @@ pub struct CommentBody {
     /// Public comments are emailed to the reporter; default internal.
     #[serde(default)]
     pub public: bool,
+    /// A status to move the ticket to with the comment (`waiting_on_reporter`,
+    /// `resolved`, …). With a public comment the reporter gets one email carrying both
+    /// the reply and the new status.
+    #[serde(default)]
+    #[schema(example = "waiting_on_reporter")]
+    pub status: Option<String>,
 }
 
-/// Comment on a ticket.
+/// Comment on a ticket, optionally moving its status in the same change.
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/comments", request_body = CommentBody, params(("number" = String, Path)),
-    responses((status = 201, description = "Comment added; the ticket", body = TicketJson),
-              (status = 422, description = "Empty or too long", body = super::problem::Problem, content_type = "application/problem+json")),
+    responses((status = 201, description = "Comment added (and the status moved); the ticket", body = TicketJson),
+              (status = 422, description = "Empty or too long, or a status the ticket cannot move to", body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = ["write"])), tag = "tickets")]
 pub async fn comment(
     req: HttpRequest,
@@ -395,11 +401,17 @@ pub async fn comment(
 ) -> Result<HttpResponse, ApiError> {
     let id = ticket_id(&number)?;
     let comment: CommentBody = super::read_json(&req, payload, desk.max_body_bytes).await?;
+    let status = comment
+        .status
+        .as_deref()
+        .map(Status::parse)
+        .transpose()
+        .map_err(|message| AppError::invalid("status", message))?;
     let who = who(&viewer);
     let json = desk
         .db(move |conn, desk| {
-            let ticket =
-                ticket_actions::comment(conn, desk, &who, id, &comment.body, comment.public)?;
+            let (body, public) = (&comment.body, comment.public);
+            let ticket = ticket_actions::reply(conn, desk, &who, id, body, public, status)?;
             TicketJson::load(conn, desk, ticket)
         })
         .await?;

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod error;
 pub mod escalations;
+pub mod incidents;
 pub mod login;
 pub mod queue;
 pub mod report;
@@ -11,6 +12,7 @@ pub mod runbooks;
 pub mod runs;
 pub mod telemetry;
 pub mod ticket;
+pub mod ticket_view;
 pub mod tracking;
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};

@@ -1,82 +1,26 @@
-//! The agent's ticket page at `/tickets/{number}` and every action on it.
+//! The agent's ticket page at `/tickets/{number}` and every action on it. Each action
+//! answers with a redirect to the page and a confirmation of what it did; a refused one
+//! shows the page again (422) with the message beside the control.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use askama::Template;
 use serde::Deserialize;
 
-use super::{Layout, PageContext, PageError, html, see_other};
-use crate::clock::rfc3339;
-use crate::db::models::event::Event;
+use super::ticket_view::{Extras, render};
+use super::{PageContext, PageError};
 use crate::db::models::ticket::Ticket;
-use crate::db::models::ticket_run::{LinkedRun, TicketRun};
 use crate::db::models::user::User;
 use crate::domain::category::Category;
 use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
-use crate::domain::status::{SlaState, Status};
+use crate::domain::status::Status;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::ticket_changes::{Assignee, Changes, Who};
 use crate::services::triage::{self, Conflict};
 use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
-use crate::web::body;
-
-#[derive(Template)]
-#[template(path = "ticket/show.html")]
-struct TicketPage {
-    layout: Layout,
-    ticket: Ticket,
-    number: String,
-    reasons: Vec<String>,
-    severity_reasons: Vec<String>,
-    team_name: String,
-    assignee: String,
-    sla_state: SlaState,
-    runs: Vec<LinkedRun>,
-    events: Vec<Event>,
-    children: Vec<(String, String, String)>,
-    teams: Vec<(String, String)>,
-    conflict: Option<Vec<Event>>,
-    errors: FieldErrors,
-    notice: Option<String>,
-    runbook: String,
-}
-
-impl TicketPage {
-    fn time(&self, at: &chrono::NaiveDateTime) -> String {
-        rfc3339(*at)
-    }
-
-    fn statuses(&self) -> [Status; 6] {
-        Status::ALL
-    }
-
-    fn categories(&self) -> [Category; 5] {
-        Category::ALL
-    }
-
-    fn severities(&self) -> [Severity; 4] {
-        Severity::ALL
-    }
-
-    fn is_wrong_type(&self) -> bool {
-        self.ticket.category == Category::WrongColumnType
-    }
-
-    fn parent(&self) -> Option<String> {
-        self.ticket
-            .parent_id
-            .map(|id| TicketNumber::of(id).to_string())
-    }
-
-    fn merged_into(&self) -> Option<String> {
-        self.ticket
-            .merged_into
-            .map(|id| TicketNumber::of(id).to_string())
-    }
-}
+use crate::web::{body, flash};
 
 fn id_of(number: &str) -> Result<i64, PageError> {
     TicketNumber::parse(number)
@@ -90,79 +34,6 @@ fn who(ctx: &PageContext) -> Who {
         name: ctx.viewer.actor_name(),
         user_id: ctx.viewer.user.as_ref().map(|u| u.id),
     }
-}
-
-/// What a page render needs besides the ticket itself.
-#[derive(Default)]
-struct Extras {
-    conflict: Option<Vec<Event>>,
-    errors: FieldErrors,
-    notice: Option<String>,
-}
-
-async fn render(
-    ctx: &PageContext,
-    desk: web::Data<Desk>,
-    id: i64,
-    status: StatusCode,
-    extras: Extras,
-) -> Result<HttpResponse, PageError> {
-    let (ticket, runs, events, children, assignee, runbook) = desk
-        .db(move |conn, _| {
-            let ticket = Ticket::find(conn, id)?;
-            let runs = TicketRun::for_ticket(conn, id)?;
-            let events = Event::for_ticket(conn, id, false)?;
-            let children = if ticket.is_incident {
-                Ticket::children(conn, id)?
-            } else {
-                Vec::new()
-            };
-            let assignee = match ticket.assignee_id {
-                Some(a) => User::find(conn, a)?.map(|u| u.email).unwrap_or_default(),
-                None => String::new(),
-            };
-            let runbook = crate::runbooks::for_ticket(conn, &ticket)?;
-            Ok((ticket, runs, events, children, assignee, runbook))
-        })
-        .await?;
-    let now = desk.clock.now();
-    let state = SlaState::of(ticket.status, ticket.sla_due_at, ticket.sla_warn_at, now);
-    let page = TicketPage {
-        layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), ctx),
-        number: ticket.number().to_string(),
-        reasons: ticket.classification_reasons(),
-        severity_reasons: ticket.severity_reasons(),
-        team_name: desk
-            .model
-            .team(&ticket.team)
-            .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
-        assignee,
-        sla_state: state,
-        runs,
-        events,
-        children: children
-            .into_iter()
-            .map(|c| {
-                (
-                    c.number().to_string(),
-                    c.status.to_string(),
-                    c.reporter_email,
-                )
-            })
-            .collect(),
-        teams: desk
-            .model
-            .teams
-            .iter()
-            .map(|t| (t.key.clone(), t.name.clone()))
-            .collect(),
-        conflict: extras.conflict,
-        errors: extras.errors,
-        notice: extras.notice,
-        runbook,
-        ticket,
-    };
-    html(status, &page)
 }
 
 pub async fn show(
@@ -180,30 +51,48 @@ pub async fn show(
     .await
 }
 
-/// After an action: back to the page, or the page again with what went wrong.
+/// After an action: back to the page with its confirmation, or the page again with what
+/// went wrong beside the control (and the reply being written, kept).
 async fn after(
     ctx: &PageContext,
     desk: web::Data<Desk>,
     id: i64,
-    result: Result<(), AppError>,
+    result: Result<String, AppError>,
+    draft: String,
 ) -> Result<HttpResponse, PageError> {
     match result {
-        Ok(()) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
+        Ok(done) => Ok(flash::see_other_with(
+            &format!("/tickets/{}", TicketNumber::of(id)),
+            done,
+        )),
         Err(AppError::Invalid(errors)) => {
-            render(
-                ctx,
-                desk,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Extras {
-                    errors,
-                    ..Extras::default()
-                },
-            )
-            .await
+            let extras = Extras {
+                errors,
+                draft,
+                ..Extras::default()
+            };
+            render(ctx, desk, id, StatusCode::UNPROCESSABLE_ENTITY, extras).await
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// A service's message about `from`, shown beside this page's control `to` (two forms
+/// on the page have a status, two a text body).
+fn beside(
+    result: Result<String, AppError>,
+    from: &'static str,
+    to: &'static str,
+) -> Result<String, AppError> {
+    result.map_err(|e| match e {
+        AppError::Invalid(mut errors) => {
+            if let Some(message) = errors.remove(from) {
+                errors.insert(to, message);
+            }
+            AppError::Invalid(errors)
+        }
+        other => other,
+    })
 }
 
 #[derive(Deserialize)]
@@ -213,19 +102,25 @@ pub struct UpdateForm {
     category: Option<String>,
     severity: Option<String>,
     team: Option<String>,
+    /// "on": a new category keeps the current team instead of following the routing rules.
+    keep_team: Option<String>,
     assignee: Option<String>,
     reason: Option<String>,
 }
 
-fn changes_from(form: &UpdateForm) -> Result<Changes, AppError> {
+fn pick(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// The change the form asks for, against `current`: a new category with the team left
+/// as it was follows the routing rules, unless the agent keeps the team.
+fn changes_from(form: &UpdateForm, current: &Ticket) -> Result<Changes, AppError> {
     let mut errors = FieldErrors::new();
     let mut check = crate::domain::report::Checker(&mut errors);
-    let pick = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
     let status = pick(&form.status).and_then(|s| check.field("status", Status::parse(&s)));
     let category = pick(&form.category).and_then(|c| check.field("category", Category::parse(&c)));
     let severity = pick(&form.severity).and_then(|s| check.field("severity", Severity::parse(&s)));
@@ -238,20 +133,62 @@ fn changes_from(form: &UpdateForm) -> Result<Changes, AppError> {
             "assignee",
             id.parse()
                 .map(Assignee::User)
-                .map_err(|_| format!("'{id}' is not a user id")),
+                .map_err(|_| "Choose someone from the list.".to_string()),
         ),
     };
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
+    let recategorised = category.is_some_and(|c| c != current.category);
+    let team = pick(&form.team).filter(|t| *t != current.team);
+    let reroute = recategorised && team.is_none() && form.keep_team.is_none();
     Ok(Changes {
         status,
         category,
         severity,
-        team: pick(&form.team),
+        team,
         assignee,
         reason: pick(&form.reason),
+        reroute,
     })
+}
+
+/// What an update did, for the confirmation: "Updated INS-1042: status Resolved; assigned
+/// to Dana".
+fn describe_update(before: &Ticket, after: &Ticket, assignee: Option<&str>, desk: &Desk) -> String {
+    let mut done = Vec::new();
+    if before.status != after.status {
+        done.push(format!("status {}", after.status.label()));
+    }
+    if before.category != after.category {
+        done.push(format!("category {}", after.category.label()));
+    }
+    if before.severity != after.severity {
+        done.push(format!("severity {}", after.severity.label()));
+    }
+    if before.team != after.team {
+        let name = desk
+            .model
+            .team(&after.team)
+            .map_or(after.team.as_str(), |t| t.name.as_str());
+        let how = if after.routing_rule == "manual" {
+            ""
+        } else {
+            " by the routing rules"
+        };
+        done.push(format!("sent to {name}{how}"));
+    }
+    if before.assignee_id != after.assignee_id {
+        done.push(match assignee {
+            Some(name) => format!("assigned to {name}"),
+            None => "unassigned".to_string(),
+        });
+    }
+    if done.is_empty() {
+        format!("Nothing to change on {}.", after.number())
+    } else {
+        format!("Updated {}: {}.", after.number(), done.join("; "))
+    }
 }
 
 /// Status, category, severity, team, assignee: one form, checked against the version the
@@ -263,30 +200,35 @@ pub async fn update(
     form: body::Form<UpdateForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
-    let changes = match changes_from(&form) {
-        Ok(changes) => changes,
-        Err(e) => return after(&ctx, desk, id, Err(e)).await,
-    };
-    let (who, version) = (who(&ctx), form.version);
+    let (who, form) = (who(&ctx), form.into_inner());
     let outcome = desk
-        .db(move |conn, desk| triage::update(conn, desk, &who, id, version, &changes))
-        .await;
-    match outcome {
-        Ok(Ok(_)) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
-        Ok(Err(Conflict { missed, .. })) => {
-            render(
-                &ctx,
-                desk,
-                id,
-                StatusCode::CONFLICT,
-                Extras {
-                    conflict: Some(missed),
-                    ..Extras::default()
+        .db(move |conn, desk| {
+            let before = Ticket::find(conn, id)?;
+            let changes = changes_from(&form, &before)?;
+            Ok(
+                match triage::update(conn, desk, &who, id, form.version, &changes)? {
+                    Ok(after) => {
+                        let assignee = match after.assignee_id {
+                            Some(a) => User::find(conn, a)?.map(|u| u.name.unwrap_or(u.email)),
+                            None => None,
+                        };
+                        Ok(describe_update(&before, &after, assignee.as_deref(), desk))
+                    }
+                    Err(conflict) => Err(conflict),
                 },
             )
-            .await
+        })
+        .await;
+    match outcome {
+        Ok(Ok(done)) => after(&ctx, desk, id, Ok(done), String::new()).await,
+        Ok(Err(Conflict { missed, .. })) => {
+            let extras = Extras {
+                conflict: Some(missed),
+                ..Extras::default()
+            };
+            render(&ctx, desk, id, StatusCode::CONFLICT, extras).await
         }
-        Err(e) => after(&ctx, desk, id, Err(e)).await,
+        Err(e) => after(&ctx, desk, id, Err(e), String::new()).await,
     }
 }
 
@@ -294,8 +236,12 @@ pub async fn update(
 pub struct CommentForm {
     body: String,
     visibility: Option<String>,
+    /// A status the reply also moves the ticket to; empty keeps it.
+    status: Option<String>,
 }
 
+/// A reply to the reporter or an internal note, which may also move the status: one
+/// submit, and for a public reply one email to the reporter saying both.
 pub async fn comment(
     ctx: PageContext,
     desk: web::Data<Desk>,
@@ -303,19 +249,52 @@ pub async fn comment(
     form: body::Form<CommentForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
+    let form = form.into_inner();
     let public = form.visibility.as_deref() == Some("public");
-    let (who, body) = (who(&ctx), form.into_inner().body);
+    let status = match pick(&form.status).map(|s| Status::parse(&s)).transpose() {
+        Ok(status) => status,
+        Err(message) => {
+            let error = AppError::invalid("reply_status", message);
+            return after(&ctx, desk, id, Err(error), form.body).await;
+        }
+    };
+    let (who, body) = (who(&ctx), form.body.clone());
     let result = desk
         .db(move |conn, desk| {
-            ticket_actions::comment(conn, desk, &who, id, &body, public).map(|_| ())
+            let before = Ticket::find(conn, id)?.status;
+            let saved = ticket_actions::reply(conn, desk, &who, id, &body, public, status)?;
+            let what = if public {
+                "Reply sent to the reporter"
+            } else {
+                "Internal note added"
+            };
+            Ok(if saved.status == before {
+                format!("{what} on {}.", saved.number())
+            } else {
+                format!(
+                    "{what}; {} is now {}.",
+                    saved.number(),
+                    saved.status.label()
+                )
+            })
         })
         .await;
-    after(&ctx, desk, id, result).await
+    after(
+        &ctx,
+        desk,
+        id,
+        beside(result, "status", "reply_status"),
+        form.body,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 pub struct MergeForm {
-    into: String,
+    /// A ticket picked from the suggestions.
+    into: Option<String>,
+    /// A number typed instead; it wins over a pick.
+    into_typed: Option<String>,
 }
 
 pub async fn merge(
@@ -325,18 +304,30 @@ pub async fn merge(
     form: body::Form<MergeForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
-    let into = match TicketNumber::parse(&form.into) {
-        Ok(into) => into.id(),
-        Err(message) => {
-            let errors = std::iter::once(("into", message)).collect();
-            return after(&ctx, desk, id, Err(AppError::Invalid(errors))).await;
+    let chosen = pick(&form.into_typed).or_else(|| pick(&form.into));
+    let into = match chosen.as_deref().map(TicketNumber::parse) {
+        Some(Ok(into)) => into.id(),
+        Some(Err(message)) => {
+            let error = AppError::invalid("into", message);
+            return after(&ctx, desk, id, Err(error), String::new()).await;
+        }
+        None => {
+            let error = AppError::invalid("into", "Pick the ticket this one duplicates.");
+            return after(&ctx, desk, id, Err(error), String::new()).await;
         }
     };
     let who = who(&ctx);
     let result = desk
-        .db(move |conn, desk| ticket_actions::merge(conn, desk, &who, id, into).map(|_| ()))
+        .db(move |conn, desk| {
+            let merged = ticket_actions::merge(conn, desk, &who, id, into)?;
+            Ok(format!(
+                "Merged {} into {}; its reporter was told.",
+                merged.number(),
+                TicketNumber::of(into)
+            ))
+        })
         .await;
-    after(&ctx, desk, id, result).await
+    after(&ctx, desk, id, result, String::new()).await
 }
 
 #[derive(Deserialize)]
@@ -356,10 +347,16 @@ pub async fn runs(
     let (who, run_id) = (who(&ctx), form.into_inner().run_id);
     let result = desk
         .db(move |conn, desk| {
-            ticket_actions::link_run(conn, desk, &who, id, &run_id, link).map(|_| ())
+            ticket_actions::link_run(conn, desk, &who, id, &run_id, link)?;
+            let run_id = run_id.trim();
+            Ok(if link {
+                format!("Linked run {run_id}.")
+            } else {
+                format!("Unlinked run {run_id}.")
+            })
         })
         .await;
-    after(&ctx, desk, id, result).await
+    after(&ctx, desk, id, result, String::new()).await
 }
 
 #[derive(Deserialize)]
@@ -377,26 +374,33 @@ pub async fn verdict(
     let confirmed = match form.verdict.as_str() {
         "confirmed" => true,
         "rejected" => false,
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "verdict is confirmed or rejected, not '{other}'"
-            ))
-            .into());
+        _ => {
+            let error = AppError::invalid("verdict", "Confirm or reject the wrong type.");
+            return after(&ctx, desk, id, Err(error), String::new()).await;
         }
     };
     let who = who(&ctx);
     let result = desk
         .db(move |conn, desk| {
-            ticket_actions::type_verdict(conn, desk, &who, id, confirmed).map(|_| ())
+            let ticket = ticket_actions::type_verdict(conn, desk, &who, id, confirmed)?;
+            let column = ticket.column_name.as_deref().unwrap_or("the column");
+            Ok(if confirmed {
+                format!("Confirmed: the type of {column} is wrong.")
+            } else {
+                format!("Rejected: the type of {column} is right.")
+            })
         })
         .await;
-    after(&ctx, desk, id, result).await
+    after(&ctx, desk, id, result, String::new()).await
 }
 
 #[derive(Deserialize)]
 pub struct IncidentForm {
     action: String,
+    /// An incident picked from the open ones.
     incident: Option<String>,
+    /// A number typed instead; it wins over a pick.
+    incident_typed: Option<String>,
     body: Option<String>,
 }
 
@@ -412,35 +416,32 @@ pub async fn incident(
     let who = who(&ctx);
     let result = desk
         .db(move |conn, desk| match form.action.as_str() {
-            "declare" => incidents::declare(conn, desk, &who, id).map(|_| None),
+            "declare" => incidents::declare(conn, desk, &who, id)
+                .map(|t| format!("{} is now an incident.", t.number())),
             "attach" => {
-                let incident = TicketNumber::parse(form.incident.as_deref().unwrap_or(""))
-                    .map_err(|message| AppError::invalid("incident", message))?
+                let chosen = pick(&form.incident_typed).or_else(|| pick(&form.incident));
+                let incident = TicketNumber::parse(chosen.as_deref().unwrap_or(""))
+                    .map_err(|_| AppError::invalid("incident", "Pick the incident to attach to."))?
                     .id();
-                incidents::attach(conn, desk, &who, id, incident).map(|_| None)
+                incidents::attach(conn, desk, &who, id, incident).map(|t| {
+                    format!(
+                        "Attached {} to incident {}.",
+                        t.number(),
+                        TicketNumber::of(incident)
+                    )
+                })
             }
             "update" => incidents::update(conn, desk, &who, id, form.body.as_deref().unwrap_or(""))
-                .map(|n| Some(format!("Incident update sent to {n} reporter(s)."))),
-            other => Err(AppError::BadRequest(format!(
-                "unknown incident action '{other}'"
-            ))),
+                .map(|n| format!("Incident update sent to {n} reporter(s).")),
+            _ => Err(AppError::invalid("incident", "Choose what to do.")),
         })
         .await;
-    match result {
-        Ok(Some(notice)) => {
-            render(
-                &ctx,
-                desk,
-                id,
-                StatusCode::OK,
-                Extras {
-                    notice: Some(notice),
-                    ..Extras::default()
-                },
-            )
-            .await
-        }
-        Ok(None) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
-        Err(e) => after(&ctx, desk, id, Err(e)).await,
-    }
+    after(
+        &ctx,
+        desk,
+        id,
+        beside(result, "body", "incident_body"),
+        String::new(),
+    )
+    .await
 }

@@ -1,0 +1,361 @@
+//! What the agent's ticket page shows: the conversation first, the desk's own doings
+//! folded into a history, and the actions beside them.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDateTime;
+
+use super::{Layout, PageContext, PageError, html};
+use crate::db::models::event::Event;
+use crate::db::models::ticket::Ticket;
+use crate::db::models::ticket_run::{LinkedRun, TicketRun};
+use crate::db::models::user::User;
+use crate::domain::category::Category;
+use crate::domain::event::EventKind;
+use crate::domain::labels;
+use crate::domain::report::FieldErrors;
+use crate::domain::severity::Severity;
+use crate::domain::status::{SlaState, Status};
+use crate::domain::ticket_number::TicketNumber;
+use crate::services::people::{self, Person};
+use crate::services::suggestions::{self, Candidate};
+use crate::state::Desk;
+
+/// One line of the conversation or the history, in words.
+pub struct Entry {
+    /// What happened, as people say it ("Internal note", "Team changed").
+    pub label: &'static str,
+    /// `message`, `internal`, `reporter`, `update` or `event`: how it is drawn.
+    pub class: &'static str,
+    pub actor: String,
+    pub detail: String,
+    pub at: NaiveDateTime,
+}
+
+/// A report attached to an incident.
+pub struct Child {
+    pub number: String,
+    pub status: &'static str,
+    pub reporter: String,
+}
+
+#[derive(Template)]
+#[template(path = "ticket/show.html")]
+struct TicketPage {
+    layout: Layout,
+    ticket: Ticket,
+    number: String,
+    summary: String,
+    status_label: &'static str,
+    category_label: &'static str,
+    /// Who set the category by hand; `None` while it is the classifier's.
+    category_set_by: Option<String>,
+    confidence: String,
+    reasons: Vec<String>,
+    severity_reasons: Vec<String>,
+    routing_reason: String,
+    team_name: String,
+    assignee: Option<String>,
+    sla_state: SlaState,
+    runs: Vec<LinkedRun>,
+    messages: Vec<Entry>,
+    history: Vec<Entry>,
+    children: Vec<Child>,
+    teams: Vec<(String, String)>,
+    people: Vec<Person>,
+    duplicates: Vec<Candidate>,
+    incidents: Vec<Candidate>,
+    /// Where a reply may move the status: value and the button's words.
+    reply_moves: Vec<(&'static str, String)>,
+    conflict: Option<Vec<Entry>>,
+    errors: FieldErrors,
+    /// The reply being written, kept when the page comes back with an error.
+    draft: String,
+    runbook: String,
+}
+
+impl TicketPage {
+    fn statuses(&self) -> [Status; 6] {
+        Status::ALL
+    }
+
+    fn categories(&self) -> [Category; 5] {
+        Category::ALL
+    }
+
+    fn severities(&self) -> [Severity; 4] {
+        Severity::ALL
+    }
+
+    fn is_wrong_type(&self) -> bool {
+        self.ticket.category == Category::WrongColumnType
+    }
+
+    fn error(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+
+    fn parent(&self) -> Option<String> {
+        self.ticket
+            .parent_id
+            .map(|id| TicketNumber::of(id).to_string())
+    }
+
+    fn merged_into(&self) -> Option<String> {
+        self.ticket
+            .merged_into
+            .map(|id| TicketNumber::of(id).to_string())
+    }
+}
+
+/// What a render needs besides the ticket itself.
+#[derive(Default)]
+pub struct Extras {
+    pub conflict: Option<Vec<Event>>,
+    pub errors: FieldErrors,
+    pub draft: String,
+}
+
+/// A key of the support model as people read it: a team's display name, an escalation
+/// step's name in words.
+fn name_of(desk: &Desk, key: &str) -> Option<String> {
+    let model = &desk.model;
+    model.team(key).map(|t| t.name.clone()).or_else(|| {
+        model
+            .escalation
+            .iter()
+            .any(|step| step.name == key)
+            .then(|| super::words(key))
+    })
+}
+
+/// Instants the desk wrote into a record ("first response by 2026-12-07T08:48:16Z") as
+/// this reader reads them.
+fn readable_instants(text: &str, ctx: &PageContext) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        let instant = rest
+            .get(i..i + 20)
+            .and_then(|s| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").ok());
+        let (taken, shown) = match instant {
+            Some(at) => (i + 20, format!("{}{}", &rest[..i], ctx.moment(at).text())),
+            None => (i + 1, rest[..=i].to_string()),
+        };
+        out.push_str(&shown);
+        rest = &rest[taken..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A timeline event as people read it.
+fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
+    let class = match event.kind {
+        EventKind::InternalNote => "internal",
+        EventKind::ReporterReply | EventKind::Created => "reporter",
+        EventKind::IncidentUpdate => "update",
+        EventKind::Comment => "message",
+        _ => "event",
+    };
+    let label = match event.kind {
+        EventKind::Comment => "Reply to the reporter",
+        kind => kind.label(),
+    };
+    // What people wrote is shown as they wrote it; only the desk's own records are put
+    // in words.
+    let detail = if event.kind.is_message() {
+        event.detail
+    } else {
+        let words = labels::in_words(&event.detail, |key| name_of(desk, key));
+        readable_instants(&words, ctx)
+    };
+    let actor = match event.actor.as_str() {
+        "reporter" => "The reporter".to_string(),
+        "desk" => "The desk".to_string(),
+        other => other.to_string(),
+    };
+    Entry {
+        label,
+        class,
+        actor,
+        detail,
+        at: event.created_at,
+    }
+}
+
+/// Where a reply may take the status from `current`, as the reply button says it.
+fn reply_moves(current: Status) -> Vec<(&'static str, String)> {
+    Status::ALL
+        .into_iter()
+        .filter(|s| *s != current && current.can_move_to(*s).is_ok())
+        .map(|s| {
+            let words = match s {
+                Status::Resolved => "Reply and resolve".to_string(),
+                Status::Closed => "Reply and close".to_string(),
+                other => format!("Reply and mark {}", other.label().to_lowercase()),
+            };
+            (s.as_str(), words)
+        })
+        .collect()
+}
+
+pub async fn render(
+    ctx: &PageContext,
+    desk: web::Data<Desk>,
+    id: i64,
+    status: StatusCode,
+    extras: Extras,
+) -> Result<HttpResponse, PageError> {
+    let now = ctx.now;
+    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents) = desk
+        .db(move |conn, desk| {
+            let ticket = Ticket::find(conn, id)?;
+            let runs = TicketRun::for_ticket(conn, id)?;
+            let events = Event::for_ticket(conn, id, false)?;
+            let children = if ticket.is_incident {
+                Ticket::children(conn, id)?
+            } else {
+                Vec::new()
+            };
+            let assignee = match ticket.assignee_id {
+                Some(a) => User::find(conn, a)?.map(|u| u.name.unwrap_or(u.email)),
+                None => None,
+            };
+            let runbook = crate::runbooks::for_ticket(conn, &ticket)?;
+            let people = people::assignable(conn, desk, Some(ticket.team.as_str()))?;
+            let duplicates = suggestions::duplicates(conn, &ticket, now)?;
+            let incidents = suggestions::incidents(conn, &ticket)?;
+            Ok((
+                ticket, runs, events, children, assignee, runbook, people, duplicates, incidents,
+            ))
+        })
+        .await?;
+    let state = SlaState::of(ticket.status, ticket.sla_due_at, ticket.sla_warn_at, now);
+    let category_set_by = ticket
+        .reclassified
+        .then(|| {
+            events
+                .iter()
+                .rev()
+                .find(|e| e.kind == EventKind::Reclassified)
+                .map(|e| e.actor.clone())
+        })
+        .flatten();
+    let (mut messages, mut history) = (Vec::new(), Vec::new());
+    for event in events.into_iter().filter(|e| e.kind != EventKind::Created) {
+        let into = if event.kind.is_message() {
+            &mut messages
+        } else {
+            &mut history
+        };
+        into.push(entry(&desk, ctx, event));
+    }
+    let in_words =
+        |text: &str| labels::in_words(text, |key| desk.model.team(key).map(|t| t.name.clone()));
+    let page = TicketPage {
+        layout: Layout::new(
+            format!("{} — {}", ticket.number(), ticket.status.label()),
+            ctx,
+        ),
+        number: ticket.number().to_string(),
+        summary: suggestions::summary_of(&ticket),
+        status_label: ticket.status.label(),
+        category_label: ticket.category.label(),
+        category_set_by,
+        confidence: crate::domain::humanize::percent(ticket.confidence * 100.0),
+        reasons: ticket
+            .classification_reasons()
+            .iter()
+            .map(|r| in_words(r))
+            .collect(),
+        severity_reasons: ticket
+            .severity_reasons()
+            .iter()
+            .map(|r| in_words(r))
+            .collect(),
+        routing_reason: in_words(&ticket.routing_reason),
+        team_name: desk
+            .model
+            .team(&ticket.team)
+            .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
+        assignee,
+        sla_state: state,
+        runs: runs
+            .into_iter()
+            .map(|run| LinkedRun {
+                reason: in_words(&run.reason),
+                ..run
+            })
+            .collect(),
+        messages,
+        history,
+        children: children
+            .into_iter()
+            .map(|c| Child {
+                number: c.number().to_string(),
+                status: c.status.label(),
+                reporter: c.reporter_name.unwrap_or(c.reporter_email),
+            })
+            .collect(),
+        teams: desk
+            .model
+            .teams
+            .iter()
+            .map(|t| (t.key.clone(), t.name.clone()))
+            .collect(),
+        people,
+        duplicates,
+        incidents,
+        reply_moves: reply_moves(ticket.status),
+        conflict: extras
+            .conflict
+            .map(|missed| missed.into_iter().map(|e| entry(&desk, ctx, e)).collect()),
+        errors: extras
+            .errors
+            .into_iter()
+            .map(|(field, message)| (field, in_words(&message)))
+            .collect(),
+        draft: extras.draft,
+        runbook,
+        ticket,
+    };
+    html(status, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_offers_the_moves_the_status_rules_allow_in_words() {
+        let moves = reply_moves(Status::InProgress);
+        let words: Vec<&str> = moves.iter().map(|(_, w)| w.as_str()).collect();
+        assert!(words.contains(&"Reply and mark waiting on reporter"));
+        assert!(words.contains(&"Reply and resolve"));
+        assert!(
+            !moves
+                .iter()
+                .any(|(v, _)| *v == "new" || *v == "in_progress")
+        );
+        let reopen = reply_moves(Status::Resolved);
+        assert!(!reopen.iter().any(|(v, _)| *v == "in_progress"));
+    }
+
+    #[test]
+    fn instants_in_records_read_in_the_readers_zone() {
+        let ctx = PageContext {
+            viewer: Default::default(),
+            csrf: String::new(),
+            zone: chrono_tz::Europe::Berlin,
+            now: crate::clock::at("2026-12-08 12:00"),
+            flash: None,
+        };
+        let text = readable_instants("first response by 2026-12-08T09:28:00Z, then more", &ctx);
+        assert!(!text.contains("2026-12-08T"), "{text}");
+        assert!(text.contains("10:28"), "Berlin is an hour ahead: {text}");
+        assert!(text.ends_with(", then more"), "{text}");
+        assert_eq!(readable_instants("run 42 of 2026", &ctx), "run 42 of 2026");
+    }
+}
