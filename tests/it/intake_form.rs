@@ -90,7 +90,7 @@ async fn rejected_form_keeps_what_was_typed(backend: Backend) {
                 ("reporter_email", "not-an-email"),
                 ("kind", "stale_profile"),
                 ("warehouse_type", "oracle"),
-                ("table", "orders"),
+                ("table", "sales..orders"),
                 ("column", "order_total"),
                 ("description", "Numbers look old since Tuesday"),
             ],
@@ -103,7 +103,7 @@ async fn rejected_form_keeps_what_was_typed(backend: Backend) {
         "not-an-email",
         "order_total",
         "Numbers look old since Tuesday",
-        "value=\"orders\"",
+        "value=\"sales..orders\"",
     ] {
         assert!(html.contains(kept), "form should keep {kept}");
     }

@@ -46,6 +46,7 @@ mod sign_in_throttle;
 mod slow_smtp;
 mod smtp;
 mod sweep_sigkill;
+mod table_names;
 mod telemetry_page;
 mod triage;
 mod venv;
