@@ -143,6 +143,9 @@ route_table! {
     POST "/report" => pages::report::submit, Access::Public;
     POST "/known-issues/{number}/join" => pages::report::join_known_issue, Access::Public;
     GET "/t/{token}" => pages::tracking::show, Access::Public;
+    // The reply form posts to the page's own address: a reply shown again with its
+    // message stays at an address that opens the page.
+    POST "/t/{token}" => pages::tracking::reply, Access::Public;
 
     POST "/t/{token}/reply" => pages::tracking::reply, Access::Public;
 

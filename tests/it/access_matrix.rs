@@ -35,6 +35,7 @@ fn expected(method: &str, path: &str) -> Expect {
         ("POST", "/report" | "/login" | "/t/{token}/reply" | "/known-issues/{number}/join") => {
             Anyone
         }
+        ("POST", "/t/{token}") => Anyone,
         ("GET" | "POST", "/ack/{token}") => Anyone,
         (_, p) if p.starts_with("/escalations") => AtLeast(Role::Owner),
         (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),

@@ -48,5 +48,6 @@ mod smtp;
 mod sweep_sigkill;
 mod table_names;
 mod telemetry_page;
+mod tracking;
 mod triage;
 mod venv;

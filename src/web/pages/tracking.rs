@@ -172,7 +172,10 @@ pub async fn reply(
         .db(move |conn, desk| ticket_actions::reporter_reply(conn, desk, &sent_token, &sent_body))
         .await;
     match sent {
-        Ok(_) => Ok(super::see_other(&back)),
+        Ok(_) => Ok(crate::web::flash::see_other_with(
+            &back,
+            "Your reply is sent: the team sees it with your report.",
+        )),
         Err(AppError::Invalid(errors)) => {
             let error = errors.into_values().next();
             let reply = ReplyBox { body, error };
