@@ -1,8 +1,6 @@
 //! Incidents: a parent ticket gathering reports of one problem, whose public updates reach
 //! every affected reporter once.
 
-use std::collections::BTreeSet;
-
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::event::EventKind;
@@ -163,7 +161,6 @@ fn update_in(
         ));
     }
     let children = Ticket::children(conn, incident.id)?;
-    let mut told = BTreeSet::new();
     let incident = touch(
         conn,
         &incident,
@@ -172,38 +169,37 @@ fn update_in(
         TicketChangeset::default(),
         now,
     )?;
-    for ticket in std::iter::once(incident).chain(children) {
-        let ticket = if ticket.is_incident {
-            ticket
-        } else {
-            touch(
-                conn,
-                &ticket,
-                who,
-                &[(EventKind::IncidentUpdate, body.to_string(), true)],
-                TicketChangeset::default(),
-                now,
-            )?
-        };
-        // One email per reporter, threaded on the first of their tickets.
-        if told.insert(ticket.reporter_email.clone()) {
-            let rendered = email::ticket_message(
-                &desk.mail,
-                &ticket,
-                "Update on the problem you reported",
-                body,
-            )?;
-            let message = Message {
-                template: "incident_update",
-                recipient: &ticket.reporter_email,
-                rendered,
-                first_in_thread: false,
-                dedupe_key: None,
-            };
-            ticket_changes::queue(conn, &desk.mail, &ticket, message, now)?;
-        }
+    let mut updated = vec![incident];
+    for child in children {
+        updated.push(touch(
+            conn,
+            &child,
+            who,
+            &[(EventKind::IncidentUpdate, body.to_string(), true)],
+            TicketChangeset::default(),
+            now,
+        )?);
     }
-    Ok(told.len())
+    // One email per reporter (not per ticket), the reporters of merged tickets included,
+    // threaded on the first of their tickets.
+    let audience = ticket_changes::reporters(conn, updated)?;
+    for ticket in &audience {
+        let rendered = email::ticket_message(
+            &desk.mail,
+            ticket,
+            "Update on the problem you reported",
+            body,
+        )?;
+        let message = Message {
+            template: "incident_update",
+            recipient: &ticket.reporter_email,
+            rendered,
+            first_in_thread: false,
+            dedupe_key: None,
+        };
+        ticket_changes::queue(conn, &desk.mail, ticket, message, now)?;
+    }
+    Ok(audience.len())
 }
 
 /// An incident just resolved or closed (by an agent, or by its rule after the

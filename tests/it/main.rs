@@ -34,6 +34,7 @@ mod queue;
 mod rate_limits;
 mod reader;
 mod redirects;
+mod reporter_mail;
 mod responses;
 mod retention;
 mod rollups;
