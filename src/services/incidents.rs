@@ -1,6 +1,7 @@
 //! Incidents: a parent ticket gathering reports of one problem, whose public updates reach
 //! every affected reporter once.
 
+use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::event::EventKind;
@@ -121,15 +122,35 @@ fn attach_in(
     Ok(child)
 }
 
+/// An identical update to one incident within this long is taken as the same update: a
+/// refreshed form or a retried request does not tell every reporter twice.
+pub const REPEAT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// A public update on an incident, as it was posted.
+#[derive(Debug, Clone)]
+pub struct PostedUpdate {
+    pub incident: TicketNumber,
+    /// The update's entry on the incident's timeline.
+    pub id: i64,
+    pub message: String,
+    pub posted_at: chrono::NaiveDateTime,
+    pub posted_by: String,
+    /// Reporters this call emailed (none when it repeated an update already sent).
+    pub reporters: usize,
+    /// The same update was already sent within `REPEAT_WINDOW`; nothing was done now.
+    pub repeated: bool,
+}
+
 /// A public update on an incident: on every child's timeline, and one email per reporter
-/// (not per ticket). Returns how many emails were queued.
+/// (not per ticket). The same text again within `REPEAT_WINDOW` returns the update
+/// already sent and does nothing more.
 pub fn update(
     conn: &mut DbConnection,
     desk: &Desk,
     who: &Who,
     incident_id: i64,
     body: &str,
-) -> Result<usize, AppError> {
+) -> Result<PostedUpdate, AppError> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 10_000 {
         return Err(AppError::invalid(
@@ -140,8 +161,92 @@ pub fn update(
     text::check_characters(body, Lines::Many).map_err(|e| AppError::invalid("body", e))?;
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
-        update_in(conn, desk, who, incident_id, body, now)
+        // Hold the incident's row first, so two identical updates sent at once queue here
+        // and the second finds the first.
+        lock_ticket(conn, incident_id)?;
+        let incident = Ticket::find(conn, incident_id)?;
+        if !incident.is_incident {
+            return Err(AppError::invalid(
+                "incident",
+                format!("{} is not an incident.", incident.number()),
+            ));
+        }
+        if let Some(sent) = latest_update(conn, incident.id, Some(body), now - REPEAT_WINDOW)? {
+            return Ok(posted(&incident, sent, 0, true));
+        }
+        let reporters = update_in(conn, desk, who, incident_id, body, now)?;
+        let sent = latest_update(conn, incident.id, Some(body), now)?.ok_or_else(|| {
+            AppError::internal_msg("the update just written is not on the timeline".into())
+        })?;
+        Ok(posted(&incident, sent, reporters, false))
     })
+}
+
+impl PostedUpdate {
+    /// What the agent who posted it reads next: "Update sent to 3 reporters", or that it
+    /// had been sent already.
+    pub fn confirmation(&self, now: chrono::NaiveDateTime) -> String {
+        if self.repeated {
+            format!(
+                "This update to {} was already sent {}; nobody was emailed again.",
+                self.incident,
+                crate::domain::humanize::relative(self.posted_at, now)
+            )
+        } else {
+            let plural = if self.reporters == 1 { "" } else { "s" };
+            format!(
+                "Update to {} sent to {} reporter{plural}.",
+                self.incident,
+                crate::domain::humanize::number(self.reporters as i64)
+            )
+        }
+    }
+}
+
+fn posted(incident: &Ticket, event: Event, reporters: usize, repeated: bool) -> PostedUpdate {
+    PostedUpdate {
+        incident: incident.number(),
+        id: event.id,
+        message: event.detail,
+        posted_at: event.created_at,
+        posted_by: event.actor,
+        reporters,
+        repeated,
+    }
+}
+
+/// Take the ticket's row lock for the rest of the transaction (PostgreSQL; a SQLite write
+/// transaction holds the whole database already).
+fn lock_ticket(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    use crate::db::schema::tickets;
+    use diesel::prelude::*;
+    diesel::update(tickets::table.find(id))
+        .set(tickets::version.eq(tickets::version))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The incident's newest public update (with this text, when given) posted at `since`
+/// or later.
+fn latest_update(
+    conn: &mut DbConnection,
+    incident_id: i64,
+    text: Option<&str>,
+    since: chrono::NaiveDateTime,
+) -> Result<Option<Event>, AppError> {
+    use crate::db::schema::ticket_events;
+    use diesel::prelude::*;
+    let mut query = ticket_events::table
+        .filter(ticket_events::ticket_id.eq(incident_id))
+        .filter(ticket_events::kind.eq(EventKind::IncidentUpdate))
+        .filter(ticket_events::created_at.ge(since))
+        .select(Event::as_select())
+        .order(ticket_events::id.desc())
+        .into_boxed();
+    if let Some(text) = text {
+        query = query.filter(ticket_events::detail.eq(text));
+    }
+    Ok(query.first(conn).optional()?)
 }
 
 /// `update` inside the caller's transaction (`body` checked).

@@ -206,5 +206,6 @@ route_table! {
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
     POST "/api/v1/lineage" => api::lineage::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/incidents" => api::incidents::list, Access::Scope(Scope::Read);
+    POST "/api/v1/incidents/{number}/updates" => api::incidents::post_update, Access::Scope(Scope::Write);
     GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;
 }

@@ -62,6 +62,7 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/api/v1/tickets/{number}/merge"
             | "/api/v1/tickets/{number}/ack",
         ) => Token(Scope::Write),
+        ("POST", "/api/v1/incidents/{number}/updates") => Token(Scope::Write),
         ("POST", "/api/v1/runs" | "/api/v1/lineage") => Token(Scope::Ingest),
         ("GET", "/metrics") => Token(Scope::Metrics),
         _ => panic!(

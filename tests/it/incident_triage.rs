@@ -123,8 +123,13 @@ async fn an_update_reaches_each_reporter_once(
             ],
         )
         .await;
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("sent to 3 reporter(s)"));
+    assert_eq!(page.status(), 303);
+    let location = page.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        app.page_as(agent, &location)
+            .await
+            .contains("sent to 3 reporters")
+    );
     assert_eq!(app.count("outbox"), before + 3, "lead, x once, y once");
     let child_page = app
         .client

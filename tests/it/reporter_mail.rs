@@ -9,7 +9,10 @@ use crate::on_both_backends;
 use crate::smtp::{Received, SmtpSink, free_port};
 use crate::triage::{api, report};
 
-on_both_backends!(merged_reporters_hear_every_later_update_and_the_resolution);
+on_both_backends!(
+    merged_reporters_hear_every_later_update_and_the_resolution,
+    an_incident_update_sent_twice_is_taken_once,
+);
 
 /// The app mailing through a real SMTP server on a free port (`None`: no server here).
 pub async fn app_with_smtp(backend: Backend) -> Option<(TestApp, SmtpSink)> {
@@ -147,4 +150,156 @@ async fn merged_reporters_hear_every_later_update_and_the_resolution(backend: Ba
     assert_eq!(to_ben.len(), 1, "{mail:#?}");
     assert!(to_ben[0].text().contains("resolved"));
     assert!(to_ben[0].text().contains(&kept_number));
+}
+
+/// An incident of `lead`'s report with `others` attached, declared by a new agent.
+async fn incident_with(app: &TestApp, lead: &str, others: &[&str]) -> (String, reqwest::Client) {
+    let file = |email: &str| report(email, "profiling_failure", "blocked", "no profile");
+    let incident = app.file_report(file(lead)).await;
+    let inc = incident["number"].as_str().unwrap().to_string();
+    let (agent, _) = app.signed_in(Role::Agent).await;
+    let declared = app
+        .post_form_as(
+            &agent,
+            &format!("/tickets/{inc}/incident"),
+            &[("action", "declare")],
+        )
+        .await;
+    assert_eq!(declared.status(), 303);
+    for email in others {
+        let child = app.file_report(file(email)).await;
+        let attach = [("action", "attach"), ("incident", inc.as_str())];
+        let path = format!("/tickets/{}/incident", child["number"].as_str().unwrap());
+        assert_eq!(app.post_form_as(&agent, &path, &attach).await.status(), 303);
+    }
+    (inc, agent)
+}
+
+/// The form answers with a redirect and a confirmation; the same update again (a
+/// refresh, a double click) within 10 minutes is taken once, on the form and the API.
+async fn an_incident_update_sent_twice_is_taken_once(backend: Backend) {
+    let Some((app, sink)) = app_with_smtp(backend).await else {
+        return;
+    };
+    let (inc, agent) = incident_with(
+        &app,
+        "lead@example.com",
+        &["x@example.com", "y@example.com"],
+    )
+    .await;
+    let mut seen = 0;
+    new_mail(&app, &sink, &mut seen).await;
+    let updates = "ticket_events WHERE kind = 'incident_update'";
+
+    let form = [
+        ("action", "update"),
+        ("body", "Warehouse resized; reruns started."),
+    ];
+    let path = format!("/tickets/{inc}/incident");
+    let first = app.post_form_as(&agent, &path, &form).await;
+    assert_eq!(first.status(), 303);
+    let location = first.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/tickets/{inc}"));
+    let page = app.page_as(&agent, &location).await;
+    assert!(
+        page.contains(&format!("Update to {inc} sent to 3 reporters.")),
+        "{page}"
+    );
+    let events = app.count(updates);
+    assert_eq!(events, 3, "on the incident and both reports");
+    assert_eq!(new_mail(&app, &sink, &mut seen).await.len(), 3);
+
+    let again = app.post_form_as(&agent, &path, &form).await;
+    assert_eq!(again.status(), 303);
+    let page = app.page_as(&agent, &location).await;
+    assert!(page.contains("was already sent"), "{page}");
+    assert_eq!(app.count(updates), events, "no second update");
+    assert!(
+        new_mail(&app, &sink, &mut seen).await.is_empty(),
+        "no second email"
+    );
+
+    // The API: 201 with the update, then 200 with the same one and no email.
+    let api_path = format!("/api/v1/incidents/{inc}/updates");
+    let message = json!({"message": "Reruns finished; profiles are fresh again."});
+    let (status, posted) = api(
+        &app,
+        &[Scope::Write],
+        reqwest::Method::POST,
+        &api_path,
+        Some(message.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["incident"], inc.as_str());
+    assert_eq!(
+        posted["message"],
+        "Reruns finished; profiles are fresh again."
+    );
+    assert_eq!(posted["reporters_emailed"], 3);
+    let mail = new_mail(&app, &sink, &mut seen).await;
+    assert_eq!(mail.len(), 3);
+    assert!(mail.iter().all(|m| m.text().contains("Reruns finished")));
+    let (status, repeated) = api(
+        &app,
+        &[Scope::Write],
+        reqwest::Method::POST,
+        &api_path,
+        Some(message),
+    )
+    .await;
+    assert_eq!(status, 200, "{repeated}");
+    assert_eq!(repeated["id"], posted["id"]);
+    assert_eq!(repeated["posted_at"], posted["posted_at"]);
+    assert_eq!(repeated["reporters_emailed"], 0);
+    assert!(
+        new_mail(&app, &sink, &mut seen).await.is_empty(),
+        "no second email"
+    );
+    assert_eq!(app.count(updates), events + 3);
+
+    // Ten minutes on, the same words are news again.
+    app.clock.advance(chrono::TimeDelta::minutes(11));
+    let again = app.post_form_as(&agent, &path, &form).await;
+    assert_eq!(again.status(), 303);
+    assert_eq!(new_mail(&app, &sink, &mut seen).await.len(), 3);
+
+    // Bad input answers the API's problem document.
+    for (body, field) in [
+        (json!({"message": "   "}), "body"),
+        (json!({"text": "hello"}), ""),
+    ] {
+        let response = app
+            .client
+            .post(app.url(&api_path))
+            .bearer_auth(app.token(&[Scope::Write]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{body}");
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        if !field.is_empty() {
+            assert!(problem["errors"][field].is_string(), "{problem}");
+        }
+    }
+    let plain = app
+        .file_report(report("z@example.com", "other", "minor", "hello"))
+        .await;
+    let (status, problem) = api(
+        &app,
+        &[Scope::Write],
+        reqwest::Method::POST,
+        &format!(
+            "/api/v1/incidents/{}/updates",
+            plain["number"].as_str().unwrap()
+        ),
+        Some(json!({"message": "hello"})),
+    )
+    .await;
+    assert_eq!(status, 422, "not an incident: {problem}");
 }

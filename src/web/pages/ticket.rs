@@ -420,26 +420,17 @@ pub async fn incident(
                 incidents::attach(conn, desk, &who, id, incident).map(|_| None)
             }
             "update" => incidents::update(conn, desk, &who, id, form.body.as_deref().unwrap_or(""))
-                .map(|n| Some(format!("Incident update sent to {n} reporter(s)."))),
+                .map(|posted| Some(posted.confirmation(desk.clock.now()))),
             other => Err(AppError::BadRequest(format!(
                 "unknown incident action '{other}'"
             ))),
         })
         .await;
     match result {
-        Ok(Some(notice)) => {
-            render(
-                &ctx,
-                desk,
-                id,
-                StatusCode::OK,
-                Extras {
-                    notice: Some(notice),
-                    ..Extras::default()
-                },
-            )
-            .await
-        }
+        Ok(Some(notice)) => Ok(crate::web::flash::see_other_with(
+            &format!("/tickets/{}", TicketNumber::of(id)),
+            notice,
+        )),
         Ok(None) => Ok(see_other(&format!("/tickets/{}", TicketNumber::of(id)))),
         Err(e) => after(&ctx, desk, id, Err(e)).await,
     }
