@@ -171,11 +171,12 @@ pub fn update(
                 format!("{} is not an incident.", incident.number()),
             ));
         }
-        if let Some(sent) = latest_update(conn, incident.id, Some(body), now - REPEAT_WINDOW)? {
+        if let Some(sent) = latest_update(conn, incident.id, Some(body), Some(now - REPEAT_WINDOW))?
+        {
             return Ok(posted(&incident, sent, 0, true));
         }
         let reporters = update_in(conn, desk, who, incident_id, body, now)?;
-        let sent = latest_update(conn, incident.id, Some(body), now)?.ok_or_else(|| {
+        let sent = latest_update(conn, incident.id, Some(body), Some(now))?.ok_or_else(|| {
             AppError::internal_msg("the update just written is not on the timeline".into())
         })?;
         Ok(posted(&incident, sent, reporters, false))
@@ -226,25 +227,27 @@ fn lock_ticket(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The incident's newest public update (with this text, when given) posted at `since`
-/// or later.
+/// The incident's newest public update (with this text, when given; posted at `since` or
+/// later, when given).
 fn latest_update(
     conn: &mut DbConnection,
     incident_id: i64,
     text: Option<&str>,
-    since: chrono::NaiveDateTime,
+    since: Option<chrono::NaiveDateTime>,
 ) -> Result<Option<Event>, AppError> {
     use crate::db::schema::ticket_events;
     use diesel::prelude::*;
     let mut query = ticket_events::table
         .filter(ticket_events::ticket_id.eq(incident_id))
         .filter(ticket_events::kind.eq(EventKind::IncidentUpdate))
-        .filter(ticket_events::created_at.ge(since))
         .select(Event::as_select())
         .order(ticket_events::id.desc())
         .into_boxed();
     if let Some(text) = text {
         query = query.filter(ticket_events::detail.eq(text));
+    }
+    if let Some(since) = since {
+        query = query.filter(ticket_events::created_at.ge(since));
     }
     Ok(query.first(conn).optional()?)
 }
@@ -439,13 +442,23 @@ pub struct KnownIssue {
     pub reports: usize,
     /// The owning team's display name.
     pub team: String,
+    /// The newest public update and when it was posted, if any was.
+    pub latest_update: Option<(String, chrono::NaiveDateTime)>,
 }
 
 /// Every open incident, as a known issue.
 pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIssue>, AppError> {
-    Ok(open_incidents(conn, desk.drill)?
+    let open = open_incidents(conn, desk.drill)?;
+    let mut latest = Vec::with_capacity(open.len());
+    for incident in &open {
+        latest.push(
+            latest_update(conn, incident.ticket.id, None, None)?.map(|e| (e.detail, e.created_at)),
+        );
+    }
+    Ok(open
         .into_iter()
-        .map(|open| {
+        .zip(latest)
+        .map(|(open, latest_update)| {
             let warehouse = open
                 .signal
                 .as_ref()
@@ -474,6 +487,7 @@ pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIss
                 headline,
                 since: open.opened_at,
                 reports: open.linked_tickets.len(),
+                latest_update,
                 team: desk
                     .model
                     .team(&open.ticket.team)

@@ -65,8 +65,11 @@ async fn form_submit_lands_on_tracking_page(backend: Backend) {
         html.contains("data-team=\"semantic-types\""),
         "owning team shown"
     );
-    assert!(html.contains("wrong-column-types"), "routing rule shown");
-    assert!(html.contains("First response due"));
+    assert!(
+        html.contains("We emailed this page&#39;s link to you"),
+        "the confirmation after the redirect"
+    );
+    assert!(html.contains("What happens next"));
     assert_eq!(app.count("tickets"), 1);
     assert_eq!(
         app.count("outbox WHERE template = 'confirmation'"),
