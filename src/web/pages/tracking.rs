@@ -32,6 +32,8 @@ struct TrackingPage {
     number: String,
     /// The report's first line, as its title.
     summary: String,
+    /// The status the reporter follows (a merged report: the surviving ticket's).
+    status: Status,
     status_label: &'static str,
     /// What happens next, in a sentence or two.
     next: String,
@@ -98,6 +100,10 @@ pub async fn show(
 /// What the page reads: the ticket, its conversation, its open known issue.
 struct Found {
     ticket: Ticket,
+    /// The status the reporter follows: their ticket's, or the one it was merged into.
+    status: Status,
+    /// The team that owns what the reporter follows (its key).
+    team: String,
     conversation: Vec<Entry>,
     incident: Option<KnownIssueView>,
 }
@@ -112,8 +118,11 @@ fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppE
         at: ticket.created_at,
     }];
     conversation.extend(own.iter().filter_map(|e| entry(e, None)));
+    let (mut status, mut team) = (ticket.status, ticket.team.clone());
     // A merged report follows the ticket it went to, from the merge on.
     if let Some(target) = ticket.merged_into {
+        let followed = Ticket::find(conn, target)?;
+        (status, team) = (followed.status, followed.team);
         let since = own
             .iter()
             .rev()
@@ -150,6 +159,8 @@ fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppE
     conversation.retain(|e| seen.insert((e.class, e.text.clone(), e.at)));
     Ok(Found {
         ticket,
+        status,
+        team,
         conversation,
         incident,
     })
@@ -198,23 +209,21 @@ fn status_news(detail: &str) -> Option<&'static str> {
     }
 }
 
-/// What happens next, for the reporter, as of the ticket's status.
-fn next_step(ticket: &Ticket, team: &str, incident: Option<&KnownIssueView>) -> String {
+/// What happens next, for the reporter, as of the ticket's status (for a merged report,
+/// the status of the ticket it follows).
+fn next_step(ticket: &Ticket, status: Status, team: &str, in_incident: bool) -> String {
     if let Some(target) = ticket.merged_into {
         return format!(
-            "Your report describes the same problem as {}, which {team} is working on. Its \
-             updates appear here and reach you by email; you hear when it is fixed.",
+            "Updates on {} appear here and reach you by email; you hear when it is fixed.",
             TicketNumber::of(target)
         );
     }
-    if let (Some(k), true) = (incident, Status::OPEN.contains(&ticket.status)) {
-        return format!(
-            "Your report is part of a known issue, {}, which {team} is working on. Updates \
-             appear here and reach you by email; you hear when it is fixed.",
-            k.headline
-        );
+    if in_incident && Status::OPEN.contains(&status) {
+        return "Updates on the known issue appear here and reach you by email; you hear when \
+                it is fixed."
+            .into();
     }
-    match ticket.status {
+    match status {
         Status::New | Status::Triaged => format!(
             "{team} will look at your report and answer here. You get an email when they do, \
              and when it is fixed."
@@ -260,7 +269,7 @@ async fn render(
     let ticket = found.ticket;
     let team_name = desk
         .model
-        .team(&ticket.team)
+        .team(&found.team)
         .map_or_else(|| "The support team".into(), |t| t.name.clone());
     let latest = found
         .conversation
@@ -270,13 +279,14 @@ async fn render(
         .cloned();
     let page = TrackingPage {
         layout: Layout::new(
-            format!("{} — {}", ticket.number(), ticket.status.reporter_label()),
+            format!("{} — {}", ticket.number(), found.status.reporter_label()),
             ctx,
         ),
         number: ticket.number().to_string(),
         summary: summary(&ticket.description),
-        status_label: ticket.status.reporter_label(),
-        next: next_step(&ticket, &team_name, found.incident.as_ref()),
+        status: found.status,
+        status_label: found.status.reporter_label(),
+        next: next_step(&ticket, found.status, &team_name, found.incident.is_some()),
         team_name,
         category_label: ticket.category.label(),
         warehouse_label: ticket.warehouse_type.map(|w| w.label()),
