@@ -12,6 +12,7 @@ use crate::triage::{api, report};
 on_both_backends!(
     merged_reporters_hear_every_later_update_and_the_resolution,
     an_incident_update_sent_twice_is_taken_once,
+    reporter_emails_read_for_people,
 );
 
 /// The app mailing through a real SMTP server on a free port (`None`: no server here).
@@ -302,4 +303,141 @@ async fn an_incident_update_sent_twice_is_taken_once(backend: Backend) {
     )
     .await;
     assert_eq!(status, 422, "not an incident: {problem}");
+}
+
+/// The text/plain part of a message (quoted-printable soft breaks undone).
+pub fn text_part(message: &Received) -> String {
+    let raw = message.text();
+    let start = raw
+        .find("Content-Type: text/plain")
+        .unwrap_or_else(|| panic!("no text part in {raw}"));
+    let part = &raw[start..];
+    let body_at = part
+        .find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| part.find("\n\n").map(|i| i + 2))
+        .unwrap();
+    let body = &part[body_at..];
+    let end = body
+        .find("\r\n--")
+        .or_else(|| body.find("\n--"))
+        .unwrap_or(body.len());
+    body[..end].to_string()
+}
+
+/// Every kind of email a reporter gets, read from the SMTP server: the text part says
+/// what happened in words for people (no ISO timestamp, no slug, team key or event kind),
+/// carries the tracking link, names the team by its name, and never promises that a
+/// reply by email reaches the team.
+async fn reporter_emails_read_for_people(backend: Backend) {
+    let Some((app, sink)) = app_with_smtp(backend).await else {
+        return;
+    };
+    let mut seen = 0;
+    let (inc, agent) = incident_with(&app, "lead@example.com", &["x@example.com"]).await;
+    let ticket = app
+        .file_report(
+            json!({"reporter_email": "ana@example.com", "kind": "wrong_column_type",
+            "warehouse_type": "bigquery", "table": "proj.core.users", "column": "zip",
+            "detected_type": "integer", "expected_type": "postal_code", "impact": "degraded",
+            "description": "zip is detected as integer but it is a postal code"}),
+        )
+        .await;
+    let number = ticket["number"].as_str().unwrap().to_string();
+    let duplicate = app
+        .file_report(report(
+            "ben@example.com",
+            "wrong_column_type",
+            "minor",
+            "zip looks like a number",
+        ))
+        .await;
+    let path = |n: &str| format!("/api/v1/tickets/{n}");
+    let write = [Scope::Write];
+    let (status, _) = api(
+        &app,
+        &write,
+        reqwest::Method::POST,
+        &format!("{}/comments", path(&number)),
+        Some(json!({"body": "Which dashboard shows it?", "public": true})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = api(
+        &app,
+        &write,
+        reqwest::Method::POST,
+        &format!("{}/merge", path(duplicate["number"].as_str().unwrap())),
+        Some(json!({"into": number})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for next in ["waiting_on_reporter", "in_progress", "resolved"] {
+        let current: Value = app.api_json(&path(&number)).await;
+        let (status, body) = api(
+            &app,
+            &write,
+            reqwest::Method::PATCH,
+            &path(&number),
+            Some(json!({"status": next, "version": current["version"]})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let update = [
+        ("action", "update"),
+        ("body", "A fix for zip codes ships tonight."),
+    ];
+    let response = app
+        .post_form_as(&agent, &format!("/tickets/{inc}/incident"), &update)
+        .await;
+    assert_eq!(response.status(), 303);
+
+    let mail = new_mail(&app, &sink, &mut seen).await;
+    let reporters = [
+        "lead@example.com",
+        "x@example.com",
+        "ana@example.com",
+        "ben@example.com",
+    ];
+    let to_reporters: Vec<&Received> = mail
+        .iter()
+        .filter(|m| reporters.contains(&m.header("To").unwrap_or_default().as_str()))
+        .collect();
+    // Confirmations (4), the reply, the merge, three status changes, the resolution to Ben,
+    // the update to the lead and x.
+    assert!(to_reporters.len() >= 11, "{}", to_reporters.len());
+    for message in &to_reporters {
+        let subject = message.header("Subject").unwrap_or_default();
+        let text = text_part(message);
+        crate::reader::assert_reads_for_people(&format!("the email '{subject}'"), &text);
+        assert!(
+            text.contains("/t/"),
+            "the tracking link in '{subject}':\n{text}"
+        );
+        assert!(
+            !text
+                .to_lowercase()
+                .replace("do not reach the team", "")
+                .contains("reach the team")
+                && !text.to_lowercase().contains("reply to this email"),
+            "'{subject}' promises email replies:\n{text}"
+        );
+    }
+    let confirmation = to_reporters
+        .iter()
+        .find(|m| {
+            m.header("To").as_deref() == Some("ana@example.com")
+                && m.header("Subject")
+                    .unwrap_or_default()
+                    .contains("Report received")
+        })
+        .expect("Ana's confirmation");
+    let text = text_part(confirmation);
+    assert!(
+        text.contains("Semantic Types"),
+        "the team by its name:\n{text}"
+    );
+    assert!(text.contains("proj.core.users"), "{text}");
+    assert!(text.contains("Received: "), "{text}");
 }
