@@ -177,6 +177,8 @@ route_table! {
     GET "/account/password" => pages::account::show_password, Access::SignedIn;
     POST "/account/password" => pages::account::change_password, Access::SignedIn;
     GET "/my/reports" => pages::account::my_reports, Access::SignedIn;
+    GET "/account/settings" => pages::account::show_settings, Access::SignedIn;
+    POST "/account/settings" => pages::account::save_settings, Access::SignedIn;
 
     GET "/admin" => pages::admin::index, Access::Role(Role::Admin);
     GET "/admin/users" => pages::admin::users::list, Access::Role(Role::Admin);

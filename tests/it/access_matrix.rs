@@ -45,6 +45,7 @@ fn expected(method: &str, path: &str) -> Expect {
         ("POST", "/logout") | ("GET" | "POST", "/account/password") | ("GET", "/my/reports") => {
             SignedIn
         }
+        ("GET" | "POST", "/account/settings") => SignedIn,
         (_, p) if p.starts_with("/admin") => AtLeast(Role::Admin),
         ("POST", "/api/v1/reports") | ("GET", "/api/v1/openapi.json") => Anyone,
         (

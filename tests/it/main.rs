@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access_matrix;
+mod account_settings;
 mod accounts;
 mod api_tokens;
 mod browser;
