@@ -7,7 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html, see_other};
-use crate::clock::rfc3339;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::domain::report::FieldErrors;
@@ -41,9 +40,10 @@ pub struct PasswordForm {
 struct MyTicket {
     number: String,
     token: String,
-    status: String,
-    category: String,
-    created_at: String,
+    summary: String,
+    status: &'static str,
+    category: &'static str,
+    created_at: chrono::NaiveDateTime,
 }
 
 #[derive(Template)]
@@ -143,10 +143,18 @@ pub async fn my_reports(
         .into_iter()
         .map(|t| MyTicket {
             number: t.number().to_string(),
+            summary: t
+                .description
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .chars()
+                .take(100)
+                .collect(),
             token: t.tracking_token,
-            status: t.status.to_string(),
-            category: t.category.to_string(),
-            created_at: rfc3339(t.created_at),
+            status: t.status.reporter_label(),
+            category: t.category.label(),
+            created_at: t.created_at,
         })
         .collect();
     html(
