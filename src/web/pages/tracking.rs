@@ -69,7 +69,7 @@ struct Entry {
 }
 
 impl Entry {
-    fn from_desk(&self) -> bool {
+    fn is_from_desk(&self) -> bool {
         self.class != "you"
     }
 }
@@ -275,7 +275,7 @@ async fn render(
         .conversation
         .iter()
         .rev()
-        .find(|e| e.from_desk())
+        .find(|e| e.is_from_desk())
         .cloned();
     let page = TrackingPage {
         layout: Layout::new(
