@@ -195,6 +195,6 @@ mod tests {
                 assert!(operation.responses.responses.contains_key("503"));
             }
         }
-        assert_eq!(operations, 12);
+        assert_eq!(operations, 13);
     }
 }
