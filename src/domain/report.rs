@@ -290,7 +290,7 @@ mod tests {
             reporter_email: Some("nope".into()),
             kind: Some("weird".into()),
             warehouse_type: Some("oracle".into()),
-            table: Some("orders".into()),
+            table: Some("a.b.c.d".into()),
             impact: Some("huge".into()),
             description: Some("x".repeat(MAX_DESCRIPTION_CHARS + 1)),
             run_id: Some("run id with spaces".into()),

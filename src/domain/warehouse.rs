@@ -46,6 +46,54 @@ impl WarehouseType {
         }
     }
 
+    /// How many parts a table name has here, and what they are called.
+    pub fn table_parts(self) -> (std::ops::RangeInclusive<usize>, &'static str) {
+        match self {
+            // A BigQuery table always names its dataset; the project may be implied.
+            WarehouseType::Bigquery => (2..=3, "project.dataset.table"),
+            WarehouseType::Databricks | WarehouseType::Duckdb => (1..=3, "catalog.schema.table"),
+            WarehouseType::Snowflake | WarehouseType::Redshift | WarehouseType::Postgres => {
+                (1..=3, "database.schema.table")
+            }
+        }
+    }
+
+    /// How the warehouse reads the case of an unquoted name part: Snowflake folds it to
+    /// upper case, PostgreSQL, Redshift, DuckDB and Databricks to lower case; BigQuery
+    /// dataset and table names are case-sensitive.
+    pub fn unquoted_case(self) -> Case {
+        match self {
+            WarehouseType::Snowflake => Case::Upper,
+            WarehouseType::Bigquery => Case::AsWritten,
+            WarehouseType::Postgres
+            | WarehouseType::Redshift
+            | WarehouseType::Duckdb
+            | WarehouseType::Databricks => Case::Lower,
+        }
+    }
+
+    /// How it reads a quoted part: Snowflake, PostgreSQL and BigQuery keep it exactly;
+    /// DuckDB, Databricks and Redshift (unless `enable_case_sensitive_identifier` is on)
+    /// compare names without case even when quoted, and store them in lower case.
+    pub fn quoted_case(self) -> Case {
+        match self {
+            WarehouseType::Snowflake | WarehouseType::Postgres | WarehouseType::Bigquery => {
+                Case::AsWritten
+            }
+            WarehouseType::Redshift | WarehouseType::Duckdb | WarehouseType::Databricks => {
+                Case::Lower
+            }
+        }
+    }
+
+    /// The character that quotes a name part in the warehouse's SQL.
+    pub fn quote(self) -> char {
+        match self {
+            WarehouseType::Bigquery | WarehouseType::Databricks => '`',
+            _ => '"',
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, String> {
         WarehouseType::ALL
             .into_iter()
@@ -56,6 +104,24 @@ impl WarehouseType {
                     WarehouseType::ALL.map(|w| w.as_str()).join(", ")
                 )
             })
+    }
+}
+
+/// How a name part's letter case is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    Upper,
+    Lower,
+    AsWritten,
+}
+
+impl Case {
+    pub fn apply(self, part: &str) -> String {
+        match self {
+            Case::Upper => part.to_uppercase(),
+            Case::Lower => part.to_lowercase(),
+            Case::AsWritten => part.to_string(),
+        }
     }
 }
 

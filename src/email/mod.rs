@@ -60,10 +60,12 @@ pub fn thread_root_id(mail: &MailContext, ticket: &Ticket) -> String {
 /// Fields of the confirmation email.
 struct Confirmation {
     number: String,
+    summary: String,
     category: String,
+    table: Option<String>,
     team: String,
+    received: String,
     tracking_url: String,
-    first_response_due: String,
     description_excerpt: String,
 }
 
@@ -85,14 +87,22 @@ struct ConfirmationHtml<'a> {
     e: &'a Confirmation,
 }
 
-pub fn confirmation(mail: &MailContext, ticket: &Ticket) -> Result<RenderedEmail, askama::Error> {
-    let category = ticket.category.label();
+/// The reporter's confirmation: the report's number and first line, who owns it (the
+/// team's display name), when it was received (read in `zone`), and the tracking link.
+pub fn confirmation(
+    mail: &MailContext,
+    ticket: &Ticket,
+    team_name: Option<&str>,
+    zone: chrono_tz::Tz,
+) -> Result<RenderedEmail, askama::Error> {
     let e = Confirmation {
         number: ticket.number().to_string(),
-        category: category.to_string(),
-        team: ticket.team.clone(),
+        summary: first_line(&ticket.description, 100),
+        category: ticket.category.label().to_string(),
+        table: ticket.table_name.clone(),
+        team: team_name.unwrap_or("the support team").to_string(),
+        received: readable_time(ticket.created_at, zone),
         tracking_url: mail.tracking_url(&ticket.tracking_token),
-        first_response_due: rfc3339(ticket.first_response_due),
         description_excerpt: excerpt(&ticket.description, 400),
     };
     Ok(RenderedEmail {
@@ -100,6 +110,20 @@ pub fn confirmation(mail: &MailContext, ticket: &Ticket) -> Result<RenderedEmail
         text: ConfirmationText { e: &e }.render()?,
         html: ConfirmationHtml { e: &e }.render()?,
     })
+}
+
+/// An instant as an email states it, in `zone`: "Tue 8 Dec 2026, 09:28 CET".
+pub fn readable_time(at: chrono::NaiveDateTime, zone: chrono_tz::Tz) -> String {
+    use chrono::TimeZone;
+    zone.from_utc_datetime(&at)
+        .format("%a %-d %b %Y, %H:%M %Z")
+        .to_string()
+}
+
+/// The first non-blank line of `text`, cut to `max_chars`.
+fn first_line(text: &str, max_chars: usize) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    excerpt(line.trim(), max_chars)
 }
 
 fn excerpt(text: &str, max_chars: usize) -> String {
@@ -112,6 +136,7 @@ fn excerpt(text: &str, max_chars: usize) -> String {
 /// Fields of a message about a ticket: a reply, a merge, an incident update, a resolution.
 struct TicketMessage {
     number: String,
+    summary: String,
     headline: String,
     body: String,
     tracking_url: String,
@@ -144,6 +169,7 @@ pub fn ticket_message(
 ) -> Result<RenderedEmail, askama::Error> {
     let e = TicketMessage {
         number: ticket.number().to_string(),
+        summary: first_line(&ticket.description, 100),
         headline: headline.to_string(),
         body: body.to_string(),
         tracking_url: mail.tracking_url(&ticket.tracking_token),

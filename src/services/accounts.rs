@@ -210,6 +210,22 @@ fn record_failure(
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| secret::hash_password(&secret::random_hex(16)).unwrap_or_default());
 
+/// Set the zone a person reads times in (`None`: their browser's), one transaction.
+pub fn set_time_zone(
+    conn: &mut DbConnection,
+    user_id: i64,
+    zone: Option<chrono_tz::Tz>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    crate::db::write_transaction(conn, |conn| {
+        let changed = User::set_time_zone(conn, user_id, zone.map(|z| z.name()), now)?;
+        if changed == 0 {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
+    })
+}
+
 /// Change a password after checking the current one; every other session of the user ends.
 pub fn change_password(
     conn: &mut DbConnection,

@@ -1,8 +1,7 @@
 //! Incidents: a parent ticket gathering reports of one problem, whose public updates reach
 //! every affected reporter once.
 
-use std::collections::BTreeSet;
-
+use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
 use crate::domain::event::EventKind;
@@ -123,15 +122,35 @@ fn attach_in(
     Ok(child)
 }
 
+/// An identical update to one incident within this long is taken as the same update: a
+/// refreshed form or a retried request does not tell every reporter twice.
+pub const REPEAT_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// A public update on an incident, as it was posted.
+#[derive(Debug, Clone)]
+pub struct PostedUpdate {
+    pub incident: TicketNumber,
+    /// The update's entry on the incident's timeline.
+    pub id: i64,
+    pub message: String,
+    pub posted_at: chrono::NaiveDateTime,
+    pub posted_by: String,
+    /// Reporters this call emailed (none when it repeated an update already sent).
+    pub reporters: usize,
+    /// The same update was already sent within `REPEAT_WINDOW`; nothing was done now.
+    pub repeated: bool,
+}
+
 /// A public update on an incident: on every child's timeline, and one email per reporter
-/// (not per ticket). Returns how many emails were queued.
+/// (not per ticket). The same text again within `REPEAT_WINDOW` returns the update
+/// already sent and does nothing more.
 pub fn update(
     conn: &mut DbConnection,
     desk: &Desk,
     who: &Who,
     incident_id: i64,
     body: &str,
-) -> Result<usize, AppError> {
+) -> Result<PostedUpdate, AppError> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 10_000 {
         return Err(AppError::invalid(
@@ -142,8 +161,95 @@ pub fn update(
     text::check_characters(body, Lines::Many).map_err(|e| AppError::invalid("body", e))?;
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
-        update_in(conn, desk, who, incident_id, body, now)
+        // Hold the incident's row first, so two identical updates sent at once queue here
+        // and the second finds the first.
+        lock_ticket(conn, incident_id)?;
+        let incident = Ticket::find(conn, incident_id)?;
+        if !incident.is_incident {
+            return Err(AppError::invalid(
+                "incident",
+                format!("{} is not an incident.", incident.number()),
+            ));
+        }
+        if let Some(sent) = latest_update(conn, incident.id, Some(body), Some(now - REPEAT_WINDOW))?
+        {
+            return Ok(posted(&incident, sent, 0, true));
+        }
+        let reporters = update_in(conn, desk, who, incident_id, body, now)?;
+        let sent = latest_update(conn, incident.id, Some(body), Some(now))?.ok_or_else(|| {
+            AppError::internal_msg("the update just written is not on the timeline".into())
+        })?;
+        Ok(posted(&incident, sent, reporters, false))
     })
+}
+
+impl PostedUpdate {
+    /// What the agent who posted it reads next: "Update sent to 3 reporters", or that it
+    /// had been sent already.
+    pub fn confirmation(&self, now: chrono::NaiveDateTime) -> String {
+        if self.repeated {
+            format!(
+                "This update to {} was already sent {}; nobody was emailed again.",
+                self.incident,
+                crate::domain::humanize::relative(self.posted_at, now)
+            )
+        } else {
+            let plural = if self.reporters == 1 { "" } else { "s" };
+            format!(
+                "Update to {} sent to {} reporter{plural}.",
+                self.incident,
+                crate::domain::humanize::number(self.reporters as i64)
+            )
+        }
+    }
+}
+
+fn posted(incident: &Ticket, event: Event, reporters: usize, repeated: bool) -> PostedUpdate {
+    PostedUpdate {
+        incident: incident.number(),
+        id: event.id,
+        message: event.detail,
+        posted_at: event.created_at,
+        posted_by: event.actor,
+        reporters,
+        repeated,
+    }
+}
+
+/// Take the ticket's row lock for the rest of the transaction (PostgreSQL; a SQLite write
+/// transaction holds the whole database already).
+fn lock_ticket(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    use crate::db::schema::tickets;
+    use diesel::prelude::*;
+    diesel::update(tickets::table.find(id))
+        .set(tickets::version.eq(tickets::version))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The incident's newest public update (with this text, when given; posted at `since` or
+/// later, when given).
+fn latest_update(
+    conn: &mut DbConnection,
+    incident_id: i64,
+    text: Option<&str>,
+    since: Option<chrono::NaiveDateTime>,
+) -> Result<Option<Event>, AppError> {
+    use crate::db::schema::ticket_events;
+    use diesel::prelude::*;
+    let mut query = ticket_events::table
+        .filter(ticket_events::ticket_id.eq(incident_id))
+        .filter(ticket_events::kind.eq(EventKind::IncidentUpdate))
+        .select(Event::as_select())
+        .order(ticket_events::id.desc())
+        .into_boxed();
+    if let Some(text) = text {
+        query = query.filter(ticket_events::detail.eq(text));
+    }
+    if let Some(since) = since {
+        query = query.filter(ticket_events::created_at.ge(since));
+    }
+    Ok(query.first(conn).optional()?)
 }
 
 /// `update` inside the caller's transaction (`body` checked).
@@ -163,7 +269,6 @@ fn update_in(
         ));
     }
     let children = Ticket::children(conn, incident.id)?;
-    let mut told = BTreeSet::new();
     let incident = touch(
         conn,
         &incident,
@@ -172,38 +277,37 @@ fn update_in(
         TicketChangeset::default(),
         now,
     )?;
-    for ticket in std::iter::once(incident).chain(children) {
-        let ticket = if ticket.is_incident {
-            ticket
-        } else {
-            touch(
-                conn,
-                &ticket,
-                who,
-                &[(EventKind::IncidentUpdate, body.to_string(), true)],
-                TicketChangeset::default(),
-                now,
-            )?
-        };
-        // One email per reporter, threaded on the first of their tickets.
-        if told.insert(ticket.reporter_email.clone()) {
-            let rendered = email::ticket_message(
-                &desk.mail,
-                &ticket,
-                "Update on the problem you reported",
-                body,
-            )?;
-            let message = Message {
-                template: "incident_update",
-                recipient: &ticket.reporter_email,
-                rendered,
-                first_in_thread: false,
-                dedupe_key: None,
-            };
-            ticket_changes::queue(conn, &desk.mail, &ticket, message, now)?;
-        }
+    let mut updated = vec![incident];
+    for child in children {
+        updated.push(touch(
+            conn,
+            &child,
+            who,
+            &[(EventKind::IncidentUpdate, body.to_string(), true)],
+            TicketChangeset::default(),
+            now,
+        )?);
     }
-    Ok(told.len())
+    // One email per reporter (not per ticket), the reporters of merged tickets included,
+    // threaded on the first of their tickets.
+    let audience = ticket_changes::reporters(conn, updated)?;
+    for ticket in &audience {
+        let rendered = email::ticket_message(
+            &desk.mail,
+            ticket,
+            "Update on the problem you reported",
+            body,
+        )?;
+        let message = Message {
+            template: "incident_update",
+            recipient: &ticket.reporter_email,
+            rendered,
+            first_in_thread: false,
+            dedupe_key: None,
+        };
+        ticket_changes::queue(conn, &desk.mail, ticket, message, now)?;
+    }
+    Ok(audience.len())
 }
 
 /// An incident just resolved or closed (by an agent, or by its rule after the
@@ -338,13 +442,23 @@ pub struct KnownIssue {
     pub reports: usize,
     /// The owning team's display name.
     pub team: String,
+    /// The newest public update and when it was posted, if any was.
+    pub latest_update: Option<(String, chrono::NaiveDateTime)>,
 }
 
 /// Every open incident, as a known issue.
 pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIssue>, AppError> {
-    Ok(open_incidents(conn, desk.drill)?
+    let open = open_incidents(conn, desk.drill)?;
+    let mut latest = Vec::with_capacity(open.len());
+    for incident in &open {
+        latest.push(
+            latest_update(conn, incident.ticket.id, None, None)?.map(|e| (e.detail, e.created_at)),
+        );
+    }
+    Ok(open
         .into_iter()
-        .map(|open| {
+        .zip(latest)
+        .map(|(open, latest_update)| {
             let warehouse = open
                 .signal
                 .as_ref()
@@ -373,6 +487,7 @@ pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIss
                 headline,
                 since: open.opened_at,
                 reports: open.linked_tickets.len(),
+                latest_update,
                 team: desk
                     .model
                     .team(&open.ticket.team)

@@ -87,6 +87,7 @@ pub fn submit(
         now,
         drill: desk.drill,
         mail: desk.mail.clone(),
+        zone: desk.model.time_zone,
     };
     // On SQLite this joins the writer's next batch (group commit): many reports share
     // one commit and the index pages it writes.
@@ -138,6 +139,8 @@ struct Pending {
     mail: MailContext,
     /// The owning team, whose queue hears of the ticket.
     team: Option<Team>,
+    /// The support model's zone, for the times in the reporter's confirmation.
+    zone: chrono_tz::Tz,
 }
 
 impl Pending {
@@ -158,7 +161,8 @@ impl Pending {
             self.drill,
         )?;
         record_timeline(conn, ticket.id, &self.decisions, self.now)?;
-        queue_confirmation(conn, &self.mail, &ticket, self.now)?;
+        let team_name = self.team.as_ref().map(|t| t.name.as_str());
+        queue_confirmation(conn, &self.mail, &ticket, team_name, self.zone, self.now)?;
         queue_team_notice(conn, &self.mail, self.team.as_ref(), &ticket, self.now)?;
         let linked_runs = self
             .decisions
@@ -344,9 +348,11 @@ fn queue_confirmation(
     conn: &mut DbConnection,
     mail: &MailContext,
     ticket: &Ticket,
+    team_name: Option<&str>,
+    zone: chrono_tz::Tz,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let rendered = email::confirmation(mail, ticket)?;
+    let rendered = email::confirmation(mail, ticket, team_name, zone)?;
     let message = Message {
         template: "confirmation",
         recipient: &ticket.reporter_email,

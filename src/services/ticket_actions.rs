@@ -102,15 +102,26 @@ pub fn reply(
         )?;
         if public {
             let (headline, text) = reply_email(body, moved);
-            let rendered = email::ticket_message(&desk.mail, &saved, headline, &text)?;
-            let message = Message {
-                template: "public_comment",
-                recipient: &saved.reporter_email,
-                rendered,
-                first_in_thread: false,
-                dedupe_key: None,
-            };
-            ticket_changes::queue(conn, &desk.mail, &saved, message, now)?;
+            // The reporters of tickets merged into this one follow it too.
+            for reporter in ticket_changes::reporters(conn, vec![saved.clone()])? {
+                let headline = if reporter.id == saved.id {
+                    headline.to_string()
+                } else {
+                    format!(
+                        "New reply on {}, which your report was merged into",
+                        saved.number()
+                    )
+                };
+                let rendered = email::ticket_message(&desk.mail, &reporter, &headline, &text)?;
+                let message = Message {
+                    template: "public_comment",
+                    recipient: &reporter.reporter_email,
+                    rendered,
+                    first_in_thread: false,
+                    dedupe_key: None,
+                };
+                ticket_changes::queue(conn, &desk.mail, &reporter, message, now)?;
+            }
         }
         Ok(saved)
     })

@@ -143,6 +143,9 @@ route_table! {
     POST "/report" => pages::report::submit, Access::Public;
     POST "/known-issues/{number}/join" => pages::report::join_known_issue, Access::Public;
     GET "/t/{token}" => pages::tracking::show, Access::Public;
+    // The reply form posts to the page's own address: a reply shown again with its
+    // message stays at an address that opens the page.
+    POST "/t/{token}" => pages::tracking::reply, Access::Public;
 
     POST "/t/{token}/reply" => pages::tracking::reply, Access::Public;
 
@@ -175,6 +178,8 @@ route_table! {
     GET "/account/password" => pages::account::show_password, Access::SignedIn;
     POST "/account/password" => pages::account::change_password, Access::SignedIn;
     GET "/my/reports" => pages::account::my_reports, Access::SignedIn;
+    GET "/account/settings" => pages::account::show_settings, Access::SignedIn;
+    POST "/account/settings" => pages::account::save_settings, Access::SignedIn;
 
     GET "/admin" => pages::admin::index, Access::Role(Role::Admin);
     GET "/admin/users" => pages::admin::users::list, Access::Role(Role::Admin);
@@ -208,5 +213,6 @@ route_table! {
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
     POST "/api/v1/lineage" => api::lineage::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/incidents" => api::incidents::list, Access::Scope(Scope::Read);
+    POST "/api/v1/incidents/{number}/updates" => api::incidents::post_update, Access::Scope(Scope::Write);
     GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;
 }

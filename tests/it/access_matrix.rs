@@ -35,6 +35,7 @@ fn expected(method: &str, path: &str) -> Expect {
         ("POST", "/report" | "/login" | "/t/{token}/reply" | "/known-issues/{number}/join") => {
             Anyone
         }
+        ("POST", "/t/{token}") => Anyone,
         ("GET" | "POST", "/ack/{token}") => Anyone,
         (_, p) if p.starts_with("/escalations") => AtLeast(Role::Owner),
         (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),
@@ -45,6 +46,7 @@ fn expected(method: &str, path: &str) -> Expect {
         ("POST", "/logout") | ("GET" | "POST", "/account/password") | ("GET", "/my/reports") => {
             SignedIn
         }
+        ("GET" | "POST", "/account/settings") => SignedIn,
         (_, p) if p.starts_with("/admin") => AtLeast(Role::Admin),
         ("POST", "/api/v1/reports") | ("GET", "/api/v1/openapi.json") => Anyone,
         (
@@ -62,6 +64,7 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/api/v1/tickets/{number}/merge"
             | "/api/v1/tickets/{number}/ack",
         ) => Token(Scope::Write),
+        ("POST", "/api/v1/incidents/{number}/updates") => Token(Scope::Write),
         ("POST", "/api/v1/runs" | "/api/v1/lineage") => Token(Scope::Ingest),
         ("GET", "/metrics") => Token(Scope::Metrics),
         _ => panic!(

@@ -119,7 +119,7 @@ async fn browser_files_a_report_and_reads_the_tracking_page(backend: Backend) {
     let (category, team, status) = result.expect("browser steps");
     assert_eq!(category.as_deref(), Some("profiling_failure"));
     assert_eq!(team, "Warehouse Connectors");
-    assert_eq!(status, "new");
+    assert_eq!(status, "Received");
     assert_eq!(app.count("tickets"), 1);
 }
 

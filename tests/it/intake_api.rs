@@ -170,7 +170,8 @@ async fn bad_fields_are_named_and_nothing_is_stored(backend: Backend) {
     let cases = [
         ("reporter_email", json!("ana@@example")),
         ("warehouse_type", json!("oracle")),
-        ("table", json!("just_a_table")),
+        ("table", json!("ANALYTICS..IMPRESSIONS")),
+        ("table", json!("\"ANALYTICS.EVENTS")),
         ("table", json!("a.b.c.d")),
         ("description", json!("z".repeat(20 * 1024))),
         ("kind", json!("bug")),

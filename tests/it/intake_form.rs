@@ -65,8 +65,11 @@ async fn form_submit_lands_on_tracking_page(backend: Backend) {
         html.contains("data-team=\"semantic-types\""),
         "owning team shown"
     );
-    assert!(html.contains("wrong-column-types"), "routing rule shown");
-    assert!(html.contains("First response due"));
+    assert!(
+        html.contains("We emailed this page&#39;s link to you"),
+        "the confirmation after the redirect"
+    );
+    assert!(html.contains("What happens next"));
     assert_eq!(app.count("tickets"), 1);
     assert_eq!(
         app.count("outbox WHERE template = 'confirmation'"),
@@ -90,7 +93,7 @@ async fn rejected_form_keeps_what_was_typed(backend: Backend) {
                 ("reporter_email", "not-an-email"),
                 ("kind", "stale_profile"),
                 ("warehouse_type", "oracle"),
-                ("table", "orders"),
+                ("table", "sales..orders"),
                 ("column", "order_total"),
                 ("description", "Numbers look old since Tuesday"),
             ],
@@ -103,7 +106,7 @@ async fn rejected_form_keeps_what_was_typed(backend: Backend) {
         "not-an-email",
         "order_total",
         "Numbers look old since Tuesday",
-        "value=\"orders\"",
+        "value=\"sales..orders\"",
     ] {
         assert!(html.contains(kept), "form should keep {kept}");
     }

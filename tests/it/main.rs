@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access_matrix;
+mod account_settings;
 mod accounts;
 mod admin_users;
 mod api_tokens;
@@ -41,6 +42,7 @@ mod queue_search;
 mod rate_limits;
 mod reader;
 mod redirects;
+mod reporter_mail;
 mod responses;
 mod retention;
 mod rollups;
@@ -53,7 +55,9 @@ mod sign_in_throttle;
 mod slow_smtp;
 mod smtp;
 mod sweep_sigkill;
+mod table_names;
 mod telemetry_page;
 mod ticket_page;
+mod tracking;
 mod triage;
 mod venv;

@@ -202,6 +202,15 @@ impl Ticket {
             .load(conn)
     }
 
+    /// Tickets merged into any of `ids`, oldest first.
+    pub fn merged_into_any(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Ticket>> {
+        tickets::table
+            .filter(tickets::merged_into.eq_any(ids))
+            .select(Ticket::as_select())
+            .order(tickets::id.asc())
+            .load(conn)
+    }
+
     /// Tickets whose category an agent corrected: the classifier's misses.
     pub fn reclassified_count(conn: &mut DbConnection) -> QueryResult<i64> {
         tickets::table

@@ -121,7 +121,7 @@ fn malformed_events_name_the_field() {
         (
             {
                 let mut e = event("START", "2026-11-20T10:00:00Z");
-                e["inputs"][0]["name"] = json!("ORDERS");
+                e["inputs"][0]["name"] = json!("PROD.SALES..ORDERS");
                 e
             },
             "inputs",

@@ -4,6 +4,7 @@
 //! service, and the use-cases (`triage`, `ticket_actions`, `incidents`, `intake`,
 //! `escalation`, the monitor and freshness) import it.
 
+mod audience;
 mod mail;
 mod plan;
 
@@ -22,6 +23,7 @@ use crate::domain::status::Status;
 use crate::error::AppError;
 use crate::state::Desk;
 
+pub use audience::reporters;
 pub use mail::{DEDUPE_WINDOW, Message, queue, queue_step_email};
 pub use plan::pause_or_resume;
 
@@ -163,9 +165,12 @@ fn notify_changes(
                 recipient: &after.reporter_email,
                 rendered,
                 first_in_thread: false,
-                dedupe_key,
+                dedupe_key: dedupe_key.clone(),
             };
             queue(conn, &desk.mail, after, message, now)?;
+            if after.status == Status::Resolved {
+                tell_merged_reporters_resolved(conn, desk, after, dedupe_key, now)?;
+            }
         }
     }
     if let Some(assignee) = after
@@ -186,6 +191,41 @@ fn notify_changes(
             dedupe_key: None,
         };
         queue(conn, &desk.mail, after, message, now)?;
+    }
+    Ok(())
+}
+
+/// The reporters of tickets merged into `resolved` hear that the problem they reported is
+/// resolved, each address once (its own reporter heard already).
+fn tell_merged_reporters_resolved(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    resolved: &Ticket,
+    dedupe_key: Option<String>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let audience = reporters(conn, vec![resolved.clone()])?;
+    for duplicate in audience.iter().filter(|t| t.id != resolved.id) {
+        let body = format!(
+            "The team has resolved {}, the problem your report {} was merged into. If you \
+             still see the problem, send a new report.",
+            resolved.number(),
+            duplicate.number()
+        );
+        let rendered = crate::email::ticket_message(
+            &desk.mail,
+            duplicate,
+            "The problem you reported is resolved",
+            &body,
+        )?;
+        let message = Message {
+            template: "resolved",
+            recipient: &duplicate.reporter_email,
+            rendered,
+            first_in_thread: false,
+            dedupe_key: dedupe_key.clone(),
+        };
+        queue(conn, &desk.mail, duplicate, message, now)?;
     }
     Ok(())
 }

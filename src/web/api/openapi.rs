@@ -16,7 +16,8 @@ use crate::web::routes::ROUTES;
         description = "Analyst reports, tickets and profiler run records."
     ),
     paths(reports::create, tickets::show, tickets::list, tickets::patch, tickets::comment, tickets::merge, tickets::events,
-        tickets::ack, runs::ingest, runs::show, lineage::ingest, incidents::list),
+        tickets::ack, runs::ingest, runs::show, lineage::ingest, incidents::list,
+        incidents::post_update),
     modifiers(&BearerAuth, &CommonAnswers),
     components(schemas(
         RawReport,
@@ -37,6 +38,8 @@ use crate::web::routes::ROUTES;
         lineage::LineageResult,
         incidents::IncidentJson,
         incidents::IncidentList,
+        incidents::UpdateBody,
+        incidents::IncidentUpdateJson,
         problem::Problem
     ))
 )]
@@ -192,6 +195,6 @@ mod tests {
                 assert!(operation.responses.responses.contains_key("503"));
             }
         }
-        assert_eq!(operations, 12);
+        assert_eq!(operations, 13);
     }
 }

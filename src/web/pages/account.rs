@@ -1,4 +1,4 @@
-//! A signed-in person's own pages: their reports and their password.
+//! A signed-in person's own pages: their reports, their password and their settings.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -7,7 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html, see_other};
-use crate::clock::rfc3339;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::domain::report::FieldErrors;
@@ -41,9 +40,10 @@ pub struct PasswordForm {
 struct MyTicket {
     number: String,
     token: String,
-    status: String,
-    category: String,
-    created_at: String,
+    summary: String,
+    status: &'static str,
+    category: &'static str,
+    created_at: chrono::NaiveDateTime,
 }
 
 #[derive(Template)]
@@ -143,10 +143,18 @@ pub async fn my_reports(
         .into_iter()
         .map(|t| MyTicket {
             number: t.number().to_string(),
+            summary: t
+                .description
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .chars()
+                .take(100)
+                .collect(),
             token: t.tracking_token,
-            status: t.status.to_string(),
-            category: t.category.to_string(),
-            created_at: rfc3339(t.created_at),
+            status: t.status.reporter_label(),
+            category: t.category.label(),
+            created_at: t.created_at,
         })
         .collect();
     html(
@@ -156,4 +164,86 @@ pub async fn my_reports(
             tickets,
         },
     )
+}
+
+#[derive(Template)]
+#[template(path = "account/settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    /// The zone chosen (an IANA name), or "" for the browser's.
+    chosen: String,
+    zones: Vec<&'static str>,
+    error: Option<String>,
+}
+
+/// The zones a person can pick: every IANA region/city name, and UTC.
+fn zone_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| z.name())
+        .filter(|n| {
+            n.contains('/')
+                && !n.starts_with("Etc/")
+                && !n.starts_with("SystemV/")
+                && !n.starts_with("US/")
+                && n.chars().next().is_some_and(char::is_uppercase)
+        })
+        .collect();
+    names.push("UTC");
+    names.sort_unstable();
+    names
+}
+
+fn settings_page(ctx: &PageContext, chosen: String, error: Option<String>) -> SettingsPage {
+    SettingsPage {
+        layout: Layout::new("Your settings", ctx),
+        chosen,
+        zones: zone_names(),
+        error,
+    }
+}
+
+pub async fn show_settings(ctx: PageContext) -> Result<HttpResponse, PageError> {
+    let chosen = signed_in(&ctx)?.time_zone.clone().unwrap_or_default();
+    html(StatusCode::OK, &settings_page(&ctx, chosen, None))
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// Save the reader's zone: a name from the list, or none (follow the browser).
+pub async fn save_settings(
+    ctx: PageContext,
+    desk: web::Data<Desk>,
+    form: crate::web::body::Form<SettingsForm>,
+) -> Result<HttpResponse, PageError> {
+    let me = signed_in(&ctx)?.id;
+    let name = form.into_inner().time_zone.trim().to_string();
+    let zone = if name.is_empty() {
+        None
+    } else {
+        match name.parse::<chrono_tz::Tz>() {
+            Ok(zone) => Some(zone),
+            Err(_) => {
+                let error = format!("'{name}' is not a time zone; pick one from the list.");
+                return html(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &settings_page(&ctx, name, Some(error)),
+                );
+            }
+        }
+    };
+    desk.db(move |conn, desk| accounts::set_time_zone(conn, me, zone, desk.clock.now()))
+        .await?;
+    let message = match zone {
+        Some(zone) => format!("Saved: times now show in {}.", zone.name()),
+        None => "Saved: times now follow your browser's time zone.".to_string(),
+    };
+    Ok(crate::web::flash::see_other_with(
+        "/account/settings",
+        message,
+    ))
 }

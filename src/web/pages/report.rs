@@ -49,25 +49,36 @@ struct ReportForm {
 pub struct KnownIssueView {
     pub number: String,
     pub headline: String,
-    pub since: String,
+    pub since: chrono::NaiveDateTime,
     pub reports: usize,
     pub team: String,
+    pub latest: Option<LatestUpdate>,
+}
+
+/// An incident's newest public update.
+pub struct LatestUpdate {
+    pub text: String,
+    pub at: chrono::NaiveDateTime,
+}
+
+impl From<crate::services::incidents::KnownIssue> for KnownIssueView {
+    fn from(k: crate::services::incidents::KnownIssue) -> Self {
+        KnownIssueView {
+            number: k.number.to_string(),
+            headline: k.headline,
+            since: k.since,
+            reports: k.reports,
+            team: k.team,
+            latest: k.latest_update.map(|(text, at)| LatestUpdate { text, at }),
+        }
+    }
 }
 
 /// The open incidents as banners (none if the database cannot say: the form must work).
 pub async fn known_issues(desk: &web::Data<Desk>) -> Vec<KnownIssueView> {
     let found = desk.db(crate::services::incidents::known_issues).await;
     match found {
-        Ok(issues) => issues
-            .into_iter()
-            .map(|k| KnownIssueView {
-                number: k.number.to_string(),
-                headline: k.headline,
-                since: crate::clock::rfc3339(k.since),
-                reports: k.reports,
-                team: k.team,
-            })
-            .collect(),
+        Ok(issues) => issues.into_iter().map(KnownIssueView::from).collect(),
         Err(e) => {
             tracing::warn!(error = %e, "known issues could not be read");
             Vec::new()
@@ -245,12 +256,14 @@ pub async fn submit(
         })
         .await;
     match submitted {
-        Ok(submitted) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                "Location",
-                format!("/t/{}", submitted.ticket().tracking_token),
-            ))
-            .finish()),
+        Ok(submitted) => Ok(crate::web::flash::see_other_with(
+            &format!("/t/{}", submitted.ticket().tracking_token),
+            format!(
+                "Thanks — your report is {}. We emailed this page's link to you; keep it to \
+                 follow your report.",
+                submitted.ticket().number()
+            ),
+        )),
         // The form again with what was typed, a fresh key and nothing of the first ticket.
         Err(AppError::SubmissionKeyReused) => {
             let errors = std::iter::once(("submission_key", KEY_REUSED.to_string())).collect();
@@ -338,7 +351,12 @@ pub async fn join_known_issue(
             Ok(ticket)
         })
         .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", format!("/t/{}", ticket.tracking_token)))
-        .finish())
+    Ok(crate::web::flash::see_other_with(
+        &format!("/t/{}", ticket.tracking_token),
+        format!(
+            "You are following the known issue {number}: its updates appear here and reach \
+             you by email. We emailed this page's link to you; keep it.",
+            number = TicketNumber::of(id)
+        ),
+    ))
 }

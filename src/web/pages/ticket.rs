@@ -432,7 +432,7 @@ pub async fn incident(
                 })
             }
             "update" => incidents::update(conn, desk, &who, id, form.body.as_deref().unwrap_or(""))
-                .map(|n| format!("Incident update sent to {n} reporter(s).")),
+                .map(|posted| posted.confirmation(desk.clock.now())),
             _ => Err(AppError::invalid("incident", "Choose what to do.")),
         })
         .await;

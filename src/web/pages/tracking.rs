@@ -1,18 +1,24 @@
-//! The analyst's tracking page at `/t/{token}`: what the desk made of the report.
+//! The analyst's tracking page at `/t/{token}`: the conversation about their report. What
+//! they reported, the messages between them and the desk in order (the newest word from
+//! the team at the top), the status in their words, who owns it and what happens next.
+//! Nothing of the desk's bookkeeping: no classifier scores or reasons, rule names, event
+//! kinds or internal due dates.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use chrono::NaiveDateTime;
 
+use super::report::KnownIssueView;
 use super::{Layout, PageContext, PageError, html};
-use crate::clock::rfc3339;
+use crate::db::DbConnection;
 use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
-use crate::db::models::ticket_run::{LinkedRun, TicketRun};
+use crate::domain::event::EventKind;
 use crate::domain::status::Status;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
-use crate::services::ticket_actions;
+use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
 use crate::web::auth::client::client_ip;
 use crate::web::auth::limits::Limits;
@@ -24,18 +30,23 @@ struct TrackingPage {
     layout: Layout,
     ticket: Ticket,
     number: String,
-    category_label: &'static str,
-    reasons: Vec<String>,
-    severity_reasons: Vec<String>,
+    /// The report's first line, as its title.
+    summary: String,
+    /// The status the reporter follows (a merged report: the surviving ticket's).
+    status: Status,
+    status_label: &'static str,
+    /// What happens next, in a sentence or two.
+    next: String,
     team_name: String,
-    first_response_due: String,
-    resolution_due: String,
-    created_at: String,
-    runs: Vec<LinkedRun>,
-    events: Vec<Event>,
-    /// Open incidents other analysts can see too; this ticket's own is marked.
-    known: Vec<super::report::KnownIssueView>,
-    email: String,
+    category_label: &'static str,
+    warehouse_label: Option<&'static str>,
+    impact_label: Option<&'static str>,
+    merged_into: Option<String>,
+    /// The open known issue this report is part of.
+    incident: Option<KnownIssueView>,
+    /// The newest word from the team, highlighted at the top.
+    latest: Option<Entry>,
+    conversation: Vec<Entry>,
     reply: ReplyBox,
 }
 
@@ -46,28 +57,30 @@ struct ReplyBox {
     error: Option<String>,
 }
 
-impl TrackingPage {
-    fn merged_into(&self) -> Option<String> {
-        self.ticket
-            .merged_into
-            .map(|id| TicketNumber::of(id).to_string())
-    }
+/// One entry of the conversation.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    /// Who speaks: "You", "Support team", "Known issue update".
+    author: String,
+    /// `you`, `team`, `update` or `status`, for the page's styling.
+    class: &'static str,
+    text: String,
+    at: NaiveDateTime,
+}
 
+impl Entry {
+    fn is_from_desk(&self) -> bool {
+        self.class != "you"
+    }
+}
+
+impl TrackingPage {
     fn can_reply(&self) -> bool {
         self.ticket.status != Status::Closed
     }
 
-    /// Is this ticket part of incident `number`?
-    fn in_incident(&self, number: &str) -> bool {
-        self.ticket
-            .parent_id
-            .map(|id| TicketNumber::of(id).to_string())
-            .as_deref()
-            == Some(number)
-    }
-
-    fn time(&self, at: &chrono::NaiveDateTime) -> String {
-        rfc3339(*at)
+    fn is_resolved(&self) -> bool {
+        self.ticket.status == Status::Resolved
     }
 }
 
@@ -84,6 +97,166 @@ pub async fn show(
     render(&ctx, &desk, token, StatusCode::OK, ReplyBox::default()).await
 }
 
+/// What the page reads: the ticket, its conversation, its open known issue.
+struct Found {
+    ticket: Ticket,
+    /// The status the reporter follows: their ticket's, or the one it was merged into.
+    status: Status,
+    /// The team that owns what the reporter follows (its key).
+    team: String,
+    conversation: Vec<Entry>,
+    incident: Option<KnownIssueView>,
+}
+
+fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppError> {
+    let ticket = Ticket::find_by_token(conn, token)?;
+    let own = Event::for_ticket(conn, ticket.id, true)?;
+    let mut conversation = vec![Entry {
+        author: "You".into(),
+        class: "you",
+        text: ticket.description.clone(),
+        at: ticket.created_at,
+    }];
+    conversation.extend(own.iter().filter_map(|e| entry(e, None)));
+    let (mut status, mut team) = (ticket.status, ticket.team.clone());
+    // A merged report follows the ticket it went to, from the merge on.
+    if let Some(target) = ticket.merged_into {
+        let followed = Ticket::find(conn, target)?;
+        (status, team) = (followed.status, followed.team);
+        let since = own
+            .iter()
+            .rev()
+            .find(|e| e.kind == EventKind::Merged)
+            .map_or(ticket.updated_at, |e| e.created_at);
+        let on = TicketNumber::of(target).to_string();
+        let theirs = Event::for_ticket(conn, target, true)?;
+        conversation.extend(
+            theirs
+                .iter()
+                .filter(|e| e.created_at >= since)
+                .filter_map(|e| entry(e, Some(&on))),
+        );
+    }
+    // A report that joined a known issue late sees the updates posted before it joined.
+    let mut incident = None;
+    if let Some(parent) = ticket.parent_id {
+        let updates = Event::for_ticket(conn, parent, true)?;
+        conversation.extend(
+            updates
+                .iter()
+                .filter(|e| e.kind == EventKind::IncidentUpdate)
+                .filter_map(|e| entry(e, None)),
+        );
+        let number = TicketNumber::of(parent);
+        incident = incidents::known_issues(conn, desk)?
+            .into_iter()
+            .find(|k| k.number == number)
+            .map(KnownIssueView::from);
+    }
+    conversation.sort_by_key(|e| e.at);
+    // An incident's update is on the report's own timeline and on the incident's.
+    let mut seen = std::collections::HashSet::new();
+    conversation.retain(|e| seen.insert((e.class, e.text.clone(), e.at)));
+    Ok(Found {
+        ticket,
+        status,
+        team,
+        conversation,
+        incident,
+    })
+}
+
+/// A timeline event as the reporter reads it; `None` for the desk's bookkeeping.
+/// `on`: the ticket it happened on, when not the reporter's own.
+fn entry(event: &Event, on: Option<&str>) -> Option<Entry> {
+    let team = match on {
+        Some(number) => format!("Support team, on {number}"),
+        None => "Support team".into(),
+    };
+    let (author, class, text) = match event.kind {
+        EventKind::ReporterReply if on.is_none() => ("You".into(), "you", event.detail.clone()),
+        EventKind::Comment => (team, "team", event.detail.clone()),
+        EventKind::IncidentUpdate => ("Known issue update".into(), "update", event.detail.clone()),
+        EventKind::StatusChanged => (team, "status", status_news(&event.detail)?.into()),
+        _ => return None,
+    };
+    Some(Entry {
+        author,
+        class,
+        text,
+        at: event.created_at,
+    })
+}
+
+/// A status change as news for the reporter, read from its timeline note ("status
+/// triaged → resolved by dana", "reopened by …"); `None` for changes that are not news
+/// (triage) or notes it cannot read.
+fn status_news(detail: &str) -> Option<&'static str> {
+    if detail.starts_with("reopened") {
+        return Some("Reopened: the team will look at it again.");
+    }
+    let after = detail.rsplit_once('→')?.1.trim_start();
+    let slug: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+        .collect();
+    match Status::parse(&slug).ok()? {
+        Status::InProgress => Some("Someone is working on it now."),
+        Status::WaitingOnReporter => Some("The team needs more information from you."),
+        Status::Resolved => Some("Marked resolved."),
+        Status::Closed => Some("Closed."),
+        Status::New | Status::Triaged => None,
+    }
+}
+
+/// What happens next, for the reporter, as of the ticket's status (for a merged report,
+/// the status of the ticket it follows).
+fn next_step(ticket: &Ticket, status: Status, team: &str, in_incident: bool) -> String {
+    if let Some(target) = ticket.merged_into {
+        return format!(
+            "Updates on {} appear here and reach you by email; you hear when it is fixed.",
+            TicketNumber::of(target)
+        );
+    }
+    if in_incident && Status::OPEN.contains(&status) {
+        return "Updates on the known issue appear here and reach you by email; you hear when \
+                it is fixed."
+            .into();
+    }
+    match status {
+        Status::New | Status::Triaged => format!(
+            "{team} will look at your report and answer here. You get an email when they do, \
+             and when it is fixed."
+        ),
+        Status::InProgress => format!(
+            "{team} is working on it. You get an email when there is news, and when it is \
+             fixed."
+        ),
+        Status::WaitingOnReporter => "The team needs something from you to go on: answer \
+             below. Your report waits for you meanwhile."
+            .into(),
+        Status::Resolved => "The team has marked this resolved. If the problem is still \
+             there, reply below and your report opens again."
+            .into(),
+        Status::Closed => "This report is closed. If you see the problem again, report it \
+             again."
+            .into(),
+    }
+}
+
+/// The report's first line, cut to a title's length.
+fn summary(description: &str) -> String {
+    let first = description
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let first = first.trim();
+    match first.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &first[..cut]),
+        None => first.to_string(),
+    }
+}
+
 /// The tracking page of the ticket with tracking link `token`.
 async fn render(
     ctx: &PageContext,
@@ -92,33 +265,38 @@ async fn render(
     status: StatusCode,
     reply: ReplyBox,
 ) -> Result<HttpResponse, PageError> {
-    let (ticket, runs, events) = desk
-        .db(move |conn, _| {
-            let ticket = Ticket::find_by_token(conn, &token)?;
-            let runs = TicketRun::for_ticket(conn, ticket.id)?;
-            let events = Event::for_ticket(conn, ticket.id, true)?;
-            Ok((ticket, runs, events))
-        })
-        .await?;
+    let found = desk.db(move |conn, desk| load(conn, desk, &token)).await?;
+    let ticket = found.ticket;
     let team_name = desk
         .model
-        .team(&ticket.team)
-        .map_or_else(|| ticket.team.clone(), |t| t.name.clone());
-    let known = super::report::known_issues(desk).await;
+        .team(&found.team)
+        .map_or_else(|| "The support team".into(), |t| t.name.clone());
+    let latest = found
+        .conversation
+        .iter()
+        .rev()
+        .find(|e| e.is_from_desk())
+        .cloned();
     let page = TrackingPage {
-        known,
-        email: ticket.reporter_email.clone(),
-        layout: Layout::new(format!("{} — {}", ticket.number(), ticket.status), ctx),
+        layout: Layout::new(
+            format!("{} — {}", ticket.number(), found.status.reporter_label()),
+            ctx,
+        ),
         number: ticket.number().to_string(),
-        category_label: ticket.category.label(),
-        reasons: ticket.classification_reasons(),
-        severity_reasons: ticket.severity_reasons(),
+        summary: summary(&ticket.description),
+        status: found.status,
+        status_label: found.status.reporter_label(),
+        next: next_step(&ticket, found.status, &team_name, found.incident.is_some()),
         team_name,
-        first_response_due: rfc3339(ticket.first_response_due),
-        resolution_due: rfc3339(ticket.resolution_due),
-        created_at: rfc3339(ticket.created_at),
-        runs,
-        events,
+        category_label: ticket.category.label(),
+        warehouse_label: ticket.warehouse_type.map(|w| w.label()),
+        impact_label: ticket.impact.map(|i| i.label()),
+        merged_into: ticket
+            .merged_into
+            .map(|id| TicketNumber::of(id).to_string()),
+        incident: found.incident,
+        latest,
+        conversation: found.conversation,
         ticket,
         reply,
     };
@@ -169,15 +347,56 @@ pub async fn reply(
     let back = format!("/t/{token}");
     let (sent_token, sent_body) = (token.clone(), body.clone());
     let sent = desk
-        .db(move |conn, desk| ticket_actions::reporter_reply(conn, desk, &sent_token, &sent_body))
+        .db(move |conn, desk| {
+            let before = Ticket::find_by_token(conn, &sent_token)?.status;
+            ticket_actions::reporter_reply(conn, desk, &sent_token, &sent_body)?;
+            Ok(before)
+        })
         .await;
     match sent {
-        Ok(_) => Ok(super::see_other(&back)),
+        Ok(before) => {
+            let message = if matches!(before, Status::Resolved) {
+                "Your reply is sent, and your report is open again: the team sees it with \
+                 your report."
+            } else {
+                "Your reply is sent: the team sees it with your report."
+            };
+            Ok(crate::web::flash::see_other_with(&back, message))
+        }
         Err(AppError::Invalid(errors)) => {
             let error = errors.into_values().next();
             let reply = ReplyBox { body, error };
             render(&ctx, &desk, token, StatusCode::UNPROCESSABLE_ENTITY, reply).await
         }
         Err(other) => Err(other.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_changes_read_as_news() {
+        assert_eq!(
+            status_news("status in_progress → resolved by dana@example.com"),
+            Some("Marked resolved.")
+        );
+        assert_eq!(
+            status_news("resumed by the reporter's reply (waiting_on_reporter → in_progress)"),
+            Some("Someone is working on it now.")
+        );
+        assert_eq!(status_news("status new → triaged by dana"), None);
+        assert!(status_news("reopened by dana").is_some());
+        assert_eq!(status_news("something else"), None);
+    }
+
+    #[test]
+    fn the_summary_is_the_first_line() {
+        assert_eq!(
+            summary("\n  Profile is stale \nsince Monday"),
+            "Profile is stale"
+        );
+        assert!(summary(&"x".repeat(300)).ends_with('…'));
     }
 }

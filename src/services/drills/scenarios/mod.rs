@@ -178,7 +178,8 @@ fn update_reaches_reporters(
 ) -> StepResult {
     let who = drill_agent(r);
     let told = incidents::update(&mut r.conn, r.desk, &who, incident_id, body)
-        .map_err(|e| format!("the update failed: {e}"))?;
+        .map_err(|e| format!("the update failed: {e}"))?
+        .reporters;
     let detail = deliver_confined(r)?;
     check(
         told == expected,
