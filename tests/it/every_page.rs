@@ -26,7 +26,9 @@ async fn first_link(client: &fantoccini::Client, prefix: &str) -> String {
 }
 
 /// Pages with the demo data, seen by the demo's admin (who may see every page): the
-/// runs, telemetry, runbooks, account and admin pages. Page rendering does not depend on
+/// report form, queue, tickets, incidents, escalations, runs, telemetry, runbooks, account
+/// and admin pages. The tracking page, a running drill and the acknowledge page have
+/// their own browser tests (`tracking`, `ops_pages`, `owner_escalations`). Page rendering does not depend on
 /// the backend, so SQLite alone walks them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_reads_for_its_people() {
@@ -52,9 +54,16 @@ async fn every_page_reads_for_its_people() {
     let mut pages: Vec<String> = [
         "/my/reports",
         "/account/password",
+        "/account/settings",
+        "/report",
+        "/queue",
+        "/escalations",
         "/runs",
+        "/telemetry",
         "/runbooks",
         "/admin",
+        "/admin/users",
+        "/admin/drills",
         "/admin/tokens",
         "/admin/support-model",
         "/admin/outbox",
