@@ -40,7 +40,7 @@ fn route_explains_a_decision() {
         "--category",
         "other",
         "--table",
-        "nodots",
+        "a.b.c.d",
     ]));
     assert!(!ok && text.contains("database.schema.table"), "{text}");
 }
