@@ -5,7 +5,6 @@ pub mod transport;
 
 use askama::Template;
 
-use crate::clock::rfc3339;
 use crate::db::models::ticket::Ticket;
 
 /// What every email needs to know about the desk.
@@ -286,19 +285,28 @@ struct AgentNoticeHtml<'a> {
     e: &'a AgentNotice,
 }
 
-/// A notice about a ticket for agents: it links to the agent's ticket page.
+/// A notice about a ticket for agents, in words: severity, category and team by their
+/// labels, the first-response deadline in `zone` and how far off it is at `now`, and the
+/// link to the agent's ticket page.
 pub fn agent_notice(
     mail: &MailContext,
     ticket: &Ticket,
+    team_name: &str,
+    zone: chrono_tz::Tz,
+    now: chrono::NaiveDateTime,
     headline: &str,
 ) -> Result<RenderedEmail, askama::Error> {
     let e = AgentNotice {
         number: ticket.number().to_string(),
         headline: headline.to_string(),
-        severity: ticket.severity.to_string(),
-        category: ticket.category.to_string(),
-        team: ticket.team.clone(),
-        first_response_due: rfc3339(ticket.first_response_due),
+        severity: ticket.severity.label().to_string(),
+        category: ticket.category.label().to_string(),
+        team: team_name.to_string(),
+        first_response_due: format!(
+            "{} ({})",
+            readable_time(ticket.first_response_due, zone),
+            crate::domain::humanize::due(ticket.first_response_due, now)
+        ),
         table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
         excerpt: excerpt(&ticket.description, 300),
         ticket_url: format!("{}/tickets/{}", mail.base_url, ticket.number()),

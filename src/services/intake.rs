@@ -139,7 +139,7 @@ struct Pending {
     mail: MailContext,
     /// The owning team, whose queue hears of the ticket.
     team: Option<Team>,
-    /// The support model's zone, for the times in the reporter's confirmation.
+    /// The support model's zone, for the times in the confirmation and the team's notice.
     zone: chrono_tz::Tz,
 }
 
@@ -163,7 +163,14 @@ impl Pending {
         record_timeline(conn, ticket.id, &self.decisions, self.now)?;
         let team_name = self.team.as_ref().map(|t| t.name.as_str());
         queue_confirmation(conn, &self.mail, &ticket, team_name, self.zone, self.now)?;
-        queue_team_notice(conn, &self.mail, self.team.as_ref(), &ticket, self.now)?;
+        queue_team_notice(
+            conn,
+            &self.mail,
+            self.team.as_ref(),
+            self.zone,
+            &ticket,
+            self.now,
+        )?;
         let linked_runs = self
             .decisions
             .linking
@@ -427,7 +434,14 @@ pub fn open_desk_ticket(
     };
     let ticket = insert_ticket(conn, &report, None, &decisions, now, desk.drill)?;
     record_timeline(conn, ticket.id, &decisions, now)?;
-    queue_team_notice(conn, &desk.mail, model.team(&ticket.team), &ticket, now)?;
+    queue_team_notice(
+        conn,
+        &desk.mail,
+        model.team(&ticket.team),
+        model.time_zone,
+        &ticket,
+        now,
+    )?;
     Ok(ticket)
 }
 
@@ -436,14 +450,15 @@ fn queue_team_notice(
     conn: &mut DbConnection,
     mail: &MailContext,
     team: Option<&Team>,
+    zone: chrono_tz::Tz,
     ticket: &Ticket,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let Some(team) = team else {
         return Ok(());
     };
-    let headline = format!("New {} report for {}", ticket.severity, team.name);
-    let rendered = email::agent_notice(mail, ticket, &headline)?;
+    let headline = format!("New {} report for {}", ticket.severity.label(), team.name);
+    let rendered = email::agent_notice(mail, ticket, &team.name, zone, now, &headline)?;
     let message = Message {
         template: "new_ticket",
         recipient: &team.queue,

@@ -424,6 +424,19 @@ async fn reporter_emails_read_for_people(backend: Backend) {
             "'{subject}' promises email replies:\n{text}"
         );
     }
+    // The team's notices of new reports read for people too.
+    let notices: Vec<&Received> = mail
+        .iter()
+        .filter(|m| !reporters.contains(&m.header("To").unwrap_or_default().as_str()))
+        .collect();
+    assert!(!notices.is_empty(), "the teams hear of new reports");
+    for message in notices {
+        let subject = message.header("Subject").unwrap_or_default();
+        crate::reader::assert_reads_for_people(
+            &format!("the agents' email '{subject}'"),
+            &text_part(message),
+        );
+    }
     let confirmation = to_reporters
         .iter()
         .find(|m| {

@@ -178,9 +178,22 @@ fn notify_changes(
         .filter(|id| Some(*id) != before.assignee_id && Some(*id) != who.user_id)
         && let Some(user) = User::find(conn, assignee)?
     {
+        let team = desk
+            .model
+            .team(&after.team)
+            .map_or(after.team.as_str(), |t| t.name.as_str());
+        // The assignee reads the deadline in their own zone when they chose one.
+        let zone = user
+            .time_zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(desk.model.time_zone);
         let rendered = crate::email::agent_notice(
             &desk.mail,
             after,
+            team,
+            zone,
+            now,
             &format!("{} is assigned to you", after.number()),
         )?;
         let message = Message {
