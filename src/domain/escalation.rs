@@ -289,20 +289,6 @@ pub fn standing(trigger: Trigger, clocks: &Clocks, now: NaiveDateTime) -> Option
     ))
 }
 
-/// What a ticket is about in one line: the first line of its description, shortened.
-pub fn summary(description: &str) -> String {
-    const MAX_CHARS: usize = 100;
-    let line = description
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    match line.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", line[..cut].trim_end()),
-        None => line.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,11 +372,6 @@ mod tests {
             Recipient::AssigneeOrQueue.why("Semantic Types", true),
             "The ticket is assigned to you"
         );
-        assert_eq!(
-            summary("\n  zip is detected as integer\nmore detail"),
-            "zip is detected as integer"
-        );
-        assert_eq!(summary(&"x".repeat(150)).chars().count(), 101);
     }
 
     #[test]

@@ -56,9 +56,41 @@ pub fn name(value: &str) -> Result<Option<String>, String> {
     optional(value, MAX_NAME_CHARS, Lines::One)
 }
 
+/// What a report is about in one line, wherever one is shown (queue rows, pickers, emails,
+/// the tracking page's title): the first non-blank line of `text`, trimmed and cut by
+/// [`cut`].
+pub fn first_line(text: &str, max_chars: usize) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    cut(line, max_chars)
+}
+
+/// `text` with at most `max_chars` characters kept, an ellipsis marking a cut.
+pub fn cut(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((at, _)) => format!("{}…", text[..at].trim_end()),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_is_the_first_line_cut_with_an_ellipsis() {
+        assert_eq!(
+            first_line("\n  Stale since Monday\nmore", 80),
+            "Stale since Monday"
+        );
+        assert_eq!(first_line("abcdefghij", 5), "abcde…");
+        assert_eq!(first_line("abcd efgh", 5), "abcd…");
+        assert_eq!(first_line("", 5), "");
+        assert_eq!(first_line(&"é".repeat(150), 100).chars().count(), 101);
+    }
 
     #[test]
     fn names_are_one_line_without_control_characters() {

@@ -6,6 +6,7 @@ pub mod transport;
 use askama::Template;
 
 use crate::db::models::ticket::Ticket;
+use crate::domain::text::{cut, first_line};
 
 /// What every email needs to know about the desk.
 #[derive(Debug, Clone)]
@@ -102,7 +103,7 @@ pub fn confirmation(
         team: team_name.unwrap_or("the support team").to_string(),
         received: readable_time(ticket.created_at, zone),
         tracking_url: mail.tracking_url(&ticket.tracking_token),
-        description_excerpt: excerpt(&ticket.description, 400),
+        description_excerpt: cut(&ticket.description, 400),
     };
     Ok(RenderedEmail {
         subject: one_line(&ConfirmationSubject { e: &e }.render()?),
@@ -117,19 +118,6 @@ pub fn readable_time(at: chrono::NaiveDateTime, zone: chrono_tz::Tz) -> String {
     zone.from_utc_datetime(&at)
         .format("%a %-d %b %Y, %H:%M %Z")
         .to_string()
-}
-
-/// The first non-blank line of `text`, cut to `max_chars`.
-fn first_line(text: &str, max_chars: usize) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    excerpt(line.trim(), max_chars)
-}
-
-fn excerpt(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
 }
 
 /// Fields of a message about a ticket: a reply, a merge, an incident update, a resolution.
@@ -249,11 +237,6 @@ pub fn escalation(e: &Escalation) -> Result<RenderedEmail, askama::Error> {
     })
 }
 
-/// Shorten a description for an email.
-pub fn short(text: &str, max_chars: usize) -> String {
-    excerpt(text, max_chars)
-}
-
 /// Fields of a notice to agents (new ticket for the team queue, an assignment).
 struct AgentNotice {
     number: String,
@@ -308,7 +291,7 @@ pub fn agent_notice(
             crate::domain::humanize::due(ticket.first_response_due, now)
         ),
         table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
-        excerpt: excerpt(&ticket.description, 300),
+        excerpt: cut(&ticket.description, 300),
         ticket_url: format!("{}/tickets/{}", mail.base_url, ticket.number()),
     };
     Ok(RenderedEmail {

@@ -8,12 +8,16 @@ use crate::db::DbConnection;
 use crate::db::models::ticket::Ticket;
 use crate::db::schema::{ticket_runs, tickets};
 use crate::domain::status::Status;
+use crate::domain::text::first_line;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::incidents;
 
 /// How far back a report on the same table counts as a likely duplicate.
 pub const DUPLICATE_WINDOW: TimeDelta = TimeDelta::days(7);
+
+/// How much of a report's first line a picker shows.
+const SUMMARY_CHARS: usize = 90;
 
 /// Most candidates offered in one list.
 const MAX_CANDIDATES: usize = 10;
@@ -28,15 +32,6 @@ pub struct Candidate {
     pub since: NaiveDateTime,
     /// Why it is offered, in words ("same table and column", "3 reports").
     pub why: String,
-}
-
-/// A report's first line, at most 90 characters.
-pub fn summary_of(ticket: &Ticket) -> String {
-    let line = ticket.description.lines().next().unwrap_or("").trim();
-    match line.char_indices().nth(90) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_string(),
-    }
 }
 
 /// Open tickets that likely report the same problem as `ticket`: on the same table and
@@ -133,7 +128,7 @@ pub fn incidents(conn: &mut DbConnection, ticket: &Ticket) -> Result<Vec<Candida
             };
             Candidate {
                 number: i.ticket.number(),
-                summary: summary_of(&i.ticket),
+                summary: first_line(&i.ticket.description, SUMMARY_CHARS),
                 since: i.opened_at,
                 why: reports,
             }
@@ -144,7 +139,7 @@ pub fn incidents(conn: &mut DbConnection, ticket: &Ticket) -> Result<Vec<Candida
 fn candidate(ticket: &Ticket, why: String) -> Candidate {
     Candidate {
         number: ticket.number(),
-        summary: summary_of(ticket),
+        summary: first_line(&ticket.description, SUMMARY_CHARS),
         since: ticket.created_at,
         why,
     }

@@ -7,9 +7,10 @@ use chrono_tz::Tz;
 use super::{ACK_LINK_LIFETIME, AckClaim, ack_token_for};
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
-use crate::domain::escalation::{Clocks, Recipient, Step, standing, summary};
+use crate::domain::escalation::{Clocks, Recipient, Step, standing};
 use crate::domain::humanize::{self, Moment};
 use crate::domain::support_model::Team;
+use crate::domain::text::{cut, first_line};
 use crate::email;
 use crate::state::Desk;
 
@@ -88,7 +89,7 @@ pub(super) fn escalation_email(
     };
     email::Escalation {
         number: ticket.number().to_string(),
-        summary: summary(&ticket.description),
+        summary: first_line(&ticket.description, 100),
         why: format!("{}; {headline}.", recipient.why(&team_name, assigned)),
         headline,
         step: if total > 1 {
@@ -115,7 +116,7 @@ pub(super) fn escalation_email(
             .table_name
             .clone()
             .unwrap_or_else(|| "not given".into()),
-        excerpt: email::short(&ticket.description, 300),
+        excerpt: cut(&ticket.description, 300),
         ticket_url: format!("{}/tickets/{}", desk.mail.base_url, ticket.number()),
         runbook_url: format!(
             "{}{}",

@@ -10,6 +10,7 @@ use super::{Layout, PageContext, PageError, html, see_other};
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::domain::report::FieldErrors;
+use crate::domain::text::first_line;
 use crate::error::AppError;
 use crate::services::accounts;
 use crate::state::Desk;
@@ -143,14 +144,7 @@ pub async fn my_reports(
         .into_iter()
         .map(|t| MyTicket {
             number: t.number().to_string(),
-            summary: t
-                .description
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .chars()
-                .take(100)
-                .collect(),
+            summary: first_line(&t.description, 100),
             token: t.tracking_token,
             status: t.status.reporter_label(),
             category: t.category.label(),

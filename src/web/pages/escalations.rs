@@ -14,10 +14,10 @@ use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::TicketRun;
 use crate::db::models::user::User;
 use crate::db::schema::tickets;
-use crate::domain::escalation::summary;
 use crate::domain::role::Role;
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
+use crate::domain::text::first_line;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::escalation::{self, AckScope, Acknowledgement};
@@ -155,7 +155,7 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
                     .find_map(|record| fired_step(desk, record));
                 rows.push(Row {
                     number: t.number().to_string(),
-                    summary: summary(&t.description),
+                    summary: first_line(&t.description, 100),
                     table: t.table_name.clone(),
                     severity: t.severity,
                     team: desk
@@ -192,7 +192,7 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
 /// The confirmation after acknowledging, naming the ticket by what it is about.
 fn confirmation(outcome: &Acknowledgement) -> String {
     let t = &outcome.ticket;
-    let what = format!("{} “{}”", t.number(), summary(&t.description));
+    let what = format!("{} “{}”", t.number(), first_line(&t.description, 100));
     match (outcome.done, outcome.took_ownership) {
         (false, _) => format!("{what} was already acknowledged; nothing changed."),
         (true, true) => format!(
@@ -296,7 +296,7 @@ pub async fn ack_link(
         layout: Layout::new(format!("Acknowledge {}", ticket.number()), &ctx),
         token,
         number: ticket.number().to_string(),
-        summary: summary(&ticket.description),
+        summary: first_line(&ticket.description, 100),
         severity: ticket.severity,
         team: desk
             .model

@@ -260,7 +260,7 @@ pub async fn render(
             ctx,
         ),
         number: ticket.number().to_string(),
-        summary: suggestions::summary_of(&ticket),
+        summary: crate::domain::text::first_line(&ticket.description, 90),
         status_label: ticket.status.label(),
         category_label: ticket.category.label(),
         category_set_by,

@@ -16,6 +16,7 @@ use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::domain::event::EventKind;
 use crate::domain::status::Status;
+use crate::domain::text::first_line;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::{incidents, ticket_actions};
@@ -244,19 +245,6 @@ fn next_step(ticket: &Ticket, status: Status, team: &str, in_incident: bool) -> 
     }
 }
 
-/// The report's first line, cut to a title's length.
-fn summary(description: &str) -> String {
-    let first = description
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    let first = first.trim();
-    match first.char_indices().nth(120) {
-        Some((cut, _)) => format!("{}…", &first[..cut]),
-        None => first.to_string(),
-    }
-}
-
 /// The tracking page of the ticket with tracking link `token`.
 async fn render(
     ctx: &PageContext,
@@ -283,7 +271,7 @@ async fn render(
             ctx,
         ),
         number: ticket.number().to_string(),
-        summary: summary(&ticket.description),
+        summary: first_line(&ticket.description, 120),
         status: found.status,
         status_label: found.status.reporter_label(),
         next: next_step(&ticket, found.status, &team_name, found.incident.is_some()),
@@ -389,14 +377,5 @@ mod tests {
         assert_eq!(status_news("status new → triaged by dana"), None);
         assert!(status_news("reopened by dana").is_some());
         assert_eq!(status_news("something else"), None);
-    }
-
-    #[test]
-    fn the_summary_is_the_first_line() {
-        assert_eq!(
-            summary("\n  Profile is stale \nsince Monday"),
-            "Profile is stale"
-        );
-        assert!(summary(&"x".repeat(300)).ends_with('…'));
     }
 }

@@ -9,6 +9,7 @@ use crate::db::models::ticket::Ticket;
 use crate::domain::severity::Severity;
 use crate::domain::status::SlaState;
 use crate::domain::support_model::SupportModel;
+use crate::domain::text::first_line;
 
 /// Longest summary kept in a row; the cell cuts it to its width, the hover shows the
 /// report's whole first paragraph.
@@ -96,34 +97,5 @@ pub fn row(
         warehouse: t.warehouse_type.map_or("", |w| w.label()),
         is_incident: t.is_incident,
         drill: t.drill,
-    }
-}
-
-/// The first non-blank line of a report, at most `max` characters (an ellipsis marks a cut).
-pub fn first_line(text: &str, max: usize) -> String {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or_default();
-    if line.chars().count() <= max {
-        return line.to_string();
-    }
-    let cut: String = line.chars().take(max.saturating_sub(1)).collect();
-    format!("{}…", cut.trim_end())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::first_line;
-
-    #[test]
-    fn the_summary_is_the_first_line_cut_with_an_ellipsis() {
-        assert_eq!(
-            first_line("\n  Stale since Monday\nmore", 80),
-            "Stale since Monday"
-        );
-        assert_eq!(first_line("abcdefghij", 5), "abcd…");
-        assert_eq!(first_line("", 5), "");
     }
 }
