@@ -74,23 +74,7 @@ async fn ops_pages_read_for_people(backend: Backend) {
     let drill = running_drill(&app);
     let client = crate::browser::browser(&driver).await;
     let result = async {
-        client.goto(&app.url("/login")).await?;
-        client
-            .find(Locator::Id("email"))
-            .await?
-            .send_keys(ADMIN)
-            .await?;
-        client
-            .find(Locator::Id("password"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        client
-            .find(Locator::Css("form[action='/login'] button[type=submit]"))
-            .await?
-            .click()
-            .await?;
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        crate::browser::sign_in(&client, &app, ADMIN, PASSWORD).await?;
         for path in ["/telemetry?window=1h", "/telemetry", "/admin/users"] {
             client.goto(&app.url(path)).await?;
             check_page(&client, path).await;

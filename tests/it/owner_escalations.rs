@@ -493,23 +493,7 @@ async fn the_escalation_view_and_acknowledge_page_read_for_people(backend: Backe
         client.goto(&app.url(&format!("/ack/{ack}"))).await?;
         check_page(&client, "the acknowledge page").await;
         // The view, signed in as the owner.
-        client.goto(&app.url("/login")).await?;
-        client
-            .find(Locator::Id("email"))
-            .await?
-            .send_keys(OWNER)
-            .await?;
-        client
-            .find(Locator::Id("password"))
-            .await?
-            .send_keys(PASSWORD)
-            .await?;
-        client
-            .find(Locator::Css("form[action='/login'] button[type=submit]"))
-            .await?
-            .click()
-            .await?;
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        crate::browser::sign_in(&client, &app, OWNER, PASSWORD).await?;
         client.goto(&app.url("/escalations")).await?;
         check_page(&client, "the escalation view").await;
         client

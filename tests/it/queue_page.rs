@@ -51,33 +51,6 @@ pub(crate) fn person(app: &TestApp, email: &str, name: &str, role: Role) -> i64 
     user.id
 }
 
-/// Sign in through the login form.
-async fn sign_in(client: &Client, app: &TestApp, email: &str, password: &str) -> Steps<()> {
-    client.goto(&app.url("/login")).await?;
-    client
-        .find(Locator::Id("email"))
-        .await?
-        .send_keys(email)
-        .await?;
-    client
-        .find(Locator::Id("password"))
-        .await?
-        .send_keys(password)
-        .await?;
-    client
-        .find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await?
-        .click()
-        .await?;
-    for _ in 0..50 {
-        if client.current_url().await?.path() != "/login" {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("sign-in of {email} did not leave the login page");
-}
-
 /// Size the window so the page's viewport is `width` × `height`.
 async fn set_viewport(client: &Client, width: u32, height: u32) -> Steps<()> {
     client.set_window_size(width, height).await?;
@@ -154,7 +127,7 @@ async fn the_queue_is_dense_and_reads_for_people(backend: Backend) {
     person(&app, "dana@inspect.example", "Dana Okafor", Role::Agent);
     let client = browser(&driver).await;
     let result = async {
-        sign_in(&client, &app, "dana@inspect.example", PASSWORD).await?;
+        crate::browser::sign_in(&client, &app, "dana@inspect.example", PASSWORD).await?;
         client.goto(&app.url("/queue")).await?;
         set_viewport(&client, 1280, 800).await?;
         let rows = client.find_all(Locator::Css("tr.queue-row")).await?.len();
@@ -182,7 +155,7 @@ async fn select_all_and_assign_by_name(backend: Backend) {
     let dana = person(&app, "dana@inspect.example", "Dana Okafor", Role::Agent);
     let client = browser(&driver).await;
     let result = async {
-        sign_in(&client, &app, "lead@inspect.example", PASSWORD).await?;
+        crate::browser::sign_in(&client, &app, "lead@inspect.example", PASSWORD).await?;
         client.goto(&app.url("/queue?severity=sev3")).await?;
         let listed = client.find_all(Locator::Css("tr.queue-row")).await?.len();
         client
@@ -231,7 +204,7 @@ async fn keys_move_tick_open_assign_and_list_themselves(backend: Backend) {
     let focused = "return document.activeElement.getAttribute('data-ticket') || \
                    document.activeElement.id";
     let result = async {
-        sign_in(&client, &app, "kim@inspect.example", PASSWORD).await?;
+        crate::browser::sign_in(&client, &app, "kim@inspect.example", PASSWORD).await?;
         client.goto(&app.url("/queue")).await?;
         let rows: Vec<String> = {
             let mut all = Vec::new();

@@ -12,7 +12,8 @@ use crate::browser::{browser, start_driver};
 use crate::helpers::{Backend, TestApp, hidden_field};
 use crate::on_both_backends;
 use crate::reader::check_page;
-use crate::smtp::{Received, SmtpSink, free_port};
+use crate::reporter_mail::app_with_smtp;
+use crate::smtp::{Received, SmtpSink};
 use inspect_desk::domain::role::{Role, Scope};
 
 on_both_backends!(
@@ -30,19 +31,6 @@ const PASSWORD: &str = "a-long-test-password";
 fn report(email: &str, kind: &str, table: &str, text: &str) -> Value {
     json!({"reporter_email": email, "reporter_name": "Ana Analyst", "kind": kind,
            "warehouse_type": "redshift", "table": table, "description": text})
-}
-
-/// An app that mails through a real SMTP server the test reads back.
-async fn app_with_smtp(backend: Backend) -> Option<(TestApp, SmtpSink)> {
-    let port = free_port();
-    let sink = SmtpSink::start(port)?;
-    let app = TestApp::spawn_with(backend, |s| {
-        s.smtp_url = Some(inspect_desk::config::Secret::new(format!(
-            "smtp://127.0.0.1:{port}"
-        )))
-    })
-    .await;
-    Some((app, sink))
 }
 
 /// Deliver what is queued and return every message received for `recipient`.
@@ -122,7 +110,7 @@ async fn reply_and_status_in_one_submit_in_the_browser(backend: Backend) {
     }
     let client = browser(&driver).await;
     let result = async {
-        sign_in(&client, &app, "replier@example.com").await?;
+        crate::browser::sign_in(&client, &app, "replier@example.com", PASSWORD).await?;
         client.goto(&app.url(&format!("/tickets/{number}"))).await?;
         client
             .find(Locator::Id("comment-body"))
@@ -175,37 +163,6 @@ async fn reply_and_status_in_one_submit_in_the_browser(backend: Backend) {
     let text = mail.last().unwrap().text();
     assert!(text.contains("Which schema do you profile?"), "{text}");
     assert!(text.contains("Waiting for your reply"), "{text}");
-}
-
-/// Sign in through the login form.
-async fn sign_in(
-    client: &fantoccini::Client,
-    app: &TestApp,
-    email: &str,
-) -> Result<(), fantoccini::error::CmdError> {
-    client.goto(&app.url("/login")).await?;
-    client
-        .find(Locator::Id("email"))
-        .await?
-        .send_keys(email)
-        .await?;
-    client
-        .find(Locator::Id("password"))
-        .await?
-        .send_keys(PASSWORD)
-        .await?;
-    client
-        .find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await?
-        .click()
-        .await?;
-    for _ in 0..50 {
-        if client.current_url().await?.path() != "/login" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
 }
 
 /// `POST /api/v1/tickets/{number}/comments` with a status: one change, one email to the
