@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, hidden_field};
 use crate::on_both_backends;
 use crate::reader::{assert_reads_for_people, check_page};
-use crate::smtp::{Received, SmtpSink, free_port};
+use crate::smtp::{Received, SmtpSink, app_with_smtp};
 
 on_both_backends!(
     a_late_reminder_says_overdue_not_due_in,
@@ -45,18 +45,6 @@ fn connector_failure(impact: &str, table: &str) -> Value {
 
 fn number_of(ticket: &Value) -> String {
     ticket["number"].as_str().unwrap().to_string()
-}
-
-async fn with_smtp(backend: Backend) -> Option<(TestApp, SmtpSink)> {
-    let port = free_port();
-    let sink = SmtpSink::start(port)?;
-    let app = TestApp::spawn_with(backend, |s| {
-        s.smtp_url = Some(inspect_desk::config::Secret::new(format!(
-            "smtp://127.0.0.1:{port}"
-        )))
-    })
-    .await;
-    Some((app, sink))
 }
 
 /// A received message decoded as a mail client shows it (Python's email package): the
@@ -139,7 +127,7 @@ async fn ticket_json(app: &TestApp, number: &str) -> Value {
 /// Bug: a reminder sent after its deadline said "first response due in 198 min". The
 /// words follow the clock at sending.
 async fn a_late_reminder_says_overdue_not_due_in(backend: Backend) {
-    let Some((app, sink)) = with_smtp(backend).await else {
+    let Some((app, sink)) = app_with_smtp(backend).await else {
         return;
     };
     // On time: 75% of the way to the deadline, 1 h 55 min (and some seconds) before it.
@@ -186,7 +174,7 @@ async fn a_late_reminder_says_overdue_not_due_in(backend: Backend) {
 }
 
 async fn the_escalation_email_says_why_and_what_to_do(backend: Backend) {
-    let Some((app, sink)) = with_smtp(backend).await else {
+    let Some((app, sink)) = app_with_smtp(backend).await else {
         return;
     };
     let number = number_of(&app.file_report(failed_report()).await);
@@ -334,7 +322,7 @@ async fn the_view_puts_the_most_severe_first_and_acknowledging_takes_the_ticket(
 }
 
 async fn the_emailed_link_shows_the_ticket_then_its_recipient_takes_it(backend: Backend) {
-    let Some((app, sink)) = with_smtp(backend).await else {
+    let Some((app, sink)) = app_with_smtp(backend).await else {
         return;
     };
     app.create_user(REPORTS_LEAD, Role::Owner, PASSWORD);

@@ -50,21 +50,25 @@ async fn sign_in_goes_only_to_paths_on_this_site(backend: Backend) {
         ("", home),
     ];
     for (next, expected) in cases {
-        let client = app.new_client();
-        let response = app
-            .post_form_as(
-                &client,
-                "/login",
-                &[
-                    ("email", "agent@example.com"),
-                    ("password", PASSWORD),
-                    ("next", next),
-                ],
-            )
-            .await;
+        let response = sign_in_with_next(&app, next).await;
         assert_eq!(response.status(), 303, "next {next:?}");
         assert_eq!(location(&response), expected, "next {next:?}");
     }
+}
+
+/// Sign in as the test's agent from a fresh browser, asking to go on to `next`.
+async fn sign_in_with_next(app: &TestApp, next: &str) -> reqwest::Response {
+    let client = app.new_client();
+    app.post_form_as(
+        &client,
+        "/login",
+        &[
+            ("email", "agent@example.com"),
+            ("password", PASSWORD),
+            ("next", next),
+        ],
+    )
+    .await
 }
 
 async fn control_characters_in_redirect_targets_are_refused(backend: Backend) {
@@ -76,18 +80,7 @@ async fn control_characters_in_redirect_targets_are_refused(backend: Backend) {
         "/report\n",
         "/\t/evil.example",
     ] {
-        let client = app.new_client();
-        let response = app
-            .post_form_as(
-                &client,
-                "/login",
-                &[
-                    ("email", "agent@example.com"),
-                    ("password", PASSWORD),
-                    ("next", next),
-                ],
-            )
-            .await;
+        let response = sign_in_with_next(&app, next).await;
         assert_eq!(response.status(), 400, "next {next:?}");
         assert!(
             response

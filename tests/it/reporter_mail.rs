@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
-use crate::smtp::{Received, SmtpSink, free_port};
+use crate::smtp::{Received, SmtpSink, app_with_smtp};
 use crate::triage::{api, report};
 
 on_both_backends!(
@@ -14,19 +14,6 @@ on_both_backends!(
     an_incident_update_sent_twice_is_taken_once,
     reporter_emails_read_for_people,
 );
-
-/// The app mailing through a real SMTP server on a free port (`None`: no server here).
-pub async fn app_with_smtp(backend: Backend) -> Option<(TestApp, SmtpSink)> {
-    let port = free_port();
-    let sink = SmtpSink::start(port)?;
-    let app = TestApp::spawn_with(backend, |s| {
-        s.smtp_url = Some(inspect_desk::config::Secret::new(format!(
-            "smtp://127.0.0.1:{port}"
-        )))
-    })
-    .await;
-    Some((app, sink))
-}
 
 /// Deliver what is queued; the messages that arrived since the last call.
 pub async fn new_mail(app: &TestApp, sink: &SmtpSink, seen: &mut usize) -> Vec<Received> {

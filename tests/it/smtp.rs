@@ -70,6 +70,21 @@ fn aiosmtpd_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The app mailing through a real SMTP server on a free port (`None`: no server here).
+pub async fn app_with_smtp(
+    backend: crate::helpers::Backend,
+) -> Option<(crate::helpers::TestApp, SmtpSink)> {
+    let port = free_port();
+    let sink = SmtpSink::start(port)?;
+    let app = crate::helpers::TestApp::spawn_with(backend, |s| {
+        s.smtp_url = Some(inspect_desk::config::Secret::new(format!(
+            "smtp://127.0.0.1:{port}"
+        )))
+    })
+    .await;
+    Some((app, sink))
+}
+
 impl SmtpSink {
     /// Start on `port`, or say loudly why not (CI must not skip).
     pub fn start(port: u16) -> Option<SmtpSink> {

@@ -12,8 +12,7 @@ use crate::browser::{browser, start_driver};
 use crate::helpers::{Backend, TestApp, hidden_field};
 use crate::on_both_backends;
 use crate::reader::check_page;
-use crate::reporter_mail::app_with_smtp;
-use crate::smtp::{Received, SmtpSink};
+use crate::smtp::{Received, SmtpSink, app_with_smtp};
 use inspect_desk::domain::role::{Role, Scope};
 
 on_both_backends!(

@@ -54,15 +54,8 @@ struct MyReportsPage {
     tickets: Vec<MyTicket>,
 }
 
-fn signed_in(ctx: &PageContext) -> Result<&crate::web::auth::SignedIn, PageError> {
-    ctx.viewer
-        .user
-        .as_ref()
-        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()).into())
-}
-
 pub async fn show_password(ctx: PageContext) -> Result<HttpResponse, PageError> {
-    let must_change = signed_in(&ctx)?.must_change_password;
+    let must_change = ctx.signed_in()?.must_change_password;
     html(
         StatusCode::OK,
         &PasswordPage {
@@ -79,7 +72,7 @@ pub async fn change_password(
     session: Session,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    let me = signed_in(&ctx)?.clone();
+    let me = ctx.signed_in()?.clone();
     let form = form.into_inner();
     let result = if form.new_password != form.confirm_password {
         Err(AppError::Invalid(
@@ -136,7 +129,7 @@ pub async fn my_reports(
     ctx: PageContext,
     desk: web::Data<Desk>,
 ) -> Result<HttpResponse, PageError> {
-    let email = signed_in(&ctx)?.email.clone();
+    let email = ctx.signed_in()?.email.clone();
     let tickets = desk
         .db(move |conn, _| Ok(Ticket::for_reporter(conn, &email, 200)?))
         .await?;
@@ -198,7 +191,7 @@ fn settings_page(ctx: &PageContext, chosen: String, error: Option<String>) -> Se
 }
 
 pub async fn show_settings(ctx: PageContext) -> Result<HttpResponse, PageError> {
-    let chosen = signed_in(&ctx)?.time_zone.clone().unwrap_or_default();
+    let chosen = ctx.signed_in()?.time_zone.clone().unwrap_or_default();
     html(StatusCode::OK, &settings_page(&ctx, chosen, None))
 }
 
@@ -214,7 +207,7 @@ pub async fn save_settings(
     desk: web::Data<Desk>,
     form: crate::web::body::Form<SettingsForm>,
 ) -> Result<HttpResponse, PageError> {
-    let me = signed_in(&ctx)?.id;
+    let me = ctx.signed_in()?.id;
     let name = form.into_inner().time_zone.trim().to_string();
     let zone = if name.is_empty() {
         None

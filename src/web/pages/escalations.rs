@@ -88,11 +88,7 @@ fn fired_step(desk: &Desk, record: &TicketEscalation) -> Option<FiredStep> {
 }
 
 pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
-    let me = ctx
-        .viewer
-        .user
-        .clone()
-        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
+    let me = ctx.signed_in()?.clone();
     // Owners see their teams; admins see everything.
     let teams = (me.role != Role::Admin).then(|| desk.model.teams_involving(&me.email));
     let team_name = |key: &str| {
@@ -214,9 +210,7 @@ pub async fn acknowledge(
         .ok()
         .map(TicketNumber::id)
         .ok_or(PageError(AppError::NotFound))?;
-    let Some(me) = ctx.viewer.user.clone() else {
-        return Err(AppError::Unauthorized("Sign in first.".into()).into());
-    };
+    let me = ctx.signed_in()?.clone();
     let scope = if me.role == Role::Admin {
         AckScope::AnyTeam
     } else {

@@ -54,6 +54,14 @@ pub struct PageContext {
 }
 
 impl PageContext {
+    /// The signed-in account, for pages only signed-in people reach.
+    pub fn signed_in(&self) -> Result<&crate::web::auth::SignedIn, AppError> {
+        self.viewer
+            .user
+            .as_ref()
+            .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))
+    }
+
     /// An instant as this reader reads it.
     pub fn moment(&self, at: NaiveDateTime) -> Moment {
         Moment::new(at, self.zone, self.now)
@@ -145,38 +153,26 @@ impl Layout {
     /// `<time>` for a deadline: "due in 2 h 10 min" or "overdue by 3 h 18 min", its date
     /// on hover.
     pub fn due(&self, at: &NaiveDateTime) -> String {
-        let m = Moment::new(*at, self.zone, self.now);
-        format!(
-            r#"<time datetime="{}" title="{} ({})">{}</time>"#,
-            m.iso,
-            m.date,
-            m.exact,
-            humanize::due(*at, self.now)
-        )
+        self.dated(at, humanize::due(*at, self.now))
     }
 
     /// `<time>` for an SLA in a dense row: "due in 2 h" or "breached 31 h ago".
     pub fn sla(&self, at: &NaiveDateTime) -> String {
-        let m = Moment::new(*at, self.zone, self.now);
-        format!(
-            r#"<time datetime="{}" title="{} ({})">{}</time>"#,
-            m.iso,
-            m.date,
-            m.exact,
-            humanize::sla(*at, self.now)
-        )
+        self.dated(at, humanize::sla(*at, self.now))
     }
 
     /// `<time>` for how long ago something began, as short as a dense row needs: "3 h",
     /// "2 d", its date on hover.
     pub fn age(&self, at: &NaiveDateTime) -> String {
+        self.dated(at, humanize::coarse(self.now - *at))
+    }
+
+    /// `<time>` showing `text` about `at`, with its date and exact instant on hover.
+    fn dated(&self, at: &NaiveDateTime, text: String) -> String {
         let m = Moment::new(*at, self.zone, self.now);
         format!(
             r#"<time datetime="{}" title="{} ({})">{}</time>"#,
-            m.iso,
-            m.date,
-            m.exact,
-            humanize::coarse(self.now - *at)
+            m.iso, m.date, m.exact, text
         )
     }
 

@@ -20,7 +20,6 @@ use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
 use crate::domain::status::{SlaState, Status};
 use crate::domain::warehouse::WarehouseType;
-use crate::error::AppError;
 use crate::services::people::{self, Person};
 use crate::services::queue::{self, Counts, QueueQuery, RawQueueQuery};
 use crate::state::Desk;
@@ -203,11 +202,7 @@ async fn render(
     bulk: BulkState,
     view: ViewState,
 ) -> Result<HttpResponse, PageError> {
-    let me = ctx
-        .viewer
-        .user
-        .clone()
-        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
+    let me = ctx.signed_in()?.clone();
     let teams: Vec<(String, String)> = desk
         .model
         .teams

@@ -24,11 +24,7 @@ pub async fn save_view(
     desk: web::Data<Desk>,
     form: body::Form<SaveViewForm>,
 ) -> Result<HttpResponse, PageError> {
-    let me = ctx
-        .viewer
-        .user
-        .clone()
-        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
+    let me = ctx.signed_in()?.clone();
     let form = form.into_inner();
     let name = form.name.trim().to_string();
     let refusal = if name.is_empty() || name.chars().count() > 80 {
@@ -79,11 +75,7 @@ pub async fn delete_view(
     desk: web::Data<Desk>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
-    let me = ctx
-        .viewer
-        .user
-        .clone()
-        .ok_or_else(|| AppError::Unauthorized("Sign in first.".into()))?;
+    let me = ctx.signed_in()?.clone();
     let id = id.into_inner();
     let deleted = desk
         .db(move |conn, _| Ok(SavedView::delete_own(conn, id, me.id)?))
