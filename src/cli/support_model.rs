@@ -48,9 +48,7 @@ pub(super) fn route(
         table: table.as_ref().map(|t| t.as_str()),
         severity,
     });
-    let team = desk_model
-        .team(&decision.team)
-        .map_or(decision.team.as_str(), |t| t.name.as_str());
+    let team = desk_model.team_name(&decision.team);
     say!("team: {} ({team})", decision.team);
     say!("rule: {}", decision.rule);
     say!("why:  {}", decision.reason);

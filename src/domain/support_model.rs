@@ -289,6 +289,12 @@ impl SupportModel {
         self.teams.iter().find(|t| t.key == key)
     }
 
+    /// A team as people read it: its display name, else (a team no longer in the model)
+    /// its key.
+    pub fn team_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.team(key).map_or(key, |t| t.name.as_str())
+    }
+
     pub fn sla_policy(&self, severity: Severity) -> SlaPolicy {
         // from_toml guarantees a policy for every severity.
         self.sla[&severity].clone()

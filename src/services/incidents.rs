@@ -364,6 +364,10 @@ pub struct OpenIncident {
     pub opened_at: chrono::NaiveDateTime,
     pub linked_tickets: Vec<String>,
     pub linked_runs: Vec<String>,
+    /// Who declared it, when an agent did.
+    pub declared_by: Option<String>,
+    /// The newest public update and when it was posted, if any was.
+    pub latest_update: Option<(String, chrono::NaiveDateTime)>,
 }
 
 /// Every open incident of `drill` (`drill::LIVE`: the real ones), oldest first, with
@@ -390,12 +394,27 @@ pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenInc
         .order(tickets::id.asc())
         .select((tickets::id, tickets::parent_id))
         .load(conn)?;
-    let declared: Vec<(i64, chrono::NaiveDateTime)> = ticket_events::table
+    // Declarations and public updates, oldest first: the last of each kind counts.
+    let events: Vec<(i64, EventKind, String, String, chrono::NaiveDateTime)> = ticket_events::table
         .filter(ticket_events::ticket_id.eq_any(&ids))
-        .filter(ticket_events::kind.eq(EventKind::IncidentDeclared))
+        .filter(
+            ticket_events::kind.eq_any([EventKind::IncidentDeclared, EventKind::IncidentUpdate]),
+        )
         .order(ticket_events::id.asc())
-        .select((ticket_events::ticket_id, ticket_events::created_at))
+        .select((
+            ticket_events::ticket_id,
+            ticket_events::kind,
+            ticket_events::actor,
+            ticket_events::detail,
+            ticket_events::created_at,
+        ))
         .load(conn)?;
+    let last = |id: i64, kind: EventKind| {
+        events
+            .iter()
+            .rev()
+            .find(|(t, k, ..)| *t == id && *k == kind)
+    };
     Ok(incidents
         .into_iter()
         .map(|ticket| {
@@ -404,16 +423,11 @@ pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenInc
                 .rev()
                 .find(|s| s.ticket_id == ticket.id)
                 .cloned();
+            let declared = last(ticket.id, EventKind::IncidentDeclared);
             let opened_at = signal
                 .as_ref()
                 .map(|s| s.opened_at)
-                .or_else(|| {
-                    declared
-                        .iter()
-                        .rev()
-                        .find(|(id, _)| *id == ticket.id)
-                        .map(|(_, at)| *at)
-                })
+                .or(declared.map(|(.., at)| *at))
                 .unwrap_or(ticket.created_at);
             let linked_tickets = children
                 .iter()
@@ -422,6 +436,9 @@ pub fn open_incidents(conn: &mut DbConnection, drill: i64) -> Result<Vec<OpenInc
                 .collect();
             OpenIncident {
                 linked_runs: runs.remove(&ticket.id).unwrap_or_default(),
+                declared_by: declared.map(|(_, _, actor, ..)| actor.clone()),
+                latest_update: last(ticket.id, EventKind::IncidentUpdate)
+                    .map(|(.., detail, at)| (detail.clone(), *at)),
                 ticket,
                 signal,
                 opened_at,
@@ -448,53 +465,43 @@ pub struct KnownIssue {
 
 /// Every open incident, as a known issue.
 pub fn known_issues(conn: &mut DbConnection, desk: &Desk) -> Result<Vec<KnownIssue>, AppError> {
-    let open = open_incidents(conn, desk.drill)?;
-    let mut latest = Vec::with_capacity(open.len());
-    for incident in &open {
-        latest.push(
-            latest_update(conn, incident.ticket.id, None, None)?.map(|e| (e.detail, e.created_at)),
-        );
-    }
-    Ok(open
-        .into_iter()
-        .zip(latest)
-        .map(|(open, latest_update)| {
-            let warehouse = open
-                .signal
-                .as_ref()
-                .map(|s| s.warehouse_type)
-                .or(open.ticket.warehouse_type);
-            let where_ = warehouse.map_or("Profiling", |w| w.label());
-            let category = open.ticket.category;
-            let headline = match open.signal.as_ref().map(|s| s.signal.as_str()) {
-                Some("failure_rate") => format!("{where_} profiling failing"),
-                Some("critical_timeout") => {
-                    format!("{where_} profiling timing out on critical tables")
-                }
-                Some("duration_regression") => format!("{where_} profiling running slow"),
-                Some(_) => format!(
-                    "{where_}: many reports of {}",
-                    category.label().to_lowercase()
-                ),
-                None => match (&open.ticket.table_name, warehouse) {
-                    (Some(table), _) => format!("{} on {table}", category.label()),
-                    (None, Some(w)) => format!("{} on {}", category.label(), w.label()),
-                    (None, None) => category.label().to_string(),
-                },
-            };
-            KnownIssue {
-                number: open.ticket.number(),
-                headline,
-                since: open.opened_at,
-                reports: open.linked_tickets.len(),
-                latest_update,
-                team: desk
-                    .model
-                    .team(&open.ticket.team)
-                    .map_or_else(|| open.ticket.team.clone(), |t| t.name.clone()),
-            }
-        })
+    Ok(open_incidents(conn, desk.drill)?
+        .iter()
+        .map(|open| known_issue(desk, open))
         .collect())
+}
+
+/// An open incident as analysts know it: a headline in their words, its team by name.
+pub fn known_issue(desk: &Desk, open: &OpenIncident) -> KnownIssue {
+    let warehouse = open
+        .signal
+        .as_ref()
+        .map(|s| s.warehouse_type)
+        .or(open.ticket.warehouse_type);
+    let where_ = warehouse.map_or("Profiling", |w| w.label());
+    let category = open.ticket.category;
+    let headline = match open.signal.as_ref().map(|s| s.signal.as_str()) {
+        Some("failure_rate") => format!("{where_} profiling failing"),
+        Some("critical_timeout") => format!("{where_} profiling timing out on critical tables"),
+        Some("duration_regression") => format!("{where_} profiling running slow"),
+        Some(_) => format!(
+            "{where_}: many reports of {}",
+            category.label().to_lowercase()
+        ),
+        None => match (&open.ticket.table_name, warehouse) {
+            (Some(table), _) => format!("{} on {table}", category.label()),
+            (None, Some(w)) => format!("{} on {}", category.label(), w.label()),
+            (None, None) => category.label().to_string(),
+        },
+    };
+    KnownIssue {
+        number: open.ticket.number(),
+        headline,
+        since: open.opened_at,
+        reports: open.linked_tickets.len(),
+        latest_update: open.latest_update.clone(),
+        team: desk.model.team_name(&open.ticket.team).to_string(),
+    }
 }
 
 /// An analyst joins a known issue: a ticket of their own (so they hear of progress and

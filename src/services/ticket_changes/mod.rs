@@ -178,10 +178,7 @@ fn notify_changes(
         .filter(|id| Some(*id) != before.assignee_id && Some(*id) != who.user_id)
         && let Some(user) = User::find(conn, assignee)?
     {
-        let team = desk
-            .model
-            .team(&after.team)
-            .map_or(after.team.as_str(), |t| t.name.as_str());
+        let team = desk.model.team_name(&after.team);
         // The assignee reads the deadline in their own zone when they chose one.
         let zone = user
             .time_zone

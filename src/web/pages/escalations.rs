@@ -292,10 +292,7 @@ pub async fn ack_link(
         number: ticket.number().to_string(),
         summary: first_line(&ticket.description, 100),
         severity: ticket.severity,
-        team: desk
-            .model
-            .team(&ticket.team)
-            .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
+        team: desk.model.team_name(&ticket.team).to_string(),
         status: ticket.status.label().to_string(),
         table: ticket.table_name.clone(),
         state: SlaState::of(

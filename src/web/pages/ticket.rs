@@ -167,10 +167,7 @@ fn describe_update(before: &Ticket, after: &Ticket, assignee: Option<&str>, desk
         done.push(format!("severity {}", after.severity.label()));
     }
     if before.team != after.team {
-        let name = desk
-            .model
-            .team(&after.team)
-            .map_or(after.team.as_str(), |t| t.name.as_str());
+        let name = desk.model.team_name(&after.team);
         let how = if after.routing_rule == "manual" {
             ""
         } else {

@@ -276,10 +276,7 @@ pub async fn render(
             .map(|r| in_words(r))
             .collect(),
         routing_reason: in_words(&ticket.routing_reason),
-        team_name: desk
-            .model
-            .team(&ticket.team)
-            .map_or_else(|| ticket.team.clone(), |t| t.name.clone()),
+        team_name: desk.model.team_name(&ticket.team).to_string(),
         assignee,
         sla_state: state,
         runs: runs

@@ -122,7 +122,7 @@ fn check_routed(r: &Rehearsal<'_>, tickets: &[Ticket], table: &TableName) -> Ste
                 t.routing_rule
             ));
         }
-        let name = r.desk.model.team(&team).map_or(team.as_str(), |t| &t.name);
+        let name = r.desk.model.team_name(&team);
         lines.push(format!("{} → {name} (rule {rule})", t.number()));
     }
     Ok(lines.join("\n"))

@@ -117,9 +117,7 @@ pub async fn support_model(
         .iter()
         .map(|r| RuleRow {
             name: r.name.clone(),
-            team: model
-                .team(&r.team)
-                .map_or_else(|| r.team.clone(), |t| t.name.clone()),
+            team: model.team_name(&r.team).to_string(),
             categories: list(&r.categories.iter().map(|c| c.label()).collect::<Vec<_>>()),
             warehouse_types: list(
                 &r.warehouse_types
@@ -172,7 +170,7 @@ pub async fn support_model(
                 } else {
                     step.teams
                         .iter()
-                        .map(|key| model.team(key).map_or(key.as_str(), |t| t.name.as_str()))
+                        .map(|key| model.team_name(key))
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
