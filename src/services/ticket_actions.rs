@@ -47,19 +47,6 @@ fn first_response(ticket: &Ticket, now: NaiveDateTime, set: &mut TicketChangeset
     }
 }
 
-/// An agent's comment: public ones are emailed to the reporter and shown on the tracking
-/// page; internal ones stay on the agents' side.
-pub fn comment(
-    conn: &mut DbConnection,
-    desk: &Desk,
-    who: &Who,
-    id: i64,
-    body: &str,
-    public: bool,
-) -> Result<Ticket, AppError> {
-    reply(conn, desk, who, id, body, public, None)
-}
-
 /// An agent's comment that may also move the status, in one transaction. A public reply
 /// that moves the status reaches the reporter as one email saying both; an internal note
 /// leaves the status news to its usual email.

@@ -142,20 +142,24 @@ async fn agent_triages_in_the_browser(backend: Backend) {
             .click()
             .await?;
         wait_for_path(&client, &format!("/tickets/{duplicate}")).await?;
-        let category = reclassify_as_failed_report(&client).await?;
+        let (category, team) = reclassify_as_failed_report(&client).await?;
         comment_publicly(&client, "Thanks, we are on it.").await?;
         let status = merge_into(&client, &original).await?;
-        Ok::<_, fantoccini::error::CmdError>((numbers, category, status))
+        Ok::<_, fantoccini::error::CmdError>((numbers, category, team, status))
     }
     .await;
     client.close().await.ok();
-    let (numbers, category, status) = result.expect("browser steps");
+    let (numbers, category, team, status) = result.expect("browser steps");
     assert_eq!(
         numbers,
         vec![duplicate.clone()],
         "the filter shows only the stale-profile ticket"
     );
     assert_eq!(category.as_deref(), Some("failed_report"));
+    assert_eq!(
+        team, "Inspector Reports",
+        "reclassifying rerouted the ticket"
+    );
     assert_eq!(status, "Closed");
 }
 
@@ -265,7 +269,7 @@ async fn queue_numbers_of_category(
 /// On the open ticket: reclassify with a reason; returns the category the page then shows.
 async fn reclassify_as_failed_report(
     client: &fantoccini::Client,
-) -> Result<Option<String>, fantoccini::error::CmdError> {
+) -> Result<(Option<String>, String), fantoccini::error::CmdError> {
     client
         .find(Locator::Id("category"))
         .await?
@@ -282,11 +286,17 @@ async fn reclassify_as_failed_report(
         .click()
         .await?;
     wait_for_text(client, "category Failed report generation").await?;
-    client
+    let category = client
         .find(Locator::Id("ticket-category"))
         .await?
         .attr("data-category")
-        .await
+        .await?;
+    let team = client
+        .find(Locator::Id("ticket-team"))
+        .await?
+        .text()
+        .await?;
+    Ok((category, team))
 }
 
 /// On the open ticket: a public comment, shown once posted.

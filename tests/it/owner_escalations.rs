@@ -273,13 +273,22 @@ async fn the_view_puts_the_most_severe_first_and_acknowledging_takes_the_ticket(
         "Profiling RAW.EVENTS.CLICKS times out every night since Monday",
         "Sev 2",
         "Warehouse Connectors",
-        "breached",
         "First response breach",
         "When first response is overdue, it notifies the team lead",
         "1 report from 1 analyst",
     ] {
         assert!(page.contains(words), "'{words}' missing from the view");
     }
+    // Since when, in words: "breached 31 h ago" in each breached row's <time>.
+    let since: Vec<&str> = page
+        .split(">breached ")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .collect();
+    assert!(
+        since.len() >= 2 && since.iter().all(|s| s.ends_with(" ago")),
+        "each breached row says since when: {since:?}"
+    );
 
     let csrf = hidden_field(&page, "csrf_token");
     let response = owner

@@ -231,7 +231,10 @@ async fn a_late_joiner_reads_the_conversation_in_a_browser(backend: Backend) {
         text.contains("Your reply is sent"),
         "the confirmation: {text}"
     );
-    assert!(text.contains("What happens next"), "{text}");
+    assert!(
+        text.contains("What happens next: Updates on the known issue appear here"),
+        "what happens next, for a report of a known issue: {text}"
+    );
     assert!(
         text.contains("Received"),
         "the status in the reporter's words: {text}"

@@ -97,17 +97,4 @@ impl TicketEscalation {
         }
         Ok(map)
     }
-
-    /// The latest step of many tickets, by ticket.
-    pub fn latest_for(
-        conn: &mut DbConnection,
-        ticket_ids: &[i64],
-    ) -> QueryResult<std::collections::HashMap<i64, TicketEscalation>> {
-        let rows: Vec<TicketEscalation> = ticket_escalations::table
-            .filter(ticket_escalations::ticket_id.eq_any(ticket_ids))
-            .select(TicketEscalation::as_select())
-            .order(ticket_escalations::id.asc())
-            .load(conn)?;
-        Ok(rows.into_iter().map(|e| (e.ticket_id, e)).collect())
-    }
 }

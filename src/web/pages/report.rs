@@ -143,11 +143,6 @@ impl ReportForm {
         }
     }
 
-    /// Is this page's ticket part of incident `number`? (The form has no ticket.)
-    fn in_incident(&self, _number: &str) -> bool {
-        false
-    }
-
     /// The value typed into a field, or "".
     fn value(&self, field: &str) -> &str {
         let v = &self.values;
