@@ -202,6 +202,15 @@ impl Ticket {
             .load(conn)
     }
 
+    /// The reports attached to any of these incidents, oldest first.
+    pub fn children_of_any(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Ticket>> {
+        tickets::table
+            .filter(tickets::parent_id.eq_any(ids))
+            .select(Ticket::as_select())
+            .order(tickets::id.asc())
+            .load(conn)
+    }
+
     /// Tickets merged into any of `ids`, oldest first.
     pub fn merged_into_any(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Ticket>> {
         tickets::table

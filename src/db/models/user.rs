@@ -77,6 +77,43 @@ impl User {
         Ok(rows.into_iter().collect())
     }
 
+    /// The zone this user chose to read times in, if they chose one.
+    pub fn zone(&self) -> Option<chrono_tz::Tz> {
+        self.time_zone.as_deref().and_then(|z| z.parse().ok())
+    }
+
+    /// The zones chosen by the accounts of these addresses, by address (lowercase); an
+    /// address with no account or no choice is absent.
+    pub fn zones(
+        conn: &mut DbConnection,
+        emails: &[String],
+    ) -> QueryResult<std::collections::HashMap<String, chrono_tz::Tz>> {
+        let lower: Vec<String> = emails.iter().map(|e| e.trim().to_lowercase()).collect();
+        let rows: Vec<(String, Option<String>)> = users::table
+            .filter(users::email.eq_any(&lower))
+            .select((users::email, users::time_zone))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(email, zone)| Some((email, zone?.parse().ok()?)))
+            .collect())
+    }
+
+    /// How pages name these users (their name, else their email), by id.
+    pub fn names(
+        conn: &mut DbConnection,
+        ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, String>> {
+        let rows: Vec<(i64, Option<String>, String)> = users::table
+            .filter(users::id.eq_any(ids))
+            .select((users::id, users::name, users::email))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, email)| (id, name.unwrap_or(email)))
+            .collect())
+    }
+
     pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
         users::table
             .select(User::as_select())

@@ -2,7 +2,6 @@
 //! emails in the same transaction, acknowledge.
 
 use chrono::{NaiveDateTime, TimeDelta};
-use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::db::models::escalation::{NewTicketEscalation, TicketEscalation};
@@ -278,12 +277,11 @@ fn fire(
         crate::telemetry::metrics::sla_breach(&ticket.team);
     }
     let firing = Fired { step, key, now };
+    let zones = User::zones(conn, &addresses)?;
     for (address, why) in &recipients {
-        let reader = User::find_by_email(conn, address)?;
-        let zone = reader
-            .as_ref()
-            .and_then(|u| u.time_zone.as_deref())
-            .and_then(|z| z.parse::<Tz>().ok())
+        let zone = zones
+            .get(&address.trim().to_lowercase())
+            .copied()
             .unwrap_or(desk.model.time_zone);
         let fields = escalation_email(
             desk,

@@ -180,11 +180,7 @@ fn notify_changes(
     {
         let team = desk.model.team_name(&after.team);
         // The assignee reads the deadline in their own zone when they chose one.
-        let zone = user
-            .time_zone
-            .as_deref()
-            .and_then(|z| z.parse().ok())
-            .unwrap_or(desk.model.time_zone);
+        let zone = user.zone().unwrap_or(desk.model.time_zone);
         let rendered = crate::email::agent_notice(
             &desk.mail,
             after,

@@ -126,23 +126,34 @@ pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespon
             let found: Vec<Ticket> = query.load(conn)?;
             let ids: Vec<i64> = found.iter().map(|t| t.id).collect();
             let mut steps = TicketEscalation::for_tickets(conn, &ids)?;
+            // An incident counts the reports attached to it, their analysts and runs.
+            let incidents: Vec<i64> = found
+                .iter()
+                .filter(|t| t.is_incident)
+                .map(|t| t.id)
+                .collect();
+            let children = Ticket::children_of_any(conn, &incidents)?;
+            let all_ids: Vec<i64> = ids
+                .iter()
+                .copied()
+                .chain(children.iter().map(|c| c.id))
+                .collect();
+            let run_ids = TicketRun::run_ids_for(conn, &all_ids)?;
+            let assignees: Vec<i64> = found.iter().filter_map(|t| t.assignee_id).collect();
+            let names = User::names(conn, &assignees)?;
             let mut rows = Vec::new();
             for t in found {
-                let children = if t.is_incident {
-                    Ticket::children(conn, t.id)?
-                } else {
-                    Vec::new()
-                };
-                let family: Vec<&Ticket> = std::iter::once(&t).chain(children.iter()).collect();
+                let family: Vec<&Ticket> = std::iter::once(&t)
+                    .chain(children.iter().filter(|c| c.parent_id == Some(t.id)))
+                    .collect();
                 let analysts: BTreeSet<&str> =
                     family.iter().map(|c| c.reporter_email.as_str()).collect();
-                let run_ids =
-                    TicketRun::run_ids_for(conn, &family.iter().map(|c| c.id).collect::<Vec<_>>())?;
-                let runs: BTreeSet<&String> = run_ids.values().flatten().collect();
-                let assignee = match t.assignee_id {
-                    Some(id) => User::find(conn, id)?.map(|u| u.name.unwrap_or(u.email)),
-                    None => None,
-                };
+                let runs: BTreeSet<&String> = family
+                    .iter()
+                    .filter_map(|c| run_ids.get(&c.id))
+                    .flatten()
+                    .collect();
+                let assignee = t.assignee_id.and_then(|id| names.get(&id).cloned());
                 let step = steps
                     .remove(&t.id)
                     .unwrap_or_default()
