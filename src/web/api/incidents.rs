@@ -8,10 +8,7 @@ use utoipa::ToSchema;
 
 use super::ApiError;
 use crate::clock::rfc3339;
-use crate::domain::ticket_number::TicketNumber;
-use crate::error::AppError;
 use crate::services::incidents::{self, OpenIncident, PostedUpdate};
-use crate::services::ticket_changes::Who;
 use crate::state::Desk;
 use crate::web::auth::Viewer;
 
@@ -143,15 +140,9 @@ pub async fn post_update(
     number: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let id = TicketNumber::parse(&number)
-        .ok()
-        .map(TicketNumber::id)
-        .ok_or(AppError::NotFound)?;
+    let id = super::tickets::ticket_id(&number)?;
     let update: UpdateBody = super::read_json(&req, payload, desk.max_body_bytes).await?;
-    let who = Who {
-        name: viewer.actor_name(),
-        user_id: viewer.user.as_ref().map(|u| u.id),
-    };
+    let who = viewer.who();
     let posted = desk
         .db(move |conn, desk| incidents::update(conn, desk, &who, id, &update.message))
         .await?;

@@ -237,14 +237,7 @@ fn use_signal_runbooks(conn: &mut DbConnection, jsons: &mut [TicketJson]) -> Res
     Ok(())
 }
 
-fn who(viewer: &Viewer) -> Who {
-    Who {
-        name: viewer.actor_name(),
-        user_id: viewer.user.as_ref().map(|u| u.id),
-    }
-}
-
-fn ticket_id(number: &str) -> Result<i64, AppError> {
+pub(super) fn ticket_id(number: &str) -> Result<i64, AppError> {
     TicketNumber::parse(number)
         .ok()
         .map(TicketNumber::id)
@@ -342,7 +335,7 @@ pub async fn patch(
     let patch: TicketPatch = super::read_json(&req, payload, desk.max_body_bytes).await?;
     let changes = parse_patch(&patch)?;
     let version = expected_version(&req, patch.version)?;
-    let who = who(&viewer);
+    let who = viewer.who();
     let outcome = desk
         .db(
             move |conn, desk| match triage::update(conn, desk, &who, id, version, &changes)? {
@@ -407,7 +400,7 @@ pub async fn comment(
         .map(Status::parse)
         .transpose()
         .map_err(|message| AppError::invalid("status", message))?;
-    let who = who(&viewer);
+    let who = viewer.who();
     let json = desk
         .db(move |conn, desk| {
             let (body, public) = (&comment.body, comment.public);
@@ -445,7 +438,7 @@ pub async fn merge(
         .ok_or_else(|| {
             AppError::invalid("into", format!("'{}' is not a ticket number", merge.into))
         })?;
-    let who = who(&viewer);
+    let who = viewer.who();
     let json = desk
         .db(move |conn, desk| {
             let ticket = ticket_actions::merge(conn, desk, &who, id, into)?;

@@ -52,6 +52,14 @@ impl Viewer {
     }
 
     /// Name for the audit log and timelines.
+    /// The actor a service records for what this viewer does.
+    pub fn who(&self) -> crate::services::ticket_changes::Who {
+        crate::services::ticket_changes::Who {
+            name: self.actor_name(),
+            user_id: self.user.as_ref().map(|u| u.id),
+        }
+    }
+
     pub fn actor_name(&self) -> String {
         match (&self.user, &self.token) {
             (Some(u), _) => u.email.clone(),

@@ -16,7 +16,7 @@ use crate::domain::severity::Severity;
 use crate::domain::status::Status;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
-use crate::services::ticket_changes::{Assignee, Changes, Who};
+use crate::services::ticket_changes::{Assignee, Changes};
 use crate::services::triage::{self, Conflict};
 use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
@@ -27,13 +27,6 @@ fn id_of(number: &str) -> Result<i64, PageError> {
         .ok()
         .map(TicketNumber::id)
         .ok_or(PageError(AppError::NotFound))
-}
-
-fn who(ctx: &PageContext) -> Who {
-    Who {
-        name: ctx.viewer.actor_name(),
-        user_id: ctx.viewer.user.as_ref().map(|u| u.id),
-    }
 }
 
 pub async fn show(
@@ -197,7 +190,7 @@ pub async fn update(
     form: body::Form<UpdateForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
-    let (who, form) = (who(&ctx), form.into_inner());
+    let (who, form) = (ctx.viewer.who(), form.into_inner());
     let outcome = desk
         .db(move |conn, desk| {
             let before = Ticket::find(conn, id)?;
@@ -255,7 +248,7 @@ pub async fn comment(
             return after(&ctx, desk, id, Err(error), form.body).await;
         }
     };
-    let (who, body) = (who(&ctx), form.body.clone());
+    let (who, body) = (ctx.viewer.who(), form.body.clone());
     let result = desk
         .db(move |conn, desk| {
             let before = Ticket::find(conn, id)?.status;
@@ -313,7 +306,7 @@ pub async fn merge(
             return after(&ctx, desk, id, Err(error), String::new()).await;
         }
     };
-    let who = who(&ctx);
+    let who = ctx.viewer.who();
     let result = desk
         .db(move |conn, desk| {
             let merged = ticket_actions::merge(conn, desk, &who, id, into)?;
@@ -341,7 +334,7 @@ pub async fn runs(
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let link = form.action != "unlink";
-    let (who, run_id) = (who(&ctx), form.into_inner().run_id);
+    let (who, run_id) = (ctx.viewer.who(), form.into_inner().run_id);
     let result = desk
         .db(move |conn, desk| {
             ticket_actions::link_run(conn, desk, &who, id, &run_id, link)?;
@@ -376,7 +369,7 @@ pub async fn verdict(
             return after(&ctx, desk, id, Err(error), String::new()).await;
         }
     };
-    let who = who(&ctx);
+    let who = ctx.viewer.who();
     let result = desk
         .db(move |conn, desk| {
             let ticket = ticket_actions::type_verdict(conn, desk, &who, id, confirmed)?;
@@ -410,7 +403,7 @@ pub async fn incident(
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
     let form = form.into_inner();
-    let who = who(&ctx);
+    let who = ctx.viewer.who();
     let result = desk
         .db(move |conn, desk| match form.action.as_str() {
             "declare" => incidents::declare(conn, desk, &who, id)

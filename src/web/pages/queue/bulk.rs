@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::services::bulk::{self, BulkAction, Picked};
 use crate::services::people;
 use crate::services::queue::RawQueueQuery;
-use crate::services::ticket_changes::{Assignee, Who};
+use crate::services::ticket_changes::Assignee;
 use crate::state::Desk;
 use crate::web::flash;
 use crate::web::pages::{PageContext, PageError};
@@ -94,7 +94,6 @@ pub async fn bulk(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let form = BulkForm::read(&body)?;
-    let me = ctx.viewer.user.as_ref().map(|u| u.id);
     let checked = desk
         .db({
             let (kind, value) = form.kind_and_value();
@@ -129,10 +128,7 @@ pub async fn bulk(
         let message = "Tick at least one ticket, then choose what to do with them.";
         return refused(ctx, desk, form, refuse("ticket", message)).await;
     }
-    let who = Who {
-        name: ctx.viewer.actor_name(),
-        user_id: me,
-    };
+    let who = ctx.viewer.who();
     let outcome = desk
         .db(move |conn, desk| bulk::apply(conn, desk, &who, &action, &picked))
         .await?;
