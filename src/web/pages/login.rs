@@ -9,7 +9,6 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html, redirect_target, see_other};
-use crate::clock::rfc3339;
 use crate::domain::local_path::LocalPath;
 use crate::domain::role::Role;
 use crate::error::AppError;
@@ -132,7 +131,7 @@ fn refused(
             let error = format!(
                 "Too many failed sign-ins with this email from your address: signing in is \
                  locked until {} (in {} min). Try again then.",
-                rfc3339(until),
+                ctx.moment(until).exact,
                 wait.div_ceil(60).max(1)
             );
             (StatusCode::LOCKED, error, Some(wait))
