@@ -71,6 +71,30 @@ pub struct Settings {
     /// runs linked to a ticket and each table's latest run and latest success
     /// (`DESK_RUN_RETENTION`, e.g. `90d`; at least 8 days). Default: kept for ever.
     pub run_retention: Option<String>,
+    /// The address analysts write to (`DESK_SUPPORT_ADDRESS`): mail to it that matches no
+    /// ticket opens a report, and its plus addresses (`desk+<token>@…`) are tickets' reply
+    /// addresses. Default: the address of `mail_from`.
+    pub support_address: Option<String>,
+    /// A mailbox the desk reads new mail from (`DESK_IMAP_URL`,
+    /// `imaps://user:pass@host/INBOX` or `imap://…` on a trusted network). Secret.
+    /// Unset: mail arrives only by `inspect-desk mail receive` and the inbound-mail API.
+    pub imap_url: Option<Secret>,
+    /// Where taken messages are moved in that mailbox (`DESK_IMAP_DONE_FOLDER`).
+    /// Default `Processed`; created when missing.
+    pub imap_done_folder: String,
+    /// How often the mailbox is read, in seconds (`DESK_IMAP_POLL_SECONDS`). Default 30.
+    pub imap_poll_seconds: u32,
+    /// New messages a minute taken from one sender; more are kept but not acted on
+    /// (`DESK_MAIL_PER_SENDER_PER_MINUTE`; 0 switches the limit off). Default 10.
+    pub mail_per_sender_per_minute: u32,
+    /// Largest attached file, in bytes (`DESK_ATTACHMENT_MAX_FILE_BYTES`). Default 10 MB.
+    pub attachment_max_file_bytes: u64,
+    /// Largest total of the files on one report, reply, comment or email, in bytes
+    /// (`DESK_ATTACHMENT_MAX_TOTAL_BYTES`). Default 25 MB.
+    pub attachment_max_total_bytes: u64,
+    /// Most files on one report, reply, comment or email (`DESK_ATTACHMENT_MAX_FILES`).
+    /// Default 10.
+    pub attachment_max_files: u32,
 }
 
 /// A setting that must never be printed or logged.
@@ -125,6 +149,14 @@ impl Default for Settings {
             sign_in_rate_per_minute: 10,
             monitor_debounce_ms: 2000,
             run_retention: None,
+            support_address: None,
+            imap_url: None,
+            imap_done_folder: "Processed".into(),
+            imap_poll_seconds: 30,
+            mail_per_sender_per_minute: 10,
+            attachment_max_file_bytes: 10 * 1000 * 1000,
+            attachment_max_total_bytes: 25 * 1000 * 1000,
+            attachment_max_files: 10,
         }
     }
 }
@@ -215,7 +247,47 @@ impl Settings {
         if let Some(v) = var("DESK_RUN_RETENTION") {
             self.run_retention = Some(v.trim().to_string()).filter(|v| !v.is_empty());
         }
+        if let Some(v) = var("DESK_SUPPORT_ADDRESS") {
+            self.support_address = Some(v.trim().to_string()).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("DESK_IMAP_URL") {
+            self.imap_url = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("DESK_IMAP_DONE_FOLDER") {
+            self.imap_done_folder = v;
+        }
         for (name, target) in [
+            (
+                "DESK_ATTACHMENT_MAX_FILE_BYTES",
+                &mut self.attachment_max_file_bytes,
+            ),
+            (
+                "DESK_ATTACHMENT_MAX_TOTAL_BYTES",
+                &mut self.attachment_max_total_bytes,
+            ),
+        ] {
+            if let Some(v) = var(name) {
+                *target = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("{name} must be a positive number of bytes, not '{v}'")
+                })?;
+            }
+        }
+        for (name, target) in [
+            ("DESK_IMAP_POLL_SECONDS", &mut self.imap_poll_seconds),
+            ("DESK_ATTACHMENT_MAX_FILES", &mut self.attachment_max_files),
+        ] {
+            if let Some(v) = var(name) {
+                *target =
+                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("{name} must be a positive whole number, not '{v}'")
+                    })?;
+            }
+        }
+        for (name, target) in [
+            (
+                "DESK_MAIL_PER_SENDER_PER_MINUTE",
+                &mut self.mail_per_sender_per_minute,
+            ),
             (
                 "DESK_REPORT_RATE_PER_MINUTE",
                 &mut self.report_rate_per_minute,

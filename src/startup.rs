@@ -42,7 +42,11 @@ impl Application {
             .map_err(|e| e.to_string())?
             .to_string();
         let desk = Desk {
-            mail: MailContext::new(&settings.public_url(&address), &settings.mail_from),
+            mail: MailContext::new(
+                &settings.public_url(&address),
+                &settings.mail_from,
+                settings.support_address.as_deref(),
+            ),
             ..desk
         };
         // The threshold rules' cache, shared by the rules after ingest and the sweep.
@@ -133,7 +137,17 @@ pub fn build_desk(
         pool,
         model,
         clock,
-        mail: MailContext::new(&base_url, &settings.mail_from),
+        mail: MailContext::new(
+            &base_url,
+            &settings.mail_from,
+            settings.support_address.as_deref(),
+        ),
+        attachment_limits: crate::domain::attachment::Limits {
+            max_file_bytes: settings.attachment_max_file_bytes,
+            max_total_bytes: settings.attachment_max_total_bytes,
+            max_files: settings.attachment_max_files,
+        },
+        mail_per_sender_per_minute: settings.mail_per_sender_per_minute,
         max_body_bytes: settings.max_body_bytes,
         auth: AuthSettings {
             proxy_header: settings.auth_proxy_header.clone(),

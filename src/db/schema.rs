@@ -107,6 +107,48 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         dedupe_key -> Nullable<Text>,
         drill -> BigInt,
+        bounced_at -> Nullable<Timestamp>,
+        bounce_detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        event_id -> Nullable<BigInt>,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        public -> Bool,
+        added_by -> Text,
+        created_at -> Timestamp,
+        content -> Binary,
+    }
+}
+
+diesel::table! {
+    inbound_mail (id) {
+        id -> BigInt,
+        message_key -> Text,
+        sender -> Text,
+        subject -> Text,
+        ticket_id -> Nullable<BigInt>,
+        event_id -> Nullable<BigInt>,
+        outcome -> Text,
+        detail -> Text,
+        received_at -> Timestamp,
+        raw -> Binary,
+    }
+}
+
+diesel::table! {
+    mail_suppressions (address) {
+        address -> Text,
+        reason -> Text,
+        outbox_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
     }
 }
 
@@ -289,6 +331,8 @@ diesel::joinable!(ticket_escalations -> tickets (ticket_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(ticket_runs -> tickets (ticket_id));
 diesel::joinable!(outbox -> tickets (ticket_id));
+diesel::joinable!(attachments -> tickets (ticket_id));
+diesel::joinable!(inbound_mail -> tickets (ticket_id));
 diesel::joinable!(signal_incidents -> tickets (ticket_id));
 diesel::joinable!(drill_steps -> drills (drill_id));
 
@@ -298,6 +342,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     runs,
     ticket_runs,
     outbox,
+    attachments,
+    inbound_mail,
+    mail_suppressions,
     users,
     sessions,
     sign_in_throttle,

@@ -68,6 +68,10 @@ event_kinds! {
     Escalated = "escalated", "Escalated";
     Acknowledged = "acknowledged", "Escalation acknowledged";
     TrackingLinkRevoked = "tracking_link_revoked", "Tracking link replaced";
+    UnverifiedMail = "unverified_mail", "Email from an unverified sender";
+    EmailBounced = "email_bounced", "Email bounced";
+    MailReceived = "mail_received", "Email received";
+    FilesAttached = "files_attached", "Files attached";
 }
 
 impl EventKind {
@@ -89,6 +93,7 @@ impl EventKind {
                 | EventKind::InternalNote
                 | EventKind::ReporterReply
                 | EventKind::IncidentUpdate
+                | EventKind::UnverifiedMail
         )
     }
 
@@ -101,6 +106,8 @@ impl EventKind {
                 | EventKind::EmailSent
                 | EventKind::EmailFailed
                 | EventKind::EmailDeadLettered
+                | EventKind::EmailBounced
+                | EventKind::MailReceived
         )
     }
 }

@@ -1,5 +1,6 @@
 //! Pure rules of the desk: no web framework, no database.
 
+pub mod attachment;
 pub mod calendar;
 pub mod category;
 pub mod classify;
@@ -8,11 +9,13 @@ pub mod email;
 pub mod escalation;
 pub mod event;
 pub mod humanize;
+pub mod inbound;
 pub mod labels;
 pub mod lineage;
 pub mod local_path;
 pub mod model_check;
 pub mod outbox;
+pub mod reply_address;
 pub mod report;
 pub mod role;
 pub mod routing;

@@ -16,10 +16,14 @@ pub struct MailContext {
     pub from: String,
     /// Right-hand side of Message-IDs.
     pub message_id_domain: String,
+    /// The address analysts write to, bare (`desk@inspect.example`): its plus addresses
+    /// are the tickets' reply addresses.
+    pub support_address: String,
 }
 
 impl MailContext {
-    pub fn new(base_url: &str, from: &str) -> Self {
+    /// `support`: the support address; `None` takes the address of `from`.
+    pub fn new(base_url: &str, from: &str, support: Option<&str>) -> Self {
         let host = base_url
             .split("://")
             .nth(1)
@@ -32,11 +36,23 @@ impl MailContext {
             base_url: base_url.trim_end_matches('/').to_string(),
             from: from.to_string(),
             message_id_domain: host.to_string(),
+            support_address: support
+                .map(str::to_string)
+                .unwrap_or_else(|| bare_address(from))
+                .to_lowercase(),
         }
     }
 
     pub fn tracking_url(&self, token: &str) -> String {
         format!("{}/t/{token}", self.base_url)
+    }
+}
+
+/// The address in `Name <address>` (or the text itself when it has no angle brackets).
+pub fn bare_address(mailbox: &str) -> String {
+    match (mailbox.rfind('<'), mailbox.rfind('>')) {
+        (Some(open), Some(close)) if open < close => mailbox[open + 1..close].trim().to_string(),
+        _ => mailbox.trim().to_string(),
     }
 }
 

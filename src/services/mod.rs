@@ -1,6 +1,7 @@
 //! Use-cases, each one transaction.
 
 pub mod accounts;
+pub mod attachments;
 pub mod bulk;
 pub mod delivery;
 pub mod drills;
@@ -8,6 +9,7 @@ pub mod escalation;
 pub mod freshness;
 pub mod gauges;
 pub mod import_runs;
+pub mod inbound;
 pub mod incident_list;
 pub mod incidents;
 pub mod intake;

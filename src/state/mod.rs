@@ -19,8 +19,12 @@ pub struct Desk {
     pub mail: MailContext,
     /// Where outgoing mail goes.
     pub mailer: crate::email::transport::Mailer,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (forms with files: the attachment limits).
     pub max_body_bytes: usize,
+    /// How many and how large the files on one report, reply, comment or email may be.
+    pub attachment_limits: crate::domain::attachment::Limits,
+    /// New inbound messages a minute taken from one sender (0: no limit).
+    pub mail_per_sender_per_minute: u32,
     pub auth: AuthSettings,
     /// Key signing links in emails (acknowledge); the session key.
     pub signing_key: Arc<Vec<u8>>,
@@ -73,6 +77,8 @@ impl Desk {
             mail: self.mail.clone(),
             mailer: self.mailer.clone(),
             max_body_bytes: self.max_body_bytes,
+            attachment_limits: self.attachment_limits,
+            mail_per_sender_per_minute: self.mail_per_sender_per_minute,
             auth: self.auth.clone(),
             signing_key: self.signing_key.clone(),
             after_ingest: self.after_ingest.clone(),

@@ -55,6 +55,22 @@ impl Event {
         Ok(events.len())
     }
 
+    /// The id of the newest entry of `kind` on a ticket: the one just written, inside the
+    /// transaction that wrote it (files and inbound mail point at it).
+    pub fn newest_of_kind(
+        conn: &mut DbConnection,
+        ticket_id: i64,
+        kind: EventKind,
+    ) -> QueryResult<Option<i64>> {
+        ticket_events::table
+            .filter(ticket_events::ticket_id.eq(ticket_id))
+            .filter(ticket_events::kind.eq(kind))
+            .order(ticket_events::id.desc())
+            .select(ticket_events::id)
+            .first(conn)
+            .optional()
+    }
+
     /// The timeline, oldest first; `public_only` hides internal events from analysts.
     pub fn for_ticket(
         conn: &mut DbConnection,

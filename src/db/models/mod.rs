@@ -1,6 +1,7 @@
 //! One file per table: the row, the new row, and the queries that belong to it.
 
 pub mod api_token;
+pub mod attachment;
 pub mod audit;
 pub mod drill;
 pub mod escalation;

@@ -1,0 +1,95 @@
+//! `attachments`: files on a ticket, bytes included.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::attachments;
+
+/// A file as pages and the API list it: everything but its bytes.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = attachments)]
+pub struct Attachment {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub event_id: Option<i64>,
+    pub filename: String,
+    /// Sniffed from the bytes when stored.
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    /// Shown to the reporter (false on internal notes and unverified mail).
+    pub public: bool,
+    pub added_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = attachments)]
+#[diesel(treat_none_as_default_value = false)]
+pub struct NewAttachment<'a> {
+    pub ticket_id: i64,
+    pub event_id: Option<i64>,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: &'a str,
+    pub public: bool,
+    pub added_by: &'a str,
+    pub created_at: NaiveDateTime,
+    pub content: &'a [u8],
+}
+
+impl Attachment {
+    pub fn insert(conn: &mut DbConnection, new: &NewAttachment<'_>) -> QueryResult<Attachment> {
+        // Only the id comes back: RETURNING a whole selectable does not go through the
+        // multi-backend connection.
+        let id = diesel::insert_into(attachments::table)
+            .values(new)
+            .returning(attachments::id)
+            .get_result(conn)?;
+        Ok(Attachment {
+            id,
+            ticket_id: new.ticket_id,
+            event_id: new.event_id,
+            filename: new.filename.to_string(),
+            content_type: new.content_type.to_string(),
+            size: new.size,
+            sha256: new.sha256.to_string(),
+            public: new.public,
+            added_by: new.added_by.to_string(),
+            created_at: new.created_at,
+        })
+    }
+
+    /// A ticket's files, oldest first; `public_only` for the reporter.
+    pub fn for_ticket(
+        conn: &mut DbConnection,
+        ticket_id: i64,
+        public_only: bool,
+    ) -> QueryResult<Vec<Attachment>> {
+        let mut query = attachments::table
+            .filter(attachments::ticket_id.eq(ticket_id))
+            .select(Attachment::as_select())
+            .order(attachments::id.asc())
+            .into_boxed();
+        if public_only {
+            query = query.filter(attachments::public.eq(true));
+        }
+        query.load(conn)
+    }
+
+    /// One file of a ticket, with its bytes.
+    pub fn with_content(
+        conn: &mut DbConnection,
+        ticket_id: i64,
+        id: i64,
+    ) -> QueryResult<Option<(Attachment, Vec<u8>)>> {
+        attachments::table
+            .filter(attachments::ticket_id.eq(ticket_id))
+            .filter(attachments::id.eq(id))
+            .select((Attachment::as_select(), attachments::content))
+            .first(conn)
+            .optional()
+    }
+}
