@@ -1,12 +1,13 @@
 //! Command-line verbs. Each prints what it did and returns a readable error; the verbs
 //! live in one file per group: `serve` (serve, migrate, seed), `support_model`
 //! (check-config, route), `accounts` (user, token), `jobs` (sweep, outbox, prune-runs),
-//! `drill` and `import` (import-runs).
+//! `drill`, `import` (import-runs) and `mail` (mail poll).
 
 mod accounts;
 mod drill;
 mod import;
 mod jobs;
+mod mail;
 mod serve;
 mod support_model;
 
@@ -117,6 +118,11 @@ pub enum Command {
         #[arg(long = "recipient")]
         recipients: Vec<String>,
     },
+    /// Mail coming in.
+    Mail {
+        #[command(subcommand)]
+        action: MailCommand,
+    },
     /// The email outbox.
     Outbox {
         #[command(subcommand)]
@@ -150,6 +156,14 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
     },
+}
+
+#[derive(Subcommand)]
+pub enum MailCommand {
+    /// Read the mailbox of DESK_IMAP_URL once: take every waiting message, move each to
+    /// DESK_IMAP_DONE_FOLDER, and print what became of it. Exits non-zero when the
+    /// mailbox cannot be read or a message was left for the next pass.
+    Poll,
 }
 
 #[derive(Subcommand)]
@@ -232,6 +246,9 @@ fn run_command(cli: Cli) -> Result<(), String> {
         Command::Drill {
             name, recipients, ..
         } => drill::run(&settings, &name.unwrap_or_default(), &recipients),
+        Command::Mail {
+            action: MailCommand::Poll,
+        } => mail::poll(&settings),
         Command::Outbox {
             action: OutboxCommand::Deliver,
         } => jobs::deliver_outbox(&settings),
