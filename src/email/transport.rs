@@ -1,7 +1,7 @@
 //! Sending: SMTP from `DESK_SMTP_URL`, or `.eml` files under the data folder.
 
-use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::address::{Address, Envelope};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;

@@ -79,7 +79,10 @@ pub async fn deliver_due(
         }
         let template = row.template.clone();
         let address = crate::email::bare_address(&row.recipient).to_lowercase();
-        let outcome = match (held.get(&address), transport::build(&desk.mail, &desk.signing_key, &row)) {
+        let outcome = match (
+            held.get(&address),
+            transport::build(&desk.mail, &desk.signing_key, &row),
+        ) {
             (Some(reason), _) => Err(transport::SendError {
                 message: format!(
                     "not sent: {address} bounced earlier ({reason}); an agent can clear the address on the ticket page"

@@ -42,9 +42,7 @@ impl MailSuppression {
     }
 
     /// Every held address with its reason.
-    pub fn all(
-        conn: &mut DbConnection,
-    ) -> QueryResult<std::collections::HashMap<String, String>> {
+    pub fn all(conn: &mut DbConnection) -> QueryResult<std::collections::HashMap<String, String>> {
         mail_suppressions::table
             .select((mail_suppressions::address, mail_suppressions::reason))
             .load::<(String, String)>(conn)

@@ -92,9 +92,7 @@ pub fn receive(conn: &mut DbConnection, desk: &Desk, raw: &[u8]) -> Result<Recei
 fn repeat(taken: &InboundMail) -> Receipt {
     Receipt {
         outcome: taken.outcome.0,
-        ticket: taken
-            .ticket_id
-            .map(|id| TicketNumber::of(id).to_string()),
+        ticket: taken.ticket_id.map(|id| TicketNumber::of(id).to_string()),
         repeat: true,
     }
 }
@@ -168,7 +166,10 @@ fn find_ticket(
 /// `[INS-1042]` (any case) anywhere in a subject.
 fn subject_tag(subject: &str) -> Option<i64> {
     let lower = subject.to_ascii_lowercase();
-    let prefix = format!("[{}", crate::domain::ticket_number::PREFIX.to_ascii_lowercase());
+    let prefix = format!(
+        "[{}",
+        crate::domain::ticket_number::PREFIX.to_ascii_lowercase()
+    );
     let mut rest = lower.as_str();
     while let Some(at) = rest.find(&prefix) {
         let after = &rest[at + 1..];
@@ -213,7 +214,16 @@ fn answer(
         );
         desk_note(conn, &ticket, &note, now)?;
         let detail = "an automatic reply: kept, not added, not answered";
-        return record(conn, incoming, raw, Outcome::AutoReply, Some(&ticket), None, detail, now);
+        return record(
+            conn,
+            incoming,
+            raw,
+            Outcome::AutoReply,
+            Some(&ticket),
+            None,
+            detail,
+            now,
+        );
     }
     if throttled(conn, desk, incoming, now)? {
         let note = format!(
@@ -222,7 +232,16 @@ fn answer(
         );
         desk_note(conn, &ticket, &note, now)?;
         let detail = "held: over the sender's limit of messages a minute";
-        return record(conn, incoming, raw, Outcome::Throttled, Some(&ticket), None, detail, now);
+        return record(
+            conn,
+            incoming,
+            raw,
+            Outcome::Throttled,
+            Some(&ticket),
+            None,
+            detail,
+            now,
+        );
     }
     let files = &incoming.files;
     let checked = attachments::check(&desk.attachment_limits, files);
@@ -263,10 +282,27 @@ fn answer(
     };
     let event_id = Event::newest_of_kind(conn, ticket.id, kind)?;
     if checked.is_ok() {
-        attachments::store(conn, ticket.id, event_id, files, public, &incoming.sender, now)?;
+        attachments::store(
+            conn,
+            ticket.id,
+            event_id,
+            files,
+            public,
+            &incoming.sender,
+            now,
+        )?;
     }
     let detail = outcome.label();
-    record(conn, incoming, raw, outcome, Some(&ticket), event_id, detail, now)
+    record(
+        conn,
+        incoming,
+        raw,
+        outcome,
+        Some(&ticket),
+        event_id,
+        detail,
+        now,
+    )
 }
 
 enum SenderRole {
@@ -419,7 +455,16 @@ fn new_report(
             let why: Vec<&str> = errors.values().map(String::as_str).collect();
             let detail = format!("could not open a report: {}", why.join(" "));
             return write_transaction(conn, |conn| {
-                record(conn, incoming, raw, Outcome::Unmatched, None, None, &detail, now)
+                record(
+                    conn,
+                    incoming,
+                    raw,
+                    Outcome::Unmatched,
+                    None,
+                    None,
+                    &detail,
+                    now,
+                )
             });
         }
     };
@@ -449,7 +494,16 @@ fn new_report(
             )?;
         }
         let detail = Outcome::NewReport.label();
-        record(conn, incoming, raw, Outcome::NewReport, Some(&ticket), event_id, detail, now)
+        record(
+            conn,
+            incoming,
+            raw,
+            Outcome::NewReport,
+            Some(&ticket),
+            event_id,
+            detail,
+            now,
+        )
     })?;
     desk.after_ingest.reports_filed(&touched);
     Ok(receipt)
@@ -482,7 +536,16 @@ fn bounce(
     };
     let Some(sent) = sent else {
         let detail = "a delivery report for no message the desk sent";
-        return record(conn, incoming, raw, Outcome::UnmatchedBounce, None, None, detail, now);
+        return record(
+            conn,
+            incoming,
+            raw,
+            Outcome::UnmatchedBounce,
+            None,
+            None,
+            detail,
+            now,
+        );
     };
     let ticket = match sent.ticket_id {
         Some(id) => Some(Ticket::find(conn, id)?),
@@ -490,7 +553,16 @@ fn bounce(
     };
     if !status.is_failure() {
         let detail = format!("a delivery report: {}", status.action);
-        return record(conn, incoming, raw, Outcome::Bounce, ticket.as_ref(), None, &detail, now);
+        return record(
+            conn,
+            incoming,
+            raw,
+            Outcome::Bounce,
+            ticket.as_ref(),
+            None,
+            &detail,
+            now,
+        );
     }
     let address = status
         .recipient
@@ -522,8 +594,20 @@ fn bounce(
         touch(conn, ticket, &who, &notes, TicketChangeset::default(), now)?;
         event_id = Event::newest_of_kind(conn, ticket.id, EventKind::EmailBounced)?;
     }
-    let detail = format!("{} email to {address} bounced", sent.template.replace('_', " "));
-    record(conn, incoming, raw, Outcome::Bounce, ticket.as_ref(), event_id, &detail, now)
+    let detail = format!(
+        "{} email to {address} bounced",
+        sent.template.replace('_', " ")
+    );
+    record(
+        conn,
+        incoming,
+        raw,
+        Outcome::Bounce,
+        ticket.as_ref(),
+        event_id,
+        &detail,
+        now,
+    )
 }
 
 #[cfg(test)]

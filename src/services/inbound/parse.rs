@@ -306,16 +306,16 @@ fn delivery_status(message: &Message<'_>) -> Option<DeliveryStatus> {
     let original_id = message.parts.iter().find_map(|part| {
         let ct = part.content_type()?;
         let subtype = ct.subtype()?.to_ascii_lowercase();
-        if !ct.ctype().eq_ignore_ascii_case("message")
-            && !ct.ctype().eq_ignore_ascii_case("text")
-        {
+        if !ct.ctype().eq_ignore_ascii_case("message") && !ct.ctype().eq_ignore_ascii_case("text") {
             return None;
         }
         if subtype != "rfc822" && subtype != "rfc822-headers" {
             return None;
         }
         let headers = MessageParser::default().parse_headers(part.contents())?;
-        headers.message_id().map(|id| strip_brackets(id).to_string())
+        headers
+            .message_id()
+            .map(|id| strip_brackets(id).to_string())
     });
     Some(DeliveryStatus {
         recipient,
@@ -324,4 +324,156 @@ fn delivery_status(message: &Message<'_>) -> Option<DeliveryStatus> {
         diagnostic,
         original_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            read(include_bytes!(concat!(
+                "../../../tests/fixtures/mail/",
+                $name
+            )))
+            .expect("a message")
+        };
+    }
+
+    #[test]
+    fn gmail_reply_keeps_the_new_text_of_its_plain_part() {
+        let m = fixture!("gmail-reply.eml");
+        assert_eq!(
+            m.text,
+            "The profile is still stale after the 09:00 run. The row count says 1\u{a0}204 but the warehouse has 1\u{a0}391 rows — see the query below.\n\nselect count(*) from sales.orders;"
+        );
+        assert_eq!(m.sender, "ana@example.com");
+        assert_eq!(m.sender_name.as_deref(), Some("Ana Lima"));
+        assert_eq!(m.key, "CAJx1n2gmail0001@mail.gmail.com");
+        assert_eq!(m.answers[0], "ins-1.abcdef01@inspect.example");
+        assert!(
+            m.recipients
+                .contains(&"desk+1.abcdef012345@inspect.example".to_string())
+        );
+        assert_eq!(
+            m.subject,
+            "Re: [INS-1] Report received — sales.orders is stale"
+        );
+        assert!(!m.automatic && !m.dmarc_failed && m.delivery.is_none());
+        assert!(m.files.is_empty());
+    }
+
+    #[test]
+    fn outlook_html_only_becomes_text_without_its_quoted_header() {
+        let m = fixture!("outlook-html-only.eml");
+        assert_eq!(
+            m.text,
+            "We re-ran the profile and the email column is still typed as free_text.\nCould you look at it today?"
+        );
+    }
+
+    #[test]
+    fn apple_mail_flowed_text_joins_and_keeps_the_inline_image() {
+        let m = fixture!("apple-mail-flowed-inline-image.eml");
+        assert_eq!(
+            m.text,
+            "Here is the inspector page showing the wrong type for the column  customer_email; it says free_text since the run on Friday.\n\nThanks,\nCleo"
+        );
+        assert_eq!(m.files.len(), 1);
+        assert_eq!(m.files[0].filename, "inspector.png");
+        assert_eq!(
+            crate::domain::attachment::sniff(&m.files[0].bytes),
+            "image/png"
+        );
+    }
+
+    #[test]
+    fn thunderbird_latin1_base64_decodes_and_loses_quote_and_signature() {
+        let m = fixture!("thunderbird-latin1-base64.eml");
+        assert_eq!(
+            m.text,
+            "Grüße aus Köln: the report for finance.ledger failed again at 10:05."
+        );
+        assert_eq!(m.sender_name.as_deref(), Some("Dörte Schmidt"));
+    }
+
+    #[test]
+    fn a_forwarded_message_is_kept_as_a_file() {
+        let m = fixture!("forwarded-as-attachment.eml");
+        assert_eq!(
+            m.text,
+            "The scheduler sent this; the profile of warehouse.events has failed since Saturday."
+        );
+        assert_eq!(m.files.len(), 1);
+        assert_eq!(
+            m.files[0].filename,
+            "nightly profile of warehouse.events failed.eml"
+        );
+        assert!(String::from_utf8_lossy(&m.files[0].bytes).contains("timeout after 3600 s"));
+    }
+
+    #[test]
+    fn interleaved_answers_are_kept_and_the_thread_is_not() {
+        let m = fixture!("interleaved-thread.eml");
+        assert_eq!(
+            m.text,
+            "Snowflake, account EU-1.\n\nsales.orders (and sales.order_lines too).\n\nAfter Friday's migration."
+        );
+    }
+
+    #[test]
+    fn machines_and_failed_dmarc_are_recognised() {
+        let auto = b"From: a@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Out of office\r\n\r\nAway.\r\n";
+        assert!(read(auto).unwrap().automatic);
+        let no = b"From: a@example.com\r\nAuto-Submitted: no\r\nSubject: x\r\n\r\nHi.\r\n";
+        assert!(!read(no).unwrap().automatic);
+        let bulk = b"From: a@example.com\r\nPrecedence: bulk\r\n\r\nNews.\r\n";
+        assert!(read(bulk).unwrap().automatic);
+        let dmarc = b"Authentication-Results: mx.inspect.example; spf=pass smtp.mailfrom=example.com;\r\n dkim=none; dmarc=fail (p=none) header.from=example.com\r\nFrom: a@example.com\r\n\r\nHi.\r\n";
+        assert!(read(dmarc).unwrap().dmarc_failed);
+    }
+
+    #[test]
+    fn what_is_not_a_message_says_why() {
+        assert_eq!(read(b"").unwrap_err(), NotAMessage("the input is empty"));
+        assert!(read(b"just some words\nand more").is_err());
+        assert!(read(b"Subject: no sender\r\n\r\nbody").is_err());
+    }
+
+    #[test]
+    fn a_delivery_report_names_the_address_status_and_message() {
+        let dsn = concat!(
+            "From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\r\n",
+            "To: desk+bounce.7.0123456789ab@inspect.example\r\n",
+            "Subject: Undelivered Mail Returned to Sender\r\n",
+            "Auto-Submitted: auto-replied\r\n",
+            "MIME-Version: 1.0\r\n",
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n",
+            "\r\n",
+            "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you...\r\n",
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\n",
+            "Reporting-MTA: dns; mx.example.com\r\n\r\n",
+            "Final-Recipient: rfc822; Ana@example.com\r\n",
+            "Action: failed\r\n",
+            "Status: 5.1.1\r\n",
+            "Diagnostic-Code: smtp; 550 5.1.1 <ana@example.com>: Recipient address\r\n",
+            "    rejected: User unknown\r\n\r\n",
+            "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n",
+            "From: desk@inspect.example\r\nMessage-ID: <ins-1.abcdef01@inspect.example>\r\n\r\n",
+            "--B--\r\n"
+        );
+        let m = read(dsn.as_bytes()).unwrap();
+        let status = m.delivery.expect("a delivery report");
+        assert_eq!(status.recipient.as_deref(), Some("ana@example.com"));
+        assert_eq!(status.status, "5.1.1");
+        assert!(status.is_hard_bounce());
+        assert_eq!(
+            status.diagnostic,
+            "550 5.1.1 <ana@example.com>: Recipient address rejected: User unknown"
+        );
+        assert_eq!(
+            status.original_id.as_deref(),
+            Some("ins-1.abcdef01@inspect.example")
+        );
+    }
 }
