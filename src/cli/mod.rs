@@ -1,7 +1,7 @@
 //! Command-line verbs. Each prints what it did and returns a readable error; the verbs
 //! live in one file per group: `serve` (serve, migrate, seed), `support_model`
 //! (check-config, route), `accounts` (user, token), `jobs` (sweep, outbox, prune-runs),
-//! `drill`, `import` (import-runs) and `mail` (mail poll).
+//! `mail` (mail receive, mail poll), `drill` and `import` (import-runs).
 
 mod accounts;
 mod drill;
@@ -118,7 +118,7 @@ pub enum Command {
         #[arg(long = "recipient")]
         recipients: Vec<String>,
     },
-    /// Mail coming in.
+    /// Mail in: take a message an MTA pipes in, or read the IMAP mailbox once.
     Mail {
         #[command(subcommand)]
         action: MailCommand,
@@ -160,9 +160,13 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum MailCommand {
+    /// Take one RFC 5322 message from standard input: a reply lands on its ticket, a new
+    /// message to the support address opens a report. Exit status 0 taken, 75 try again
+    /// later (the database is unavailable), 65 the input is not a message.
+    Receive,
     /// Read the mailbox of DESK_IMAP_URL once: take every waiting message, move each to
-    /// DESK_IMAP_DONE_FOLDER, and print what became of it. Exits non-zero when the
-    /// mailbox cannot be read or a message was left for the next pass.
+    /// DESK_IMAP_DONE_FOLDER, and print what became of it. Exit status 75 when a message
+    /// was left for the next pass (the database, or the connection broke).
     Poll,
 }
 
@@ -211,7 +215,21 @@ pub fn run(cli: Cli) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
     let _inside = runtime.enter();
-    run_command(cli)
+    // An MTA reads any status outside sysexits.h as a permanent failure and bounces the
+    // message: a receive that fails before it starts (settings) asks for a retry instead.
+    let receiving = matches!(
+        cli.command,
+        Command::Mail {
+            action: MailCommand::Receive
+        }
+    );
+    match run_command(cli) {
+        Err(message) if receiving => {
+            complain!("inspect-desk: {message}; try again later");
+            std::process::exit(mail::EX_TEMPFAIL);
+        }
+        other => other,
+    }
 }
 
 fn run_command(cli: Cli) -> Result<(), String> {
@@ -246,6 +264,9 @@ fn run_command(cli: Cli) -> Result<(), String> {
         Command::Drill {
             name, recipients, ..
         } => drill::run(&settings, &name.unwrap_or_default(), &recipients),
+        Command::Mail {
+            action: MailCommand::Receive,
+        } => mail::receive(&settings),
         Command::Mail {
             action: MailCommand::Poll,
         } => mail::poll(&settings),

@@ -17,7 +17,7 @@ use crate::state::Desk;
 
 const MAX_COMMENT_CHARS: usize = 10_000;
 
-fn comment_body(body: &str) -> Result<&str, AppError> {
+pub fn comment_body(body: &str) -> Result<&str, AppError> {
     let body = body.trim();
     if body.is_empty() {
         return Err(AppError::invalid("body", "Write something first."));
@@ -60,58 +60,72 @@ pub fn reply(
     status: Option<Status>,
 ) -> Result<Ticket, AppError> {
     let body = comment_body(body)?;
-    let now = desk.clock.now();
     write_transaction(conn, |conn| {
-        let read = Ticket::find(conn, id)?;
-        let (ticket, moved) = match status.filter(|s| *s != read.status) {
-            Some(to) => (
-                move_status(conn, desk, who, &read, to, public, now)?,
-                Some(to),
-            ),
-            None => (read, None),
-        };
-        let mut set = TicketChangeset::default();
-        if public {
-            first_response(&ticket, now, &mut set);
-        }
-        let kind = if public {
-            EventKind::Comment
-        } else {
-            EventKind::InternalNote
-        };
-        let saved = touch(
-            conn,
-            &ticket,
-            who,
-            &[(kind, body.to_string(), public)],
-            set,
-            now,
-        )?;
-        if public {
-            let (headline, text) = reply_email(body, moved);
-            // The reporters of tickets merged into this one follow it too.
-            for reporter in ticket_changes::reporters(conn, vec![saved.clone()])? {
-                let headline = if reporter.id == saved.id {
-                    headline.to_string()
-                } else {
-                    format!(
-                        "New reply on {}, which your report was merged into",
-                        saved.number()
-                    )
-                };
-                let rendered = email::ticket_message(&desk.mail, &reporter, &headline, &text)?;
-                let message = Message {
-                    template: "public_comment",
-                    recipient: &reporter.reporter_email,
-                    rendered,
-                    first_in_thread: false,
-                    dedupe_key: None,
-                };
-                ticket_changes::queue(conn, &desk.mail, &reporter, message, now)?;
-            }
-        }
-        Ok(saved)
+        reply_within(conn, desk, who, id, body, public, status)
     })
+}
+
+/// `reply` inside the caller's write transaction, `body` already checked (inbound mail
+/// stores the message and its files in the same transaction).
+pub fn reply_within(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+    status: Option<Status>,
+) -> Result<Ticket, AppError> {
+    let now = desk.clock.now();
+    let read = Ticket::find(conn, id)?;
+    let (ticket, moved) = match status.filter(|s| *s != read.status) {
+        Some(to) => (
+            move_status(conn, desk, who, &read, to, public, now)?,
+            Some(to),
+        ),
+        None => (read, None),
+    };
+    let mut set = TicketChangeset::default();
+    if public {
+        first_response(&ticket, now, &mut set);
+    }
+    let kind = if public {
+        EventKind::Comment
+    } else {
+        EventKind::InternalNote
+    };
+    let saved = touch(
+        conn,
+        &ticket,
+        who,
+        &[(kind, body.to_string(), public)],
+        set,
+        now,
+    )?;
+    if public {
+        let (headline, text) = reply_email(body, moved);
+        // The reporters of tickets merged into this one follow it too.
+        for reporter in ticket_changes::reporters(conn, vec![saved.clone()])? {
+            let headline = if reporter.id == saved.id {
+                headline.to_string()
+            } else {
+                format!(
+                    "New reply on {}, which your report was merged into",
+                    saved.number()
+                )
+            };
+            let rendered = email::ticket_message(&desk.mail, &reporter, &headline, &text)?;
+            let message = Message {
+                template: "public_comment",
+                recipient: &reporter.reporter_email,
+                rendered,
+                first_in_thread: false,
+                dedupe_key: None,
+            };
+            ticket_changes::queue(conn, &desk.mail, &reporter, message, now)?;
+        }
+    }
+    Ok(saved)
 }
 
 /// The status move of a reply, by the status rules. The reporter of a public reply hears
@@ -181,36 +195,46 @@ pub fn reporter_reply(
     body: &str,
 ) -> Result<Ticket, AppError> {
     let body = comment_body(body)?;
-    let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let ticket = Ticket::find_by_token(conn, token)?;
-        let who = Who {
-            name: "reporter".into(),
-            user_id: None,
-        };
-        let mut notes = vec![(EventKind::ReporterReply, body.to_string(), true)];
-        let mut set = TicketChangeset::default();
-        let next = match ticket.status {
-            Status::Resolved => Some(Status::Triaged),
-            Status::WaitingOnReporter => Some(Status::InProgress),
-            _ => None,
-        };
-        if let Some(next) = next {
-            ticket_changes::pause_or_resume(desk, &ticket, next, now, &mut set);
-            set.status = Some(next);
-            let what = if next == Status::Triaged {
-                "reopened by the reporter's reply"
-            } else {
-                "resumed by the reporter's reply"
-            };
-            notes.push((
-                EventKind::StatusChanged,
-                format!("{what} ({} → {next})", ticket.status),
-                true,
-            ));
-        }
-        touch(conn, &ticket, &who, &notes, set, now)
+        reporter_reply_within(conn, desk, &ticket, body)
     })
+}
+
+/// `reporter_reply` inside the caller's write transaction, `body` already checked.
+pub fn reporter_reply_within(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    ticket: &Ticket,
+    body: &str,
+) -> Result<Ticket, AppError> {
+    let now = desk.clock.now();
+    let who = Who {
+        name: "reporter".into(),
+        user_id: None,
+    };
+    let mut notes = vec![(EventKind::ReporterReply, body.to_string(), true)];
+    let mut set = TicketChangeset::default();
+    let next = match ticket.status {
+        Status::Resolved => Some(Status::Triaged),
+        Status::WaitingOnReporter => Some(Status::InProgress),
+        _ => None,
+    };
+    if let Some(next) = next {
+        ticket_changes::pause_or_resume(desk, &ticket, next, now, &mut set);
+        set.status = Some(next);
+        let what = if next == Status::Triaged {
+            "reopened by the reporter's reply"
+        } else {
+            "resumed by the reporter's reply"
+        };
+        notes.push((
+            EventKind::StatusChanged,
+            format!("{what} ({} → {next})", ticket.status),
+            true,
+        ));
+    }
+    touch(conn, ticket, &who, &notes, set, now)
 }
 
 /// Merge a duplicate into another ticket: the duplicate closes, its reporter is told once,

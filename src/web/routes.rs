@@ -212,6 +212,7 @@ route_table! {
     POST "/api/v1/runs" => api::runs::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
     POST "/api/v1/lineage" => api::lineage::ingest, Access::Scope(Scope::Ingest);
+    POST "/api/v1/inbound-mail" => api::inbound_mail::receive, Access::Scope(Scope::Ingest);
     GET "/api/v1/incidents" => api::incidents::list, Access::Scope(Scope::Read);
     POST "/api/v1/incidents/{number}/updates" => api::incidents::post_update, Access::Scope(Scope::Write);
     GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;

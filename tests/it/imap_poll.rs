@@ -77,12 +77,23 @@ async fn a_pass_takes_each_waiting_message_and_moves_it(backend: Backend) {
         })
         .collect();
     dovecot.append("INBOX", &reports).await;
+    // Not a message the desk can take (no sender): it will never parse, so it is moved
+    // out of the way too.
+    let no_sender = b"Subject: printer test\r\nMessage-ID: <junk-1@example.com>\r\n\r\nhello\r\n";
+    dovecot.append("INBOX", &[no_sender.to_vec()]).await;
 
     let out = poll_command(&app, &dovecot.url("INBOX")).output().unwrap();
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(
-        said.contains("imap://127.0.0.1:") && said.contains("3 taken, 0 taken before"),
+        said.contains("imap://127.0.0.1:")
+            && said.contains("3 taken, 0 taken before, 1 not a message, 0 left"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "UID 4: not a message (This is not an email message: the message has no From address.)"
+        ),
         "{said}"
     );
     assert_eq!(
@@ -97,14 +108,16 @@ async fn a_pass_takes_each_waiting_message_and_moves_it(backend: Backend) {
     assert_eq!(app.count("inbound_mail"), 3);
     assert_eq!(app.count("tickets"), 3);
     assert!(dovecot.messages("INBOX").await.is_empty());
-    assert_eq!(ids(&dovecot.messages("Processed").await), ids(&reports));
+    let mut all = reports.clone();
+    all.push(no_sender.to_vec());
+    assert_eq!(ids(&dovecot.messages("Processed").await), ids(&all));
 
     // Nothing waits: a second pass takes nothing and changes nothing.
     let out = poll_command(&app, &dovecot.url("INBOX")).output().unwrap();
     let said = text(&out);
     assert!(out.status.success() && said.contains("0 taken"), "{said}");
     assert_eq!(app.count("inbound_mail"), 3);
-    assert_eq!(dovecot.messages("Processed").await.len(), 3);
+    assert_eq!(dovecot.messages("Processed").await.len(), 4);
 
     // A message put back (a person dragging it into the inbox again) is taken as a
     // repeat: no second ticket.
@@ -152,7 +165,10 @@ async fn two_desks_polling_at_once_take_each_message_once(backend: Backend) {
         .iter()
         .map(|s| s.matches("Opened a new report").count())
         .sum();
-    assert_eq!(first_takes, 24, "each message is a new report once: {said:?}");
+    assert_eq!(
+        first_takes, 24,
+        "each message is a new report once: {said:?}"
+    );
     assert_eq!(app.count("inbound_mail"), 24);
     assert_eq!(app.count("tickets"), 24);
     assert!(dovecot.messages("INBOX").await.is_empty(), "{said:?}");
@@ -332,7 +348,10 @@ fn a_bad_mailbox_url_is_refused_without_repeating_it() {
     let db = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", db.path().join("desk.db").display());
     for (imap_url, expected) in [
-        ("pop3://desk:s3cret-pw@mail.example.com/", "must start with imaps://"),
+        (
+            "pop3://desk:s3cret-pw@mail.example.com/",
+            "must start with imaps://",
+        ),
         ("imaps://mail.example.com/INBOX", "names no user"),
     ] {
         let out = desk_cli(&url)

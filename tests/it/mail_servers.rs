@@ -205,7 +205,10 @@ impl PrivateDovecot {
 
     /// The desk's `DESK_IMAP_URL` for `folder`.
     pub fn url(&self, folder: &str) -> String {
-        format!("imap://{IMAP_USER}:{IMAP_PASSWORD}@127.0.0.1:{}/{folder}", self.port)
+        format!(
+            "imap://{IMAP_USER}:{IMAP_PASSWORD}@127.0.0.1:{}/{folder}",
+            self.port
+        )
     }
 
     /// What Dovecot logged.
@@ -351,8 +354,15 @@ fn wait_for_port(child: &mut Child, port: u16, log: &Path) {
 pub fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
-        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -459,11 +469,10 @@ impl PrivatePostfix {
     /// Hand a message to Postfix over SMTP, as another mail server would.
     pub async fn send(&self, from: &str, to: &str, raw: &[u8]) {
         use lettre::AsyncTransport;
-        let smtp = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
-            "127.0.0.1",
-        )
-        .port(self.port)
-        .build();
+        let smtp =
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+                .port(self.port)
+                .build();
         let envelope =
             lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()])
                 .unwrap();
