@@ -90,11 +90,12 @@ pub(super) fn poll(settings: &Settings) -> Result<(), String> {
 
 fn print(report: &PollReport) {
     say!(
-        "{}: {} taken, {} taken before, {} not a message, {} left for the next pass; \
-         moved to {}",
+        "{}: {} taken, {} taken before, {} taken by another desk, {} not a message, \
+         {} left for the next pass; moved to {}",
         report.mailbox,
         report.taken(),
         report.repeats(),
+        report.gone(),
         report.not_messages(),
         report.left(),
         report.done_folder
@@ -126,6 +127,14 @@ fn line(message: &Handled) -> String {
         Handling::NotAMessage(why) => format!("not a message ({why})"),
         Handling::Left(why) => format!("left for the next pass: {why}"),
         Handling::Unreadable(why) => format!("left for the next pass: {why}"),
+        Handling::TakenByAnother(receipt) => format!(
+            "taken moments ago by another desk{}; it moves the message",
+            receipt
+                .ticket
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
+        ),
         Handling::Gone => "already taken by another desk".to_string(),
     };
     match &message.move_error {

@@ -4,16 +4,24 @@
 //!
 //! Each message is taken once, also with several desks reading the same mailbox: receive
 //! is idempotent by Message-ID (a copy taken twice changes nothing the second time), and
-//! the move after taking makes another desk's fetch of that UID come back empty. A
-//! message whose receive failed for a temporary reason (the database) stays for the next
-//! pass; one that is not a message at all is moved too, since it will never parse. A
-//! failure on one message is recorded and the pass goes on with the next.
+//! the move after taking makes another desk's fetch of that UID come back empty. When
+//! two desks fetch the same message before either has moved it, the database decides:
+//! one takes it and moves it, the other finds it taken moments ago and leaves the move
+//! to the taker (two MOVEs of one message may both copy it, as Dovecot's do). A repeat
+//! taken longer ago (a taker that stopped before moving, a message put back) is moved
+//! by whoever finds it. A message whose receive failed for a temporary reason (the
+//! database) stays for the next pass; one that is not a message at all is moved too,
+//! since it will never parse. A failure on one message is recorded and the pass goes on
+//! with the next.
 //!
 //! The background jobs run a pass every `DESK_IMAP_POLL_SECONDS`; `inspect-desk mail
 //! poll` runs one.
 
 use actix_web::web;
+use chrono::{NaiveDateTime, TimeDelta};
 
+use crate::db::DbConnection;
+use crate::db::models::inbound_mail::InboundMail;
 use crate::email::imap::{Mailbox, MailboxError, MailboxSession};
 use crate::error::AppError;
 use crate::services::inbound::{self, Receipt};
@@ -23,11 +31,18 @@ use crate::state::Desk;
 /// large backlog ends (and reports) in reasonable time.
 const BATCH: usize = 100;
 
+/// A repeat taken more recently than this is left for the desk that took it to move: it
+/// is most likely moving it right now.
+const TAKER_MOVES_WITHIN: TimeDelta = TimeDelta::minutes(2);
+
 /// What became of one message of the folder.
 #[derive(Debug)]
 pub enum Handling {
-    /// Received (or found taken before: `receipt.repeat`).
+    /// Received (or found taken before: `receipt.repeat`), and moved.
     Taken(Receipt),
+    /// Found taken moments ago, most likely by another desk reading at the same time:
+    /// left for that desk to move.
+    TakenByAnother(Receipt),
     /// Not a message at all; moved out of the way.
     NotAMessage(String),
     /// Receive failed for a temporary reason: left in the folder for the next pass.
@@ -85,8 +100,9 @@ impl PollReport {
         self.count(|m| matches!(m.handling, Handling::Left(_) | Handling::Unreadable(_)))
     }
 
+    /// Gone before the fetch, or taken at the same moment by another desk.
     pub fn gone(&self) -> usize {
-        self.count(|m| matches!(m.handling, Handling::Gone))
+        self.count(|m| matches!(m.handling, Handling::Gone | Handling::TakenByAnother(_)))
     }
 
     pub fn move_failures(&self) -> usize {
@@ -161,15 +177,34 @@ async fn take_one(
     let Some(raw) = session.fetch(uid).await? else {
         return Ok(Handling::Gone);
     };
-    match desk
-        .db(move |conn, desk| inbound::receive(conn, desk, &raw))
-        .await
-    {
-        Ok(receipt) => Ok(Handling::Taken(receipt)),
+    let taken = desk
+        .db(move |conn, desk| {
+            let receipt = inbound::receive(conn, desk, &raw)?;
+            let taken_at = if receipt.repeat {
+                taken_at(conn, &raw)?
+            } else {
+                None
+            };
+            Ok((receipt, taken_at))
+        })
+        .await;
+    match taken {
+        Ok((receipt, Some(at))) if at > desk.clock.now() - TAKER_MOVES_WITHIN => {
+            Ok(Handling::TakenByAnother(receipt))
+        }
+        Ok((receipt, _)) => Ok(Handling::Taken(receipt)),
         Err(AppError::BadRequest(why)) => Ok(Handling::NotAMessage(why)),
         Err(e) => {
             e.log();
             Ok(Handling::Left(e.to_string()))
         }
     }
+}
+
+/// When the message in `raw` was taken, by its key (Message-ID or digest).
+fn taken_at(conn: &mut DbConnection, raw: &[u8]) -> Result<Option<NaiveDateTime>, AppError> {
+    let Ok(incoming) = inbound::parse::read(raw) else {
+        return Ok(None);
+    };
+    Ok(InboundMail::by_key(conn, &incoming.key)?.map(|taken| taken.received_at))
 }

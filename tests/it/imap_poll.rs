@@ -7,7 +7,7 @@
 //! way a hosted mailbox is read) is exercised by a server whose certificate the desk
 //! cannot verify, which it must refuse.
 
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use inspect_desk::config::Secret;
@@ -87,7 +87,9 @@ async fn a_pass_takes_each_waiting_message_and_moves_it(backend: Backend) {
     assert!(out.status.success(), "{said}");
     assert!(
         said.contains("imap://127.0.0.1:")
-            && said.contains("3 taken, 0 taken before, 1 not a message, 0 left"),
+            && said.contains(
+                "3 taken, 0 taken before, 0 taken by another desk, 1 not a message, 0 left"
+            ),
         "{said}"
     );
     assert!(
@@ -119,18 +121,37 @@ async fn a_pass_takes_each_waiting_message_and_moves_it(backend: Backend) {
     assert_eq!(app.count("inbound_mail"), 3);
     assert_eq!(dovecot.messages("Processed").await.len(), 4);
 
-    // A message put back (a person dragging it into the inbox again) is taken as a
-    // repeat: no second ticket.
+    // A message put back moments after it was taken looks like another desk taking it
+    // at the same time: left for that desk to move.
     dovecot.append("INBOX", &reports[..1]).await;
     let out = poll_command(&app, &dovecot.url("INBOX")).output().unwrap();
     let said = text(&out);
     assert!(
-        out.status.success() && said.contains("0 taken, 1 taken before"),
+        out.status.success() && said.contains("0 taken, 0 taken before, 1 taken by another desk"),
         "{said}"
     );
-    assert!(said.contains("taken before (INS-"), "{said}");
+    assert!(
+        said.contains("UID 5: taken moments ago by another desk (INS-"),
+        "{said}"
+    );
+    assert_eq!(dovecot.messages("INBOX").await.len(), 1);
+
+    // Minutes later no other desk is moving it: it is taken as a repeat (no second
+    // ticket) and moved.
+    app.clock.advance(chrono::TimeDelta::minutes(3));
+    let mailbox = Mailbox::from_settings(&inspect_desk::config::Settings {
+        imap_url: Some(Secret::new(dovecot.url("INBOX"))),
+        ..app.settings.clone()
+    })
+    .unwrap()
+    .unwrap();
+    let pass = inspect_desk::services::imap_poll::poll(&app.desk, &mailbox)
+        .await
+        .unwrap();
+    assert_eq!((pass.taken(), pass.repeats()), (0, 1), "{pass:?}");
     assert_eq!(app.count("tickets"), 3);
     assert!(dovecot.messages("INBOX").await.is_empty());
+    assert_eq!(dovecot.messages("Processed").await.len(), 5);
 }
 
 async fn two_desks_polling_at_once_take_each_message_once(backend: Backend) {
@@ -151,7 +172,13 @@ async fn two_desks_polling_at_once_take_each_message_once(backend: Backend) {
 
     let url = dovecot.url("INBOX");
     let desks: Vec<_> = (0..2)
-        .map(|_| poll_command(&app, &url).spawn().unwrap())
+        .map(|_| {
+            poll_command(&app, &url)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let outputs: Vec<Output> = desks
         .into_iter()

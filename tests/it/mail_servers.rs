@@ -7,7 +7,7 @@
 //! with `CI` set it fails instead. Both need root to start (their master processes
 //! switch users), as the tests do in CI.
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -514,15 +514,6 @@ impl PrivatePostfix {
     /// What Postfix logged (`maillog_file`).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
-    }
-
-    /// Write a file next to the configuration, readable by the delivery user; its path.
-    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        let mut file = std::fs::File::create(&path).unwrap();
-        file.write_all(text.as_bytes()).unwrap();
-        chmod(&path, "644");
-        path
     }
 }
 

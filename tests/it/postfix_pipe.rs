@@ -90,8 +90,11 @@ async fn postfix_pipes_new_reports_and_replies_to_the_desk(backend: Backend) {
         app.count("tickets") == 1
     })
     .await;
-    let log = postfix.log();
-    assert!(log.contains("status=sent (delivered to command:"), "{log}");
+    // Postfix records the delivery once the command has exited 0.
+    wait_for(&postfix, "Postfix records the delivery", || {
+        postfix.log().contains("status=sent (delivered to command:")
+    })
+    .await;
 
     // Ana answers her own thread: it lands on the ticket as her reply.
     let first_id = String::from_utf8_lossy(&first)
@@ -109,7 +112,9 @@ async fn postfix_pipes_new_reports_and_replies_to_the_desk(backend: Backend) {
     assert_eq!(app.count("tickets"), 1, "the reply opened no second ticket");
     let outcomes = outcomes(&app);
     assert_eq!(outcomes, ["new_report", "reporter_reply"], "{outcomes:?}");
-    assert!(postfix.queue().is_empty(), "{:?}", postfix.queue());
+    // Both delivered (the command exited 0): nothing stays queued.
+    wait_for(&postfix, "the queue empties", || postfix.queue().is_empty()).await;
+    assert_eq!(postfix.log().matches("status=sent").count(), 2);
 }
 
 /// Whether the app's database answers a query.
