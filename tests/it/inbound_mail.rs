@@ -341,8 +341,14 @@ async fn agents_strangers_and_failed_dmarc_are_told_apart(backend: Backend) {
         })
         .unwrap();
     let page = app.get(&format!("/t/{token}")).await.text().await.unwrap();
-    assert!(!page.contains("Please close this ticket."), "an unverified note stays internal");
-    assert!(page.contains("I have the same problem."), "a published one is a reply");
+    assert!(
+        !page.contains("Please close this ticket."),
+        "an unverified note stays internal"
+    );
+    assert!(
+        page.contains("I have the same problem."),
+        "a published one is a reply"
+    );
     assert!(page.contains("We re-ran the profile"));
 }
 
