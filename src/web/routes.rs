@@ -160,6 +160,9 @@ route_table! {
     POST "/tickets/{number}/runs" => pages::ticket::runs, Access::Role(Role::Agent);
     POST "/tickets/{number}/verdict" => pages::ticket::verdict, Access::Role(Role::Agent);
     POST "/tickets/{number}/incident" => pages::ticket::incident, Access::Role(Role::Agent);
+    GET "/tickets/{number}/mail/{id}" => pages::ticket_mail::original, Access::Role(Role::Agent);
+    POST "/tickets/{number}/mail/{id}/publish" => pages::ticket_mail::publish, Access::Role(Role::Agent);
+    POST "/tickets/{number}/mail-hold" => pages::ticket_mail::clear_hold, Access::Role(Role::Agent);
     GET "/incidents" => pages::incidents::index, Access::Role(Role::Agent);
     GET "/runs" => pages::runs::index, Access::Role(Role::Agent);
     GET "/runs/{run_id}" => pages::runs::show, Access::Role(Role::Agent);

@@ -21,6 +21,7 @@ mod freshness;
 mod idempotency;
 mod imap_poll;
 mod import_runs;
+mod inbound_mail;
 mod incident_timing;
 mod incident_triage;
 mod incident_windows;

@@ -79,6 +79,13 @@ impl Attachment {
         query.load(conn)
     }
 
+    /// Show the files that came with timeline entry `event_id` to the reporter.
+    pub fn publish_event(conn: &mut DbConnection, event_id: i64) -> QueryResult<usize> {
+        diesel::update(attachments::table.filter(attachments::event_id.eq(event_id)))
+            .set(attachments::public.eq(true))
+            .execute(conn)
+    }
+
     /// One file of a ticket, with its bytes.
     pub fn with_content(
         conn: &mut DbConnection,

@@ -112,6 +112,42 @@ impl InboundMail {
         Ok(received.flatten())
     }
 
+    /// One received message of a ticket, with its bytes.
+    pub fn with_raw(
+        conn: &mut DbConnection,
+        ticket_id: i64,
+        id: i64,
+    ) -> QueryResult<Option<(InboundMail, Vec<u8>)>> {
+        inbound_mail::table
+            .filter(inbound_mail::id.eq(id))
+            .filter(inbound_mail::ticket_id.eq(ticket_id))
+            .select((InboundMail::as_select(), inbound_mail::raw))
+            .first(conn)
+            .optional()
+    }
+
+    /// Record a new outcome for a received message; false when it was no longer `from`
+    /// (another agent got there first).
+    pub fn change_outcome(
+        conn: &mut DbConnection,
+        id: i64,
+        from: Outcome,
+        to: Outcome,
+        detail: &str,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            inbound_mail::table
+                .filter(inbound_mail::id.eq(id))
+                .filter(inbound_mail::outcome.eq(from.as_str())),
+        )
+        .set((
+            inbound_mail::outcome.eq(to.as_str()),
+            inbound_mail::detail.eq(detail),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+    }
+
     /// A ticket's received messages, oldest first.
     pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<InboundMail>> {
         inbound_mail::table
@@ -119,15 +155,5 @@ impl InboundMail {
             .order(inbound_mail::id.asc())
             .select(InboundMail::as_select())
             .load(conn)
-    }
-
-    /// The whole message as received, when it belongs to `ticket_id`.
-    pub fn raw(conn: &mut DbConnection, ticket_id: i64, id: i64) -> QueryResult<Option<Vec<u8>>> {
-        inbound_mail::table
-            .filter(inbound_mail::id.eq(id))
-            .filter(inbound_mail::ticket_id.eq(ticket_id))
-            .select(inbound_mail::raw)
-            .first(conn)
-            .optional()
     }
 }

@@ -8,6 +8,7 @@ pub mod parse;
 
 use chrono::{NaiveDateTime, TimeDelta};
 
+use crate::db::models::attachment::Attachment;
 use crate::db::models::event::Event;
 use crate::db::models::inbound_mail::{InboundMail, NewInboundMail};
 use crate::db::models::mail_suppression::MailSuppression;
@@ -193,17 +194,26 @@ fn answer(
     now: NaiveDateTime,
 ) -> Result<Receipt, AppError> {
     let Some(ticket) = ticket else {
-        let detail = if incoming.dmarc_failed {
-            "matched no ticket; the sender's domain failed DMARC, so no report was opened"
-        } else if incoming.automatic {
-            "an automatic message that matched no ticket"
+        let (outcome, detail) = if incoming.automatic {
+            (
+                Outcome::AutoReply,
+                "an automatic message that matched no ticket",
+            )
+        } else if incoming.dmarc_failed {
+            (
+                Outcome::Unmatched,
+                "matched no ticket; the sender's domain failed DMARC, so no report was opened",
+            )
+        } else if throttled(conn, desk, incoming, now)? {
+            (
+                Outcome::Throttled,
+                "held: over the sender's limit of messages a minute",
+            )
         } else {
-            "matched no ticket and was not sent to the support address"
-        };
-        let outcome = if incoming.automatic {
-            Outcome::AutoReply
-        } else {
-            Outcome::Unmatched
+            (
+                Outcome::Unmatched,
+                "matched no ticket and was not sent to the support address",
+            )
         };
         return record(conn, incoming, raw, outcome, None, None, detail, now);
     };
@@ -608,6 +618,78 @@ fn bounce(
         &detail,
         now,
     )
+}
+
+/// An agent publishes an unverified sender's message as a reply to the reporter: its
+/// text (read again from the original) is sent in the agent's name, saying who wrote it,
+/// and its files become visible to the reporter. Returns the ticket.
+pub fn publish(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    ticket_id: i64,
+    mail_id: i64,
+) -> Result<Ticket, AppError> {
+    write_transaction(conn, |conn| {
+        let (mail, raw) =
+            InboundMail::with_raw(conn, ticket_id, mail_id)?.ok_or(AppError::NotFound)?;
+        if mail.outcome.0 != Outcome::Unverified {
+            return Err(AppError::Conflict(
+                "This email is not an unverified sender's note (it was published already, or is a reply of its own).".into(),
+            ));
+        }
+        let incoming = parse::read(&raw).map_err(|_| AppError::NotFound)?;
+        let from = match &incoming.sender_name {
+            Some(name) => format!("{name} <{}>", incoming.sender),
+            None => incoming.sender.clone(),
+        };
+        let body = format!(
+            "{from} wrote by email:\n\n{}",
+            message_body(&incoming, None)
+        );
+        let ticket = ticket_actions::reply_within(conn, desk, who, ticket_id, &body, true, None)?;
+        if let Some(event_id) = mail.event_id {
+            Attachment::publish_event(conn, event_id)?;
+        }
+        let detail = format!("published as a reply by {}", who.name);
+        if !InboundMail::change_outcome(
+            conn,
+            mail_id,
+            Outcome::Unverified,
+            Outcome::Published,
+            &detail,
+        )? {
+            return Err(AppError::Conflict(
+                "Another agent published this email first.".into(),
+            ));
+        }
+        Ok(ticket)
+    })
+}
+
+/// Let mail go to a held (hard-bounced) address again, noted on the ticket's timeline.
+/// False when the address was not held.
+pub fn clear_hold(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    ticket_id: i64,
+    address: &str,
+) -> Result<bool, AppError> {
+    let now = desk.clock.now();
+    write_transaction(conn, |conn| {
+        if !MailSuppression::clear(conn, address)? {
+            return Ok(false);
+        }
+        let ticket = Ticket::find(conn, ticket_id)?;
+        let note = format!(
+            "Email to {} may go out again (the bounce was cleared).",
+            address.trim().to_lowercase()
+        );
+        let notes = [(EventKind::EmailBounced, note, false)];
+        touch(conn, &ticket, who, &notes, TicketChangeset::default(), now)?;
+        Ok(true)
+    })
 }
 
 #[cfg(test)]

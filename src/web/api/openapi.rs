@@ -196,6 +196,6 @@ mod tests {
                 assert!(operation.responses.responses.contains_key("503"));
             }
         }
-        assert_eq!(operations, 13);
+        assert_eq!(operations, 14);
     }
 }

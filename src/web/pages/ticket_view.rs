@@ -8,11 +8,14 @@ use chrono::NaiveDateTime;
 
 use super::{Layout, PageContext, PageError, html};
 use crate::db::models::event::Event;
+use crate::db::models::inbound_mail::InboundMail;
+use crate::db::models::mail_suppression::MailSuppression;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{LinkedRun, TicketRun};
 use crate::db::models::user::User;
 use crate::domain::category::Category;
 use crate::domain::event::EventKind;
+use crate::domain::inbound::Outcome;
 use crate::domain::labels;
 use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
@@ -31,6 +34,10 @@ pub struct Entry {
     pub actor: String,
     pub detail: String,
     pub at: NaiveDateTime,
+    /// The received email it came from (downloadable), if it came by email.
+    pub mail: Option<i64>,
+    /// An unverified sender's email an agent may still publish as a reply.
+    pub publishable: bool,
 }
 
 /// A report attached to an incident.
@@ -73,6 +80,10 @@ struct TicketPage {
     /// The reply being written, kept when the page comes back with an error.
     draft: String,
     runbook: String,
+    /// The reporter's address bounced: no mail goes to it until cleared.
+    held: Option<MailSuppression>,
+    /// The received email the report came from, if it came by email.
+    report_mail: Option<i64>,
 }
 
 impl TicketPage {
@@ -107,6 +118,13 @@ impl TicketPage {
             .merged_into
             .map(|id| TicketNumber::of(id).to_string())
     }
+}
+
+/// A ticket's received mail: by timeline entry, the email and what became of it; and the
+/// reporter's address when it bounced and is held.
+struct Mail {
+    received: std::collections::HashMap<i64, (i64, Outcome)>,
+    held: Option<MailSuppression>,
 }
 
 /// What a render needs besides the ticket itself.
@@ -150,10 +168,11 @@ fn readable_instants(text: &str, ctx: &PageContext) -> String {
     out
 }
 
-/// A timeline event as people read it.
-fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
+/// A timeline event as people read it; `mail`: the received email it came from and what
+/// became of it.
+fn entry(desk: &Desk, ctx: &PageContext, event: Event, mail: Option<&(i64, Outcome)>) -> Entry {
     let class = match event.kind {
-        EventKind::InternalNote => "internal",
+        EventKind::InternalNote | EventKind::UnverifiedMail => "internal",
         EventKind::ReporterReply | EventKind::Created => "reporter",
         EventKind::IncidentUpdate => "update",
         EventKind::Comment => "message",
@@ -182,6 +201,8 @@ fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
         actor,
         detail,
         at: event.created_at,
+        mail: mail.map(|(id, _)| *id),
+        publishable: mail.is_some_and(|(_, outcome)| *outcome == Outcome::Unverified),
     }
 }
 
@@ -209,9 +230,16 @@ pub async fn render(
     extras: Extras,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now;
-    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents) = desk
-        .db(move |conn, desk| {
+    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents, mail) =
+        desk.db(move |conn, desk| {
             let ticket = Ticket::find(conn, id)?;
+            let mail = Mail {
+                received: InboundMail::for_ticket(conn, id)?
+                    .into_iter()
+                    .filter_map(|m| Some((m.event_id?, (m.id, m.outcome.0))))
+                    .collect(),
+                held: MailSuppression::find(conn, &ticket.reporter_email)?,
+            };
             let runs = TicketRun::for_ticket(conn, id)?;
             let events = Event::for_ticket(conn, id, false)?;
             let children = if ticket.is_incident {
@@ -229,6 +257,7 @@ pub async fn render(
             let incidents = suggestions::incidents(conn, &ticket)?;
             Ok((
                 ticket, runs, events, children, assignee, runbook, people, duplicates, incidents,
+                mail,
             ))
         })
         .await?;
@@ -243,6 +272,11 @@ pub async fn render(
                 .map(|e| e.actor.clone())
         })
         .flatten();
+    let report_mail = events
+        .iter()
+        .find(|e| e.kind == EventKind::Created)
+        .and_then(|e| mail.received.get(&e.id))
+        .map(|(id, _)| *id);
     let (mut messages, mut history) = (Vec::new(), Vec::new());
     for event in events.into_iter().filter(|e| e.kind != EventKind::Created) {
         let into = if event.kind.is_message() {
@@ -250,7 +284,8 @@ pub async fn render(
         } else {
             &mut history
         };
-        into.push(entry(&desk, ctx, event));
+        let received = mail.received.get(&event.id);
+        into.push(entry(&desk, ctx, event, received));
     }
     let in_words =
         |text: &str| labels::in_words(text, |key| desk.model.team(key).map(|t| t.name.clone()));
@@ -306,9 +341,12 @@ pub async fn render(
         duplicates,
         incidents,
         reply_moves: reply_moves(ticket.status),
-        conflict: extras
-            .conflict
-            .map(|missed| missed.into_iter().map(|e| entry(&desk, ctx, e)).collect()),
+        conflict: extras.conflict.map(|missed| {
+            missed
+                .into_iter()
+                .map(|e| entry(&desk, ctx, e, None))
+                .collect()
+        }),
         errors: extras
             .errors
             .into_iter()
@@ -316,6 +354,8 @@ pub async fn render(
             .collect(),
         draft: extras.draft,
         runbook,
+        held: mail.held,
+        report_mail,
         ticket,
     };
     html(status, &page)
