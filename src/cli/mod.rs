@@ -233,7 +233,23 @@ pub fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn run_command(cli: Cli) -> Result<(), String> {
-    let mut settings = Settings::load()?;
+    let mut settings = match Settings::load() {
+        Ok(settings) => settings,
+        // An MTA bounces the message on any status but 75: settings that do not load are
+        // the operator's to fix, and the message waits in the MTA's queue meanwhile.
+        Err(e)
+            if matches!(
+                cli.command,
+                Command::Mail {
+                    action: MailCommand::Receive
+                }
+            ) =>
+        {
+            crate::complain!("inspect-desk: {e}; the message was not taken, try again later");
+            std::process::exit(mail::EX_TEMPFAIL);
+        }
+        Err(e) => return Err(e),
+    };
     telemetry::init(settings.log_format);
     match cli.command {
         Command::Serve { bind, demo } => {

@@ -14,6 +14,47 @@ use crate::private_pg::PrivatePostgres;
 
 on_both_backends!(postfix_pipes_new_reports_and_replies_to_the_desk);
 
+/// Settings the command cannot load (a typo in the desk's config file) are the
+/// operator's to fix: Postfix keeps the message deferred instead of bouncing it to its
+/// sender, and delivers it once the file is right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_that_do_not_load_defer_the_message_instead_of_bouncing_it() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.support_address = Some(support())).await;
+    let config = tempfile::tempdir().unwrap();
+    let config_file = config.path().join("desk.toml");
+    std::fs::write(
+        &config_file,
+        format!("{}suport_address = \"typo\"\n", desk_toml(&app)),
+    )
+    .unwrap();
+    chown(config.path(), "nobody");
+    chown(app.settings.data_dir.parent().unwrap(), "nobody");
+    let Some(postfix) = postfix_for(&config_file) else {
+        return;
+    };
+    let report = new_report_mail("cleo@example.com", &support(), "Row counts off by one");
+    postfix.send("cleo@example.com", &support(), &report).await;
+    wait_for(&postfix, "the delivery is deferred", || {
+        postfix
+            .queue()
+            .iter()
+            .any(|m| m["queue_name"] == "deferred")
+    })
+    .await;
+    let log = postfix.log();
+    assert!(!log.contains("status=bounced"), "{log}");
+    assert_eq!(app.count("inbound_mail"), 0);
+
+    std::fs::write(&config_file, desk_toml(&app)).unwrap();
+    postfix.flush();
+    wait_for(&postfix, "the message is delivered", || {
+        postfix.queue().is_empty()
+    })
+    .await;
+    assert_eq!(app.count("inbound_mail"), 1);
+    assert_eq!(app.count("tickets"), 1);
+}
+
 /// The support address: the alias Postfix pipes to the desk.
 fn support() -> String {
     format!("desk@{MAIL_DOMAIN}")
