@@ -221,7 +221,7 @@ pub fn reporter_reply_within(
         _ => None,
     };
     if let Some(next) = next {
-        ticket_changes::pause_or_resume(desk, &ticket, next, now, &mut set);
+        ticket_changes::pause_or_resume(desk, ticket, next, now, &mut set);
         set.status = Some(next);
         let what = if next == Status::Triaged {
             "reopened by the reporter's reply"
