@@ -2,9 +2,12 @@
 
 use chrono::NaiveDateTime;
 
+use crate::db::models::attachment::Attachment;
+use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::attachment::Upload;
 use crate::domain::category::{Category, TypeVerdict};
 use crate::domain::event::EventKind;
 use crate::domain::status::{self, Status};
@@ -12,6 +15,7 @@ use crate::domain::text::{self, Lines};
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
+use crate::services::attachments;
 use crate::services::ticket_changes::{self, Changes, Message, Tell, TicketChangeset, Who, touch};
 use crate::state::Desk;
 
@@ -59,7 +63,45 @@ pub fn reply(
     public: bool,
     status: Option<Status>,
 ) -> Result<Ticket, AppError> {
-    let body = comment_body(body)?;
+    reply_with_files(conn, desk, who, id, body, public, status, &[]).map(|(ticket, _)| ticket)
+}
+
+/// The text of a message and the files with it, checked together: a message for each
+/// that is wrong, nothing stored.
+fn checked_message<'a>(
+    desk: &Desk,
+    body: &'a str,
+    files: &[Upload],
+) -> Result<&'a str, AppError> {
+    let mut errors = crate::domain::report::FieldErrors::new();
+    let body = comment_body(body).map_err(|e| {
+        if let AppError::Invalid(found) = e {
+            errors.extend(found);
+        }
+    });
+    if let Err(AppError::Invalid(found)) = attachments::check(&desk.attachment_limits, files) {
+        errors.extend(found);
+    }
+    match body {
+        Ok(body) if errors.is_empty() => Ok(body),
+        _ => Err(AppError::Invalid(errors)),
+    }
+}
+
+/// `reply` with files: public with a public reply (the reporter's email links to them),
+/// internal with a note. Returns the ticket and the stored files.
+#[allow(clippy::too_many_arguments)]
+pub fn reply_with_files(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+    status: Option<Status>,
+    files: &[Upload],
+) -> Result<(Ticket, Vec<Attachment>), AppError> {
+    let body = checked_message(desk, body, files)?;
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let read = Ticket::find(conn, id)?;
@@ -87,6 +129,8 @@ pub fn reply(
             set,
             now,
         )?;
+        let message = Event::newest_of_kind(conn, id, kind)?;
+        let stored = attachments::store(conn, id, message, files, public, &who.name, now)?;
         if public {
             let (headline, text) = reply_email(body, moved);
             // The reporters of tickets merged into this one follow it too.
@@ -99,7 +143,14 @@ pub fn reply(
                         saved.number()
                     )
                 };
-                let rendered = email::ticket_message(&desk.mail, &reporter, &headline, &text)?;
+                // Each reporter opens the files through their own tracking link.
+                let links = stored
+                    .iter()
+                    .map(|f| email::FileLink::for_reporter(&desk.mail, &reporter.tracking_token, f))
+                    .collect();
+                let rendered = email::ticket_message_with_files(
+                    &desk.mail, &reporter, &headline, &text, links,
+                )?;
                 let message = Message {
                     template: "public_comment",
                     recipient: &reporter.reporter_email,
@@ -110,7 +161,7 @@ pub fn reply(
                 ticket_changes::queue(conn, &desk.mail, &reporter, message, now)?;
             }
         }
-        Ok(saved)
+        Ok((saved, stored))
     })
 }
 
@@ -180,7 +231,18 @@ pub fn reporter_reply(
     token: &str,
     body: &str,
 ) -> Result<Ticket, AppError> {
-    let body = comment_body(body)?;
+    reporter_reply_with_files(conn, desk, token, body, &[]).map(|(ticket, _)| ticket)
+}
+
+/// `reporter_reply` with files, public: the reporter sees them beside their reply.
+pub fn reporter_reply_with_files(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    token: &str,
+    body: &str,
+    files: &[Upload],
+) -> Result<(Ticket, Vec<Attachment>), AppError> {
+    let body = checked_message(desk, body, files)?;
     let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let ticket = Ticket::find_by_token(conn, token)?;
@@ -209,7 +271,10 @@ pub fn reporter_reply(
                 true,
             ));
         }
-        touch(conn, &ticket, &who, &notes, set, now)
+        let saved = touch(conn, &ticket, &who, &notes, set, now)?;
+        let reply = Event::newest_of_kind(conn, ticket.id, EventKind::ReporterReply)?;
+        let stored = attachments::store(conn, ticket.id, reply, files, true, &who.name, now)?;
+        Ok((saved, stored))
     })
 }
 

@@ -7,6 +7,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 
 use super::{Layout, PageContext, PageError, html};
+use crate::db::models::attachment::Attachment;
 use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{LinkedRun, TicketRun};
@@ -21,6 +22,7 @@ use crate::domain::ticket_number::TicketNumber;
 use crate::services::people::{self, Person};
 use crate::services::suggestions::{self, Candidate};
 use crate::state::Desk;
+use crate::web::attachments::FileView;
 
 /// One line of the conversation or the history, in words.
 pub struct Entry {
@@ -31,6 +33,8 @@ pub struct Entry {
     pub actor: String,
     pub detail: String,
     pub at: NaiveDateTime,
+    /// The files that came with it.
+    pub files: Vec<FileView>,
 }
 
 /// A report attached to an incident.
@@ -73,6 +77,12 @@ struct TicketPage {
     /// The reply being written, kept when the page comes back with an error.
     draft: String,
     runbook: String,
+    /// The files that came with the report.
+    report_files: Vec<FileView>,
+    /// The attachment limits in words, beside the reply's file field.
+    file_limits: String,
+    /// Files came with a reply shown again: a browser cannot keep them.
+    files_dropped: bool,
 }
 
 impl TicketPage {
@@ -115,6 +125,8 @@ pub struct Extras {
     pub conflict: Option<Vec<Event>>,
     pub errors: FieldErrors,
     pub draft: String,
+    /// Files came with the form shown again.
+    pub files_dropped: bool,
 }
 
 /// A key of the support model as people read it: a team's display name, an escalation
@@ -182,6 +194,7 @@ fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
         actor,
         detail,
         at: event.created_at,
+        files: Vec::new(),
     }
 }
 
@@ -209,9 +222,10 @@ pub async fn render(
     extras: Extras,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now;
-    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents) = desk
+    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents, files) = desk
         .db(move |conn, desk| {
             let ticket = Ticket::find(conn, id)?;
+            let files = Attachment::for_ticket(conn, id, false)?;
             let runs = TicketRun::for_ticket(conn, id)?;
             let events = Event::for_ticket(conn, id, false)?;
             let children = if ticket.is_incident {
@@ -229,6 +243,7 @@ pub async fn render(
             let incidents = suggestions::incidents(conn, &ticket)?;
             Ok((
                 ticket, runs, events, children, assignee, runbook, people, duplicates, incidents,
+                files,
             ))
         })
         .await?;
@@ -243,15 +258,36 @@ pub async fn render(
                 .map(|e| e.actor.clone())
         })
         .flatten();
-    let (mut messages, mut history) = (Vec::new(), Vec::new());
-    for event in events.into_iter().filter(|e| e.kind != EventKind::Created) {
+    let prefix = format!("/tickets/{}", TicketNumber::of(id));
+    let mut files: Vec<(Option<i64>, FileView)> = files
+        .iter()
+        .map(|f| (f.event_id, FileView::new(&prefix, f)))
+        .collect();
+    let mut take_files = |event: i64| -> Vec<FileView> {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut files)
+            .into_iter()
+            .partition(|(id, _)| *id == Some(event));
+        files = rest;
+        mine.into_iter().map(|(_, view)| view).collect()
+    };
+    let (mut messages, mut history, mut report_files) = (Vec::new(), Vec::new(), Vec::new());
+    for event in events {
+        let event_files = take_files(event.id);
+        if event.kind == EventKind::Created {
+            report_files.extend(event_files);
+            continue;
+        }
         let into = if event.kind.is_message() {
             &mut messages
         } else {
             &mut history
         };
-        into.push(entry(&desk, ctx, event));
+        let mut shown = entry(&desk, ctx, event);
+        shown.files = event_files;
+        into.push(shown);
     }
+    // Files whose entry is gone go with the report rather than nowhere.
+    report_files.extend(files.into_iter().map(|(_, view)| view));
     let in_words =
         |text: &str| labels::in_words(text, |key| desk.model.team(key).map(|t| t.name.clone()));
     let page = TicketPage {
@@ -316,6 +352,9 @@ pub async fn render(
             .collect(),
         draft: extras.draft,
         runbook,
+        report_files,
+        file_limits: desk.attachment_limits.in_words(),
+        files_dropped: extras.files_dropped,
         ticket,
     };
     html(status, &page)
