@@ -70,7 +70,10 @@ pub fn attach(
     public: bool,
 ) -> Result<(Ticket, Vec<Attachment>), AppError> {
     if files.is_empty() {
-        return Err(AppError::invalid("attachments", "Attach at least one file."));
+        return Err(AppError::invalid(
+            "attachments",
+            "Attach at least one file.",
+        ));
     }
     check(&desk.attachment_limits, files)?;
     let now = desk.clock.now();
@@ -81,14 +84,7 @@ pub fn attach(
             .map(|f| attachment::clean_filename(&f.filename))
             .collect();
         let note = (EventKind::FilesAttached, names.join(", "), public);
-        let saved = touch(
-            conn,
-            &ticket,
-            who,
-            &[note],
-            TicketChangeset::default(),
-            now,
-        )?;
+        let saved = touch(conn, &ticket, who, &[note], TicketChangeset::default(), now)?;
         let event = Event::newest_of_kind(conn, ticket_id, EventKind::FilesAttached)?;
         let stored = store(conn, ticket_id, event, files, public, &who.name, now)?;
         Ok((saved, stored))
@@ -113,10 +109,7 @@ pub fn for_reporter(
     token: &str,
     id: i64,
 ) -> Result<(Attachment, Vec<u8>), AppError> {
-    let ticket = Ticket::find_by_token(conn, token).map_err(|e| match e {
-        diesel::result::Error::NotFound => AppError::NotFound,
-        other => other.into(),
-    })?;
+    let ticket = Ticket::find_by_token(conn, token)?;
     let found = match Attachment::with_content(conn, ticket.id, id)? {
         Some(file) => Some(file),
         None => match ticket.merged_into {

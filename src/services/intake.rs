@@ -187,7 +187,13 @@ impl Pending {
             let report = Event::newest_of_kind(conn, ticket.id, EventKind::Created)?;
             let added_by = self.report.reporter_email.as_str();
             attachments::store(
-                conn, ticket.id, report, &self.files, true, added_by, self.now,
+                conn,
+                ticket.id,
+                report,
+                &self.files,
+                true,
+                added_by,
+                self.now,
             )?
         };
         let team_name = self.team.as_ref().map(|t| t.name.as_str());

@@ -68,11 +68,7 @@ pub fn reply(
 
 /// The text of a message and the files with it, checked together: a message for each
 /// that is wrong, nothing stored.
-fn checked_message<'a>(
-    desk: &Desk,
-    body: &'a str,
-    files: &[Upload],
-) -> Result<&'a str, AppError> {
+fn checked_message<'a>(desk: &Desk, body: &'a str, files: &[Upload]) -> Result<&'a str, AppError> {
     let mut errors = crate::domain::report::FieldErrors::new();
     let body = comment_body(body).map_err(|e| {
         if let AppError::Invalid(found) = e {

@@ -43,8 +43,10 @@ impl FilesForm {
     /// The text fields as a typed form, read exactly as the same fields sent urlencoded
     /// are read (numbers, optional and repeated fields alike).
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, AppError> {
-        let unreadable = |e: String| AppError::BadRequest(format!("The form could not be read: {e}"));
-        let encoded = serde_urlencoded::to_string(&self.fields).map_err(|e| unreadable(e.to_string()))?;
+        let unreadable =
+            |e: String| AppError::BadRequest(format!("The form could not be read: {e}"));
+        let encoded =
+            serde_urlencoded::to_string(&self.fields).map_err(|e| unreadable(e.to_string()))?;
         serde_urlencoded::from_str(&encoded).map_err(|e| unreadable(e.to_string()))
     }
 
@@ -92,8 +94,7 @@ pub async fn read_multipart<S>(
     text_limit: usize,
 ) -> Result<FilesForm, AppError>
 where
-    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>
-        + 'static,
+    S: futures_util::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>> + 'static,
 {
     let max_files = limits.max_files as usize;
     let max_total = usize::try_from(limits.max_total_bytes).unwrap_or(usize::MAX);
@@ -192,8 +193,8 @@ impl FromRequest for FilesForm {
                 .await
                 .map_err(PageError)?;
             body::check_form_utf8(&bytes).map_err(PageError)?;
-            let fields = serde_urlencoded::from_bytes(&bytes)
-                .map_err(|e| unreadable(e.to_string()))?;
+            let fields =
+                serde_urlencoded::from_bytes(&bytes).map_err(|e| unreadable(e.to_string()))?;
             Ok(FilesForm {
                 fields,
                 ..FilesForm::default()
@@ -239,7 +240,13 @@ pub fn download(file: &Attachment, bytes: Vec<u8>) -> HttpResponse {
     let fallback: String = file
         .filename
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let content_disposition = ContentDisposition {
         disposition,

@@ -46,5 +46,8 @@ pub async fn for_reporter(
 
 /// A file's id from its address; anything but a positive number is no file.
 pub fn file_id(id: &str) -> Result<i64, AppError> {
-    id.parse().ok().filter(|id| *id > 0).ok_or(AppError::NotFound)
+    id.parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
 }

@@ -17,9 +17,9 @@ use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::intake;
 use crate::state::Desk;
+use crate::web::attachments::FilesForm;
 use crate::web::auth::client::client_ip;
 use crate::web::auth::limits::Limits;
-use crate::web::attachments::FilesForm;
 use crate::web::body;
 
 /// A choice in a select box.
@@ -244,7 +244,8 @@ pub async fn submit(
             }
             let key = key.unwrap_or_else(new_submission_key);
             let known = known_issues(&desk).await;
-            let mut page = ReportForm::new(&ctx, values, errors, key, known, &desk.attachment_limits);
+            let mut page =
+                ReportForm::new(&ctx, values, errors, key, known, &desk.attachment_limits);
             page.files_dropped = form.had_files();
             return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }

@@ -222,8 +222,8 @@ pub async fn render(
     extras: Extras,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now;
-    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents, files) = desk
-        .db(move |conn, desk| {
+    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents, files) =
+        desk.db(move |conn, desk| {
             let ticket = Ticket::find(conn, id)?;
             let files = Attachment::for_ticket(conn, id, false)?;
             let runs = TicketRun::for_ticket(conn, id)?;

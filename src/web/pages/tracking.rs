@@ -22,9 +22,9 @@ use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
+use crate::web::attachments::{FileView, FilesForm};
 use crate::web::auth::client::client_ip;
 use crate::web::auth::limits::Limits;
-use crate::web::attachments::{FileView, FilesForm};
 
 #[derive(Template)]
 #[template(path = "tracking/show.html")]
@@ -123,7 +123,10 @@ fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppE
     let own = Event::for_ticket(conn, ticket.id, true)?;
     let mut files = Files::new(token);
     files.add(Attachment::for_ticket(conn, ticket.id, true)?);
-    let report = own.iter().find(|e| e.kind == EventKind::Created).map(|e| e.id);
+    let report = own
+        .iter()
+        .find(|e| e.kind == EventKind::Created)
+        .map(|e| e.id);
     let mut conversation = vec![Entry {
         author: "You".into(),
         class: "you",
