@@ -667,8 +667,30 @@ async fn files_over_the_limits_are_refused_and_nothing_is_stored(backend: Backen
             .contains("at most 2 KB"),
         "{problem}"
     );
-    let huge = vec![file("huge.bin", &vec![3; 3_000_000], "image/png")];
-    let api = api_upload(&app, number, Scope::Write, &[], huge).await;
+    let huge = || vec![file("huge.bin", &vec![3; 3_000_000], "image/png")];
+    let reply = post_files(&app, &app.client, &tracking, &[("body", "kept")], huge()).await;
+    assert_eq!(reply.status(), 422);
+    let html = reply.text().await.unwrap();
+    assert!(
+        html.contains("at most 3 KB can be attached") && html.contains("kept"),
+        "{html}"
+    );
+    let note = post_files(
+        &app,
+        &agent,
+        &path,
+        &[("body", "note"), ("visibility", "internal")],
+        huge(),
+    )
+    .await;
+    assert_eq!(note.status(), 422);
+    assert!(
+        note.text()
+            .await
+            .unwrap()
+            .contains("at most 3 KB can be attached")
+    );
+    let api = api_upload(&app, number, Scope::Write, &[], huge()).await;
     assert_eq!(api.status(), 422);
     assert_eq!(app.count("attachments"), 0);
     assert_eq!(app.count("ticket_events"), events, "nothing recorded");

@@ -266,17 +266,14 @@ pub async fn comment(
             return after_with(&ctx, desk, id, Err(error), form.body, dropped).await;
         }
     };
-    let (who, body) = (ctx.viewer.who(), form.body.clone());
-    // Over a limit the files are not read to the end: nothing of them reaches the service.
-    let (files, too_much) = match sent.too_much {
-        Some(message) => (Vec::new(), Some(message)),
-        None => (sent.files, None),
-    };
+    // Over the total limit the files were not read to the end: none reach the service.
+    if let Some(message) = sent.too_much {
+        let error = AppError::invalid("attachments", message);
+        return after_with(&ctx, desk, id, Err(error), form.body, dropped).await;
+    }
+    let (who, body, files) = (ctx.viewer.who(), form.body.clone(), sent.files);
     let result = desk
         .db(move |conn, desk| {
-            if let Some(message) = too_much {
-                return Err(AppError::invalid("attachments", message));
-            }
             let before = Ticket::find(conn, id)?.status;
             let (saved, stored) = ticket_actions::reply_with_files(
                 conn, desk, &who, id, &body, public, status, &files,

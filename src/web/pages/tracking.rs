@@ -401,18 +401,20 @@ pub async fn reply(
         );
         return Ok(page);
     }
+    // Over the total limit the files were not read to the end: none reach the service.
+    if let Some(message) = form.too_much {
+        let reply = ReplyBox {
+            body,
+            files_error: Some(message),
+            files_dropped,
+            ..ReplyBox::default()
+        };
+        return render(&ctx, &desk, token, StatusCode::UNPROCESSABLE_ENTITY, reply).await;
+    }
     let back = format!("/t/{token}");
-    // Over a limit the files are not read to the end: nothing of them reaches the service.
-    let (files, too_much) = match &form.too_much {
-        Some(message) => (Vec::new(), Some(message.clone())),
-        None => (form.files, None),
-    };
-    let (sent_token, sent_body) = (token.clone(), body.clone());
+    let (sent_token, sent_body, files) = (token.clone(), body.clone(), form.files);
     let sent = desk
         .db(move |conn, desk| {
-            if let Some(message) = too_much {
-                return Err(AppError::invalid("attachments", message));
-            }
             let before = Ticket::find_by_token(conn, &sent_token)?.status;
             ticket_actions::reporter_reply_with_files(conn, desk, &sent_token, &sent_body, &files)?;
             Ok(before)
