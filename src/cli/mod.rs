@@ -1,12 +1,14 @@
 //! Command-line verbs. Each prints what it did and returns a readable error; the verbs
 //! live in one file per group: `serve` (serve, migrate, seed), `support_model`
 //! (check-config, route), `accounts` (user, token), `jobs` (sweep, outbox, prune-runs),
+//! `mail` (mail receive),
 //! `drill` and `import` (import-runs).
 
 mod accounts;
 mod drill;
 mod import;
 mod jobs;
+mod mail;
 mod serve;
 mod support_model;
 
@@ -117,6 +119,11 @@ pub enum Command {
         #[arg(long = "recipient")]
         recipients: Vec<String>,
     },
+    /// Mail in: take a message an MTA pipes in.
+    Mail {
+        #[command(subcommand)]
+        action: MailCommand,
+    },
     /// The email outbox.
     Outbox {
         #[command(subcommand)]
@@ -150,6 +157,14 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
     },
+}
+
+#[derive(Subcommand)]
+pub enum MailCommand {
+    /// Take one RFC 5322 message from standard input: a reply lands on its ticket, a new
+    /// message to the support address opens a report. Exit status 0 taken, 75 try again
+    /// later (the database is unavailable), 65 the input is not a message.
+    Receive,
 }
 
 #[derive(Subcommand)]
@@ -197,7 +212,21 @@ pub fn run(cli: Cli) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
     let _inside = runtime.enter();
-    run_command(cli)
+    // An MTA reads any status outside sysexits.h as a permanent failure and bounces the
+    // message: a receive that fails before it starts (settings) asks for a retry instead.
+    let receiving = matches!(
+        cli.command,
+        Command::Mail {
+            action: MailCommand::Receive
+        }
+    );
+    match run_command(cli) {
+        Err(message) if receiving => {
+            complain!("inspect-desk: {message}; try again later");
+            std::process::exit(mail::EX_TEMPFAIL);
+        }
+        other => other,
+    }
 }
 
 fn run_command(cli: Cli) -> Result<(), String> {
@@ -232,6 +261,9 @@ fn run_command(cli: Cli) -> Result<(), String> {
         Command::Drill {
             name, recipients, ..
         } => drill::run(&settings, &name.unwrap_or_default(), &recipients),
+        Command::Mail {
+            action: MailCommand::Receive,
+        } => mail::receive(&settings),
         Command::Outbox {
             action: OutboxCommand::Deliver,
         } => jobs::deliver_outbox(&settings),

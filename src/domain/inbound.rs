@@ -22,10 +22,12 @@ pub enum Outcome {
     Throttled,
     /// Matched no ticket and was not sent to the support address.
     Unmatched,
+    /// An unverified sender's message that an agent published as a reply.
+    Published,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::NewReport,
         Outcome::ReporterReply,
         Outcome::AgentReply,
@@ -35,6 +37,7 @@ impl Outcome {
         Outcome::UnmatchedBounce,
         Outcome::Throttled,
         Outcome::Unmatched,
+        Outcome::Published,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +51,7 @@ impl Outcome {
             Outcome::UnmatchedBounce => "unmatched_bounce",
             Outcome::Throttled => "throttled",
             Outcome::Unmatched => "unmatched",
+            Outcome::Published => "published",
         }
     }
 
@@ -63,6 +67,7 @@ impl Outcome {
             Outcome::UnmatchedBounce => "Ignored: a delivery report for no mail of ours",
             Outcome::Throttled => "Held: too many messages from this sender",
             Outcome::Unmatched => "Ignored: no ticket, not sent to the support address",
+            Outcome::Published => "Published by an agent as a reply",
         }
     }
 

@@ -13,6 +13,7 @@ pub mod inbound;
 pub mod labels;
 pub mod lineage;
 pub mod local_path;
+pub mod mail_text;
 pub mod model_check;
 pub mod outbox;
 pub mod reply_address;

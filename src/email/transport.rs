@@ -1,5 +1,6 @@
 //! Sending: SMTP from `DESK_SMTP_URL`, or `.eml` files under the data folder.
 
+use lettre::address::{Address, Envelope};
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -7,6 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::db::models::outbox::OutboxMessage;
+use crate::domain::reply_address::Tag;
+use crate::email::MailContext;
 
 /// Where mail goes.
 #[derive(Clone)]
@@ -107,25 +110,43 @@ impl Header for AutoSubmitted {
     }
 }
 
-/// The message for an outbox row, with its stable Message-ID and thread headers.
-pub fn build(from: &str, row: &OutboxMessage) -> Result<Message, SendError> {
+/// The message for an outbox row, with its stable Message-ID and thread headers. Mail
+/// about a ticket carries the ticket's signed reply address in `Reply-To`, so answers
+/// land on it; every message's return path names it, so a bounce finds it.
+pub fn build(mail: &MailContext, key: &[u8], row: &OutboxMessage) -> Result<Message, SendError> {
     let permanent = |what: &str| SendError {
         message: what.to_string(),
         permanent: true,
     };
-    let from: Mailbox = from
+    let from: Mailbox = mail
+        .from
         .parse()
         .map_err(|_| permanent("the sender address (DESK_MAIL_FROM) is not valid"))?;
     let to: Mailbox = row
         .recipient
         .parse()
         .map_err(|_| permanent("the recipient address is not valid"))?;
+    let support = &mail.support_address;
+    let return_path: Address = Tag::Bounce(row.id)
+        .address(key, support)
+        .parse()
+        .map_err(|_| permanent("the support address (DESK_SUPPORT_ADDRESS) is not valid"))?;
+    let envelope = Envelope::new(Some(return_path), vec![to.email.clone()])
+        .map_err(|e| permanent(&format!("the envelope could not be built: {e}")))?;
     let mut builder = Message::builder()
-        .from(from)
+        .envelope(envelope)
+        .from(from.clone())
         .to(to)
         .subject(row.subject.clone())
         .message_id(Some(row.message_id.clone()))
         .header(AutoSubmitted);
+    if let Some(ticket_id) = row.ticket_id {
+        let address: Address = Tag::Ticket(ticket_id)
+            .address(key, support)
+            .parse()
+            .map_err(|_| permanent("the support address (DESK_SUPPORT_ADDRESS) is not valid"))?;
+        builder = builder.reply_to(Mailbox::new(from.name.clone(), address));
+    }
     if let Some(parent) = &row.in_reply_to {
         builder = builder
             .in_reply_to(parent.clone())

@@ -9,6 +9,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use crate::db::models::event::{Event, NewEvent};
+use crate::db::models::mail_suppression::MailSuppression;
 use crate::db::models::outbox::OutboxMessage;
 use crate::db::models::ticket::Ticket;
 use crate::db::schema::outbox;
@@ -46,8 +47,17 @@ pub async fn deliver_due(
     desk: &web::Data<Desk>,
     mailer: &Mailer,
 ) -> Result<DeliveryReport, AppError> {
-    let claimed = desk
-        .db(|conn, desk| claim(conn, desk.clock.now(), BATCH, desk.drill))
+    let (claimed, held) = desk
+        .db(|conn, desk| {
+            let claimed = claim(conn, desk.clock.now(), BATCH, desk.drill)?;
+            // Addresses that hard-bounced: few, read once a pass.
+            let held = if claimed.is_empty() {
+                Default::default()
+            } else {
+                MailSuppression::all(conn)?
+            };
+            Ok((claimed, held))
+        })
         .await?;
     let mut report = DeliveryReport::default();
     let mut claimed = claimed.into_iter();
@@ -68,9 +78,19 @@ pub async fn deliver_due(
             break;
         }
         let template = row.template.clone();
-        let outcome = match transport::build(&desk.mail.from, &row) {
-            Ok(message) => mailer.send(message).await,
-            Err(e) => Err(e),
+        let address = crate::email::bare_address(&row.recipient).to_lowercase();
+        let outcome = match (
+            held.get(&address),
+            transport::build(&desk.mail, &desk.signing_key, &row),
+        ) {
+            (Some(reason), _) => Err(transport::SendError {
+                message: format!(
+                    "not sent: {address} bounced earlier ({reason}); an agent can clear the address on the ticket page"
+                ),
+                permanent: true,
+            }),
+            (None, Ok(message)) => mailer.send(message).await,
+            (None, Err(e)) => Err(e),
         };
         let result = desk
             .db(move |conn, desk| record(conn, &row, outcome, desk.clock.now()))

@@ -21,7 +21,7 @@ use crate::state::Desk;
 
 const MAX_COMMENT_CHARS: usize = 10_000;
 
-fn comment_body(body: &str) -> Result<&str, AppError> {
+pub fn comment_body(body: &str) -> Result<&str, AppError> {
     let body = body.trim();
     if body.is_empty() {
         return Err(AppError::invalid("body", "Write something first."));
@@ -63,7 +63,30 @@ pub fn reply(
     public: bool,
     status: Option<Status>,
 ) -> Result<Ticket, AppError> {
-    reply_with_files(conn, desk, who, id, body, public, status, &[]).map(|(ticket, _)| ticket)
+    let body = comment_body(body)?;
+    write_transaction(conn, |conn| {
+        reply_within(conn, desk, who, id, body, public, status)
+    })
+}
+
+/// `reply` with files: public with a public reply (the reporters' emails link to them),
+/// internal with a note. The text and the files are checked together, before anything
+/// is written. Returns the ticket and the stored files.
+#[allow(clippy::too_many_arguments)]
+pub fn reply_with_files(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+    status: Option<Status>,
+    files: &[Upload],
+) -> Result<(Ticket, Vec<Attachment>), AppError> {
+    let body = checked_message(desk, body, files)?;
+    write_transaction(conn, |conn| {
+        reply_within_with_files(conn, desk, who, id, body, public, status, files)
+    })
 }
 
 /// The text of a message and the files with it, checked together: a message for each
@@ -84,10 +107,25 @@ fn checked_message<'a>(desk: &Desk, body: &'a str, files: &[Upload]) -> Result<&
     }
 }
 
-/// `reply` with files: public with a public reply (the reporter's email links to them),
-/// internal with a note. Returns the ticket and the stored files.
+/// `reply` inside the caller's write transaction, `body` already checked (inbound mail
+/// stores the message and its files in the same transaction).
+pub fn reply_within(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+    status: Option<Status>,
+) -> Result<Ticket, AppError> {
+    reply_within_with_files(conn, desk, who, id, body, public, status, &[])
+        .map(|(ticket, _)| ticket)
+}
+
+/// `reply_within` with files, `files` already checked against the limits: they are
+/// stored with the reply, and the reporters' emails link to them.
 #[allow(clippy::too_many_arguments)]
-pub fn reply_with_files(
+pub fn reply_within_with_files(
     conn: &mut DbConnection,
     desk: &Desk,
     who: &Who,
@@ -97,68 +135,64 @@ pub fn reply_with_files(
     status: Option<Status>,
     files: &[Upload],
 ) -> Result<(Ticket, Vec<Attachment>), AppError> {
-    let body = checked_message(desk, body, files)?;
     let now = desk.clock.now();
-    write_transaction(conn, |conn| {
-        let read = Ticket::find(conn, id)?;
-        let (ticket, moved) = match status.filter(|s| *s != read.status) {
-            Some(to) => (
-                move_status(conn, desk, who, &read, to, public, now)?,
-                Some(to),
-            ),
-            None => (read, None),
-        };
-        let mut set = TicketChangeset::default();
-        if public {
-            first_response(&ticket, now, &mut set);
+    let read = Ticket::find(conn, id)?;
+    let (ticket, moved) = match status.filter(|s| *s != read.status) {
+        Some(to) => (
+            move_status(conn, desk, who, &read, to, public, now)?,
+            Some(to),
+        ),
+        None => (read, None),
+    };
+    let mut set = TicketChangeset::default();
+    if public {
+        first_response(&ticket, now, &mut set);
+    }
+    let kind = if public {
+        EventKind::Comment
+    } else {
+        EventKind::InternalNote
+    };
+    let saved = touch(
+        conn,
+        &ticket,
+        who,
+        &[(kind, body.to_string(), public)],
+        set,
+        now,
+    )?;
+    let message = Event::newest_of_kind(conn, id, kind)?;
+    let stored = attachments::store(conn, id, message, files, public, &who.name, now)?;
+    if public {
+        let (headline, text) = reply_email(body, moved);
+        // The reporters of tickets merged into this one follow it too.
+        for reporter in ticket_changes::reporters(conn, vec![saved.clone()])? {
+            let headline = if reporter.id == saved.id {
+                headline.to_string()
+            } else {
+                format!(
+                    "New reply on {}, which your report was merged into",
+                    saved.number()
+                )
+            };
+            // Each reporter opens the files through their own tracking link.
+            let links = stored
+                .iter()
+                .map(|f| email::FileLink::for_reporter(&desk.mail, &reporter.tracking_token, f))
+                .collect();
+            let rendered =
+                email::ticket_message_with_files(&desk.mail, &reporter, &headline, &text, links)?;
+            let message = Message {
+                template: "public_comment",
+                recipient: &reporter.reporter_email,
+                rendered,
+                first_in_thread: false,
+                dedupe_key: None,
+            };
+            ticket_changes::queue(conn, &desk.mail, &reporter, message, now)?;
         }
-        let kind = if public {
-            EventKind::Comment
-        } else {
-            EventKind::InternalNote
-        };
-        let saved = touch(
-            conn,
-            &ticket,
-            who,
-            &[(kind, body.to_string(), public)],
-            set,
-            now,
-        )?;
-        let message = Event::newest_of_kind(conn, id, kind)?;
-        let stored = attachments::store(conn, id, message, files, public, &who.name, now)?;
-        if public {
-            let (headline, text) = reply_email(body, moved);
-            // The reporters of tickets merged into this one follow it too.
-            for reporter in ticket_changes::reporters(conn, vec![saved.clone()])? {
-                let headline = if reporter.id == saved.id {
-                    headline.to_string()
-                } else {
-                    format!(
-                        "New reply on {}, which your report was merged into",
-                        saved.number()
-                    )
-                };
-                // Each reporter opens the files through their own tracking link.
-                let links = stored
-                    .iter()
-                    .map(|f| email::FileLink::for_reporter(&desk.mail, &reporter.tracking_token, f))
-                    .collect();
-                let rendered = email::ticket_message_with_files(
-                    &desk.mail, &reporter, &headline, &text, links,
-                )?;
-                let message = Message {
-                    template: "public_comment",
-                    recipient: &reporter.reporter_email,
-                    rendered,
-                    first_in_thread: false,
-                    dedupe_key: None,
-                };
-                ticket_changes::queue(conn, &desk.mail, &reporter, message, now)?;
-            }
-        }
-        Ok((saved, stored))
-    })
+    }
+    Ok((saved, stored))
 }
 
 /// The status move of a reply, by the status rules. The reporter of a public reply hears
@@ -227,10 +261,15 @@ pub fn reporter_reply(
     token: &str,
     body: &str,
 ) -> Result<Ticket, AppError> {
-    reporter_reply_with_files(conn, desk, token, body, &[]).map(|(ticket, _)| ticket)
+    let body = comment_body(body)?;
+    write_transaction(conn, |conn| {
+        let ticket = Ticket::find_by_token(conn, token)?;
+        reporter_reply_within(conn, desk, &ticket, body)
+    })
 }
 
-/// `reporter_reply` with files, public: the reporter sees them beside their reply.
+/// `reporter_reply` with files, public: the reporter sees them beside their reply. The
+/// text and the files are checked together, before anything is written.
 pub fn reporter_reply_with_files(
     conn: &mut DbConnection,
     desk: &Desk,
@@ -239,39 +278,50 @@ pub fn reporter_reply_with_files(
     files: &[Upload],
 ) -> Result<(Ticket, Vec<Attachment>), AppError> {
     let body = checked_message(desk, body, files)?;
-    let now = desk.clock.now();
     write_transaction(conn, |conn| {
         let ticket = Ticket::find_by_token(conn, token)?;
-        let who = Who {
-            name: "reporter".into(),
-            user_id: None,
-        };
-        let mut notes = vec![(EventKind::ReporterReply, body.to_string(), true)];
-        let mut set = TicketChangeset::default();
-        let next = match ticket.status {
-            Status::Resolved => Some(Status::Triaged),
-            Status::WaitingOnReporter => Some(Status::InProgress),
-            _ => None,
-        };
-        if let Some(next) = next {
-            ticket_changes::pause_or_resume(desk, &ticket, next, now, &mut set);
-            set.status = Some(next);
-            let what = if next == Status::Triaged {
-                "reopened by the reporter's reply"
-            } else {
-                "resumed by the reporter's reply"
-            };
-            notes.push((
-                EventKind::StatusChanged,
-                format!("{what} ({} → {next})", ticket.status),
-                true,
-            ));
-        }
-        let saved = touch(conn, &ticket, &who, &notes, set, now)?;
+        let saved = reporter_reply_within(conn, desk, &ticket, body)?;
         let reply = Event::newest_of_kind(conn, ticket.id, EventKind::ReporterReply)?;
-        let stored = attachments::store(conn, ticket.id, reply, files, true, &who.name, now)?;
+        let now = desk.clock.now();
+        let stored = attachments::store(conn, ticket.id, reply, files, true, "reporter", now)?;
         Ok((saved, stored))
     })
+}
+
+/// `reporter_reply` inside the caller's write transaction, `body` already checked.
+pub fn reporter_reply_within(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    ticket: &Ticket,
+    body: &str,
+) -> Result<Ticket, AppError> {
+    let now = desk.clock.now();
+    let who = Who {
+        name: "reporter".into(),
+        user_id: None,
+    };
+    let mut notes = vec![(EventKind::ReporterReply, body.to_string(), true)];
+    let mut set = TicketChangeset::default();
+    let next = match ticket.status {
+        Status::Resolved => Some(Status::Triaged),
+        Status::WaitingOnReporter => Some(Status::InProgress),
+        _ => None,
+    };
+    if let Some(next) = next {
+        ticket_changes::pause_or_resume(desk, ticket, next, now, &mut set);
+        set.status = Some(next);
+        let what = if next == Status::Triaged {
+            "reopened by the reporter's reply"
+        } else {
+            "resumed by the reporter's reply"
+        };
+        notes.push((
+            EventKind::StatusChanged,
+            format!("{what} ({} → {next})", ticket.status),
+            true,
+        ));
+    }
+    touch(conn, ticket, &who, &notes, set, now)
 }
 
 /// Merge a duplicate into another ticket: the duplicate closes, its reporter is told once,

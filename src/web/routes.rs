@@ -174,6 +174,9 @@ route_table! {
     POST "/tickets/{number}/runs" => pages::ticket::runs, Access::Role(Role::Agent);
     POST "/tickets/{number}/verdict" => pages::ticket::verdict, Access::Role(Role::Agent);
     POST "/tickets/{number}/incident" => pages::ticket::incident, Access::Role(Role::Agent);
+    GET "/tickets/{number}/mail/{id}" => pages::ticket_mail::original, Access::Role(Role::Agent);
+    POST "/tickets/{number}/mail/{id}/publish" => pages::ticket_mail::publish, Access::Role(Role::Agent);
+    POST "/tickets/{number}/mail-hold" => pages::ticket_mail::clear_hold, Access::Role(Role::Agent);
     GET "/incidents" => pages::incidents::index, Access::Role(Role::Agent);
     GET "/runs" => pages::runs::index, Access::Role(Role::Agent);
     GET "/runs/{run_id}" => pages::runs::show, Access::Role(Role::Agent);
@@ -228,6 +231,7 @@ route_table! {
     POST "/api/v1/runs" => api::runs::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
     POST "/api/v1/lineage" => api::lineage::ingest, Access::Scope(Scope::Ingest);
+    POST "/api/v1/inbound-mail" => api::inbound_mail::receive, Access::Scope(Scope::Ingest);
     GET "/api/v1/incidents" => api::incidents::list, Access::Scope(Scope::Read);
     POST "/api/v1/incidents/{number}/updates" => api::incidents::post_update, Access::Scope(Scope::Write);
     GET "/api/v1/openapi.json" => api::openapi::document, Access::Public;

@@ -21,6 +21,7 @@ mod field_rules;
 mod freshness;
 mod idempotency;
 mod import_runs;
+mod inbound_mail;
 mod incident_timing;
 mod incident_triage;
 mod incident_windows;

@@ -305,17 +305,25 @@ pub fn text_part(message: &Received) -> String {
         .or_else(|| part.find("\n\n").map(|i| i + 2))
         .unwrap();
     let body = &part[body_at..];
+    // The part ends at the next MIME boundary ("--" and the boundary), not at the
+    // signature separator ("-- ").
     let end = body
-        .find("\r\n--")
-        .or_else(|| body.find("\n--"))
+        .match_indices("\n--")
+        .map(|(i, _)| i)
+        .find(|i| {
+            body[i + 3..]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace())
+        })
         .unwrap_or(body.len());
-    body[..end].to_string()
+    body[..end].trim_end_matches('\r').to_string()
 }
 
 /// Every kind of email a reporter gets, read from the SMTP server: the text part says
 /// what happened in words for people (no ISO timestamp, no slug, team key or event kind),
-/// carries the tracking link, names the team by its name, and never promises that a
-/// reply by email reaches the team.
+/// carries the tracking link, names the team by its name, and says a reply by email
+/// reaches the team (the email carries the ticket's reply address).
 async fn reporter_emails_read_for_people(backend: Backend) {
     let Some((app, sink)) = app_with_smtp(backend).await else {
         return;
@@ -402,13 +410,16 @@ async fn reporter_emails_read_for_people(backend: Backend) {
             text.contains("/t/"),
             "the tracking link in '{subject}':\n{text}"
         );
+        // Replies by email reach the ticket: the email says so and carries the ticket's
+        // reply address.
         assert!(
-            !text
-                .to_lowercase()
-                .replace("do not reach the team", "")
-                .contains("reach the team")
-                && !text.to_lowercase().contains("reply to this email"),
-            "'{subject}' promises email replies:\n{text}"
+            text.to_lowercase().contains("reply to this email"),
+            "'{subject}' does not say email replies are welcome:\n{text}"
+        );
+        let reply_to = message.header("Reply-To").unwrap_or_default();
+        assert!(
+            reply_to.contains("desk+") && reply_to.contains("@inspect.example"),
+            "'{subject}' has no reply address: {reply_to:?}"
         );
     }
     // The team's notices of new reports read for people too.

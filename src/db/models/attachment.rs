@@ -101,6 +101,13 @@ impl Attachment {
         Ok(by_ticket)
     }
 
+    /// Show the files that came with timeline entry `event_id` to the reporter.
+    pub fn publish_event(conn: &mut DbConnection, event_id: i64) -> QueryResult<usize> {
+        diesel::update(attachments::table.filter(attachments::event_id.eq(event_id)))
+            .set(attachments::public.eq(true))
+            .execute(conn)
+    }
+
     /// One file of a ticket, with its bytes.
     pub fn with_content(
         conn: &mut DbConnection,

@@ -63,6 +63,41 @@ impl OutboxMessage {
         }
     }
 
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OutboxMessage>> {
+        outbox::table
+            .find(id)
+            .select(OutboxMessage::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The message sent with this Message-ID (angle brackets included, as stored).
+    pub fn by_message_id(
+        conn: &mut DbConnection,
+        message_id: &str,
+    ) -> QueryResult<Option<OutboxMessage>> {
+        outbox::table
+            .filter(outbox::message_id.eq(message_id))
+            .select(OutboxMessage::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// A delivery report said this message did not arrive.
+    pub fn mark_bounced(
+        conn: &mut DbConnection,
+        id: i64,
+        detail: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::bounced_at.eq(Some(now)),
+                outbox::bounce_detail.eq(Some(detail)),
+            ))
+            .execute(conn)
+    }
+
     pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<OutboxMessage>> {
         outbox::table
             .filter(outbox::ticket_id.eq(ticket_id))

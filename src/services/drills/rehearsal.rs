@@ -205,7 +205,8 @@ impl<'a> Rehearsal<'a> {
                 return Ok(report);
             }
             for row in claimed {
-                let outcome = match transport::build(&self.desk.mail.from, &row) {
+                let outcome = match transport::build(&self.desk.mail, &self.desk.signing_key, &row)
+                {
                     Ok(message) => self.runtime.block_on(mailer.send(message)),
                     Err(e) => Err(e),
                 };

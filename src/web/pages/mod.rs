@@ -13,6 +13,7 @@ pub mod runbooks;
 pub mod runs;
 pub mod telemetry;
 pub mod ticket;
+pub mod ticket_mail;
 pub mod ticket_view;
 pub mod tracking;
 

@@ -9,11 +9,14 @@ use chrono::NaiveDateTime;
 use super::{Layout, PageContext, PageError, html};
 use crate::db::models::attachment::Attachment;
 use crate::db::models::event::Event;
+use crate::db::models::inbound_mail::InboundMail;
+use crate::db::models::mail_suppression::MailSuppression;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{LinkedRun, TicketRun};
 use crate::db::models::user::User;
 use crate::domain::category::Category;
 use crate::domain::event::EventKind;
+use crate::domain::inbound::Outcome;
 use crate::domain::labels;
 use crate::domain::report::FieldErrors;
 use crate::domain::severity::Severity;
@@ -33,6 +36,10 @@ pub struct Entry {
     pub actor: String,
     pub detail: String,
     pub at: NaiveDateTime,
+    /// The received email it came from (downloadable), if it came by email.
+    pub mail: Option<i64>,
+    /// An unverified sender's email an agent may still publish as a reply.
+    pub publishable: bool,
     /// The files that came with it.
     pub files: Vec<FileView>,
 }
@@ -77,6 +84,10 @@ struct TicketPage {
     /// The reply being written, kept when the page comes back with an error.
     draft: String,
     runbook: String,
+    /// The reporter's address bounced: no mail goes to it until cleared.
+    held: Option<MailSuppression>,
+    /// The received email the report came from, if it came by email.
+    report_mail: Option<i64>,
     /// The files that came with the report.
     report_files: Vec<FileView>,
     /// The attachment limits in words, beside the reply's file field.
@@ -117,6 +128,13 @@ impl TicketPage {
             .merged_into
             .map(|id| TicketNumber::of(id).to_string())
     }
+}
+
+/// A ticket's received mail: by timeline entry, the email and what became of it; and the
+/// reporter's address when it bounced and is held.
+struct Mail {
+    received: std::collections::HashMap<i64, (i64, Outcome)>,
+    held: Option<MailSuppression>,
 }
 
 /// What a render needs besides the ticket itself.
@@ -162,10 +180,11 @@ fn readable_instants(text: &str, ctx: &PageContext) -> String {
     out
 }
 
-/// A timeline event as people read it.
-fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
+/// A timeline event as people read it; `mail`: the received email it came from and what
+/// became of it.
+fn entry(desk: &Desk, ctx: &PageContext, event: Event, mail: Option<&(i64, Outcome)>) -> Entry {
     let class = match event.kind {
-        EventKind::InternalNote => "internal",
+        EventKind::InternalNote | EventKind::UnverifiedMail => "internal",
         EventKind::ReporterReply | EventKind::Created => "reporter",
         EventKind::IncidentUpdate => "update",
         EventKind::Comment => "message",
@@ -194,6 +213,8 @@ fn entry(desk: &Desk, ctx: &PageContext, event: Event) -> Entry {
         actor,
         detail,
         at: event.created_at,
+        mail: mail.map(|(id, _)| *id),
+        publishable: mail.is_some_and(|(_, outcome)| *outcome == Outcome::Unverified),
         files: Vec::new(),
     }
 }
@@ -222,10 +243,29 @@ pub async fn render(
     extras: Extras,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now;
-    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents, files) =
-        desk.db(move |conn, desk| {
+    let (
+        ticket,
+        runs,
+        events,
+        children,
+        assignee,
+        runbook,
+        people,
+        duplicates,
+        incidents,
+        mail,
+        files,
+    ) = desk
+        .db(move |conn, desk| {
             let ticket = Ticket::find(conn, id)?;
             let files = Attachment::for_ticket(conn, id, false)?;
+            let mail = Mail {
+                received: InboundMail::for_ticket(conn, id)?
+                    .into_iter()
+                    .filter_map(|m| Some((m.event_id?, (m.id, m.outcome.0))))
+                    .collect(),
+                held: MailSuppression::find(conn, &ticket.reporter_email)?,
+            };
             let runs = TicketRun::for_ticket(conn, id)?;
             let events = Event::for_ticket(conn, id, false)?;
             let children = if ticket.is_incident {
@@ -243,7 +283,7 @@ pub async fn render(
             let incidents = suggestions::incidents(conn, &ticket)?;
             Ok((
                 ticket, runs, events, children, assignee, runbook, people, duplicates, incidents,
-                files,
+                mail, files,
             ))
         })
         .await?;
@@ -258,6 +298,11 @@ pub async fn render(
                 .map(|e| e.actor.clone())
         })
         .flatten();
+    let report_mail = events
+        .iter()
+        .find(|e| e.kind == EventKind::Created)
+        .and_then(|e| mail.received.get(&e.id))
+        .map(|(id, _)| *id);
     let prefix = format!("/tickets/{}", TicketNumber::of(id));
     let mut files: Vec<(Option<i64>, FileView)> = files
         .iter()
@@ -282,7 +327,8 @@ pub async fn render(
         } else {
             &mut history
         };
-        let mut shown = entry(&desk, ctx, event);
+        let received = mail.received.get(&event.id);
+        let mut shown = entry(&desk, ctx, event, received);
         shown.files = event_files;
         into.push(shown);
     }
@@ -342,9 +388,12 @@ pub async fn render(
         duplicates,
         incidents,
         reply_moves: reply_moves(ticket.status),
-        conflict: extras
-            .conflict
-            .map(|missed| missed.into_iter().map(|e| entry(&desk, ctx, e)).collect()),
+        conflict: extras.conflict.map(|missed| {
+            missed
+                .into_iter()
+                .map(|e| entry(&desk, ctx, e, None))
+                .collect()
+        }),
         errors: extras
             .errors
             .into_iter()
@@ -352,6 +401,8 @@ pub async fn render(
             .collect(),
         draft: extras.draft,
         runbook,
+        held: mail.held,
+        report_mail,
         report_files,
         file_limits: desk.attachment_limits.in_words(),
         files_dropped: extras.files_dropped,
