@@ -212,6 +212,8 @@ route_table! {
     GET "/admin/support-model" => pages::admin::support_model, Access::Role(Role::Admin);
     GET "/admin/outbox" => pages::admin::outbox::list, Access::Role(Role::Admin);
     POST "/admin/outbox/{id}/retry" => pages::admin::outbox::retry, Access::Role(Role::Admin);
+    GET "/admin/mail" => pages::admin::mail::list, Access::Role(Role::Admin);
+    POST "/admin/mail/held" => pages::admin::mail::clear_hold, Access::Role(Role::Admin);
     GET "/admin/drills" => pages::admin::drills::list, Access::Role(Role::Admin);
     POST "/admin/drills" => pages::admin::drills::start, Access::Role(Role::Admin);
     GET "/admin/drills/{id}" => pages::admin::drills::show, Access::Role(Role::Admin);

@@ -69,7 +69,9 @@ fn expected(method: &str, path: &str) -> Expect {
             | "/api/v1/tickets/{number}/attachments",
         ) => Token(Scope::Write),
         ("POST", "/api/v1/incidents/{number}/updates") => Token(Scope::Write),
-        ("POST", "/api/v1/runs" | "/api/v1/lineage") => Token(Scope::Ingest),
+        ("POST", "/api/v1/runs" | "/api/v1/lineage" | "/api/v1/inbound-mail") => {
+            Token(Scope::Ingest)
+        }
         ("GET", "/metrics") => Token(Scope::Metrics),
         _ => panic!(
             "route {method} {path} is missing from the authorization matrix: decide who may use it"

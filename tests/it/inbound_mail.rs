@@ -506,6 +506,16 @@ async fn a_bounce_marks_the_message_and_holds_the_address(backend: Backend) {
         .replace("dsn-1@", "dsn-2@");
     let (_, body) = send(&app, &stray).await;
     assert_eq!(body["outcome"], "unmatched_bounce");
+
+    // The admin's page lists what came in, in words.
+    let (admin, _) = app.signed_in(Role::Admin).await;
+    let page = app.page_as(&admin, "/admin/mail").await;
+    assert!(page.contains("Recorded a bounce"), "{page}");
+    assert!(page.contains("Ignored: a delivery report for no mail of ours"));
+    assert!(
+        page.contains("None: every address gets its mail."),
+        "the hold was cleared"
+    );
 }
 
 async fn a_sender_over_the_limit_is_held(backend: Backend) {

@@ -80,8 +80,18 @@ async fn schemathesis_finds_no_server_error_and_no_mismatch(backend: Backend) {
         ),
     )
     .unwrap();
+    // Schemathesis writes no `message/rfc822` body (the inbound-mail API) by itself: a
+    // hook hands it the text serializer, so generated messages are sent as their text.
+    std::fs::write(
+        dir.path().join("st_hooks.py"),
+        "from schemathesis.transport.requests import REQUESTS_TRANSPORT, text_serializer\n\
+         REQUESTS_TRANSPORT.serializer(\"message/rfc822\")(text_serializer)\n",
+    )
+    .unwrap();
     let token = app.token(&[Scope::Ingest, Scope::Read, Scope::Write]);
     let run = tokio::process::Command::new(&python)
+        .env("SCHEMATHESIS_HOOKS", "st_hooks")
+        .env("PYTHONPATH", dir.path())
         .args(["-c", LAUNCH])
         .arg("--config-file")
         .arg(&config)

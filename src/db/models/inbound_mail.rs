@@ -148,6 +148,15 @@ impl InboundMail {
         .map(|n| n == 1)
     }
 
+    /// The latest received messages, newest first.
+    pub fn recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<InboundMail>> {
+        inbound_mail::table
+            .order(inbound_mail::id.desc())
+            .limit(limit)
+            .select(InboundMail::as_select())
+            .load(conn)
+    }
+
     /// A ticket's received messages, oldest first.
     pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<InboundMail>> {
         inbound_mail::table

@@ -49,6 +49,14 @@ impl MailSuppression {
             .map(|rows| rows.into_iter().collect())
     }
 
+    /// Every held address, the latest first.
+    pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<MailSuppression>> {
+        mail_suppressions::table
+            .order(mail_suppressions::created_at.desc())
+            .select(MailSuppression::as_select())
+            .load(conn)
+    }
+
     pub fn find(conn: &mut DbConnection, address: &str) -> QueryResult<Option<MailSuppression>> {
         mail_suppressions::table
             .find(address.trim().to_lowercase())

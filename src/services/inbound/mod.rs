@@ -667,13 +667,13 @@ pub fn publish(
     })
 }
 
-/// Let mail go to a held (hard-bounced) address again, noted on the ticket's timeline.
-/// False when the address was not held.
+/// Let mail go to a held (hard-bounced) address again, noted on the timeline of the
+/// ticket it was cleared from, if any. False when the address was not held.
 pub fn clear_hold(
     conn: &mut DbConnection,
     desk: &Desk,
     who: &Who,
-    ticket_id: i64,
+    ticket_id: Option<i64>,
     address: &str,
 ) -> Result<bool, AppError> {
     let now = desk.clock.now();
@@ -681,6 +681,9 @@ pub fn clear_hold(
         if !MailSuppression::clear(conn, address)? {
             return Ok(false);
         }
+        let Some(ticket_id) = ticket_id else {
+            return Ok(true);
+        };
         let ticket = Ticket::find(conn, ticket_id)?;
         let note = format!(
             "Email to {} may go out again (the bounce was cleared).",

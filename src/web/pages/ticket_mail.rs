@@ -86,7 +86,7 @@ pub async fn clear_hold(
     let who = ctx.viewer.who();
     let shown = address.trim().to_lowercase();
     let cleared = desk
-        .db(move |conn, desk| inbound::clear_hold(conn, desk, &who, id, &address))
+        .db(move |conn, desk| inbound::clear_hold(conn, desk, &who, Some(id), &address))
         .await?;
     let message = if cleared {
         format!("Email to {shown} will go out again.")

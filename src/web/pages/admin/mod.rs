@@ -1,6 +1,7 @@
 //! Admin pages: users and roles, API tokens, the support model, the outbox, the audit log.
 
 pub mod drills;
+pub mod mail;
 pub mod outbox;
 pub mod tokens;
 pub mod users;
