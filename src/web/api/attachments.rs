@@ -124,7 +124,7 @@ pub async fn upload(
 /// inline: inline).
 #[utoipa::path(get, path = "/api/v1/tickets/{number}/attachments/{id}",
     params(("number" = String, Path), ("id" = i64, Path, description = "The file's id")),
-    responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The file's bytes, typed as sniffed when it was stored", content_type = "*/*"),
               (status = 404, description = "No such file on this ticket", body = super::problem::Problem, content_type = "application/problem+json")),
     security(("bearer" = ["read"])), tag = "tickets")]
 pub async fn show(
