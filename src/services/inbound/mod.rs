@@ -16,6 +16,7 @@ use crate::db::models::outbox::OutboxMessage;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::attachment::Upload;
 use crate::domain::event::EventKind;
 use crate::domain::inbound::Outcome;
 use crate::domain::reply_address::{self, Tag};
@@ -256,6 +257,8 @@ fn answer(
     let files = &incoming.files;
     let checked = attachments::check(&desk.attachment_limits, files);
     let body = message_body(incoming, checked.as_ref().err());
+    // Files over the limits stay in the original; the text says so.
+    let files: &[Upload] = if checked.is_ok() { files } else { &[] };
     let role = sender_role(conn, &ticket, incoming)?;
     let (outcome, kind, public) = match role {
         SenderRole::Reporter => {
@@ -267,8 +270,22 @@ fn answer(
                 name: user.email.clone(),
                 user_id: Some(user.id),
             };
-            ticket_actions::reply_within(conn, desk, &who, ticket.id, &body, true, None)?;
-            (Outcome::AgentReply, EventKind::Comment, true)
+            // The reply's email to the reporter links its files, so they are stored with it.
+            ticket_actions::reply_within_with_files(
+                conn, desk, &who, ticket.id, &body, true, None, files,
+            )?;
+            let event_id = Event::newest_of_kind(conn, ticket.id, EventKind::Comment)?;
+            let detail = Outcome::AgentReply.label();
+            return record(
+                conn,
+                incoming,
+                raw,
+                Outcome::AgentReply,
+                Some(&ticket),
+                event_id,
+                detail,
+                now,
+            );
         }
         SenderRole::Unverified => {
             let from = match &incoming.sender_name {
@@ -291,7 +308,7 @@ fn answer(
         }
     };
     let event_id = Event::newest_of_kind(conn, ticket.id, kind)?;
-    if checked.is_ok() {
+    if !files.is_empty() {
         attachments::store(
             conn,
             ticket.id,
