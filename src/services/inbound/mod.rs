@@ -196,25 +196,16 @@ fn answer(
 ) -> Result<Receipt, AppError> {
     let Some(ticket) = ticket else {
         let (outcome, detail) = if incoming.automatic {
-            (
-                Outcome::AutoReply,
-                "an automatic message that matched no ticket",
-            )
+            (Outcome::AutoReply, "")
         } else if incoming.dmarc_failed {
             (
                 Outcome::Unmatched,
                 "matched no ticket; the sender's domain failed DMARC, so no report was opened",
             )
         } else if throttled(conn, desk, incoming, now)? {
-            (
-                Outcome::Throttled,
-                "held: over the sender's limit of messages a minute",
-            )
+            (Outcome::Throttled, "")
         } else {
-            (
-                Outcome::Unmatched,
-                "matched no ticket and was not sent to the support address",
-            )
+            (Outcome::Unmatched, "")
         };
         return record(conn, incoming, raw, outcome, None, None, detail, now);
     };
@@ -224,7 +215,7 @@ fn answer(
             incoming.sender
         );
         desk_note(conn, &ticket, &note, now)?;
-        let detail = "an automatic reply: kept, not added, not answered";
+        let detail = "";
         return record(
             conn,
             incoming,
@@ -242,7 +233,7 @@ fn answer(
             incoming.sender, desk.mail_per_sender_per_minute
         );
         desk_note(conn, &ticket, &note, now)?;
-        let detail = "held: over the sender's limit of messages a minute";
+        let detail = "";
         return record(
             conn,
             incoming,
@@ -413,7 +404,8 @@ fn desk_note(
     Ok(())
 }
 
-/// Keep the message and what became of it.
+/// Keep the message and what became of it; `detail` adds what the outcome's label does not
+/// say (empty when nothing).
 #[allow(clippy::too_many_arguments)]
 fn record(
     conn: &mut DbConnection,
@@ -562,7 +554,7 @@ fn bounce(
         },
     };
     let Some(sent) = sent else {
-        let detail = "a delivery report for no message the desk sent";
+        let detail = "";
         return record(
             conn,
             incoming,

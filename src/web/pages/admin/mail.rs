@@ -48,7 +48,7 @@ pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespons
             sender: m.sender,
             subject: m.subject,
             what: m.outcome.0.label(),
-            // The label says it already when the detail is only the label again.
+            // Replies and reports record their label as the detail: nothing to add.
             detail: if m.detail == m.outcome.0.label() {
                 String::new()
             } else {
