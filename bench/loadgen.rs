@@ -6,6 +6,8 @@
 //! loadgen run --url http://127.0.0.1:PORT --target form --mode open --rate 200 --duration 20
 //! loadgen wait-ready --url http://127.0.0.1:PORT --started-at-ns $(date +%s%N)
 //! loadgen incident-latency --url http://127.0.0.1:PORT --token TOKEN
+//! loadgen run --url http://127.0.0.1:PORT --target inbound-mail --token TOKEN --seed-tickets N
+//! loadgen pipe-mail --desk target/release/inspect-desk --seed-tickets N --duration 20
 //! ```
 //! Build: `cargo build --release --example loadgen`. See bench/README.md.
 
@@ -15,6 +17,8 @@ mod bodies;
 mod drive;
 #[path = "loadgen/incident.rs"]
 mod incident;
+#[path = "loadgen/mail.rs"]
+mod mail;
 #[path = "loadgen/stats.rs"]
 mod stats;
 
@@ -73,6 +77,10 @@ enum Command {
         #[arg(long)]
         tsv: Option<std::path::PathBuf>,
     },
+    /// Pipe generated email into `DESK mail receive`, one process after the other, as an
+    /// MTA delivering through an alias does; the desk's settings come from this process's
+    /// environment.
+    PipeMail(PipeMailArgs),
     /// Print a free TCP port on 127.0.0.1 (for the server to bind next).
     FreePort,
     /// Print the TSV header that `run --tsv` rows follow.
@@ -94,6 +102,31 @@ enum TargetName {
     Run,
     /// `POST /api/v1/runs`, `--batch` runs per request as NDJSON.
     Runs,
+    /// `POST /api/v1/inbound-mail`, one email per request (`--seed-tickets` for replies).
+    InboundMail,
+}
+
+#[derive(clap::Args)]
+struct PipeMailArgs {
+    /// The inspect-desk binary.
+    #[arg(long)]
+    desk: std::path::PathBuf,
+    /// Tickets in the seeded database, for replies (0: new reports only).
+    #[arg(long, default_value_t = 0)]
+    seed_tickets: u64,
+    #[arg(long, default_value_t = 1001)]
+    first_ticket: u64,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 20.0)]
+    duration: f64,
+    /// Stop after this many messages.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_requests: u64,
+    #[arg(long, default_value = "mail-receive")]
+    label: String,
+    /// Append the result row (see `loadgen header`) to this file.
+    #[arg(long)]
+    tsv: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -193,6 +226,7 @@ fn main() -> ExitCode {
             label,
             tsv,
         } => incident_latency(&url, &token, rounds, label, tsv.as_deref()),
+        Command::PipeMail(args) => pipe_mail(&args),
         Command::FreePort => std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| println!("{}", a.port()))
@@ -301,9 +335,12 @@ fn target(args: &RunArgs) -> Result<Target, String> {
         TargetName::Get => Target::Get(args.path.clone()),
         TargetName::Run => Target::Runs(1),
         TargetName::Runs => Target::Runs(args.batch.max(1)),
+        TargetName::InboundMail => Target::InboundMail,
     };
-    if matches!(target, Target::Runs(_)) && args.token.is_none() {
-        return Err("--target run|runs needs --token (a token with the ingest scope)".into());
+    if matches!(target, Target::Runs(_) | Target::InboundMail) && args.token.is_none() {
+        return Err(
+            "--target run|runs|inbound-mail needs --token (a token with the ingest scope)".into(),
+        );
     }
     if args.path.contains("{ticket}") && args.seed_tickets == 0 {
         return Err("--path with {ticket} needs --seed-tickets N".into());
@@ -340,7 +377,83 @@ async fn shot(
         tickets: args.seed_tickets,
         first_ticket: args.first_ticket,
         token: args.token.clone(),
+        nonce: run_nonce(),
     }))
+}
+
+/// A number of this run's own, for Message-IDs no earlier run used.
+fn run_nonce() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `loadgen pipe-mail`: `DESK mail receive` once per message, back to back, for the
+/// window. Each process's time from spawn to exit is one sample; exit 0 is success.
+fn pipe_mail(args: &PipeMailArgs) -> Result<(), String> {
+    use rand::SeedableRng;
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let shape = mail::MailShape {
+        tickets: args.seed_tickets,
+        first_ticket: args.first_ticket,
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x3a11);
+    let nonce = run_nonce();
+    let mut tally = stats::Tally::default();
+    let children_before = stats::children_cpu_seconds();
+    let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
+    let start = std::time::Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.duration);
+    let mut sequence = 0;
+    while std::time::Instant::now() < deadline && sequence < args.max_requests {
+        let message = mail::message(&mut rng, shape, sequence, nonce);
+        sequence += 1;
+        let sent = std::time::Instant::now();
+        let mut child = Command::new(&args.desk)
+            .args(["mail", "receive"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", args.desk.display()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(&message);
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| format!("waiting for {}: {e}", args.desk.display()))?;
+        let outcome = match out.status.code() {
+            Some(0) => stats::Outcome::Ok,
+            code => stats::Outcome::Status(
+                code.map_or(0, |c| c as u16),
+                String::from_utf8_lossy(&out.stderr)
+                    .chars()
+                    .take(300)
+                    .collect(),
+            ),
+        };
+        tally.record(sent - start, sent.elapsed(), outcome);
+    }
+    let elapsed = start.elapsed();
+    let percent = |before: Option<f64>, after: Option<f64>| {
+        Some((after? - before?) / elapsed.as_secs_f64() * 100.0)
+    };
+    let summary = Summary {
+        label: args.label.clone(),
+        load: "one process a message".into(),
+        window: elapsed,
+        tally,
+        server_cpu: percent(children_before, stats::children_cpu_seconds()),
+        loadgen_cpu: percent(self_before, cpu_seconds("self")),
+        database_cpu: None,
+        machine_cpu: percent(machine_before, machine_busy_seconds()),
+    };
+    if let Some(path) = &args.tsv {
+        append_row(path, &summary)?;
+    }
+    println!("{}", summary.human());
+    Ok(())
 }
 
 /// Apply the load of `--mode` for one window; returns what came back and how long it took.

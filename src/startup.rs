@@ -69,6 +69,8 @@ impl Application {
         let server = serve(listener, desk.clone(), limits, sessions)
             .map_err(|e| format!("cannot start the server: {e}"))?;
         let retention = settings.run_retention()?;
+        // A mailbox URL that cannot work stops the start, as other bad settings do.
+        let mailbox = crate::email::imap::Mailbox::from_settings(settings)?;
         if let Some(retention) = retention {
             crate::services::retention::check(retention, &desk.model)?;
         }
@@ -78,6 +80,15 @@ impl Application {
                 "background delivery and escalation sweeps started"
             );
             crate::jobs::spawn(desk.clone(), desk.mailer.clone(), retention, rules_cache);
+            if let Some(mailbox) = mailbox {
+                tracing::info!(
+                    mailbox = %mailbox.url.describe(),
+                    every_seconds = settings.imap_poll_seconds,
+                    "reading the mailbox"
+                );
+                let every = std::time::Duration::from_secs(settings.imap_poll_seconds.into());
+                crate::jobs::spawn_imap_poll(desk.clone(), mailbox, every);
+            }
         }
         Ok(Application {
             server,

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::bodies::{self, SeedShape};
+use crate::mail::{self, MailShape};
 use crate::stats::{Outcome, Tally};
 
 /// What each request does.
@@ -27,6 +28,9 @@ pub enum Target {
     Get(String),
     /// `POST /api/v1/runs` with N run records: one JSON object (N = 1) or N NDJSON lines.
     Runs(usize),
+    /// `POST /api/v1/inbound-mail`: one email (`message/rfc822`), a reply to a seeded
+    /// ticket or a new report.
+    InboundMail,
 }
 
 /// Shared by every worker or scheduled request.
@@ -46,6 +50,8 @@ pub struct Shot {
     pub first_ticket: u64,
     /// Bearer token for the API targets.
     pub token: Option<String>,
+    /// Makes this run's Message-IDs its own (a database may have taken an earlier run's).
+    pub nonce: u64,
 }
 
 impl Shot {
@@ -94,6 +100,17 @@ impl Shot {
                         .header("content-type", "application/x-ndjson")
                         .body(body)
                 }
+            }
+            Target::InboundMail => {
+                let shape = MailShape {
+                    tickets: self.tickets,
+                    first_ticket: self.first_ticket,
+                };
+                self.client
+                    .post(format!("{}/api/v1/inbound-mail", self.base))
+                    .bearer_auth(self.token.as_deref().unwrap_or_default())
+                    .header("content-type", "message/rfc822")
+                    .body(mail::message(rng, shape, sequence, self.nonce))
             }
             Target::Get(path) => {
                 let path = if path.contains("{ticket}") {

@@ -1,8 +1,7 @@
 //! Command-line verbs. Each prints what it did and returns a readable error; the verbs
 //! live in one file per group: `serve` (serve, migrate, seed), `support_model`
 //! (check-config, route), `accounts` (user, token), `jobs` (sweep, outbox, prune-runs),
-//! `mail` (mail receive),
-//! `drill` and `import` (import-runs).
+//! `mail` (mail receive, mail poll), `drill` and `import` (import-runs).
 
 mod accounts;
 mod drill;
@@ -119,7 +118,7 @@ pub enum Command {
         #[arg(long = "recipient")]
         recipients: Vec<String>,
     },
-    /// Mail in: take a message an MTA pipes in.
+    /// Mail in: take a message an MTA pipes in, or read the IMAP mailbox once.
     Mail {
         #[command(subcommand)]
         action: MailCommand,
@@ -165,6 +164,10 @@ pub enum MailCommand {
     /// message to the support address opens a report. Exit status 0 taken, 75 try again
     /// later (the database is unavailable), 65 the input is not a message.
     Receive,
+    /// Read the mailbox of DESK_IMAP_URL once: take every waiting message, move each to
+    /// DESK_IMAP_DONE_FOLDER, and print what became of it. Exit status 75 when a message
+    /// was left for the next pass (the database, or the connection broke).
+    Poll,
 }
 
 #[derive(Subcommand)]
@@ -230,7 +233,23 @@ pub fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn run_command(cli: Cli) -> Result<(), String> {
-    let mut settings = Settings::load()?;
+    let mut settings = match Settings::load() {
+        Ok(settings) => settings,
+        // An MTA bounces the message on any status but 75: settings that do not load are
+        // the operator's to fix, and the message waits in the MTA's queue meanwhile.
+        Err(e)
+            if matches!(
+                cli.command,
+                Command::Mail {
+                    action: MailCommand::Receive
+                }
+            ) =>
+        {
+            crate::complain!("inspect-desk: {e}; the message was not taken, try again later");
+            std::process::exit(mail::EX_TEMPFAIL);
+        }
+        Err(e) => return Err(e),
+    };
     telemetry::init(settings.log_format);
     match cli.command {
         Command::Serve { bind, demo } => {
@@ -264,6 +283,9 @@ fn run_command(cli: Cli) -> Result<(), String> {
         Command::Mail {
             action: MailCommand::Receive,
         } => mail::receive(&settings),
+        Command::Mail {
+            action: MailCommand::Poll,
+        } => mail::poll(&settings),
         Command::Outbox {
             action: OutboxCommand::Deliver,
         } => jobs::deliver_outbox(&settings),

@@ -1,6 +1,7 @@
 //! Email rendering. Every message has a subject, a text and an HTML body from askama
 //! templates; delivery from the outbox arrives with the SLA and escalation work.
 
+pub mod imap;
 pub mod transport;
 
 use askama::Template;

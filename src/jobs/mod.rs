@@ -1,5 +1,6 @@
 //! Background work: outbox delivery, escalation sweeps and threshold rules, and hourly
-//! clean-ups (expired sessions, old sign-in failures; runs past their retention). Each pass is also a CLI verb,
+//! clean-ups (expired sessions, old sign-in failures; runs past their retention), and
+//! reading the IMAP mailbox when one is set. Each pass is also a CLI verb,
 //! and the server runs them on a timer unless `DESK_BACKGROUND_JOBS=false`.
 
 pub mod after_ingest;
@@ -11,8 +12,10 @@ use std::time::Duration;
 use crate::db::models::session::SessionRow;
 use crate::db::models::sign_in_throttle::SignInThrottle;
 use crate::domain::sign_in_throttle::FORGET_AFTER;
+use crate::email::imap::Mailbox;
 use crate::email::transport::Mailer;
 use crate::error::AppError;
+use crate::services::imap_poll::PollReport;
 use crate::services::monitor::MonitorCache;
 use crate::state::Desk;
 
@@ -91,6 +94,57 @@ pub fn spawn(
             }
         }
     });
+}
+
+/// Read the mailbox every `every`, one pass at a time (a slow pass delays the next
+/// instead of overlapping it). A pass that cannot run is logged and tried again at the
+/// next tick; a message it could not take stays in the mailbox for that one.
+pub fn spawn_imap_poll(desk: web::Data<Desk>, mailbox: Mailbox, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match crate::services::imap_poll::poll(&desk, &mailbox).await {
+                Ok(report) => log_poll(&report),
+                Err(e) => tracing::warn!(
+                    mailbox = %mailbox.url.describe(),
+                    error = %e,
+                    "mailbox pass failed"
+                ),
+            }
+        }
+    });
+}
+
+/// One line for a pass that did something; quiet when the mailbox was empty.
+fn log_poll(report: &PollReport) {
+    if report.messages.is_empty() {
+        return;
+    }
+    let (left, move_failures) = (report.left(), report.move_failures());
+    if left > 0 || move_failures > 0 || report.broke_off.is_some() {
+        tracing::warn!(
+            mailbox = %report.mailbox,
+            taken = report.taken(),
+            repeats = report.repeats(),
+            not_messages = report.not_messages(),
+            left,
+            move_failures,
+            broke_off = report.broke_off.as_deref().unwrap_or(""),
+            "mailbox pass left messages for the next one"
+        );
+    } else {
+        tracing::info!(
+            mailbox = %report.mailbox,
+            taken = report.taken(),
+            repeats = report.repeats(),
+            not_messages = report.not_messages(),
+            gone = report.gone(),
+            waiting = report.waiting - report.messages.len(),
+            "mailbox pass"
+        );
+    }
 }
 
 /// What the hourly clean-up removed.

@@ -8,6 +8,7 @@ pub mod drills;
 pub mod escalation;
 pub mod freshness;
 pub mod gauges;
+pub mod imap_poll;
 pub mod import_runs;
 pub mod inbound;
 pub mod incident_list;

@@ -60,7 +60,13 @@ impl Checkpointer {
             .name("sqlite-checkpoint".into())
             .spawn(move || {
                 while flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(CHECKPOINT_EVERY);
+                    // Parked, not asleep: dropping the checkpointer wakes it at once, so
+                    // a short-lived process (`mail receive`, once per message) does not
+                    // wait out a tick before it may exit.
+                    std::thread::park_timeout(CHECKPOINT_EVERY);
+                    if !flag.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let frames = match passive_checkpoint(&mut conn) {
                         Ok(frames) => frames,
                         Err(e) => {
@@ -119,6 +125,7 @@ impl Drop for Checkpointer {
             .store(false, std::sync::atomic::Ordering::Relaxed);
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(thread) = thread {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }
