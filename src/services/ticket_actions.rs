@@ -63,10 +63,7 @@ pub fn reply(
     public: bool,
     status: Option<Status>,
 ) -> Result<Ticket, AppError> {
-    let body = comment_body(body)?;
-    write_transaction(conn, |conn| {
-        reply_within(conn, desk, who, id, body, public, status)
-    })
+    reply_with_files(conn, desk, who, id, body, public, status, &[]).map(|(ticket, _)| ticket)
 }
 
 /// `reply` with files: public with a public reply (the reporters' emails link to them),
@@ -261,11 +258,7 @@ pub fn reporter_reply(
     token: &str,
     body: &str,
 ) -> Result<Ticket, AppError> {
-    let body = comment_body(body)?;
-    write_transaction(conn, |conn| {
-        let ticket = Ticket::find_by_token(conn, token)?;
-        reporter_reply_within(conn, desk, &ticket, body)
-    })
+    reporter_reply_with_files(conn, desk, token, body, &[]).map(|(ticket, _)| ticket)
 }
 
 /// `reporter_reply` with files, public: the reporter sees them beside their reply. The

@@ -85,10 +85,8 @@ pub async fn clear_hold(
     let cleared = desk
         .db(move |conn, desk| inbound::clear_hold(conn, desk, &who, None, &address))
         .await?;
-    let message = if cleared {
-        format!("Email to {shown} will go out again.")
-    } else {
-        format!("Email to {shown} was not held; nothing changed.")
-    };
-    Ok(flash::see_other_with("/admin/mail", message))
+    Ok(flash::see_other_with(
+        "/admin/mail",
+        crate::web::pages::ticket_mail::hold_cleared(cleared, &shown),
+    ))
 }
