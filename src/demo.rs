@@ -100,10 +100,40 @@ pub fn seed_if_empty(desk: &Desk) -> Result<String, String> {
     // Connectors) are there at the first page load, not at the first sweep.
     let swept = crate::services::escalation::sweep(desk, desk.clock.now())
         .map_err(|e| format!("escalating the demo tickets: {e}"))?;
+    let mail = demo_mail(desk)?;
     Ok(format!(
-        "{seeded}; {} escalation steps fired on {} tickets",
+        "{seeded}; {} escalation steps fired on {} tickets; {mail} emails received",
         swept.steps, swept.tickets
     ))
+}
+
+/// A little received mail, so the ticket page and /admin/mail show it: the reporter of
+/// the first open ticket answers by email, a colleague of theirs writes too (an
+/// unverified sender), and someone opens a report by writing to the support address.
+fn demo_mail(desk: &Desk) -> Result<usize, String> {
+    let mut conn = desk.pool.get().map_err(|e| e.to_string())?;
+    let Some(ticket) = Ticket::first_open(&mut conn).map_err(|e| e.to_string())? else {
+        return Ok(0);
+    };
+    let number = ticket.number();
+    let support = &desk.mail.support_address;
+    let messages = [
+        format!(
+            "From: {reporter}\r\nTo: {support}\r\nSubject: Re: [{number}] Report received\r\nMessage-ID: <demo-reply-1@example.com>\r\n\r\nIt happened again after this morning's run; the inspector still shows last week's numbers.\r\n\r\nOn Mon, 7 Dec 2026 at 09:28, inspect-desk <{support}> wrote:\r\n> Thanks for your report.\r\n",
+            reporter = ticket.reporter_email
+        ),
+        format!(
+            "From: Sam Lee <sam.lee@partner.example>\r\nTo: {support}\r\nSubject: Re: [{number}] Report received\r\nMessage-ID: <demo-colleague-1@partner.example>\r\n\r\nWe see the same on our side since Friday.\r\n"
+        ),
+        format!(
+            "From: Ines Park <ines.park@example.com>\r\nTo: {support}\r\nSubject: Profile of warehouse.events failed overnight\r\nMessage-ID: <demo-new-1@example.com>\r\n\r\nThe nightly profile of warehouse.events failed with a timeout, and the report for it is missing.\r\n"
+        ),
+    ];
+    for message in &messages {
+        crate::services::inbound::receive(&mut conn, desk, message.as_bytes())
+            .map_err(|e| format!("demo mail: {e}"))?;
+    }
+    Ok(messages.len())
 }
 
 /// The name a demo account shows: the demo owner is the lead of Warehouse Connectors in

@@ -82,6 +82,30 @@ pub struct Upload {
 }
 
 impl Limits {
+    /// The limits as a form states them beside its file field: "Up to 10 files, 10 MB
+    /// each, 25 MB together."
+    pub fn in_words(&self) -> String {
+        let files = if self.max_files == 1 {
+            "1 file".to_string()
+        } else {
+            format!("{} files", self.max_files)
+        };
+        format!(
+            "Up to {files}, {} each, {} together.",
+            size_label(self.max_file_bytes),
+            size_label(self.max_total_bytes)
+        )
+    }
+
+    /// Why a body whose files outgrew the total limit was not read to its end.
+    pub fn too_much(&self) -> String {
+        format!(
+            "The files come to more than {} together; at most {} can be attached at a time.",
+            size_label(self.max_total_bytes),
+            size_label(self.max_total_bytes)
+        )
+    }
+
     /// Whether `files` may be stored together; the message says what to change.
     pub fn check(&self, files: &[Upload]) -> Result<(), String> {
         if files.len() > self.max_files as usize {
@@ -156,6 +180,16 @@ mod tests {
             limits.check(&[upload("e", 0)]).unwrap_err(),
             "“e” is empty."
         );
+    }
+
+    #[test]
+    fn limits_read_as_words() {
+        let limits = Limits::default();
+        assert_eq!(
+            limits.in_words(),
+            "Up to 10 files, 10 MB each, 25 MB together."
+        );
+        assert!(limits.too_much().contains("more than 25 MB together"));
     }
 
     #[test]

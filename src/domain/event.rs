@@ -94,6 +94,7 @@ impl EventKind {
                 | EventKind::ReporterReply
                 | EventKind::IncidentUpdate
                 | EventKind::UnverifiedMail
+                | EventKind::FilesAttached
         )
     }
 
@@ -140,6 +141,7 @@ mod tests {
         assert!(EventKind::Comment.is_message());
         assert!(EventKind::ReporterReply.is_message());
         assert!(!EventKind::Routed.is_message());
+        assert!(EventKind::FilesAttached.is_message());
         assert!(EventKind::EmailSent.is_mail());
     }
 }

@@ -6,6 +6,7 @@ pub mod transport;
 
 use askama::Template;
 
+use crate::db::models::attachment::Attachment;
 use crate::db::models::ticket::Ticket;
 use crate::domain::text::{cut, first_line};
 
@@ -137,6 +138,47 @@ pub fn readable_time(at: chrono::NaiveDateTime, zone: chrono_tz::Tz) -> String {
         .to_string()
 }
 
+/// A file an email links to rather than carries: its name, its size in words and the
+/// address its reader opens it at (the tracking link's for a reporter, the ticket's for
+/// agents).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileLink {
+    pub name: String,
+    pub size: String,
+    pub url: String,
+}
+
+impl FileLink {
+    /// `file` as the holder of tracking link `token` opens it.
+    pub fn for_reporter(mail: &MailContext, token: &str, file: &Attachment) -> FileLink {
+        FileLink::at(
+            format!("{}/attachments/{}", mail.tracking_url(token), file.id),
+            file,
+        )
+    }
+
+    /// `file` as an agent opens it, signed in.
+    pub fn for_agents(mail: &MailContext, ticket: &Ticket, file: &Attachment) -> FileLink {
+        FileLink::at(
+            format!(
+                "{}/tickets/{}/attachments/{}",
+                mail.base_url,
+                ticket.number(),
+                file.id
+            ),
+            file,
+        )
+    }
+
+    fn at(url: String, file: &Attachment) -> FileLink {
+        FileLink {
+            name: file.filename.clone(),
+            size: crate::domain::attachment::size_label(file.size.max(0) as u64),
+            url,
+        }
+    }
+}
+
 /// Fields of a message about a ticket: a reply, a merge, an incident update, a resolution.
 struct TicketMessage {
     number: String,
@@ -144,6 +186,8 @@ struct TicketMessage {
     headline: String,
     body: String,
     tracking_url: String,
+    /// The files that came with the message, as links.
+    files: Vec<FileLink>,
 }
 
 #[derive(Template)]
@@ -171,12 +215,24 @@ pub fn ticket_message(
     headline: &str,
     body: &str,
 ) -> Result<RenderedEmail, askama::Error> {
+    ticket_message_with_files(mail, ticket, headline, body, Vec::new())
+}
+
+/// A message to a ticket's reporter with the files that came with it, as links.
+pub fn ticket_message_with_files(
+    mail: &MailContext,
+    ticket: &Ticket,
+    headline: &str,
+    body: &str,
+    files: Vec<FileLink>,
+) -> Result<RenderedEmail, askama::Error> {
     let e = TicketMessage {
         number: ticket.number().to_string(),
         summary: first_line(&ticket.description, 100),
         headline: headline.to_string(),
         body: body.to_string(),
         tracking_url: mail.tracking_url(&ticket.tracking_token),
+        files,
     };
     Ok(RenderedEmail {
         subject: one_line(&TicketMessageSubject { e: &e }.render()?),
@@ -265,6 +321,8 @@ struct AgentNotice {
     table: String,
     excerpt: String,
     ticket_url: String,
+    /// The files that came with the report, as links.
+    files: Vec<FileLink>,
 }
 
 #[derive(Template)]
@@ -296,6 +354,19 @@ pub fn agent_notice(
     now: chrono::NaiveDateTime,
     headline: &str,
 ) -> Result<RenderedEmail, askama::Error> {
+    agent_notice_with_files(mail, ticket, team_name, zone, now, headline, Vec::new())
+}
+
+/// `agent_notice` with the files that came with the report, as links to them.
+pub fn agent_notice_with_files(
+    mail: &MailContext,
+    ticket: &Ticket,
+    team_name: &str,
+    zone: chrono_tz::Tz,
+    now: chrono::NaiveDateTime,
+    headline: &str,
+    files: Vec<FileLink>,
+) -> Result<RenderedEmail, askama::Error> {
     let e = AgentNotice {
         number: ticket.number().to_string(),
         headline: headline.to_string(),
@@ -310,6 +381,7 @@ pub fn agent_notice(
         table: ticket.table_name.clone().unwrap_or_else(|| "-".into()),
         excerpt: cut(&ticket.description, 300),
         ticket_url: format!("{}/tickets/{}", mail.base_url, ticket.number()),
+        files,
     };
     Ok(RenderedEmail {
         subject: one_line(&AgentNoticeSubject { e: &e }.render()?),

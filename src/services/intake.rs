@@ -5,9 +5,11 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::db::models::attachment::Attachment;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::{NewTicket, Ticket};
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
+use crate::domain::attachment::Upload;
 use crate::domain::classify::{Classification, ClassifierInput, classify};
 use crate::domain::event::EventKind;
 use crate::domain::report::Report;
@@ -19,6 +21,7 @@ use crate::domain::submission::Submission;
 use crate::domain::support_model::Team;
 use crate::email::{self, MailContext};
 use crate::error::AppError;
+use crate::services::attachments;
 use crate::services::linking::{self, Linking};
 use crate::services::ticket_changes::{self, Message};
 use crate::state::Desk;
@@ -75,6 +78,20 @@ pub fn submit(
     report: Report,
     submission: Option<Submission>,
 ) -> Result<Submitted, AppError> {
+    submit_with_files(conn, desk, report, submission, Vec::new())
+}
+
+/// `submit` with the files the reporter attached (public: they see them on the tracking
+/// page). The limits are checked before anything is written; a repeated submission keeps
+/// the files of the first.
+pub fn submit_with_files(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    report: Report,
+    submission: Option<Submission>,
+    files: Vec<Upload>,
+) -> Result<Submitted, AppError> {
+    attachments::check(&desk.attachment_limits, &files)?;
     // Classification, run linking, severity, routing and SLA only read: they are decided
     // before the write turn, so the one SQLite writer spends its turn on the inserts.
     let now = desk.clock.now();
@@ -88,6 +105,7 @@ pub fn submit(
         drill: desk.drill,
         mail: desk.mail.clone(),
         zone: desk.model.time_zone,
+        files,
     };
     // On SQLite this joins the writer's next batch (group commit): many reports share
     // one commit and the index pages it writes.
@@ -141,6 +159,8 @@ struct Pending {
     team: Option<Team>,
     /// The support model's zone, for the times in the confirmation and the team's notice.
     zone: chrono_tz::Tz,
+    /// Files the reporter attached, checked against the limits.
+    files: Vec<Upload>,
 }
 
 impl Pending {
@@ -161,6 +181,21 @@ impl Pending {
             self.drill,
         )?;
         record_timeline(conn, ticket.id, &self.decisions, self.now)?;
+        let files = if self.files.is_empty() {
+            Vec::new()
+        } else {
+            let report = Event::newest_of_kind(conn, ticket.id, EventKind::Created)?;
+            let added_by = self.report.reporter_email.as_str();
+            attachments::store(
+                conn,
+                ticket.id,
+                report,
+                &self.files,
+                true,
+                added_by,
+                self.now,
+            )?
+        };
         let team_name = self.team.as_ref().map(|t| t.name.as_str());
         queue_confirmation(conn, &self.mail, &ticket, team_name, self.zone, self.now)?;
         queue_team_notice(
@@ -169,6 +204,7 @@ impl Pending {
             self.team.as_ref(),
             self.zone,
             &ticket,
+            &files,
             self.now,
         )?;
         let linked_runs = self
@@ -440,25 +476,32 @@ pub fn open_desk_ticket(
         model.team(&ticket.team),
         model.time_zone,
         &ticket,
+        &[],
         now,
     )?;
     Ok(ticket)
 }
 
-/// Tell the owning team's queue a new ticket arrived.
+/// Tell the owning team's queue a new ticket arrived, with links to its files.
 fn queue_team_notice(
     conn: &mut DbConnection,
     mail: &MailContext,
     team: Option<&Team>,
     zone: chrono_tz::Tz,
     ticket: &Ticket,
+    files: &[Attachment],
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let Some(team) = team else {
         return Ok(());
     };
     let headline = format!("New {} report for {}", ticket.severity.label(), team.name);
-    let rendered = email::agent_notice(mail, ticket, &team.name, zone, now, &headline)?;
+    let links = files
+        .iter()
+        .map(|f| email::FileLink::for_agents(mail, ticket, f))
+        .collect();
+    let rendered =
+        email::agent_notice_with_files(mail, ticket, &team.name, zone, now, &headline, links)?;
     let message = Message {
         template: "new_ticket",
         recipient: &team.queue,

@@ -2,9 +2,12 @@
 
 use chrono::NaiveDateTime;
 
+use crate::db::models::attachment::Attachment;
+use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::ticket_run::{NewTicketRun, TicketRun};
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::attachment::Upload;
 use crate::domain::category::{Category, TypeVerdict};
 use crate::domain::event::EventKind;
 use crate::domain::status::{self, Status};
@@ -12,6 +15,7 @@ use crate::domain::text::{self, Lines};
 use crate::domain::ticket_number::TicketNumber;
 use crate::email;
 use crate::error::AppError;
+use crate::services::attachments;
 use crate::services::ticket_changes::{self, Changes, Message, Tell, TicketChangeset, Who, touch};
 use crate::state::Desk;
 
@@ -59,10 +63,45 @@ pub fn reply(
     public: bool,
     status: Option<Status>,
 ) -> Result<Ticket, AppError> {
-    let body = comment_body(body)?;
+    reply_with_files(conn, desk, who, id, body, public, status, &[]).map(|(ticket, _)| ticket)
+}
+
+/// `reply` with files: public with a public reply (the reporters' emails link to them),
+/// internal with a note. The text and the files are checked together, before anything
+/// is written. Returns the ticket and the stored files.
+#[allow(clippy::too_many_arguments)]
+pub fn reply_with_files(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+    status: Option<Status>,
+    files: &[Upload],
+) -> Result<(Ticket, Vec<Attachment>), AppError> {
+    let body = checked_message(desk, body, files)?;
     write_transaction(conn, |conn| {
-        reply_within(conn, desk, who, id, body, public, status)
+        reply_within_with_files(conn, desk, who, id, body, public, status, files)
     })
+}
+
+/// The text of a message and the files with it, checked together: a message for each
+/// that is wrong, nothing stored.
+fn checked_message<'a>(desk: &Desk, body: &'a str, files: &[Upload]) -> Result<&'a str, AppError> {
+    let mut errors = crate::domain::report::FieldErrors::new();
+    let body = comment_body(body).map_err(|e| {
+        if let AppError::Invalid(found) = e {
+            errors.extend(found);
+        }
+    });
+    if let Err(AppError::Invalid(found)) = attachments::check(&desk.attachment_limits, files) {
+        errors.extend(found);
+    }
+    match body {
+        Ok(body) if errors.is_empty() => Ok(body),
+        _ => Err(AppError::Invalid(errors)),
+    }
 }
 
 /// `reply` inside the caller's write transaction, `body` already checked (inbound mail
@@ -76,6 +115,23 @@ pub fn reply_within(
     public: bool,
     status: Option<Status>,
 ) -> Result<Ticket, AppError> {
+    reply_within_with_files(conn, desk, who, id, body, public, status, &[])
+        .map(|(ticket, _)| ticket)
+}
+
+/// `reply_within` with files, `files` already checked against the limits: they are
+/// stored with the reply, and the reporters' emails link to them.
+#[allow(clippy::too_many_arguments)]
+pub fn reply_within_with_files(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    who: &Who,
+    id: i64,
+    body: &str,
+    public: bool,
+    status: Option<Status>,
+    files: &[Upload],
+) -> Result<(Ticket, Vec<Attachment>), AppError> {
     let now = desk.clock.now();
     let read = Ticket::find(conn, id)?;
     let (ticket, moved) = match status.filter(|s| *s != read.status) {
@@ -102,6 +158,8 @@ pub fn reply_within(
         set,
         now,
     )?;
+    let message = Event::newest_of_kind(conn, id, kind)?;
+    let stored = attachments::store(conn, id, message, files, public, &who.name, now)?;
     if public {
         let (headline, text) = reply_email(body, moved);
         // The reporters of tickets merged into this one follow it too.
@@ -114,7 +172,13 @@ pub fn reply_within(
                     saved.number()
                 )
             };
-            let rendered = email::ticket_message(&desk.mail, &reporter, &headline, &text)?;
+            // Each reporter opens the files through their own tracking link.
+            let links = stored
+                .iter()
+                .map(|f| email::FileLink::for_reporter(&desk.mail, &reporter.tracking_token, f))
+                .collect();
+            let rendered =
+                email::ticket_message_with_files(&desk.mail, &reporter, &headline, &text, links)?;
             let message = Message {
                 template: "public_comment",
                 recipient: &reporter.reporter_email,
@@ -125,7 +189,7 @@ pub fn reply_within(
             ticket_changes::queue(conn, &desk.mail, &reporter, message, now)?;
         }
     }
-    Ok(saved)
+    Ok((saved, stored))
 }
 
 /// The status move of a reply, by the status rules. The reporter of a public reply hears
@@ -194,10 +258,26 @@ pub fn reporter_reply(
     token: &str,
     body: &str,
 ) -> Result<Ticket, AppError> {
-    let body = comment_body(body)?;
+    reporter_reply_with_files(conn, desk, token, body, &[]).map(|(ticket, _)| ticket)
+}
+
+/// `reporter_reply` with files, public: the reporter sees them beside their reply. The
+/// text and the files are checked together, before anything is written.
+pub fn reporter_reply_with_files(
+    conn: &mut DbConnection,
+    desk: &Desk,
+    token: &str,
+    body: &str,
+    files: &[Upload],
+) -> Result<(Ticket, Vec<Attachment>), AppError> {
+    let body = checked_message(desk, body, files)?;
     write_transaction(conn, |conn| {
         let ticket = Ticket::find_by_token(conn, token)?;
-        reporter_reply_within(conn, desk, &ticket, body)
+        let saved = reporter_reply_within(conn, desk, &ticket, body)?;
+        let reply = Event::newest_of_kind(conn, ticket.id, EventKind::ReporterReply)?;
+        let now = desk.clock.now();
+        let stored = attachments::store(conn, ticket.id, reply, files, true, "reporter", now)?;
+        Ok((saved, stored))
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod body;
 pub mod flash;

@@ -51,13 +51,24 @@ macro_rules! route_table {
     };
 }
 
+/// The forms that may carry files (`multipart/form-data`): their body is read up to the
+/// attachment limits rather than the form limit, by the CSRF check that finds its token.
+pub const FILE_FORMS: &[&str] = &[
+    "/report",
+    "/t/{token}",
+    "/t/{token}/reply",
+    "/tickets/{number}/comment",
+];
+
 /// A form (a POST outside the JSON API) is checked for its CSRF token before its access
 /// rule, as a forged form is refused whoever it claims to come from.
 fn checked_form(path: &str, route: actix_web::Route, method: Method) -> actix_web::Route {
-    if method == Method::POST && !path.starts_with("/api/") {
-        route.wrap(from_fn(csrf::check))
-    } else {
+    if method != Method::POST || path.starts_with("/api/") {
         route
+    } else if FILE_FORMS.contains(&path) {
+        route.wrap(from_fn(csrf::check_with_files))
+    } else {
+        route.wrap(from_fn(csrf::check))
     }
 }
 
@@ -148,6 +159,8 @@ route_table! {
     POST "/t/{token}" => pages::tracking::reply, Access::Public;
 
     POST "/t/{token}/reply" => pages::tracking::reply, Access::Public;
+    // The reporter's files: public ones of their own ticket, through its tracking link.
+    GET "/t/{token}/attachments/{id}" => pages::attachments::for_reporter, Access::Public;
 
     GET "/queue" => pages::queue::index, Access::Role(Role::Agent);
     POST "/queue/bulk" => pages::queue::bulk, Access::Role(Role::Agent);
@@ -156,6 +169,7 @@ route_table! {
     GET "/tickets/{number}" => pages::ticket::show, Access::Role(Role::Agent);
     POST "/tickets/{number}/update" => pages::ticket::update, Access::Role(Role::Agent);
     POST "/tickets/{number}/comment" => pages::ticket::comment, Access::Role(Role::Agent);
+    GET "/tickets/{number}/attachments/{id}" => pages::attachments::for_agents, Access::Role(Role::Agent);
     POST "/tickets/{number}/merge" => pages::ticket::merge, Access::Role(Role::Agent);
     POST "/tickets/{number}/runs" => pages::ticket::runs, Access::Role(Role::Agent);
     POST "/tickets/{number}/verdict" => pages::ticket::verdict, Access::Role(Role::Agent);
@@ -214,6 +228,8 @@ route_table! {
     POST "/api/v1/tickets/{number}/merge" => api::tickets::merge, Access::Scope(Scope::Write);
     POST "/api/v1/tickets/{number}/ack" => api::tickets::ack, Access::Scope(Scope::Write);
     GET "/api/v1/tickets/{number}/events" => api::tickets::events, Access::Scope(Scope::Read);
+    POST "/api/v1/tickets/{number}/attachments" => api::attachments::upload, Access::Scope(Scope::Write);
+    GET "/api/v1/tickets/{number}/attachments/{id}" => api::attachments::show, Access::Scope(Scope::Read);
     POST "/api/v1/runs" => api::runs::ingest, Access::Scope(Scope::Ingest);
     GET "/api/v1/runs/{run_id}" => api::runs::show, Access::Scope(Scope::Read);
     POST "/api/v1/lineage" => api::lineage::ingest, Access::Scope(Scope::Ingest);

@@ -36,6 +36,8 @@ fn expected(method: &str, path: &str) -> Expect {
             Anyone
         }
         ("POST", "/t/{token}") => Anyone,
+        // The tracking link is the key; the file must be a public one of its ticket.
+        ("GET", "/t/{token}/attachments/{id}") => Anyone,
         ("GET" | "POST", "/ack/{token}") => Anyone,
         (_, p) if p.starts_with("/escalations") => AtLeast(Role::Owner),
         (_, p) if p.starts_with("/queue") || p.starts_with("/tickets/") => AtLeast(Role::Agent),
@@ -54,6 +56,7 @@ fn expected(method: &str, path: &str) -> Expect {
             "/api/v1/tickets"
             | "/api/v1/tickets/{number}"
             | "/api/v1/tickets/{number}/events"
+            | "/api/v1/tickets/{number}/attachments/{id}"
             | "/api/v1/runs/{run_id}"
             | "/api/v1/incidents",
         ) => Token(Scope::Read),
@@ -62,7 +65,8 @@ fn expected(method: &str, path: &str) -> Expect {
             "POST",
             "/api/v1/tickets/{number}/comments"
             | "/api/v1/tickets/{number}/merge"
-            | "/api/v1/tickets/{number}/ack",
+            | "/api/v1/tickets/{number}/ack"
+            | "/api/v1/tickets/{number}/attachments",
         ) => Token(Scope::Write),
         ("POST", "/api/v1/incidents/{number}/updates") => Token(Scope::Write),
         ("POST", "/api/v1/runs" | "/api/v1/lineage" | "/api/v1/inbound-mail") => {

@@ -21,6 +21,7 @@ on_both_backends!(
     auto_replies_and_mail_to_others_change_nothing,
     a_bounce_marks_the_message_and_holds_the_address,
     a_sender_over_the_limit_is_held,
+    files_by_email_are_attached_and_linked,
 );
 
 /// POST one raw message as an inbound-mail webhook would.
@@ -572,4 +573,61 @@ fn mail_receive_answers_the_mta_with_sysexits_statuses() {
     let (code, _, err) = run("postgres://nobody@127.0.0.1:1/none", message);
     assert_eq!(code, Some(75), "{err}");
     assert!(err.contains("try again later"), "{err}");
+}
+
+/// A message with a file, as a mail client sends it.
+fn with_file(from: &str, in_reply_to: &str, id: &str, text: &str, filename: &str) -> String {
+    format!(
+        "From: {from}\nTo: desk@inspect.example\nSubject: Re: your report\nMessage-ID: <{id}>\nIn-Reply-To: {in_reply_to}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"F\"\n\n--F\nContent-Type: text/plain; charset=utf-8\n\n{text}\n--F\nContent-Type: application/octet-stream; name=\"{filename}\"\nContent-Disposition: attachment; filename=\"{filename}\"\nContent-Transfer-Encoding: base64\n\nc2VsZWN0IGNvdW50KCopIGZyb20gc2FsZXMub3JkZXJzOwo=\n--F--\n"
+    )
+}
+
+async fn files_by_email_are_attached_and_linked(backend: Backend) {
+    let Some((app, sink)) = app_with_smtp(backend).await else {
+        return;
+    };
+    let mut seen = 0;
+    let (number, confirmation) = confirmed(&app, &sink, &mut seen, "hana@example.com").await;
+    let message_id = confirmation.header("Message-ID").unwrap();
+
+    // The reporter's file: public, its type read from its bytes.
+    let raw = with_file(
+        "hana@example.com",
+        &message_id,
+        "hana-1@example.com",
+        "The query I ran.",
+        "query.sql",
+    );
+    let (_, body) = send(&app, &raw).await;
+    assert_eq!(body["outcome"], "reporter_reply");
+    let ticket: Value = app.api_json(&format!("/api/v1/tickets/{number}")).await;
+    let files = ticket["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{ticket}");
+    assert_eq!(files[0]["filename"], "query.sql");
+    assert_eq!(files[0]["content_type"], "text/plain");
+
+    // An agent's file goes with their reply, and the reporter's email links it.
+    app.create_user("lee@inspect.example", Role::Agent, "a long password 123");
+    let raw = with_file(
+        "lee@inspect.example",
+        &message_id,
+        "lee-1@inspect.example",
+        "Here is the fixed query.",
+        "fixed.sql",
+    );
+    let (_, body) = send(&app, &raw).await;
+    assert_eq!(body["outcome"], "agent_reply");
+    let mail = new_mail(&app, &sink, &mut seen).await;
+    let to_hana = to(&mail, "hana@example.com");
+    assert_eq!(to_hana.len(), 1, "{mail:#?}");
+    assert!(
+        to_hana[0].text().contains("fixed.sql"),
+        "{}",
+        to_hana[0].text()
+    );
+    assert!(
+        to_hana[0].text().contains("/attachments/"),
+        "a link, not the file"
+    );
+    assert_eq!(app.count("attachments WHERE public"), 2);
 }

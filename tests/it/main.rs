@@ -8,6 +8,7 @@ mod account_settings;
 mod accounts;
 mod admin_users;
 mod api_tokens;
+mod attachments;
 mod browser;
 mod classifier_accuracy;
 mod cli;

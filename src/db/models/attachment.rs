@@ -79,6 +79,28 @@ impl Attachment {
         query.load(conn)
     }
 
+    /// The files of several tickets (no bytes), by ticket, oldest first: one query for a
+    /// page of the API's tickets.
+    pub fn for_tickets(
+        conn: &mut DbConnection,
+        ticket_ids: &[i64],
+    ) -> QueryResult<std::collections::HashMap<i64, Vec<Attachment>>> {
+        let mut by_ticket: std::collections::HashMap<i64, Vec<Attachment>> =
+            std::collections::HashMap::new();
+        if ticket_ids.is_empty() {
+            return Ok(by_ticket);
+        }
+        let rows: Vec<Attachment> = attachments::table
+            .filter(attachments::ticket_id.eq_any(ticket_ids))
+            .select(Attachment::as_select())
+            .order(attachments::id.asc())
+            .load(conn)?;
+        for row in rows {
+            by_ticket.entry(row.ticket_id).or_default().push(row);
+        }
+        Ok(by_ticket)
+    }
+
     /// Show the files that came with timeline entry `event_id` to the reporter.
     pub fn publish_event(conn: &mut DbConnection, event_id: i64) -> QueryResult<usize> {
         diesel::update(attachments::table.filter(attachments::event_id.eq(event_id)))

@@ -232,6 +232,20 @@ impl Ticket {
         tickets::table.count().get_result(conn)
     }
 
+    /// The oldest open report (not an incident, not merged) of the live desk.
+    pub fn first_open(conn: &mut DbConnection) -> QueryResult<Option<Ticket>> {
+        use crate::domain::status::Status;
+        tickets::table
+            .filter(tickets::status.eq_any([Status::New, Status::Triaged, Status::InProgress]))
+            .filter(tickets::is_incident.eq(false))
+            .filter(tickets::merged_into.is_null())
+            .filter(tickets::drill.eq(crate::domain::drill::LIVE))
+            .order(tickets::id.asc())
+            .select(Ticket::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// Reasons are stored as a JSON array of strings.
     pub fn classification_reasons(&self) -> Vec<String> {
         serde_json::from_str(&self.classification_reasons).unwrap_or_default()

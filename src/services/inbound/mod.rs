@@ -16,6 +16,7 @@ use crate::db::models::outbox::OutboxMessage;
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::attachment::Upload;
 use crate::domain::event::EventKind;
 use crate::domain::inbound::Outcome;
 use crate::domain::reply_address::{self, Tag};
@@ -195,25 +196,16 @@ fn answer(
 ) -> Result<Receipt, AppError> {
     let Some(ticket) = ticket else {
         let (outcome, detail) = if incoming.automatic {
-            (
-                Outcome::AutoReply,
-                "an automatic message that matched no ticket",
-            )
+            (Outcome::AutoReply, "")
         } else if incoming.dmarc_failed {
             (
                 Outcome::Unmatched,
                 "matched no ticket; the sender's domain failed DMARC, so no report was opened",
             )
         } else if throttled(conn, desk, incoming, now)? {
-            (
-                Outcome::Throttled,
-                "held: over the sender's limit of messages a minute",
-            )
+            (Outcome::Throttled, "")
         } else {
-            (
-                Outcome::Unmatched,
-                "matched no ticket and was not sent to the support address",
-            )
+            (Outcome::Unmatched, "")
         };
         return record(conn, incoming, raw, outcome, None, None, detail, now);
     };
@@ -223,7 +215,7 @@ fn answer(
             incoming.sender
         );
         desk_note(conn, &ticket, &note, now)?;
-        let detail = "an automatic reply: kept, not added, not answered";
+        let detail = "";
         return record(
             conn,
             incoming,
@@ -241,7 +233,7 @@ fn answer(
             incoming.sender, desk.mail_per_sender_per_minute
         );
         desk_note(conn, &ticket, &note, now)?;
-        let detail = "held: over the sender's limit of messages a minute";
+        let detail = "";
         return record(
             conn,
             incoming,
@@ -256,6 +248,8 @@ fn answer(
     let files = &incoming.files;
     let checked = attachments::check(&desk.attachment_limits, files);
     let body = message_body(incoming, checked.as_ref().err());
+    // Files over the limits stay in the original; the text says so.
+    let files: &[Upload] = if checked.is_ok() { files } else { &[] };
     let role = sender_role(conn, &ticket, incoming)?;
     let (outcome, kind, public) = match role {
         SenderRole::Reporter => {
@@ -267,8 +261,22 @@ fn answer(
                 name: user.email.clone(),
                 user_id: Some(user.id),
             };
-            ticket_actions::reply_within(conn, desk, &who, ticket.id, &body, true, None)?;
-            (Outcome::AgentReply, EventKind::Comment, true)
+            // The reply's email to the reporter links its files, so they are stored with it.
+            ticket_actions::reply_within_with_files(
+                conn, desk, &who, ticket.id, &body, true, None, files,
+            )?;
+            let event_id = Event::newest_of_kind(conn, ticket.id, EventKind::Comment)?;
+            let detail = Outcome::AgentReply.label();
+            return record(
+                conn,
+                incoming,
+                raw,
+                Outcome::AgentReply,
+                Some(&ticket),
+                event_id,
+                detail,
+                now,
+            );
         }
         SenderRole::Unverified => {
             let from = match &incoming.sender_name {
@@ -291,7 +299,7 @@ fn answer(
         }
     };
     let event_id = Event::newest_of_kind(conn, ticket.id, kind)?;
-    if checked.is_ok() {
+    if !files.is_empty() {
         attachments::store(
             conn,
             ticket.id,
@@ -396,7 +404,8 @@ fn desk_note(
     Ok(())
 }
 
-/// Keep the message and what became of it.
+/// Keep the message and what became of it; `detail` adds what the outcome's label does not
+/// say (empty when nothing).
 #[allow(clippy::too_many_arguments)]
 fn record(
     conn: &mut DbConnection,
@@ -545,7 +554,7 @@ fn bounce(
         },
     };
     let Some(sent) = sent else {
-        let detail = "a delivery report for no message the desk sent";
+        let detail = "";
         return record(
             conn,
             incoming,

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`. Errors are RFC 9457 problem documents.
 
+pub mod attachments;
 pub mod inbound_mail;
 pub mod incidents;
 pub mod lineage;

@@ -3,7 +3,9 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use super::{inbound_mail, incidents, lineage, problem, reports, runs, ticket_patch, tickets};
+use super::{
+    attachments, inbound_mail, incidents, lineage, problem, reports, runs, ticket_patch, tickets,
+};
 use crate::domain::report::RawReport;
 use crate::domain::run_record::{RawColumn, RawRun};
 use crate::web::auth::access::Access;
@@ -16,7 +18,7 @@ use crate::web::routes::ROUTES;
         description = "Analyst reports, tickets and profiler run records."
     ),
     paths(reports::create, tickets::show, tickets::list, tickets::patch, tickets::comment, tickets::merge, tickets::events,
-        tickets::ack, runs::ingest, runs::show, lineage::ingest, inbound_mail::receive, incidents::list,
+        tickets::ack, attachments::upload, attachments::show, runs::ingest, runs::show, lineage::ingest, inbound_mail::receive, incidents::list,
         incidents::post_update),
     modifiers(&BearerAuth, &CommonAnswers),
     components(schemas(
@@ -32,6 +34,8 @@ use crate::web::routes::ROUTES;
         tickets::MergeBody,
         tickets::EventJson,
         tickets::EscalationJson,
+        attachments::AttachmentJson,
+        attachments::UploadForm,
         runs::RunJson,
         runs::ColumnJson,
         runs::IngestResult,
@@ -196,6 +200,6 @@ mod tests {
                 assert!(operation.responses.responses.contains_key("503"));
             }
         }
-        assert_eq!(operations, 14);
+        assert_eq!(operations, 16);
     }
 }

@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 use super::ApiError;
+use super::attachments::AttachmentJson;
 use super::ticket_patch::{TicketPatch, expected_version, parse_patch};
 use crate::clock::rfc3339;
 use crate::db::DbConnection;
+use crate::db::models::attachment::Attachment;
 use crate::db::models::escalation::TicketEscalation;
 use crate::db::models::event::Event;
 use crate::db::models::signal_incident::SignalIncident;
@@ -84,6 +86,8 @@ pub struct TicketJson {
     /// The runbook to work it by: its category's, or for an incident a threshold rule
     /// opened, its signal's section.
     pub runbook_url: String,
+    /// Files on the ticket, oldest first (internal ones included).
+    pub attachments: Vec<AttachmentJson>,
     /// Send it back with a change (or as If-Match) to guard against lost updates.
     pub version: i32,
 }
@@ -169,6 +173,7 @@ impl TicketJson {
             is_incident: ticket.is_incident,
             type_verdict: ticket.type_verdict.map(|v| v.to_string()),
             escalations: escalations.into_iter().map(EscalationJson::from).collect(),
+            attachments: Vec::new(),
             version: ticket.version,
         }
     }
@@ -183,7 +188,13 @@ impl TicketJson {
             None => None,
         };
         let escalations = TicketEscalation::for_ticket(conn, ticket.id)?;
+        let (id, number) = (ticket.id, ticket.number());
+        let files = Attachment::for_ticket(conn, id, false)?;
         let mut json = [TicketJson::build(desk, ticket, runs, assignee, escalations)];
+        json[0].attachments = files
+            .into_iter()
+            .map(|f| AttachmentJson::new(desk, number, f))
+            .collect();
         use_signal_runbooks(conn, &mut json)?;
         let [json] = json;
         Ok(json)
@@ -201,13 +212,22 @@ impl TicketJson {
         let assignee_ids: Vec<i64> = tickets.iter().filter_map(|t| t.assignee_id).collect();
         let emails: HashMap<i64, String> = User::emails(conn, &assignee_ids)?;
         let mut escalations = TicketEscalation::for_tickets(conn, &ids)?;
+        let mut files = Attachment::for_tickets(conn, &ids)?;
         let mut jsons: Vec<TicketJson> = tickets
             .into_iter()
             .map(|t| {
                 let linked = runs.remove(&t.id).unwrap_or_default();
                 let assignee = t.assignee_id.and_then(|id| emails.get(&id).cloned());
                 let steps = escalations.remove(&t.id).unwrap_or_default();
-                TicketJson::build(desk, t, linked, assignee, steps)
+                let (id, number) = (t.id, t.number());
+                let mut json = TicketJson::build(desk, t, linked, assignee, steps);
+                json.attachments = files
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|f| AttachmentJson::new(desk, number, f))
+                    .collect();
+                json
             })
             .collect();
         use_signal_runbooks(conn, &mut jsons)?;

@@ -12,7 +12,8 @@
 //! (No maintained actix-web 4 CSRF crate covers forms without JavaScript; this is the
 //! whole mechanism in one place.) The JSON API is exempt: it takes bearer tokens, never
 //! cookies. `protect` hands every request its token; `check` guards each form route
-//! (`web::routes` puts it on every POST outside the API).
+//! (`web::routes` puts it on every POST outside the API), and `check_with_files` the few
+//! that may carry files, whose multipart body it reads to find the token.
 
 use actix_session::{Session, SessionExt};
 use actix_web::body::{EitherBody, MessageBody};
@@ -24,9 +25,11 @@ use serde::Deserialize;
 use std::future::{Ready, ready};
 
 use super::session_store::USER_ID;
+use crate::domain::attachment::Limits;
 use crate::domain::secret;
 use crate::error::AppError;
 use crate::state::Desk;
+use crate::web::attachments::{is_multipart, read_multipart};
 use crate::web::pages::PageError;
 
 /// The cookie holding the browser's secret; `HOST_COOKIE` behind https.
@@ -160,41 +163,84 @@ pub async fn protect(
 
 /// Route middleware for every form a page posts (a POST outside the JSON API): refused
 /// unless its field carries the token `protect` expects. A route, not the whole app, so a
-/// POST to a path that takes none answers 405, not 403.
-pub async fn check(
+/// POST to a path that takes none answers 405, not 403. The body is read within the
+/// desk's form limit, so only urlencoded forms carry a token here: a multipart body on a
+/// route that takes no files is refused like a form without one.
+pub async fn check<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    checked(req, next, false).await
+}
+
+/// `check` for the forms that may carry files (`web::routes::FILE_FORMS`): a
+/// `multipart/form-data` body is read here, as it streams in and within the attachment
+/// limits, its token checked like any form's, and handed to the handler as the
+/// `FilesForm` it reads.
+pub async fn check_with_files<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    checked(req, next, true).await
+}
+
+async fn checked<B: MessageBody + 'static>(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let limit = req
+    next: Next<B>,
+    files: bool,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let (limit, attachment_limits) = req
         .app_data::<web::Data<Desk>>()
-        .map_or(64 * 1024, |d| d.max_body_bytes);
+        .map_or((64 * 1024, Limits::default()), |d| {
+            (d.max_body_bytes, d.attachment_limits)
+        });
+    let refuse = |req: ServiceRequest, error: AppError| {
+        Ok(req
+            .into_response(PageError(error).error_response())
+            .map_into_right_body())
+    };
+    if files && is_multipart(req.headers()) {
+        let headers = req.headers().clone();
+        let read = read_multipart(&headers, req.take_payload(), &attachment_limits, limit);
+        let form = match read.await {
+            Ok(form) => form,
+            Err(e) => return refuse(req, e),
+        };
+        if !token_matches(&req, form.text(FIELD)) {
+            return refuse(req, forged());
+        }
+        req.extensions_mut().insert(form);
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     let announced = crate::web::body::announced_length(req.headers());
     let body = match crate::web::body::read_limited(announced, req.take_payload(), limit).await {
         Ok(body) => body,
-        Err(e) => {
-            return Ok(req
-                .into_response(PageError(e).error_response())
-                .map_into_right_body());
-        }
+        Err(e) => return refuse(req, e),
     };
     let sent = serde_urlencoded::from_bytes::<FieldOnly>(&body)
         .ok()
         .and_then(|f| f.csrf_token);
+    if !token_matches(&req, sent.as_deref()) {
+        return refuse(req, forged());
+    }
+    req.set_payload(actix_web::dev::Payload::from(body));
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// Whether `sent` is the token this request's browser and session call for.
+fn token_matches(req: &ServiceRequest, sent: Option<&str>) -> bool {
     let expected = req.extensions().get::<Expected>().and_then(|e| e.0.clone());
-    let valid = match (&expected, &sent) {
+    match (&expected, sent) {
         (Some(expected), Some(field)) => {
             secret::constant_time_eq(expected.as_bytes(), field.as_bytes())
         }
         _ => false,
-    };
-    if !valid {
-        let refusal = PageError(AppError::Forbidden(
-            "This form has expired or did not come from this site. Reload the page and send it again.".into(),
-        ));
-        return Ok(req
-            .into_response(refusal.error_response())
-            .map_into_right_body());
     }
-    req.set_payload(actix_web::dev::Payload::from(body));
-    Ok(next.call(req).await?.map_into_left_body())
+}
+
+fn forged() -> AppError {
+    AppError::Forbidden(
+        "This form has expired or did not come from this site. Reload the page and send it again."
+            .into(),
+    )
 }

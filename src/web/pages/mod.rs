@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod attachments;
 pub mod error;
 pub mod escalations;
 pub mod incidents;

@@ -17,6 +17,7 @@ use crate::domain::warehouse::WarehouseType;
 use crate::error::AppError;
 use crate::services::intake;
 use crate::state::Desk;
+use crate::web::attachments::FilesForm;
 use crate::web::auth::client::client_ip;
 use crate::web::auth::limits::Limits;
 use crate::web::body;
@@ -43,6 +44,10 @@ struct ReportForm {
     known: Vec<KnownIssueView>,
     /// The address to prefill in each banner's join form.
     email: String,
+    /// The attachment limits in words, beside the file field.
+    file_limits: String,
+    /// Files came with a form shown again: a browser cannot keep them, so ask for them.
+    files_dropped: bool,
 }
 
 /// A known issue ready for a page.
@@ -93,6 +98,7 @@ impl ReportForm {
         errors: FieldErrors,
         submission_key: String,
         known: Vec<KnownIssueView>,
+        limits: &crate::domain::attachment::Limits,
     ) -> Self {
         let email = values.reporter_email.clone().unwrap_or_default();
         let picked = |v: &Option<String>, candidate: &str| v.as_deref() == Some(candidate);
@@ -140,6 +146,8 @@ impl ReportForm {
             script: crate::web::assets::asset_url("js/report.js"),
             known,
             email,
+            file_limits: limits.in_words(),
+            files_dropped: false,
         }
     }
 
@@ -202,50 +210,52 @@ pub async fn show(
         FieldErrors::new(),
         new_submission_key(),
         known_issues(&desk).await,
+        &desk.attachment_limits,
     );
     html(StatusCode::OK, &form)
 }
 
+/// The report, sent urlencoded (deep links, programs posting the form) or as
+/// `multipart/form-data` with files (the form itself). The files' limits are checked with
+/// the other fields: a form over one comes back with every message and nothing saved.
 pub async fn submit(
     req: HttpRequest,
     ctx: PageContext,
     desk: web::Data<Desk>,
     limits: web::Data<Limits>,
-    payload: web::Payload,
+    form: FilesForm,
 ) -> Result<HttpResponse, PageError> {
     if !limits.reports.allow(client_ip(&req)) {
         return Err(AppError::TooManyRequests.into());
     }
-    let body = body::read_limited(
-        body::announced_length(req.headers()),
-        payload,
-        desk.max_body_bytes,
-    )
-    .await?;
-    body::check_form_utf8(&body)?;
-    let values: RawReport = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
-    let meta: FormMeta = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let values: RawReport = form.decode()?;
+    let meta: FormMeta = form.decode().unwrap_or_default();
     // A key is a UUID we handed out; anything else is ignored rather than trusted.
     let key = meta
         .submission_key
         .filter(|k| uuid::Uuid::parse_str(k).is_ok());
-    let report = match Report::parse(&values) {
-        Ok(report) => report,
-        Err(errors) => {
+    let files = form.checked_files(&desk.attachment_limits);
+    let report = match (Report::parse(&values), files) {
+        (Ok(report), Ok(files)) => (report, files),
+        (parsed, files) => {
+            let mut errors = parsed.err().unwrap_or_default();
+            if let Err(message) = files {
+                errors.insert("attachments", message);
+            }
             let key = key.unwrap_or_else(new_submission_key);
             let known = known_issues(&desk).await;
-            return html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportForm::new(&ctx, values, errors, key, known),
-            );
+            let mut page =
+                ReportForm::new(&ctx, values, errors, key, known, &desk.attachment_limits);
+            page.files_dropped = form.had_files();
+            return html(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
+    let (report, files) = report;
     let requester = requester(&ctx, &req, &report);
     let submission = key.map(|key| Submission::new(key, &requester, &values));
     let submitted = desk
         .db(move |conn, desk| {
-            let submitted = intake::submit(conn, desk, report, submission)?;
+            let submitted = intake::submit_with_files(conn, desk, report, submission, files)?;
             desk.after_ingest.reports_filed(&submitted.touched());
             Ok(submitted)
         })
@@ -263,10 +273,11 @@ pub async fn submit(
         Err(AppError::SubmissionKeyReused) => {
             let errors = std::iter::once(("submission_key", KEY_REUSED.to_string())).collect();
             let known = known_issues(&desk).await;
-            html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ReportForm::new(&ctx, values, errors, new_submission_key(), known),
-            )
+            let key = new_submission_key();
+            let mut page =
+                ReportForm::new(&ctx, values, errors, key, known, &desk.attachment_limits);
+            page.files_dropped = form.had_files();
+            html(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e.into()),
     }
@@ -335,7 +346,7 @@ pub async fn join_known_issue(
         let key = new_submission_key();
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &ReportForm::new(&ctx, values, errors, key, known),
+            &ReportForm::new(&ctx, values, errors, key, known, &desk.attachment_limits),
         );
     };
     let ticket = desk

@@ -20,6 +20,7 @@ use crate::services::ticket_changes::{Assignee, Changes};
 use crate::services::triage::{self, Conflict};
 use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
+use crate::web::attachments::FilesForm;
 use crate::web::{body, flash};
 
 fn id_of(number: &str) -> Result<i64, PageError> {
@@ -53,6 +54,18 @@ async fn after(
     result: Result<String, AppError>,
     draft: String,
 ) -> Result<HttpResponse, PageError> {
+    after_with(ctx, desk, id, result, draft, false).await
+}
+
+/// `after`, saying whether files came with a form that is shown again.
+async fn after_with(
+    ctx: &PageContext,
+    desk: web::Data<Desk>,
+    id: i64,
+    result: Result<String, AppError>,
+    draft: String,
+    files_dropped: bool,
+) -> Result<HttpResponse, PageError> {
     match result {
         Ok(done) => Ok(flash::see_other_with(
             &format!("/tickets/{}", TicketNumber::of(id)),
@@ -62,6 +75,7 @@ async fn after(
             let extras = Extras {
                 errors,
                 draft,
+                files_dropped,
                 ..Extras::default()
             };
             render(ctx, desk, id, StatusCode::UNPROCESSABLE_ENTITY, extras).await
@@ -224,39 +238,53 @@ pub async fn update(
 
 #[derive(Deserialize)]
 pub struct CommentForm {
+    #[serde(default)]
     body: String,
     visibility: Option<String>,
     /// A status the reply also moves the ticket to; empty keeps it.
     status: Option<String>,
 }
 
-/// A reply to the reporter or an internal note, which may also move the status: one
-/// submit, and for a public reply one email to the reporter saying both.
+/// A reply to the reporter or an internal note, with files or without, which may also
+/// move the status: one submit, and for a public reply one email to the reporter saying
+/// both (its files as links). The files follow the reply: public with a reply, internal
+/// with a note.
 pub async fn comment(
     ctx: PageContext,
     desk: web::Data<Desk>,
     number: web::Path<String>,
-    form: body::Form<CommentForm>,
+    sent: FilesForm,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&number)?;
-    let form = form.into_inner();
+    let form: CommentForm = sent.decode()?;
+    let dropped = sent.had_files();
     let public = form.visibility.as_deref() == Some("public");
     let status = match pick(&form.status).map(|s| Status::parse(&s)).transpose() {
         Ok(status) => status,
         Err(message) => {
             let error = AppError::invalid("reply_status", message);
-            return after(&ctx, desk, id, Err(error), form.body).await;
+            return after_with(&ctx, desk, id, Err(error), form.body, dropped).await;
         }
     };
-    let (who, body) = (ctx.viewer.who(), form.body.clone());
+    // Over the total limit the files were not read to the end: none reach the service.
+    if let Some(message) = sent.too_much {
+        let error = AppError::invalid("attachments", message);
+        return after_with(&ctx, desk, id, Err(error), form.body, dropped).await;
+    }
+    let (who, body, files) = (ctx.viewer.who(), form.body.clone(), sent.files);
     let result = desk
         .db(move |conn, desk| {
             let before = Ticket::find(conn, id)?.status;
-            let saved = ticket_actions::reply(conn, desk, &who, id, &body, public, status)?;
-            let what = if public {
-                "Reply sent to the reporter"
-            } else {
-                "Internal note added"
+            let (saved, stored) = ticket_actions::reply_with_files(
+                conn, desk, &who, id, &body, public, status, &files,
+            )?;
+            let what = match (public, stored.len()) {
+                (true, 0) => "Reply sent to the reporter".to_string(),
+                (true, 1) => "Reply sent to the reporter with 1 file".to_string(),
+                (true, n) => format!("Reply sent to the reporter with {n} files"),
+                (false, 0) => "Internal note added".to_string(),
+                (false, 1) => "Internal note added with 1 file".to_string(),
+                (false, n) => format!("Internal note added with {n} files"),
             };
             Ok(if saved.status == before {
                 format!("{what} on {}.", saved.number())
@@ -269,12 +297,13 @@ pub async fn comment(
             })
         })
         .await;
-    after(
+    after_with(
         &ctx,
         desk,
         id,
         beside(result, "status", "reply_status"),
         form.body,
+        dropped,
     )
     .await
 }

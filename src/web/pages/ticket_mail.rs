@@ -88,13 +88,17 @@ pub async fn clear_hold(
     let cleared = desk
         .db(move |conn, desk| inbound::clear_hold(conn, desk, &who, Some(id), &address))
         .await?;
-    let message = if cleared {
-        format!("Email to {shown} will go out again.")
-    } else {
-        format!("Email to {shown} was not held; nothing changed.")
-    };
     Ok(flash::see_other_with(
         &format!("/tickets/{}", TicketNumber::of(id)),
-        message,
+        hold_cleared(cleared, &shown),
     ))
+}
+
+/// The confirmation after sending to a held address again.
+pub fn hold_cleared(cleared: bool, address: &str) -> String {
+    if cleared {
+        format!("Email to {address} will go out again.")
+    } else {
+        format!("Email to {address} was not held; nothing changed.")
+    }
 }

@@ -7,6 +7,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 
 use super::{Layout, PageContext, PageError, html};
+use crate::db::models::attachment::Attachment;
 use crate::db::models::event::Event;
 use crate::db::models::inbound_mail::InboundMail;
 use crate::db::models::mail_suppression::MailSuppression;
@@ -24,6 +25,7 @@ use crate::domain::ticket_number::TicketNumber;
 use crate::services::people::{self, Person};
 use crate::services::suggestions::{self, Candidate};
 use crate::state::Desk;
+use crate::web::attachments::FileView;
 
 /// One line of the conversation or the history, in words.
 pub struct Entry {
@@ -38,6 +40,8 @@ pub struct Entry {
     pub mail: Option<i64>,
     /// An unverified sender's email an agent may still publish as a reply.
     pub publishable: bool,
+    /// The files that came with it.
+    pub files: Vec<FileView>,
 }
 
 /// A report attached to an incident.
@@ -84,6 +88,12 @@ struct TicketPage {
     held: Option<MailSuppression>,
     /// The received email the report came from, if it came by email.
     report_mail: Option<i64>,
+    /// The files that came with the report.
+    report_files: Vec<FileView>,
+    /// The attachment limits in words, beside the reply's file field.
+    file_limits: String,
+    /// Files came with a reply shown again: a browser cannot keep them.
+    files_dropped: bool,
 }
 
 impl TicketPage {
@@ -133,6 +143,8 @@ pub struct Extras {
     pub conflict: Option<Vec<Event>>,
     pub errors: FieldErrors,
     pub draft: String,
+    /// Files came with the form shown again.
+    pub files_dropped: bool,
 }
 
 /// A key of the support model as people read it: a team's display name, an escalation
@@ -203,6 +215,7 @@ fn entry(desk: &Desk, ctx: &PageContext, event: Event, mail: Option<&(i64, Outco
         at: event.created_at,
         mail: mail.map(|(id, _)| *id),
         publishable: mail.is_some_and(|(_, outcome)| *outcome == Outcome::Unverified),
+        files: Vec::new(),
     }
 }
 
@@ -230,9 +243,22 @@ pub async fn render(
     extras: Extras,
 ) -> Result<HttpResponse, PageError> {
     let now = ctx.now;
-    let (ticket, runs, events, children, assignee, runbook, people, duplicates, incidents, mail) =
-        desk.db(move |conn, desk| {
+    let (
+        ticket,
+        runs,
+        events,
+        children,
+        assignee,
+        runbook,
+        people,
+        duplicates,
+        incidents,
+        mail,
+        files,
+    ) = desk
+        .db(move |conn, desk| {
             let ticket = Ticket::find(conn, id)?;
+            let files = Attachment::for_ticket(conn, id, false)?;
             let mail = Mail {
                 received: InboundMail::for_ticket(conn, id)?
                     .into_iter()
@@ -257,7 +283,7 @@ pub async fn render(
             let incidents = suggestions::incidents(conn, &ticket)?;
             Ok((
                 ticket, runs, events, children, assignee, runbook, people, duplicates, incidents,
-                mail,
+                mail, files,
             ))
         })
         .await?;
@@ -277,16 +303,37 @@ pub async fn render(
         .find(|e| e.kind == EventKind::Created)
         .and_then(|e| mail.received.get(&e.id))
         .map(|(id, _)| *id);
-    let (mut messages, mut history) = (Vec::new(), Vec::new());
-    for event in events.into_iter().filter(|e| e.kind != EventKind::Created) {
+    let prefix = format!("/tickets/{}", TicketNumber::of(id));
+    let mut files: Vec<(Option<i64>, FileView)> = files
+        .iter()
+        .map(|f| (f.event_id, FileView::new(&prefix, f)))
+        .collect();
+    let mut take_files = |event: i64| -> Vec<FileView> {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut files)
+            .into_iter()
+            .partition(|(id, _)| *id == Some(event));
+        files = rest;
+        mine.into_iter().map(|(_, view)| view).collect()
+    };
+    let (mut messages, mut history, mut report_files) = (Vec::new(), Vec::new(), Vec::new());
+    for event in events {
+        let event_files = take_files(event.id);
+        if event.kind == EventKind::Created {
+            report_files.extend(event_files);
+            continue;
+        }
         let into = if event.kind.is_message() {
             &mut messages
         } else {
             &mut history
         };
         let received = mail.received.get(&event.id);
-        into.push(entry(&desk, ctx, event, received));
+        let mut shown = entry(&desk, ctx, event, received);
+        shown.files = event_files;
+        into.push(shown);
     }
+    // Files whose entry is gone go with the report rather than nowhere.
+    report_files.extend(files.into_iter().map(|(_, view)| view));
     let in_words =
         |text: &str| labels::in_words(text, |key| desk.model.team(key).map(|t| t.name.clone()));
     let page = TicketPage {
@@ -356,6 +403,9 @@ pub async fn render(
         runbook,
         held: mail.held,
         report_mail,
+        report_files,
+        file_limits: desk.attachment_limits.in_words(),
+        files_dropped: extras.files_dropped,
         ticket,
     };
     html(status, &page)

@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use super::report::KnownIssueView;
 use super::{Layout, PageContext, PageError, html};
 use crate::db::DbConnection;
+use crate::db::models::attachment::Attachment;
 use crate::db::models::event::Event;
 use crate::db::models::ticket::Ticket;
 use crate::domain::event::EventKind;
@@ -21,9 +22,9 @@ use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::{incidents, ticket_actions};
 use crate::state::Desk;
+use crate::web::attachments::{FileView, FilesForm};
 use crate::web::auth::client::client_ip;
 use crate::web::auth::limits::Limits;
-use crate::web::body;
 
 #[derive(Template)]
 #[template(path = "tracking/show.html")]
@@ -49,6 +50,8 @@ struct TrackingPage {
     latest: Option<Entry>,
     conversation: Vec<Entry>,
     reply: ReplyBox,
+    /// The attachment limits in words, beside the file field.
+    file_limits: String,
 }
 
 /// The reply box: what the reporter typed and, when it was not sent, why.
@@ -56,6 +59,10 @@ struct TrackingPage {
 struct ReplyBox {
     body: String,
     error: Option<String>,
+    /// Why the files were not taken.
+    files_error: Option<String>,
+    /// Files came with a reply shown again: a browser cannot keep them.
+    files_dropped: bool,
 }
 
 /// One entry of the conversation.
@@ -67,6 +74,8 @@ struct Entry {
     class: &'static str,
     text: String,
     at: NaiveDateTime,
+    /// The files that came with it.
+    files: Vec<FileView>,
 }
 
 impl Entry {
@@ -112,13 +121,20 @@ struct Found {
 fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppError> {
     let ticket = Ticket::find_by_token(conn, token)?;
     let own = Event::for_ticket(conn, ticket.id, true)?;
+    let mut files = Files::new(token);
+    files.add(Attachment::for_ticket(conn, ticket.id, true)?);
+    let report = own
+        .iter()
+        .find(|e| e.kind == EventKind::Created)
+        .map(|e| e.id);
     let mut conversation = vec![Entry {
         author: "You".into(),
         class: "you",
         text: ticket.description.clone(),
         at: ticket.created_at,
+        files: report.map(|id| files.of(id)).unwrap_or_default(),
     }];
-    conversation.extend(own.iter().filter_map(|e| entry(e, None)));
+    conversation.extend(own.iter().filter_map(|e| entry(e, None, &mut files)));
     let (mut status, mut team) = (ticket.status, ticket.team.clone());
     // A merged report follows the ticket it went to, from the merge on.
     if let Some(target) = ticket.merged_into {
@@ -131,11 +147,18 @@ fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppE
             .map_or(ticket.updated_at, |e| e.created_at);
         let on = TicketNumber::of(target).to_string();
         let theirs = Event::for_ticket(conn, target, true)?;
+        let mut their_files = Files::new(token);
+        their_files.add(
+            Attachment::for_ticket(conn, target, true)?
+                .into_iter()
+                .filter(|f| f.created_at >= since)
+                .collect(),
+        );
         conversation.extend(
             theirs
                 .iter()
                 .filter(|e| e.created_at >= since)
-                .filter_map(|e| entry(e, Some(&on))),
+                .filter_map(|e| entry(e, Some(&on), &mut their_files)),
         );
     }
     // A report that joined a known issue late sees the updates posted before it joined.
@@ -146,7 +169,7 @@ fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppE
             updates
                 .iter()
                 .filter(|e| e.kind == EventKind::IncidentUpdate)
-                .filter_map(|e| entry(e, None)),
+                .filter_map(|e| entry(e, None, &mut Files::new(token))),
         );
         let number = TicketNumber::of(parent);
         incident = incidents::known_issues(conn, desk)?
@@ -154,6 +177,9 @@ fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppE
             .find(|k| k.number == number)
             .map(KnownIssueView::from);
     }
+    // Files whose entry the page does not show (none should be) go with the report
+    // rather than nowhere.
+    conversation[0].files.extend(files.rest());
     conversation.sort_by_key(|e| e.at);
     // An incident's update is on the report's own timeline and on the incident's.
     let mut seen = std::collections::HashSet::new();
@@ -167,9 +193,45 @@ fn load(conn: &mut DbConnection, desk: &Desk, token: &str) -> Result<Found, AppE
     })
 }
 
-/// A timeline event as the reporter reads it; `None` for the desk's bookkeeping.
-/// `on`: the ticket it happened on, when not the reporter's own.
-fn entry(event: &Event, on: Option<&str>) -> Option<Entry> {
+/// A ticket's public files by the timeline entry they came with, as the holder of a
+/// tracking link opens them.
+struct Files {
+    prefix: String,
+    by_event: Vec<(Option<i64>, FileView)>,
+}
+
+impl Files {
+    fn new(token: &str) -> Files {
+        Files {
+            prefix: format!("/t/{token}"),
+            by_event: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, files: Vec<Attachment>) {
+        let prefix = &self.prefix;
+        self.by_event
+            .extend(files.iter().map(|f| (f.event_id, FileView::new(prefix, f))));
+    }
+
+    /// The files of entry `event`, taken out.
+    fn of(&mut self, event: i64) -> Vec<FileView> {
+        let (mine, rest) = std::mem::take(&mut self.by_event)
+            .into_iter()
+            .partition(|(id, _)| *id == Some(event));
+        self.by_event = rest;
+        mine.into_iter().map(|(_, view)| view).collect()
+    }
+
+    /// The files no entry took.
+    fn rest(self) -> Vec<FileView> {
+        self.by_event.into_iter().map(|(_, view)| view).collect()
+    }
+}
+
+/// A timeline event as the reporter reads it, with its files; `None` for the desk's
+/// bookkeeping. `on`: the ticket it happened on, when not the reporter's own.
+fn entry(event: &Event, on: Option<&str>, files: &mut Files) -> Option<Entry> {
     let team = match on {
         Some(number) => format!("Support team, on {number}"),
         None => "Support team".into(),
@@ -179,6 +241,7 @@ fn entry(event: &Event, on: Option<&str>) -> Option<Entry> {
         EventKind::Comment => (team, "team", event.detail.clone()),
         EventKind::IncidentUpdate => ("Known issue update".into(), "update", event.detail.clone()),
         EventKind::StatusChanged => (team, "status", status_news(&event.detail)?.into()),
+        EventKind::FilesAttached => (team, "team", "Files from the team.".into()),
         _ => return None,
     };
     Some(Entry {
@@ -186,6 +249,7 @@ fn entry(event: &Event, on: Option<&str>) -> Option<Entry> {
         class,
         text,
         at: event.created_at,
+        files: files.of(event.id),
     })
 }
 
@@ -287,12 +351,14 @@ async fn render(
         conversation: found.conversation,
         ticket,
         reply,
+        file_limits: desk.attachment_limits.in_words(),
     };
     html(status, &page)
 }
 
 #[derive(serde::Deserialize)]
 pub struct ReplyForm {
+    #[serde(default)]
     body: String,
 }
 
@@ -309,13 +375,14 @@ pub async fn reply(
     desk: web::Data<Desk>,
     limits: web::Data<Limits>,
     token: web::Path<String>,
-    form: body::Form<ReplyForm>,
+    form: FilesForm,
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     if !valid_token(&token) {
         return Err(AppError::NotFound.into());
     }
-    let body = form.into_inner().body;
+    let body = form.decode::<ReplyForm>()?.body;
+    let files_dropped = form.had_files();
     if !limits.replies.allow_reply(&token, client_ip(&req)) {
         let reply = ReplyBox {
             body,
@@ -324,6 +391,8 @@ pub async fn reply(
                  this one again; it is kept here."
                     .into(),
             ),
+            files_dropped,
+            ..ReplyBox::default()
         };
         let mut page = render(&ctx, &desk, token, StatusCode::TOO_MANY_REQUESTS, reply).await?;
         page.headers_mut().insert(
@@ -332,12 +401,22 @@ pub async fn reply(
         );
         return Ok(page);
     }
+    // Over the total limit the files were not read to the end: none reach the service.
+    if let Some(message) = form.too_much {
+        let reply = ReplyBox {
+            body,
+            files_error: Some(message),
+            files_dropped,
+            ..ReplyBox::default()
+        };
+        return render(&ctx, &desk, token, StatusCode::UNPROCESSABLE_ENTITY, reply).await;
+    }
     let back = format!("/t/{token}");
-    let (sent_token, sent_body) = (token.clone(), body.clone());
+    let (sent_token, sent_body, files) = (token.clone(), body.clone(), form.files);
     let sent = desk
         .db(move |conn, desk| {
             let before = Ticket::find_by_token(conn, &sent_token)?.status;
-            ticket_actions::reporter_reply(conn, desk, &sent_token, &sent_body)?;
+            ticket_actions::reporter_reply_with_files(conn, desk, &sent_token, &sent_body, &files)?;
             Ok(before)
         })
         .await;
@@ -351,9 +430,15 @@ pub async fn reply(
             };
             Ok(crate::web::flash::see_other_with(&back, message))
         }
-        Err(AppError::Invalid(errors)) => {
+        Err(AppError::Invalid(mut errors)) => {
+            let files_error = errors.remove("attachments");
             let error = errors.into_values().next();
-            let reply = ReplyBox { body, error };
+            let reply = ReplyBox {
+                body,
+                error,
+                files_error,
+                files_dropped,
+            };
             render(&ctx, &desk, token, StatusCode::UNPROCESSABLE_ENTITY, reply).await
         }
         Err(other) => Err(other.into()),

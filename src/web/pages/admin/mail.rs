@@ -48,7 +48,7 @@ pub async fn list(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpRespons
             sender: m.sender,
             subject: m.subject,
             what: m.outcome.0.label(),
-            // The label says it already when the detail is only the label again.
+            // Replies and reports record their label as the detail: nothing to add.
             detail: if m.detail == m.outcome.0.label() {
                 String::new()
             } else {
@@ -85,10 +85,8 @@ pub async fn clear_hold(
     let cleared = desk
         .db(move |conn, desk| inbound::clear_hold(conn, desk, &who, None, &address))
         .await?;
-    let message = if cleared {
-        format!("Email to {shown} will go out again.")
-    } else {
-        format!("Email to {shown} was not held; nothing changed.")
-    };
-    Ok(flash::see_other_with("/admin/mail", message))
+    Ok(flash::see_other_with(
+        "/admin/mail",
+        crate::web::pages::ticket_mail::hold_cleared(cleared, &shown),
+    ))
 }
