@@ -24,7 +24,10 @@ async fn settings_that_do_not_load_defer_the_message_instead_of_bouncing_it() {
     let config_file = config.path().join("desk.toml");
     std::fs::write(
         &config_file,
-        format!("{}suport_address = \"typo\"\n", desk_toml(&app)),
+        format!(
+            "{}suport_address = \"typo\"\n",
+            desk_toml(&app, config.path())
+        ),
     )
     .unwrap();
     chown(config.path(), "nobody");
@@ -45,7 +48,7 @@ async fn settings_that_do_not_load_defer_the_message_instead_of_bouncing_it() {
     assert!(!log.contains("status=bounced"), "{log}");
     assert_eq!(app.count("inbound_mail"), 0);
 
-    std::fs::write(&config_file, desk_toml(&app)).unwrap();
+    std::fs::write(&config_file, desk_toml(&app, config.path())).unwrap();
     postfix.flush();
     wait_for(&postfix, "the message is delivered", || {
         postfix.queue().is_empty()
@@ -61,24 +64,35 @@ fn support() -> String {
 }
 
 /// The desk's settings for the delivery command (`DESK_CONFIG`): the delivery user
-/// reads them, and the alias file (world-readable) holds no database password.
-fn desk_toml(app: &TestApp) -> String {
+/// reads them, and the alias file (world-readable) holds no database password. The
+/// support model and the binary are copied into `dir` beside them: a clean clone may sit
+/// in a folder only its owner may enter (mktemp's mode 700), where the delivery user
+/// could not reach them. (A copy, not a link: the test hands `dir` to that user.)
+fn desk_toml(app: &TestApp, dir: &Path) -> String {
+    let model = dir.join("support-model.toml");
+    std::fs::copy(manifest_dir().join("config/support-model.toml"), &model).unwrap();
+    let binary = dir.join("inspect-desk");
+    if !binary.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_inspect-desk"), &binary).unwrap();
+    }
     format!(
         "database_url = \"{}\"\nsupport_model = \"{}\"\ndata_dir = \"{}\"\n\
          support_address = \"{}\"\n",
         app.settings.database_url,
-        manifest_dir().join("config/support-model.toml").display(),
+        model.display(),
         app.settings.data_dir.display(),
         support()
     )
 }
 
-/// Postfix with `desk` piped to `inspect-desk mail receive` under `config`.
+/// Postfix with `desk` piped to `inspect-desk mail receive` under `config`, with the
+/// binary `desk_toml` placed beside it.
 fn postfix_for(config: &Path) -> Option<PrivatePostfix> {
+    let binary = config.parent().unwrap().join("inspect-desk");
     PrivatePostfix::start(&format!(
         "desk: \"|/usr/bin/env DESK_CONFIG={} {} mail receive\"\n",
         config.display(),
-        env!("CARGO_BIN_EXE_inspect-desk")
+        binary.display()
     ))
 }
 
@@ -114,7 +128,7 @@ async fn postfix_pipes_new_reports_and_replies_to_the_desk(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.support_address = Some(support())).await;
     let config = tempfile::tempdir().unwrap();
     let config_file = config.path().join("desk.toml");
-    std::fs::write(&config_file, desk_toml(&app)).unwrap();
+    std::fs::write(&config_file, desk_toml(&app, config.path())).unwrap();
     // Postfix runs the command as `nobody`: it reads the settings and, on SQLite, writes
     // the database file and its journal (which the app has open already).
     chown(config.path(), "nobody");
@@ -202,7 +216,7 @@ async fn with_the_database_down_postfix_defers_then_delivers_once() {
     .await;
     let config = tempfile::tempdir().unwrap();
     let config_file = config.path().join("desk.toml");
-    std::fs::write(&config_file, desk_toml(&app)).unwrap();
+    std::fs::write(&config_file, desk_toml(&app, config.path())).unwrap();
     chown(config.path(), "nobody");
     let Some(postfix) = postfix_for(&config_file) else {
         return;
