@@ -35,6 +35,14 @@ impl Application {
         // Before anything is counted: earlier increments would be lost.
         metrics::install();
         let desk = build_desk(settings, clock, None)?;
+        // Train the classifier now rather than on the first report.
+        let started = std::time::Instant::now();
+        let examples = desk.classifier.model().examples;
+        tracing::info!(
+            examples,
+            seconds = started.elapsed().as_secs_f64(),
+            "classifier trained"
+        );
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let address = listener
@@ -142,6 +150,8 @@ pub fn build_desk(
             "hourly run roll-ups built"
         );
     }
+    let classifier = crate::services::classifier::start(&mut conn)
+        .map_err(|e| format!("cannot train the classifier: {e}"))?;
     drop(conn);
     let base_url = settings.public_url(base_url.unwrap_or(&settings.bind));
     Ok(Desk {
@@ -172,6 +182,7 @@ pub fn build_desk(
         )?,
         after_ingest: AfterIngest::default(),
         drill: crate::domain::drill::LIVE,
+        classifier,
     })
 }
 

@@ -1,9 +1,11 @@
 //! Command-line verbs. Each prints what it did and returns a readable error; the verbs
 //! live in one file per group: `serve` (serve, migrate, seed), `support_model`
 //! (check-config, route), `accounts` (user, token), `jobs` (sweep, outbox, prune-runs),
-//! `mail` (mail receive, mail poll), `drill` and `import` (import-runs).
+//! `mail` (mail receive, mail poll), `classify` (classify eval), `drill` and `import`
+//! (import-runs).
 
 mod accounts;
+mod classify;
 mod drill;
 mod import;
 mod jobs;
@@ -118,6 +120,11 @@ pub enum Command {
         #[arg(long = "recipient")]
         recipients: Vec<String>,
     },
+    /// The report classifier: how well it does on labelled reports.
+    Classify {
+        #[command(subcommand)]
+        action: ClassifyCommand,
+    },
     /// Mail in: take a message an MTA pipes in, or read the IMAP mailbox once.
     Mail {
         #[command(subcommand)]
@@ -171,6 +178,20 @@ pub enum MailCommand {
 }
 
 #[derive(Subcommand)]
+pub enum ClassifyCommand {
+    /// Classify labelled reports (JSON Lines, the corpus's format) and print accuracy,
+    /// each category's precision and recall, the confusion matrix and every miss with its
+    /// reasons. The model is the one trained on the repository's corpus.
+    Eval {
+        file: std::path::PathBuf,
+        /// Cross-validate on FILE instead: split it into K folds and classify each fold
+        /// with a model trained on the others.
+        #[arg(long, value_name = "K")]
+        cross_validate: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum OutboxCommand {
     /// Run one delivery pass over the messages due now.
     Deliver,
@@ -205,6 +226,10 @@ pub enum TokenCommand {
 }
 
 pub fn run(cli: Cli) -> Result<(), String> {
+    // Needs no settings or database: it reads a file and the built-in corpus.
+    if let Command::Classify { action } = cli.command {
+        return classify::run(action);
+    }
     if matches!(cli.command, Command::Serve { .. }) {
         return run_command(cli);
     }
@@ -280,6 +305,7 @@ fn run_command(cli: Cli) -> Result<(), String> {
         Command::Drill {
             name, recipients, ..
         } => drill::run(&settings, &name.unwrap_or_default(), &recipients),
+        Command::Classify { action } => classify::run(action),
         Command::Mail {
             action: MailCommand::Receive,
         } => mail::receive(&settings),

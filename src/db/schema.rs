@@ -144,6 +144,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    classifier_corrections (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        kind -> Text,
+        description -> Text,
+        column_name -> Nullable<Text>,
+        detected_type -> Nullable<Text>,
+        expected_type -> Nullable<Text>,
+        from_category -> Text,
+        label -> Text,
+        reason -> Text,
+        corrected_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    classifier_models (id) {
+        id -> BigInt,
+        digest -> Text,
+        trained_at -> Timestamp,
+        corpus_examples -> Integer,
+        corrections -> Integer,
+        last_correction_id -> BigInt,
+        slice_accuracy -> Nullable<Double>,
+        previous_slice_accuracy -> Nullable<Double>,
+        cross_validation -> Nullable<Text>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
     mail_suppressions (address) {
         address -> Text,
         reason -> Text,
@@ -345,6 +377,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     inbound_mail,
     mail_suppressions,
+    classifier_corrections,
+    classifier_models,
     users,
     sessions,
     sign_in_throttle,

@@ -1,7 +1,8 @@
-//! Background work: outbox delivery, escalation sweeps and threshold rules, and hourly
-//! clean-ups (expired sessions, old sign-in failures; runs past their retention), and
-//! reading the IMAP mailbox when one is set. Each pass is also a CLI verb,
-//! and the server runs them on a timer unless `DESK_BACKGROUND_JOBS=false`.
+//! Background work: outbox delivery, escalation sweeps and threshold rules, hourly
+//! clean-ups (expired sessions, old sign-in failures; runs past their retention), reading
+//! the IMAP mailbox when one is set, and retraining the classifier with agents'
+//! corrections. Each pass but the retraining is also a CLI verb, and the server runs them
+//! on a timer unless `DESK_BACKGROUND_JOBS=false`.
 
 pub mod after_ingest;
 
@@ -22,6 +23,8 @@ use crate::state::Desk;
 /// How often the server delivers mail and sweeps for escalations.
 const DELIVERY_EVERY: Duration = Duration::from_secs(2);
 const SWEEP_EVERY: Duration = Duration::from_secs(15);
+/// How often the server looks for agents' corrections to retrain the classifier with.
+const CLASSIFIER_EVERY: Duration = Duration::from_secs(5);
 /// Sweep ticks between clean-ups of expired sessions, old sign-in failures and old runs
 /// (240 × 15 s = 1 h).
 const CLEANUP_TICKS: u64 = 240;
@@ -36,6 +39,7 @@ pub fn spawn(
     retention: Option<chrono::TimeDelta>,
     cache: Arc<MonitorCache>,
 ) {
+    spawn_classifier(desk.clone());
     let delivery_desk = desk.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(DELIVERY_EVERY);
@@ -91,6 +95,27 @@ pub fn spawn(
                 }
                 Ok(Err(e)) => tracing::warn!(error = %e, "escalation sweep failed"),
                 _ => {}
+            }
+        }
+    });
+}
+
+/// Retrain the classifier when agents' corrections came (in this desk or another on the
+/// same database), one pass at a time; training runs on the blocking pool, never on a
+/// request's path.
+fn spawn_classifier(desk: web::Data<Desk>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CLASSIFIER_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let pass = desk.db(|conn, desk| {
+                crate::services::classifier::retrain(conn, &desk.classifier, desk.clock.now())
+            });
+            match pass.await {
+                Ok(Some(done)) => tracing::debug!(?done, "classifier pass"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "classifier retrain failed"),
             }
         }
     });

@@ -229,14 +229,18 @@ fn decide(
 ) -> Result<Decisions, AppError> {
     let model = &desk.model;
     let linking = linking::plan(conn, model, report, now)?;
-    let classification = classify(&ClassifierInput {
+    let classifier = desk.classifier.model();
+    let classification = classify(
+        &ClassifierInput {
         kind: report.kind,
         description: &report.description,
         column: report.column.as_deref(),
         detected_type: report.detected_type.as_deref(),
         expected_type: report.expected_type.as_deref(),
-        evidence: &linking.evidence,
-    });
+            evidence: &linking.evidence,
+        },
+        &classifier,
+    );
     let table = report.table.as_ref().map(|t| t.as_str());
     let severity = severity::decide(&SeverityInput {
         impact: report.impact,

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod bulk;
+pub mod classifier;
 pub mod delivery;
 pub mod drills;
 pub mod escalation;

@@ -1,6 +1,7 @@
 //! What every request handler and job shares.
 
 mod after_ingest;
+mod classifier;
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use crate::email::MailContext;
 use crate::error::AppError;
 
 pub use after_ingest::{AfterIngest, DueTypes, Work};
+pub use classifier::{Classifier, Current};
 
 pub struct Desk {
     pub pool: DbPool,
@@ -33,6 +35,9 @@ pub struct Desk {
     /// The drill this desk runs (`drill::LIVE` for the real one): what it creates is
     /// tagged with it, and its sweeps, rules and mail delivery see only that drill's data.
     pub drill: i64,
+    /// The model reports are classified with; retrained in the background from the
+    /// agents' corrections.
+    pub classifier: Classifier,
 }
 
 /// Single sign-on through an auth proxy.
@@ -83,6 +88,7 @@ impl Desk {
             signing_key: self.signing_key.clone(),
             after_ingest: self.after_ingest.clone(),
             drill: self.drill,
+            classifier: self.classifier.clone(),
         }
     }
 

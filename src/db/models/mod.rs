@@ -3,6 +3,7 @@
 pub mod api_token;
 pub mod attachment;
 pub mod audit;
+pub mod classifier;
 pub mod drill;
 pub mod escalation;
 pub mod event;

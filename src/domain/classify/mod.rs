@@ -1,10 +1,18 @@
-//! Deterministic, explainable classification of analyst reports.
+//! Explainable classification of analyst reports: hand-written rules and a learned model
+//! in one vote.
 //!
-//! Every signal is data: a row of [`RULES`] matched against the description, or one of
-//! the few structured checks on form fields, the analyst's pick and run evidence. A signal
-//! that fires adds its weight to one category and leaves a reason. The best total wins; on
-//! a tie `other` wins, then the earlier category in [`Category::ALL`].
+//! Each rule is a row of [`RULES`] matched against the description; the rules that fire,
+//! the form's fields, the analyst's pick and the description's words and word pairs (with
+//! negation and "… is fine" scopes) are the features of a logistic regression
+//! ([`Model`]) trained on the repository's corpus and the agents' corrections. A rule's
+//! own weight is where its learned weight starts. Run evidence is added to the model's
+//! vote afterwards, since labelled reports carry none. The reasons name the rules that
+//! fired and the words that weighed most.
 
+mod corpus;
+pub mod eval;
+mod features;
+mod model;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -12,8 +20,12 @@ mod text;
 
 use crate::domain::category::{Category, ProblemKind};
 use crate::domain::run::RunEvidence;
-use rules::{OTHER, RULES, RUN, Rule, STALE, WRONG_TYPE};
-use text::{Cue, Hit, Text};
+pub use corpus::Labelled;
+use features::{Feature, Source};
+pub use model::{CATEGORIES, CORPUS, Model, corpus};
+use model::{slot, softmax};
+use rules::{OTHER, RUN, STALE};
+use text::{Cue, Text};
 
 /// Everything the classifier reads from one report.
 pub struct ClassifierInput<'a> {
@@ -42,83 +54,51 @@ pub struct Classification {
     pub reasons: Vec<String>,
 }
 
-/// Classifies one report. Pure: the same input always gives the same output.
-pub fn classify(input: &ClassifierInput<'_>) -> Classification {
+/// Classifies one report with `model`. Pure: the same input and model give the same output.
+pub fn classify(input: &ClassifierInput<'_>, model: &Model) -> Classification {
     let text = Text::new(input.description);
-    let mut tally = Tally::default();
-    for rule in RULES {
-        if let Some(hit) = text.hit(&rule.cue) {
-            apply_hit(rule, &hit, &mut tally);
-        }
+    let features = features::extract(input, &text);
+    let mut logits = model.logits(&features);
+    let mut evidence = Vec::new();
+    apply_evidence(input.evidence, &text, &mut logits, &mut evidence);
+    let share = softmax(&logits);
+    let (best, runner_up) = ranking(&share);
+    let category = Category::ALL[best];
+    let mut reasons = signal_reasons(model, &features);
+    reasons.extend(evidence);
+    if let Some(words) = weightiest_words(model, &features, best, runner_up) {
+        reasons.push(format!("words that weighed most for {}: {words}", name(category)));
     }
-    apply_fields(input, &mut tally);
-    apply_prior(input.kind, &text, &mut tally);
-    apply_evidence(input.evidence, &text, &mut tally);
-    tally.verdict()
+    let next = Category::ALL[runner_up];
+    reasons.push(format!(
+        "{} {}; next best {} {}",
+        name(category),
+        percent(share[best]),
+        name(next),
+        percent(share[runner_up])
+    ));
+    Classification {
+        category,
+        confidence: (share[best] * 100.0).round() / 100.0,
+        reasons,
+    }
 }
 
 /// What the description must mention for a failed run to count as its likely cause.
 const RUN_TALK: &str = "profil*|run|runs|job|jobs|scan*|refresh*|numbers|stats";
-// Big enough to tip a report with no text signal, smaller than one telling phrase (3).
-const PRIOR_WEIGHT: f64 = 1.5;
-// Analysts use "other" as a catch-all when unsure, so that pick is weaker evidence.
-const OTHER_PRIOR_WEIGHT: f64 = 0.5;
-// A category must beat this to win, so one weak hint alone does not make a category.
-const OTHER_BASELINE: f64 = 1.0;
-// Softmax temperature: a lead of about 5 points reads as ~0.9 confidence.
-const TEMPERATURE: f64 = 2.0;
+/// What run evidence adds to a category's log-odds.
+const FAILED_RUN: f64 = 1.0;
+const FAILED_RUN_TALKED_OF: f64 = 1.5;
+const STALE_RUNS: f64 = 1.0;
+/// How many words the explanation names.
+const WORDS_SHOWN: usize = 4;
 
-fn apply_hit(rule: &Rule, hit: &Hit, tally: &mut Tally) {
-    let mut what = format!("{}: description mentions {}", rule.label, hit.shown);
-    if hit.keep < 1.0 {
-        what.push_str(", before the analyst's correction, so discounted");
-    }
-    tally.add(rule.category, rule.weight * hit.keep, what);
-}
-
-fn apply_fields(input: &ClassifierInput<'_>, tally: &mut Tally) {
-    match (filled(input.detected_type), filled(input.expected_type)) {
-        (Some(detected), Some(expected)) if !detected.eq_ignore_ascii_case(expected) => {
-            let what = format!("detected type \"{detected}\" differs from expected \"{expected}\"");
-            tally.add(WRONG_TYPE, 5.0, what);
-        }
-        // The same type named twice says nothing about inference.
-        (Some(_), Some(_)) => {}
-        (Some(only), None) | (None, Some(only)) => {
-            let what = format!("one semantic type filled in (\"{only}\")");
-            tally.add(WRONG_TYPE, 2.0, what);
-        }
-        (None, None) => {
-            if let Some(column) = filled(input.column) {
-                tally.add(WRONG_TYPE, 0.5, format!("column \"{column}\" named"));
-            }
-        }
-    }
-}
-
-fn filled(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn apply_prior(kind: ProblemKind, text: &Text, tally: &mut Tally) {
-    let Some(picked) = kind.suggested() else {
-        return;
-    };
-    let mut weight = if picked == OTHER {
-        OTHER_PRIOR_WEIGHT
-    } else {
-        PRIOR_WEIGHT
-    };
-    let mut what = format!("analyst picked {picked}");
-    // An analyst who corrects themselves in the text likely picked the first guess.
-    if let Some((_, keep)) = text.correction {
-        weight *= keep;
-        what.push_str(", but the description corrects itself, so discounted");
-    }
-    tally.add(picked, weight, what);
-}
-
-fn apply_evidence(evidence: &RunEvidence, text: &Text, tally: &mut Tally) {
+fn apply_evidence(
+    evidence: &RunEvidence,
+    text: &Text,
+    logits: &mut [f64; CATEGORIES],
+    reasons: &mut Vec<String>,
+) {
     if let Some(status) = evidence.latest_status.filter(|s| s.is_failure()) {
         let error = match evidence.latest_error.as_deref() {
             Some(error) => format!(" with \"{}\"", error.chars().take(80).collect::<String>()),
@@ -126,70 +106,113 @@ fn apply_evidence(evidence: &RunEvidence, text: &Text, tally: &mut Tally) {
         };
         // A failed run behind a report about the profile or run is most likely its cause.
         let (weight, talk) = match text.hit(&Cue::Any(RUN_TALK)) {
-            Some(_) => (3.0, " and the description is about the profile or run"),
-            None => (2.0, ""),
+            Some(_) => (FAILED_RUN_TALKED_OF, " and the description is about the profile or run"),
+            None => (FAILED_RUN, ""),
         };
+        logits[slot(RUN)] += weight;
         let what = format!("latest profiling run {status}{error}{talk}");
-        tally.add(RUN, weight, what);
+        reasons.push(format!("{what} ({}, {weight:+.1})", name(RUN)));
     }
     if evidence.stale {
-        let what = "last successful run is older than the freshness target".to_string();
-        tally.add(STALE, 2.0, what);
+        logits[slot(STALE)] += STALE_RUNS;
+        let what = "last successful run is older than the freshness target";
+        reasons.push(format!("{what} ({}, {STALE_RUNS:+.1})", name(STALE)));
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    points: [f64; Category::ALL.len()],
-    reasons: Vec<String>,
+/// The best category and the next: highest share first; ties go to other, then to the
+/// order of `Category::ALL`.
+fn ranking(share: &[f64; CATEGORIES]) -> (usize, usize) {
+    let mut order: Vec<usize> = (0..CATEGORIES).collect();
+    let tie_order = |index: &usize| (*index != slot(OTHER), *index);
+    order.sort_by(|a, b| {
+        let by_share = share[*b].total_cmp(&share[*a]);
+        by_share.then_with(|| tie_order(a).cmp(&tie_order(b)))
+    });
+    (order[0], order[1])
 }
 
-impl Tally {
-    fn add(&mut self, category: Category, weight: f64, what: String) {
-        self.points[slot(category)] += weight;
-        let name = category.as_str().replace('_', " ");
-        self.reasons.push(format!("{what} ({name}, {weight:+})"));
-    }
-
-    fn verdict(mut self) -> Classification {
-        self.points[slot(OTHER)] += OTHER_BASELINE;
-        // Highest total first; ties go to other, then to the order of `Category::ALL`.
-        let mut ranking: Vec<usize> = (0..self.points.len()).collect();
-        let tie_order = |index: &usize| (*index != slot(OTHER), *index);
-        ranking.sort_by(|a, b| {
-            let by_points = self.points[*b].total_cmp(&self.points[*a]);
-            by_points.then_with(|| tie_order(a).cmp(&tie_order(b)))
-        });
-        let (best, runner_up) = (ranking[0], ranking[1]);
-        let category = Category::ALL[best];
-        if category == OTHER {
-            let what = "baseline: no stronger sign of a specific problem";
-            self.reasons
-                .push(format!("{what} (other, {OTHER_BASELINE:+})"));
-        }
-        let (points, next) = (self.points[best], self.points[runner_up]);
-        let next_category = Category::ALL[runner_up];
-        let summary = format!("{category} scored {points:.1}; next best {next_category} {next:.1}");
-        self.reasons.push(summary);
-        let confidence = softmax_share(&self.points, best);
-        Classification {
-            category,
-            confidence,
-            reasons: self.reasons,
+/// One line per rule that fired and per form field, with what it weighs for the category
+/// it speaks for.
+fn signal_reasons(model: &Model, features: &[Feature]) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for feature in features {
+        let weights = model.weights_of(feature);
+        match &feature.source {
+            Source::Rule(rule, hit) => {
+                let mut what = format!("{}: description mentions {}", rule.label, hit.shown);
+                if hit.keep < 1.0 {
+                    what.push_str(", before the analyst's correction, so discounted");
+                }
+                let weight = weights[slot(rule.category)];
+                reasons.push(format!("{what} ({}, {weight:+.1})", name(rule.category)));
+            }
+            Source::Field(what) => {
+                let (at, weight) = strongest(&weights);
+                if weight.abs() >= 0.05 {
+                    let category = Category::ALL[at];
+                    reasons.push(format!("{what} ({}, {weight:+.1})", name(category)));
+                }
+            }
+            Source::Words(_) | Source::Shape => {}
         }
     }
+    reasons
 }
 
-fn slot(category: Category) -> usize {
-    Category::ALL
+/// The category a feature favours most, and by how much.
+fn strongest(weights: &[f64; CATEGORIES]) -> (usize, f64) {
+    let mut best = (0, weights[0]);
+    for (at, &weight) in weights.iter().enumerate() {
+        if weight > best.1 {
+            best = (at, weight);
+        }
+    }
+    best
+}
+
+/// The words that moved the vote most from the runner-up to the winner, as written.
+fn weightiest_words(
+    model: &Model,
+    features: &[Feature],
+    best: usize,
+    runner_up: usize,
+) -> Option<String> {
+    let mut words: Vec<(f64, &str)> = features
         .iter()
-        .position(|c| *c == category)
-        .unwrap_or(0)
+        .filter_map(|f| match &f.source {
+            Source::Words(shown) => {
+                let weights = model.weights_of(f);
+                Some((weights[best] - weights[runner_up], shown.as_str()))
+            }
+            _ => None,
+        })
+        .filter(|(pull, _)| *pull >= 0.05)
+        .collect();
+    words.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut shown: Vec<String> = Vec::new();
+    for (pull, word) in words {
+        let quoted = format!("\"{word}\"");
+        if shown.iter().any(|s| s.starts_with(&quoted)) {
+            continue;
+        }
+        shown.push(format!("{quoted} ({pull:+.1})"));
+        if shown.len() == WORDS_SHOWN {
+            break;
+        }
+    }
+    (!shown.is_empty()).then(|| shown.join(", "))
 }
 
-/// The winner's share of a softmax over all totals, rounded to two places.
-fn softmax_share(points: &[f64], winner: usize) -> f64 {
-    let top = points[winner];
-    let total: f64 = points.iter().map(|p| ((p - top) / TEMPERATURE).exp()).sum();
-    (100.0 / total).round() / 100.0
+/// A category as the reasons name it ("stale profile").
+fn name(category: Category) -> String {
+    category.as_str().replace('_', " ")
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.0}%", share * 100.0)
+}
+
+fn filled(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
 }

@@ -150,6 +150,21 @@ impl Text {
         text
     }
 
+    /// The description's words, lowercase, without apostrophes.
+    pub(super) fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// Which sentence the word at `index` is in.
+    pub(super) fn sentence_of(&self, index: usize) -> usize {
+        self.sentence[index]
+    }
+
+    /// Whether any sentence ends with a question mark.
+    pub(super) fn has_question(&self) -> bool {
+        !self.questions.is_empty()
+    }
+
     fn push_word(&mut self, word: &mut String, sentence: usize) {
         if !word.is_empty() {
             self.at

@@ -12,6 +12,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::db::models::classifier::Correction;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::models::user::User;
@@ -121,8 +122,27 @@ pub fn apply(
     let Some(saved) = save(conn, ticket, set, &notes, who, now)? else {
         return Ok(None);
     };
+    learn_from(conn, ticket, &saved, changes, who, now)?;
     notify_changes(conn, desk, who, ticket, &saved, tell, now)?;
     Ok(Some(saved))
+}
+
+/// An agent's reclassification (it always has a reason) is kept as a labelled example the
+/// classifier learns from. A drill's tickets teach nothing.
+fn learn_from(
+    conn: &mut DbConnection,
+    before: &Ticket,
+    after: &Ticket,
+    changes: &Changes,
+    who: &Who,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let reason = changes.reason.as_deref().map(str::trim).unwrap_or_default();
+    if before.category == after.category || after.drill != crate::domain::drill::LIVE {
+        return Ok(());
+    }
+    Correction::record(conn, after, before.category, reason, &who.name, now)?;
+    Ok(())
 }
 
 /// Email what a change means to the people it concerns: the reporter hears of progress,

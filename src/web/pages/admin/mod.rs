@@ -13,14 +13,17 @@ use serde::Deserialize;
 
 use super::{Layout, PageContext, PageError, html};
 use crate::db::models::audit::AuditEntry;
+use crate::db::models::classifier::ModelRecord;
 use crate::db::models::event::{Event, NewEvent};
 use crate::db::models::ticket::Ticket;
 use crate::db::{DbConnection, write_transaction};
+use crate::domain::classify::corpus;
 use crate::domain::event::EventKind;
 use crate::domain::support_model::SupportModel;
 use crate::domain::ticket_number::TicketNumber;
 use crate::error::AppError;
 use crate::services::accounts::{self, Actor};
+use crate::services::classifier::CrossValidation;
 use crate::services::intake::tracking_token;
 use crate::state::Desk;
 use crate::web::auth::client::client_ip_text;
@@ -31,6 +34,85 @@ struct IndexPage {
     layout: Layout,
     notice: Option<String>,
     accuracy: Accuracy,
+    model: ModelView,
+}
+
+/// The classifier model in use, as the admin page tells it.
+struct ModelView {
+    /// `None` until the server's first background pass records it.
+    version: Option<i64>,
+    trained_at: Option<chrono::NaiveDateTime>,
+    corpus: usize,
+    corrections: i64,
+    cross_validation: Option<CrossValidationView>,
+    /// The held-back slice's accuracy of the model in use, when a retrain measured it.
+    slice: Option<String>,
+    /// A later retrain kept out for doing worse: (its slice accuracy, the one in use's,
+    /// corrections it had).
+    kept_out: Option<(String, String, i32)>,
+}
+
+/// Cross-validated accuracy as percentages.
+struct CrossValidationView {
+    folds: usize,
+    examples: usize,
+    accuracy: String,
+    per_category: Vec<(&'static str, String)>,
+}
+
+impl From<CrossValidation> for CrossValidationView {
+    fn from(cv: CrossValidation) -> Self {
+        CrossValidationView {
+            folds: cv.folds,
+            examples: cv.examples,
+            accuracy: percent(cv.accuracy),
+            per_category: cv
+                .per_category
+                .into_iter()
+                .map(|(category, share)| (category.label(), percent(share)))
+                .collect(),
+        }
+    }
+}
+
+impl ModelView {
+    fn load(conn: &mut DbConnection, desk: &Desk) -> Result<ModelView, AppError> {
+        let current = desk.classifier.current();
+        let record = current.record.as_ref();
+        let kept_out = match record {
+            Some(r) => ModelRecord::latest_kept_out(conn, r.id)?,
+            None => None,
+        };
+        Ok(ModelView {
+            version: record.map(|r| r.id),
+            trained_at: record.map(|r| r.trained_at),
+            corpus: corpus().len(),
+            corrections: current.trained_on.count,
+            cross_validation: record
+                .and_then(|r| r.cross_validation.as_deref())
+                .and_then(CrossValidation::parse)
+                .map(CrossValidationView::from),
+            slice: record.and_then(|r| r.slice_accuracy).map(percent),
+            kept_out: kept_out.map(|k| {
+                let candidate = percent(k.slice_accuracy.unwrap_or_default());
+                let previous = percent(k.previous_slice_accuracy.unwrap_or_default());
+                (candidate, previous, k.corrections)
+            }),
+        })
+    }
+
+    fn examples(&self) -> String {
+        let corrections = match self.corrections {
+            0 => "no corrections yet".to_string(),
+            1 => "1 agent's correction".to_string(),
+            n => format!("{n} agents' corrections"),
+        };
+        format!("{} reports: {} from the corpus, {corrections}", self.corpus + self.corrections as usize, self.corpus)
+    }
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
 }
 
 /// How often agents had to correct the classifier.
@@ -59,13 +141,16 @@ impl Accuracy {
 }
 
 pub async fn index(ctx: PageContext, desk: web::Data<Desk>) -> Result<HttpResponse, PageError> {
-    let accuracy = desk.db(|conn, _| Accuracy::load(conn)).await?;
+    let (accuracy, model) = desk
+        .db(|conn, desk| Ok((Accuracy::load(conn)?, ModelView::load(conn, desk)?)))
+        .await?;
     html(
         StatusCode::OK,
         &IndexPage {
             layout: Layout::new("Admin", &ctx),
             notice: None,
             accuracy,
+            model,
         },
     )
 }
@@ -297,13 +382,16 @@ pub async fn revoke_link(
         "The old tracking link of {number} no longer works. New link: {}",
         desk.mail.tracking_url(&token)
     );
-    let accuracy = desk.db(|conn, _| Accuracy::load(conn)).await?;
+    let (accuracy, model) = desk
+        .db(|conn, desk| Ok((Accuracy::load(conn)?, ModelView::load(conn, desk)?)))
+        .await?;
     html(
         StatusCode::OK,
         &IndexPage {
             layout: Layout::new("Admin", &ctx),
             notice: Some(notice),
             accuracy,
+            model,
         },
     )
 }

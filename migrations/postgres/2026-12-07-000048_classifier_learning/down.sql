@@ -1,0 +1,2 @@
+DROP TABLE classifier_models;
+DROP TABLE classifier_corrections;
