@@ -11,6 +11,7 @@ mod api_tokens;
 mod attachments;
 mod browser;
 mod classifier_accuracy;
+mod classifier_learning;
 mod cli;
 mod csrf;
 mod drills;
