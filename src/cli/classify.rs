@@ -62,7 +62,13 @@ fn print(evaluation: &Evaluation, examples: &[Labelled]) {
         evaluation.correct(),
         evaluation.total()
     );
-    say!("\n{:<26} {:>9} {:>7} {:>8}", "Category", "Precision", "Recall", "Reports");
+    say!(
+        "\n{:<26} {:>9} {:>7} {:>8}",
+        "Category",
+        "Precision",
+        "Recall",
+        "Reports"
+    );
     for category in Category::ALL {
         let show = |share: Option<f64>| share.map_or("-".to_string(), percent);
         say!(

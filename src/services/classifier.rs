@@ -121,7 +121,14 @@ fn consider(
             previous,
         });
     }
-    let record = record_in_use(conn, &model, corpus().len(), seen, Some((candidate, previous)), now)?;
+    let record = record_in_use(
+        conn,
+        &model,
+        corpus().len(),
+        seen,
+        Some((candidate, previous)),
+        now,
+    )?;
     let version = record.id;
     tracing::info!(
         version,
@@ -170,8 +177,9 @@ fn record_in_use(
             let corrections = Correction::all(conn)?;
             CrossValidation::measure(&examples(&corrections, seen.newest))
         };
-        let json = serde_json::to_string(&measured)
-            .map_err(|e| AppError::internal_msg(format!("cannot write the cross-validation: {e}")))?;
+        let json = serde_json::to_string(&measured).map_err(|e| {
+            AppError::internal_msg(format!("cannot write the cross-validation: {e}"))
+        })?;
         ModelRecord::set_cross_validation(conn, record.id, &json)?;
         record.cross_validation = Some(json);
     }

@@ -232,11 +232,11 @@ fn decide(
     let classifier = desk.classifier.model();
     let classification = classify(
         &ClassifierInput {
-        kind: report.kind,
-        description: &report.description,
-        column: report.column.as_deref(),
-        detected_type: report.detected_type.as_deref(),
-        expected_type: report.expected_type.as_deref(),
+            kind: report.kind,
+            description: &report.description,
+            column: report.column.as_deref(),
+            detected_type: report.detected_type.as_deref(),
+            expected_type: report.expected_type.as_deref(),
             evidence: &linking.evidence,
         },
         &classifier,

@@ -111,7 +111,8 @@ fn classify_eval_prints_the_whole_evaluation() {
         ("zip is detected as integer, it is a postal code", "other"),
     ];
     for (description, label) in lines {
-        let line = serde_json::json!({"kind": "unsure", "description": description, "label": label});
+        let line =
+            serde_json::json!({"kind": "unsure", "description": description, "label": label});
         writeln!(out, "{line}").unwrap();
     }
     drop(out);
@@ -121,7 +122,11 @@ fn classify_eval_prints_the_whole_evaluation() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     for expected in [
         "Accuracy: 66.7% (2 of 3)",
         "Precision",
@@ -131,10 +136,17 @@ fn classify_eval_prints_the_whole_evaluation() {
         "line 3: Other / question, classified Wrong column type",
         "  - words that weighed most for wrong column type",
     ] {
-        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
     }
 
-    std::fs::write(&file, "{\"kind\":\"unsure\",\"description\":\"x\",\"label\":\"slow\"}\n").unwrap();
+    std::fs::write(
+        &file,
+        "{\"kind\":\"unsure\",\"description\":\"x\",\"label\":\"slow\"}\n",
+    )
+    .unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_inspect-desk"))
         .args(["classify", "eval", "--cross-validate", "3"])
         .arg(&file)
@@ -142,5 +154,8 @@ fn classify_eval_prints_the_whole_evaluation() {
         .unwrap();
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(error.contains("line 1:") && error.contains("slow"), "{error}");
+    assert!(
+        error.contains("line 1:") && error.contains("slow"),
+        "{error}"
+    );
 }

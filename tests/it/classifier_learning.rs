@@ -17,7 +17,10 @@ use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 use crate::triage::api;
 
-on_both_backends!(ten_corrections_of_one_phrasing_teach_it, a_worse_retrain_is_kept_out);
+on_both_backends!(
+    ten_corrections_of_one_phrasing_teach_it,
+    a_worse_retrain_is_kept_out
+);
 
 fn report(table: &str) -> Value {
     json!({"reporter_email": "analyst@example.com", "kind": "unsure", "impact": "minor",
@@ -35,12 +38,21 @@ async fn ten_corrections_of_one_phrasing_teach_it(backend: Backend) {
         "failed_report"
     };
     for n in 0..10 {
-        let ticket = app.file_report(report(&format!("ANALYTICS.CORE.T{n}"))).await;
+        let ticket = app
+            .file_report(report(&format!("ANALYTICS.CORE.T{n}")))
+            .await;
         assert_eq!(ticket["category"], before.as_str(), "{ticket}");
         let path = format!("/api/v1/tickets/{}", ticket["number"].as_str().unwrap());
         let body = json!({"category": corrected, "reason": "the lineage panel is part of the report",
                           "version": ticket["version"]});
-        let (status, changed) = api(&app, &[Scope::Write], reqwest::Method::PATCH, &path, Some(body)).await;
+        let (status, changed) = api(
+            &app,
+            &[Scope::Write],
+            reqwest::Method::PATCH,
+            &path,
+            Some(body),
+        )
+        .await;
         assert_eq!(status, 200, "{changed}");
     }
     assert_eq!(app.count("classifier_corrections"), 10);
@@ -56,11 +68,18 @@ async fn ten_corrections_of_one_phrasing_teach_it(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(page.contains("corrections"), "{page}");
-    assert!(page.contains("10 agents"), "the retrained model never came into use:\n{page}");
+    assert!(
+        page.contains("10 agents"),
+        "the retrained model never came into use:\n{page}"
+    );
     assert!(page.contains("Version "), "{page}");
     assert!(page.contains("classifier-cross-validation"), "{page}");
     for category in Category::ALL {
-        assert!(page.contains(category.label()), "{} missing:\n{page}", category.label());
+        assert!(
+            page.contains(category.label()),
+            "{} missing:\n{page}",
+            category.label()
+        );
     }
 
     let after = app.file_report(report("ANALYTICS.CORE.SHIPMENTS")).await;
@@ -76,10 +95,14 @@ async fn a_worse_retrain_is_kept_out(backend: Backend) {
     let now = app.clock.now();
     // The first pass records the model in use.
     let first = retrain(&mut conn, &app.desk.classifier, now).unwrap();
-    assert!(matches!(first, Some(Retrained::Recorded { .. })), "{first:?}");
+    assert!(
+        matches!(first, Some(Retrained::Recorded { .. })),
+        "{first:?}"
+    );
     // Every corpus report again, each under the next category: corrections that teach
     // nothing but confusion.
-    let next = |c: Category| Category::ALL[(Category::ALL.iter().position(|x| *x == c).unwrap() + 1) % 5];
+    let next =
+        |c: Category| Category::ALL[(Category::ALL.iter().position(|x| *x == c).unwrap() + 1) % 5];
     for example in corpus().iter().take(300) {
         let mut wrong = filed.clone();
         wrong.description = example.description.clone();
@@ -87,7 +110,11 @@ async fn a_worse_retrain_is_kept_out(backend: Backend) {
         Correction::record(&mut conn, &wrong, example.label, "noise", "Test", now).unwrap();
     }
     let outcome = retrain(&mut conn, &app.desk.classifier, now).unwrap();
-    let Some(Retrained::KeptPrevious { candidate, previous }) = outcome else {
+    let Some(Retrained::KeptPrevious {
+        candidate,
+        previous,
+    }) = outcome
+    else {
         panic!("a confused retrain replaced the model: {outcome:?}");
     };
     assert!(candidate < previous, "{candidate} {previous}");
@@ -98,5 +125,8 @@ async fn a_worse_retrain_is_kept_out(backend: Backend) {
     let (admin, _) = app.signed_in(Role::Admin).await;
     let page = app.page_as(&admin, "/admin").await;
     assert!(page.contains("id=\"classifier-kept-out\""), "{page}");
-    assert!(page.contains("A retrain with 300 corrections scored"), "{page}");
+    assert!(
+        page.contains("A retrain with 300 corrections scored"),
+        "{page}"
+    );
 }

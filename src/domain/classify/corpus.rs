@@ -40,7 +40,10 @@ impl Labelled {
     /// Every non-blank line of `text` as a labelled report; the first bad line is an error
     /// naming its line number.
     pub fn parse_jsonl(text: &str) -> Result<Vec<Labelled>, String> {
-        let lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         lines
             .map(|(index, line)| {
                 Labelled::parse_line(line).map_err(|e| format!("line {}: {e}", index + 1))
@@ -90,6 +93,10 @@ mod tests {
     #[test]
     fn the_repository_corpus_parses() {
         let corpus = Labelled::parse_jsonl(super::super::model::CORPUS).unwrap();
-        assert!(corpus.len() >= 300, "only {} labelled reports", corpus.len());
+        assert!(
+            corpus.len() >= 300,
+            "only {} labelled reports",
+            corpus.len()
+        );
     }
 }

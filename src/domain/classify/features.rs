@@ -39,8 +39,8 @@ pub(super) enum Source {
 
 /// Words that open a negation's scope.
 const NEGATORS: &[&str] = &[
-    "not", "no", "never", "none", "without", "nothing", "didnt", "doesnt", "dont", "isnt",
-    "wasnt", "hasnt", "havent", "arent", "werent", "cant", "cannot", "wont", "nor",
+    "not", "no", "never", "none", "without", "nothing", "didnt", "doesnt", "dont", "isnt", "wasnt",
+    "hasnt", "havent", "arent", "werent", "cant", "cannot", "wont", "nor",
 ];
 /// Words that close a negation's or a healthy state's scope.
 const SCOPE_STOPS: &[&str] = &[
@@ -49,24 +49,45 @@ const SCOPE_STOPS: &[&str] = &[
 ];
 /// Words that say the thing just named works ("the run succeeded", "profile is fine").
 const HEALTHY: &[&str] = &[
-    "fine", "ok", "okay", "good", "green", "healthy", "normal", "correct", "right", "succeeded",
-    "successful", "successfully", "finished", "completed", "complete", "works", "worked",
-    "working", "loads", "renders", "rendered", "accurate",
+    "fine",
+    "ok",
+    "okay",
+    "good",
+    "green",
+    "healthy",
+    "normal",
+    "correct",
+    "right",
+    "succeeded",
+    "successful",
+    "successfully",
+    "finished",
+    "completed",
+    "complete",
+    "works",
+    "worked",
+    "working",
+    "loads",
+    "renders",
+    "rendered",
+    "accurate",
 ];
 /// Words that start the part of a sentence that usually holds the complaint.
-const CONTRASTS: &[&str] = &["but", "however", "though", "although", "yet", "whereas", "except"];
+const CONTRASTS: &[&str] = &[
+    "but", "however", "though", "although", "yet", "whereas", "except",
+];
 /// Words too common to say anything by themselves; they still open and close scopes and
 /// count in rules. A list of its own rather than a stop-word crate's: those lists hold
 /// "not", "no" and "but", which are features here.
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "from", "by",
-    "as", "is", "are", "was", "were", "be", "been", "being", "am", "it", "its", "this", "that",
-    "these", "those", "there", "here", "i", "im", "ive", "we", "weve", "you", "your",
-    "our", "us", "me", "my", "they", "them", "their", "he", "she", "his", "her", "so", "if",
-    "then", "than", "just", "also", "too", "very", "really", "all", "any", "some", "one",
-    "has", "have", "had", "do", "does", "did", "can", "could", "would", "should", "will",
-    "about", "into", "up", "out", "over", "which", "who", "hi", "hello", "thanks", "thank",
-    "please", "pls", "team", "guys", "hey", "regards", "cheers", "bit", "get", "got",
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "from", "by", "as",
+    "is", "are", "was", "were", "be", "been", "being", "am", "it", "its", "this", "that", "these",
+    "those", "there", "here", "i", "im", "ive", "we", "weve", "you", "your", "our", "us", "me",
+    "my", "they", "them", "their", "he", "she", "his", "her", "so", "if", "then", "than", "just",
+    "also", "too", "very", "really", "all", "any", "some", "one", "has", "have", "had", "do",
+    "does", "did", "can", "could", "would", "should", "will", "about", "into", "up", "out", "over",
+    "which", "who", "hi", "hello", "thanks", "thank", "please", "pls", "team", "guys", "hey",
+    "regards", "cheers", "bit", "get", "got",
 ];
 /// How far a negation reaches, and how far back a healthy word looks.
 const NEGATION_REACH: usize = 3;
@@ -107,7 +128,7 @@ pub(super) fn extract(input: &ClassifierInput<'_>, text: &Text) -> Vec<Feature> 
 #[derive(Default)]
 struct Features {
     list: Vec<Feature>,
-    seen: std::collections::HashSet<String>,
+    seen: std::collections::HashSet<String, foldhash::fast::FixedState>,
 }
 
 impl Features {
@@ -183,43 +204,55 @@ fn words(text: &Text, features: &mut Features) {
     let stemmer = Stemmer::create(Algorithm::English);
     let words = text.words();
     let stems: Vec<String> = words.iter().map(|w| stem(&stemmer, w)).collect();
+    let stop: Vec<bool> = words.iter().map(|w| is_in(stop_words(), w)).collect();
     let mut scope = vec![Scope::Plain; words.len()];
     mark_scopes(text, words, &mut scope);
 
-    let mut found: Vec<(String, String)> = Vec::new();
-    let contrast_from = |index: usize| {
-        (0..index)
-            .rev()
-            .take_while(|&i| text.sentence_of(i) == text.sentence_of(index))
-            .any(|i| CONTRASTS.contains(&words[i].as_str()))
-    };
-    let stop = |i: usize| STOP_WORDS.contains(&words[i].as_str());
+    let mut found: Vec<(String, String)> = Vec::with_capacity(words.len() * 3);
+    // Whether a contrast ("but", "however") came earlier in the word's sentence.
+    let mut after_contrast = false;
     for (index, word) in words.iter().enumerate() {
+        if index > 0 && text.sentence_of(index) != text.sentence_of(index - 1) {
+            after_contrast = false;
+        }
         let stem = &stems[index];
         let next = index + 1;
         let pair = next < words.len() && text.sentence_of(next) == text.sentence_of(index);
-        if pair && !(stop(index) && stop(next)) {
+        if pair && !(stop[index] && stop[next]) {
             let key = format!("b:{stem} {}", stems[next]);
             found.push((key, format!("{word} {}", words[next])));
         }
-        if stop(index) {
-            continue;
+        let contrast_here = CONTRASTS.contains(&word.as_str());
+        if !stop[index] {
+            let key = match scope[index] {
+                Scope::Plain => format!("w:{stem}"),
+                Scope::Negated => format!("not:{stem}"),
+                Scope::Healthy => format!("ok:{stem}"),
+            };
+            found.push((key, word.clone()));
+            if after_contrast {
+                found.push((format!("then:{stem}"), word.clone()));
+            }
         }
-        let key = match scope[index] {
-            Scope::Plain => format!("w:{stem}"),
-            Scope::Negated => format!("not:{stem}"),
-            Scope::Healthy => format!("ok:{stem}"),
-        };
-        found.push((key, word.clone()));
-        if contrast_from(index) {
-            found.push((format!("then:{stem}"), word.clone()));
-        }
+        after_contrast |= contrast_here;
     }
-    let distinct: std::collections::HashSet<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
+    let distinct: std::collections::HashSet<&str, foldhash::fast::FixedState> =
+        found.iter().map(|(k, _)| k.as_str()).collect();
     let value = (WORD_SCALE / (distinct.len().max(1) as f64).sqrt()).min(1.0);
     for (key, shown) in found {
         features.add(key, value, Source::Words(shown));
     }
+}
+
+type WordSet = std::collections::HashSet<&'static str, foldhash::fast::FixedState>;
+
+fn stop_words() -> &'static WordSet {
+    static SET: std::sync::OnceLock<WordSet> = std::sync::OnceLock::new();
+    SET.get_or_init(|| STOP_WORDS.iter().copied().collect())
+}
+
+fn is_in(set: &WordSet, word: &str) -> bool {
+    set.contains(word)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -287,8 +320,17 @@ mod tests {
     #[test]
     fn negation_and_healthy_scopes_are_features_of_their_own() {
         let found = keys("The profile itself is fine but the report page hasn't loaded.");
-        for key in ["ok:profil", "not:load", "then:report", "w:report", "b:report page"] {
-            assert!(found.iter().any(|k| k == key), "{key} missing from {found:?}");
+        for key in [
+            "ok:profil",
+            "not:load",
+            "then:report",
+            "w:report",
+            "b:report page",
+        ] {
+            assert!(
+                found.iter().any(|k| k == key),
+                "{key} missing from {found:?}"
+            );
         }
         assert!(!found.iter().any(|k| k == "w:profil"), "{found:?}");
     }

@@ -67,7 +67,10 @@ pub fn classify(input: &ClassifierInput<'_>, model: &Model) -> Classification {
     let mut reasons = signal_reasons(model, &features);
     reasons.extend(evidence);
     if let Some(words) = weightiest_words(model, &features, best, runner_up) {
-        reasons.push(format!("words that weighed most for {}: {words}", name(category)));
+        reasons.push(format!(
+            "words that weighed most for {}: {words}",
+            name(category)
+        ));
     }
     let next = Category::ALL[runner_up];
     reasons.push(format!(
@@ -106,7 +109,10 @@ fn apply_evidence(
         };
         // A failed run behind a report about the profile or run is most likely its cause.
         let (weight, talk) = match text.hit(&Cue::Any(RUN_TALK)) {
-            Some(_) => (FAILED_RUN_TALKED_OF, " and the description is about the profile or run"),
+            Some(_) => (
+                FAILED_RUN_TALKED_OF,
+                " and the description is about the profile or run",
+            ),
             None => (FAILED_RUN, ""),
         };
         logits[slot(RUN)] += weight;

@@ -30,7 +30,7 @@ const STEP: f64 = 0.1;
 const L2: f64 = 1e-4;
 /// Where `other`'s bias starts: one weak hint alone does not make a category.
 const OTHER_BASELINE: f64 = 0.5;
-const SHUFFLE_SEED: u64 = 0x1e55_0f_c0ffee;
+const SHUFFLE_SEED: u64 = 0x1e55_0fc0_ffee;
 
 /// The repository's labelled reports, built into the binary.
 pub const CORPUS: &str = include_str!("../../../config/classifier/corpus.jsonl");
@@ -45,10 +45,13 @@ pub fn corpus() -> &'static [Labelled] {
     })
 }
 
+/// A training example as (feature, value) pairs, its label's slot and its weight.
+type Encoded = (Vec<(usize, f64)>, usize, f64);
+
 /// Weights per feature and category.
 #[derive(Debug, Clone)]
 pub struct Model {
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::FixedState>,
     weights: Vec<[f64; CATEGORIES]>,
     bias: [f64; CATEGORIES],
     /// How many examples it was trained on.
@@ -73,9 +76,9 @@ impl Model {
     /// Fit a model to `examples`; each counts as much as its `weight`.
     pub fn train(examples: &[Labelled]) -> Model {
         let evidence = RunEvidence::default();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<String, usize, foldhash::fast::FixedState> = HashMap::default();
         let mut priors: Vec<[f64; CATEGORIES]> = Vec::new();
-        let encoded: Vec<(Vec<(usize, f64)>, usize, f64)> = examples
+        let encoded: Vec<Encoded> = examples
             .iter()
             .map(|example| {
                 let input = example.input(&evidence);

@@ -147,7 +147,12 @@ fn analyst_pick_weighs_on_a_report_with_no_text_signal() {
     assert_eq!(unsure.category, OTHER);
     let moved = picked.category == WRONG_TYPE || picked.confidence < unsure.confidence;
     assert!(moved, "{unsure:#?}\n{picked:#?}");
-    assert!(picked.reasons.iter().any(|r| r.contains("analyst picked wrong_column_type")));
+    assert!(
+        picked
+            .reasons
+            .iter()
+            .any(|r| r.contains("analyst picked wrong_column_type"))
+    );
 }
 
 #[test]
@@ -193,7 +198,10 @@ fn differing_types_on_the_form_point_to_wrong_type() {
     let result = classify(&report, Model::builtin());
     assert_eq!(result.category, WRONG_TYPE);
     assert!(
-        result.reasons.iter().any(|r| r.contains("differs from expected")),
+        result
+            .reasons
+            .iter()
+            .any(|r| r.contains("differs from expected")),
         "{result:#?}"
     );
 }
@@ -287,7 +295,10 @@ fn corrections_teach_a_phrasing() {
     let phrasing = |n: usize| {
         format!("The lineage graph widget for table t{n} shows the wrong upstream owner.")
     };
-    let probe = input(UNSURE, "The lineage graph widget shows the wrong upstream owner again.");
+    let probe = input(
+        UNSURE,
+        "The lineage graph widget shows the wrong upstream owner again.",
+    );
     let before = classify(&probe, Model::builtin()).category;
     let corrected = if before == STALE { REPORT } else { STALE };
     let mut examples = corpus().to_vec();

@@ -113,10 +113,16 @@ pub(super) struct Text {
     words: Vec<String>,
     /// Where each word occurs: a pattern starting with a plain word is tried only there
     /// (hundreds of patterns meet every description).
-    at: HashMap<String, Vec<usize>>,
+    at: HashMap<String, Vec<usize>, foldhash::fast::FixedState>,
+    /// The distinct words, sorted: a pattern starting with a stem (`profil*`) looks up the
+    /// range of words with that start instead of trying every word.
+    distinct: Vec<String>,
     sentence: Vec<usize>,
     /// Sentences that end with a question mark.
     questions: Vec<usize>,
+    /// Per word: it is one of `NEGATORS`, one of `NEGATION_STOPS`.
+    negates: Vec<bool>,
+    stops_negation: Vec<bool>,
     /// Where the analyst's last correction starts, and the share of weight kept before it.
     pub(super) correction: Option<(usize, f64)>,
 }
@@ -146,6 +152,15 @@ impl Text {
             }
         }
         text.push_word(&mut word, sentence);
+        text.distinct = text.at.keys().cloned().collect();
+        text.distinct.sort_unstable();
+        let is_one_of = |list: &str, word: &str| list.split('|').any(|item| item == word);
+        text.negates = text.words.iter().map(|w| is_one_of(NEGATORS, w)).collect();
+        text.stops_negation = text
+            .words
+            .iter()
+            .map(|w| is_one_of(NEGATION_STOPS, w))
+            .collect();
         text.correction = text.find_correction();
         text
     }
@@ -204,15 +219,22 @@ impl Text {
                     spans.push(Span { start, end });
                 }
             };
-            match pattern[0] {
+            let starts: Box<dyn Iterator<Item = &String>> = match pattern[0] {
                 Word::Exact(first) => {
-                    self.at
-                        .get(first)
-                        .into_iter()
-                        .flatten()
-                        .for_each(|&i| try_at(i));
+                    Box::new(self.at.get_key_value(first).map(|(k, _)| k).into_iter())
                 }
-                _ => (0..self.words.len()).for_each(try_at),
+                Word::Prefix(stem) => {
+                    let from = self.distinct.partition_point(|w| w.as_str() < stem);
+                    Box::new(
+                        self.distinct[from..]
+                            .iter()
+                            .take_while(move |w| w.starts_with(stem)),
+                    )
+                }
+                Word::Suffix(_) => Box::new(self.distinct.iter().filter(|w| pattern[0].matches(w))),
+            };
+            for word in starts {
+                self.at[word].iter().for_each(|&i| try_at(i));
             }
         }
         spans.sort_by_key(|s| (s.start, s.end));
@@ -229,14 +251,12 @@ impl Text {
 
     /// The negator shortly before `start` (but not before `floor`) that flips the match.
     fn negator(&self, start: usize, floor: usize) -> Option<usize> {
-        let is_one_of = |list: &str, word: &str| list.split('|').any(|item| item == word);
         let reach = start.saturating_sub(NEGATION_REACH).max(floor);
         for index in (reach..start).rev() {
-            let word = self.words[index].as_str();
-            if self.sentence[index] != self.sentence[start] || is_one_of(NEGATION_STOPS, word) {
+            if self.sentence[index] != self.sentence[start] || self.stops_negation[index] {
                 return None;
             }
-            if is_one_of(NEGATORS, word) {
+            if self.negates[index] {
                 return Some(index);
             }
         }
@@ -278,11 +298,14 @@ impl Text {
                 let (left, right) = if a.start <= b.start { (a, b) } else { (b, a) };
                 let close = right.start >= left.end && right.start - left.end <= NEAR_GAP;
                 let same_sentence = self.sentence[left.start] == self.sentence[right.start];
+                let later = best.is_none_or(|(kept, _)| left.start >= kept.start);
+                if !(close && same_sentence && later) {
+                    continue;
+                }
                 // A negator inside the left match ("doesnt have") does not negate the right one.
                 let affirmed = self.negator(left.start, 0).is_none()
                     && self.negator(right.start, left.end).is_none();
-                let later = best.is_none_or(|(kept, _)| left.start >= kept.start);
-                if close && same_sentence && affirmed && later {
+                if affirmed {
                     best = Some((left, right));
                 }
             }

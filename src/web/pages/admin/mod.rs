@@ -107,7 +107,11 @@ impl ModelView {
             1 => "1 agent's correction".to_string(),
             n => format!("{n} agents' corrections"),
         };
-        format!("{} reports: {} from the corpus, {corrections}", self.corpus + self.corrections as usize, self.corpus)
+        format!(
+            "{} reports: {} from the corpus, {corrections}",
+            self.corpus + self.corrections as usize,
+            self.corpus
+        )
     }
 }
 
