@@ -24,9 +24,12 @@ const COPIES: usize = 900;
 /// Four tickets whose chains differ: sev1 (paged at creation), sev2, sev3, sev4.
 fn templates() -> Vec<Value> {
     let report = |kind: &str, impact: &str, warehouse: &str, table: &str| {
+        let description = match kind {
+            "failed_report" => format!("The inspector report for {table} fails to generate."),
+            _ => format!("The profile of {table} still shows last week's row count."),
+        };
         json!({"reporter_email": "ana@example.com", "kind": kind, "impact": impact,
-               "warehouse_type": warehouse, "table": table,
-               "description": format!("{kind} on {table}, impact {impact}")})
+               "warehouse_type": warehouse, "table": table, "description": description})
     };
     vec![
         report(
