@@ -35,14 +35,15 @@ impl Application {
         // Before anything is counted: earlier increments would be lost.
         metrics::install();
         let desk = build_desk(settings, clock, None)?;
-        // Train the classifier now rather than on the first report.
-        let started = std::time::Instant::now();
-        let examples = desk.classifier.model().examples;
-        tracing::info!(
-            examples,
-            seconds = started.elapsed().as_secs_f64(),
-            "classifier trained"
-        );
+        // Train the classifier beside the start rather than on the first report; a report
+        // that comes first waits for it.
+        let classifier = desk.classifier.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let examples = classifier.model().examples;
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::info!(examples, seconds, "classifier trained");
+        });
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let address = listener

@@ -203,7 +203,24 @@ fn pick(kind: ProblemKind, text: &Text, features: &mut Features) {
 fn words(text: &Text, features: &mut Features) {
     let stemmer = Stemmer::create(Algorithm::English);
     let words = text.words();
-    let stems: Vec<String> = words.iter().map(|w| stem(&stemmer, w)).collect();
+    let stems: Vec<String> = STEMS.with_borrow_mut(|known| {
+        // Reports share most of their words: each is stemmed once per thread, up to a
+        // bound (past it the table starts again).
+        if known.len() > STEMS_KEPT {
+            known.clear();
+        }
+        words
+            .iter()
+            .map(|w| {
+                if let Some(stemmed) = known.get(w.as_str()) {
+                    return stemmed.clone();
+                }
+                let stemmed = stem(&stemmer, w);
+                known.insert(w.clone(), stemmed.clone());
+                stemmed
+            })
+            .collect()
+    });
     let stop: Vec<bool> = words.iter().map(|w| is_in(stop_words(), w)).collect();
     let mut scope = vec![Scope::Plain; words.len()];
     mark_scopes(text, words, &mut scope);
@@ -245,6 +262,14 @@ fn words(text: &Text, features: &mut Features) {
 }
 
 type WordSet = std::collections::HashSet<&'static str, foldhash::fast::FixedState>;
+
+const STEMS_KEPT: usize = 50_000;
+
+thread_local! {
+    static STEMS: std::cell::RefCell<
+        std::collections::HashMap<String, String, foldhash::fast::FixedState>,
+    > = std::cell::RefCell::default();
+}
 
 fn stop_words() -> &'static WordSet {
     static SET: std::sync::OnceLock<WordSet> = std::sync::OnceLock::new();

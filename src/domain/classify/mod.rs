@@ -58,15 +58,15 @@ pub struct Classification {
 pub fn classify(input: &ClassifierInput<'_>, model: &Model) -> Classification {
     let text = Text::new(input.description);
     let features = features::extract(input, &text);
-    let mut logits = model.logits(&features);
+    let (weighed, mut logits) = model.weigh(&features);
     let mut evidence = Vec::new();
     apply_evidence(input.evidence, &text, &mut logits, &mut evidence);
     let share = softmax(&logits);
     let (best, runner_up) = ranking(&share);
     let category = Category::ALL[best];
-    let mut reasons = signal_reasons(model, &features);
+    let mut reasons = signal_reasons(&features, &weighed);
     reasons.extend(evidence);
-    if let Some(words) = weightiest_words(model, &features, best, runner_up) {
+    if let Some(words) = weightiest_words(&features, &weighed, best, runner_up) {
         reasons.push(format!(
             "words that weighed most for {}: {words}",
             name(category)
@@ -140,10 +140,9 @@ fn ranking(share: &[f64; CATEGORIES]) -> (usize, usize) {
 
 /// One line per rule that fired and per form field, with what it weighs for the category
 /// it speaks for.
-fn signal_reasons(model: &Model, features: &[Feature]) -> Vec<String> {
+fn signal_reasons(features: &[Feature], weighed: &[[f64; CATEGORIES]]) -> Vec<String> {
     let mut reasons = Vec::new();
-    for feature in features {
-        let weights = model.weights_of(feature);
+    for (feature, weights) in features.iter().zip(weighed) {
         match &feature.source {
             Source::Rule(rule, hit) => {
                 let mut what = format!("{}: description mentions {}", rule.label, hit.shown);
@@ -154,7 +153,7 @@ fn signal_reasons(model: &Model, features: &[Feature]) -> Vec<String> {
                 reasons.push(format!("{what} ({}, {weight:+.1})", name(rule.category)));
             }
             Source::Field(what) => {
-                let (at, weight) = strongest(&weights);
+                let (at, weight) = strongest(weights);
                 if weight.abs() >= 0.05 {
                     let category = Category::ALL[at];
                     reasons.push(format!("{what} ({}, {weight:+.1})", name(category)));
@@ -179,18 +178,16 @@ fn strongest(weights: &[f64; CATEGORIES]) -> (usize, f64) {
 
 /// The words that moved the vote most from the runner-up to the winner, as written.
 fn weightiest_words(
-    model: &Model,
     features: &[Feature],
+    weighed: &[[f64; CATEGORIES]],
     best: usize,
     runner_up: usize,
 ) -> Option<String> {
     let mut words: Vec<(f64, &str)> = features
         .iter()
-        .filter_map(|f| match &f.source {
-            Source::Words(shown) => {
-                let weights = model.weights_of(f);
-                Some((weights[best] - weights[runner_up], shown.as_str()))
-            }
+        .zip(weighed)
+        .filter_map(|(f, weights)| match &f.source {
+            Source::Words(shown) => Some((weights[best] - weights[runner_up], shown.as_str())),
             _ => None,
         })
         .filter(|(pull, _)| *pull >= 0.05)

@@ -61,16 +61,17 @@ pub struct Model {
 impl Model {
     /// The model trained on the repository's corpus alone, trained once per process.
     pub fn builtin() -> &'static Model {
-        static BUILTIN: OnceLock<Model> = OnceLock::new();
-        BUILTIN.get_or_init(|| Model::train(corpus()))
+        Model::builtin_shared_ref().as_ref()
     }
 
     /// `builtin`, shared.
     pub fn shared_builtin() -> std::sync::Arc<Model> {
-        static SHARED: OnceLock<std::sync::Arc<Model>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| std::sync::Arc::new(Model::builtin().clone()))
-            .clone()
+        Model::builtin_shared_ref().clone()
+    }
+
+    fn builtin_shared_ref() -> &'static std::sync::Arc<Model> {
+        static BUILTIN: OnceLock<std::sync::Arc<Model>> = OnceLock::new();
+        BUILTIN.get_or_init(|| std::sync::Arc::new(Model::train(corpus())))
     }
 
     /// Fit a model to `examples`; each counts as much as its `weight`.
@@ -157,21 +158,27 @@ impl Model {
         digest[..12].iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Each category's log-odds for a report's features.
-    pub(super) fn logits(&self, features: &[Feature]) -> [f64; CATEGORIES] {
-        let known: Vec<(usize, f64)> = features
+    /// What each feature adds to each category (nothing for a feature never seen in
+    /// training), and each category's log-odds: the bias plus those.
+    pub(super) fn weigh(
+        &self,
+        features: &[Feature],
+    ) -> (Vec<[f64; CATEGORIES]>, [f64; CATEGORIES]) {
+        let mut logits = self.bias;
+        let weighed = features
             .iter()
-            .filter_map(|f| self.index.get(&f.key).map(|&i| (i, f.value)))
+            .map(|f| match self.index.get(&f.key) {
+                Some(&i) => {
+                    let added = self.weights[i].map(|w| w * f.value);
+                    for (logit, w) in logits.iter_mut().zip(added) {
+                        *logit += w;
+                    }
+                    added
+                }
+                None => [0.0; CATEGORIES],
+            })
             .collect();
-        score(&self.weights, &self.bias, &known)
-    }
-
-    /// What one feature adds to each category.
-    pub(super) fn weights_of(&self, feature: &Feature) -> [f64; CATEGORIES] {
-        match self.index.get(&feature.key) {
-            Some(&i) => self.weights[i].map(|w| w * feature.value),
-            None => [0.0; CATEGORIES],
-        }
+        (weighed, logits)
     }
 }
 

@@ -101,6 +101,19 @@ fn compiled(patterns: &'static str) -> Patterns {
     })
 }
 
+type WordSet = std::collections::HashSet<&'static str, foldhash::fast::FixedState>;
+
+/// The negators and the words that end a negation's reach, as sets made once per process.
+fn negation_sets() -> &'static (WordSet, WordSet) {
+    static SETS: std::sync::OnceLock<(WordSet, WordSet)> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| {
+        (
+            NEGATORS.split('|').collect(),
+            NEGATION_STOPS.split('|').collect(),
+        )
+    })
+}
+
 #[derive(Clone, Copy)]
 struct Span {
     start: usize,
@@ -154,12 +167,16 @@ impl Text {
         text.push_word(&mut word, sentence);
         text.distinct = text.at.keys().cloned().collect();
         text.distinct.sort_unstable();
-        let is_one_of = |list: &str, word: &str| list.split('|').any(|item| item == word);
-        text.negates = text.words.iter().map(|w| is_one_of(NEGATORS, w)).collect();
+        let (negators, stops) = negation_sets();
+        text.negates = text
+            .words
+            .iter()
+            .map(|w| negators.contains(w.as_str()))
+            .collect();
         text.stops_negation = text
             .words
             .iter()
-            .map(|w| is_one_of(NEGATION_STOPS, w))
+            .map(|w| stops.contains(w.as_str()))
             .collect();
         text.correction = text.find_correction();
         text
