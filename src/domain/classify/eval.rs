@@ -131,14 +131,14 @@ pub fn held_back(example: &Labelled) -> bool {
     example.key().is_multiple_of(SLICE)
 }
 
-/// The accuracy on the held-back slice of `judged_on` of a model trained on the rest of
-/// `trained_on`: how a set of examples generalises to reports it has not seen.
-pub fn slice_accuracy(trained_on: &[Labelled], judged_on: &[Labelled]) -> f64 {
+/// How a model trained on the rest of `trained_on` does on the held-back slice of
+/// `judged_on`: how a set of examples generalises to reports it has not seen.
+pub fn slice_evaluation(trained_on: &[Labelled], judged_on: &[Labelled]) -> Evaluation {
     let training: Vec<Labelled> = trained_on
         .iter()
         .filter(|e| !held_back(e))
         .cloned()
         .collect();
     let slice: Vec<Labelled> = judged_on.iter().filter(|e| held_back(e)).cloned().collect();
-    evaluate(&Model::train(&training), &slice).accuracy()
+    evaluate(&Model::train(&training), &slice)
 }
