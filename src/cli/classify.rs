@@ -102,7 +102,7 @@ fn print(evaluation: &Evaluation, examples: &[Labelled]) {
         let example = &examples[miss.index];
         say!(
             "\nline {}: {}, classified {} ({} sure); analyst picked {}",
-            line_of(examples, miss.index),
+            miss.index + 1,
             miss.expected.label(),
             miss.got.category.label(),
             percent(miss.got.confidence),
@@ -113,12 +113,6 @@ fn print(evaluation: &Evaluation, examples: &[Labelled]) {
             say!("  - {reason}");
         }
     }
-}
-
-/// The report's line in the file (blank lines are skipped when parsing, so count them
-/// back in only by position among reports).
-fn line_of(_examples: &[Labelled], index: usize) -> usize {
-    index + 1
 }
 
 fn percent(share: f64) -> String {

@@ -74,7 +74,14 @@ pub fn retrain(
         return consider(conn, classifier, &current, seen, now).map(Some);
     }
     if current.record.is_none() {
-        let record = record_in_use(conn, &current.model(), corpus().len(), seen, None, now)?;
+        // The model in use was trained at start: on the corpus alone, or on it and the
+        // corrections then.
+        let corrections = match current.trained_on.count {
+            0 => None,
+            _ => Some(examples(&Correction::all(conn)?, current.trained_on.newest)),
+        };
+        let trained_on = corrections.as_deref();
+        let record = record_in_use(conn, &current.model(), trained_on, seen, None, now)?;
         let version = record.id;
         classifier.replace(current.with(current.considered, Some(record)));
         return Ok(Some(Retrained::Recorded { version }));
@@ -128,14 +135,8 @@ fn consider(
             previous,
         });
     }
-    let record = record_in_use(
-        conn,
-        &model,
-        corpus().len(),
-        seen,
-        Some((candidate, previous)),
-        now,
-    )?;
+    let slice = Some((candidate, previous));
+    let record = record_in_use(conn, &model, Some(&all), seen, slice, now)?;
     let version = record.id;
     tracing::info!(
         version,
@@ -152,10 +153,11 @@ fn consider(
 
 /// The record of `model` as the one in use, with its cross-validated accuracy measured
 /// once (desks that trained the same model share the record and its measurement).
+/// `trained_on`: the examples behind `model`, `None` for the corpus alone.
 fn record_in_use(
     conn: &mut DbConnection,
     model: &Model,
-    corpus_examples: usize,
+    trained_on: Option<&[Labelled]>,
     seen: Seen,
     slice: Option<(f64, f64)>,
     now: NaiveDateTime,
@@ -165,7 +167,7 @@ fn record_in_use(
         &NewModelRecord {
             digest: &model.digest(),
             trained_at: now,
-            corpus_examples: corpus_examples as i32,
+            corpus_examples: corpus().len() as i32,
             corrections: seen.count as i32,
             last_correction_id: seen.newest,
             slice_accuracy: slice.map(|s| s.0),
@@ -178,11 +180,9 @@ fn record_in_use(
         record.outcome = IN_USE.into();
     }
     if record.cross_validation.is_none() {
-        let measured = if seen.count == 0 {
-            CrossValidation::of_corpus().clone()
-        } else {
-            let corrections = Correction::all(conn)?;
-            CrossValidation::measure(&examples(&corrections, seen.newest))
+        let measured = match trained_on {
+            None => CrossValidation::of_corpus().clone(),
+            Some(examples) => CrossValidation::measure(examples),
         };
         let json = serde_json::to_string(&measured).map_err(|e| {
             AppError::internal_msg(format!("cannot write the cross-validation: {e}"))

@@ -12,9 +12,7 @@ use futures_util::StreamExt;
 use crate::db::models::attachment::Attachment;
 use crate::domain::attachment::{self, Limits, Upload};
 use crate::error::AppError;
-use crate::state::Desk;
 use crate::web::body;
-use crate::web::pages::PageError;
 
 /// Parts beyond the files a form may send (its text fields). The parser holds one part's
 /// headers at a time, so with the parts counted a body cannot grow without limit on them.
@@ -170,31 +168,10 @@ impl FromRequest for FilesForm {
         if let Some(form) = req.extensions_mut().remove::<FilesForm>() {
             return Box::pin(std::future::ready(Ok(form)));
         }
-        let limit = req
-            .app_data::<web::Data<Desk>>()
-            .map_or(64 * 1024, |d| d.max_body_bytes);
-        let announced = body::announced_length(req.headers());
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        let payload = payload.take();
+        // An urlencoded body is read as every other form is.
+        let fields = body::Form::<Vec<(String, String)>>::from_request(req, payload);
         Box::pin(async move {
-            let unreadable = |why: String| {
-                PageError(AppError::BadRequest(format!(
-                    "The form could not be read: {why}"
-                )))
-            };
-            if !is_form {
-                return Err(unreadable("Content type error".into()).into());
-            }
-            let bytes = body::read_limited(announced, payload, limit)
-                .await
-                .map_err(PageError)?;
-            body::check_form_utf8(&bytes).map_err(PageError)?;
-            let fields =
-                serde_urlencoded::from_bytes(&bytes).map_err(|e| unreadable(e.to_string()))?;
+            let body::Form(fields) = fields.await?;
             Ok(FilesForm {
                 fields,
                 ..FilesForm::default()

@@ -221,7 +221,10 @@ fn words(text: &Text, features: &mut Features) {
             })
             .collect()
     });
-    let stop: Vec<bool> = words.iter().map(|w| is_in(stop_words(), w)).collect();
+    let stop: Vec<bool> = words
+        .iter()
+        .map(|w| stop_words().contains(w.as_str()))
+        .collect();
     let mut scope = vec![Scope::Plain; words.len()];
     mark_scopes(text, words, &mut scope);
 
@@ -274,10 +277,6 @@ thread_local! {
 fn stop_words() -> &'static WordSet {
     static SET: std::sync::OnceLock<WordSet> = std::sync::OnceLock::new();
     SET.get_or_init(|| STOP_WORDS.iter().copied().collect())
-}
-
-fn is_in(set: &WordSet, word: &str) -> bool {
-    set.contains(word)
 }
 
 #[derive(Clone, Copy, PartialEq)]

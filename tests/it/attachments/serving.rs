@@ -4,9 +4,7 @@
 use super::*;
 use crate::on_both_backends;
 
-on_both_backends!(
-    files_are_served_by_their_bytes_and_only_images_inline,
-);
+on_both_backends!(files_are_served_by_their_bytes_and_only_images_inline,);
 
 async fn files_are_served_by_their_bytes_and_only_images_inline(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -4,9 +4,7 @@
 use super::*;
 use crate::on_both_backends;
 
-on_both_backends!(
-    mail_to_the_support_address_opens_a_report,
-);
+on_both_backends!(mail_to_the_support_address_opens_a_report,);
 
 async fn mail_to_the_support_address_opens_a_report(backend: Backend) {
     let Some((app, sink)) = app_with_smtp(backend).await else {
