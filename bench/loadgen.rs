@@ -4,6 +4,7 @@
 //! ```text
 //! loadgen run --url http://127.0.0.1:PORT --target api --mode closed --concurrency 16 --duration 20
 //! loadgen run --url http://127.0.0.1:PORT --target form --mode open --rate 200 --duration 20
+//! loadgen run --url http://127.0.0.1:P1,http://127.0.0.1:P2 --server-pid A,B --target api
 //! loadgen wait-ready --url http://127.0.0.1:PORT --started-at-ns $(date +%s%N)
 //! loadgen incident-latency --url http://127.0.0.1:PORT --token TOKEN
 //! loadgen run --url http://127.0.0.1:PORT --target inbound-mail --token TOKEN --seed-tickets N
@@ -131,9 +132,16 @@ struct PipeMailArgs {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Server base URL; must be http://127.0.0.1:PORT.
-    #[arg(long)]
-    url: String,
+    /// Server base URL; must be http://127.0.0.1:PORT. Several (repeated or comma
+    /// separated): desks sharing one database, each getting an equal share of the load
+    /// (closed loop: worker w sends to URL w mod N; open loop: request i to URL i mod N).
+    #[arg(
+        long = "url",
+        value_name = "URL",
+        value_delimiter = ',',
+        required = true
+    )]
+    urls: Vec<String>,
     #[arg(long, value_enum)]
     target: TargetName,
     /// Path for `--target get`; `{ticket}` in it becomes a random ticket number
@@ -182,9 +190,10 @@ struct RunArgs {
     /// Runs in the seeded database, so reports may name real run ids (0: none).
     #[arg(long, default_value_t = 0)]
     seed_runs: usize,
-    /// Server process, to report the CPU it used during the window.
-    #[arg(long)]
-    server_pid: Option<String>,
+    /// Server processes (repeated or comma separated), to report the CPU they used during
+    /// the window, summed.
+    #[arg(long = "server-pid", value_name = "PID", value_delimiter = ',')]
+    server_pids: Vec<String>,
     /// Database server processes (PostgreSQL backends), to report their CPU too.
     #[arg(long = "db-pid")]
     db_pids: Vec<String>,
@@ -303,7 +312,11 @@ fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, String> {
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
-    let base = loopback_base(&args.url)?;
+    let bases = args
+        .urls
+        .iter()
+        .map(|url| loopback_base(url))
+        .collect::<Result<Vec<_>, _>>()?;
     let target = target(&args)?;
     let window = Window {
         duration: Duration::from_secs_f64(args.duration),
@@ -315,7 +328,7 @@ fn run(args: RunArgs) -> Result<(), String> {
     };
     let client = client(Duration::from_secs_f64(args.timeout), pool)?;
     let rt = runtime(args.threads)?;
-    let shot = rt.block_on(shot(&args, client, base, target))?;
+    let shot = rt.block_on(shot(&args, client, bases, target))?;
     let summary = rt.block_on(measure(&args, shot, window));
     if let Some(path) = &args.trace {
         write_trace(path, &summary.tally)?;
@@ -349,24 +362,26 @@ fn target(args: &RunArgs) -> Result<Target, String> {
 }
 
 /// Everything each request needs, signed in and with a form token first when the target
-/// asks for them.
+/// asks for them. Desks sharing a database share their signing key and sessions, so the
+/// first one hands out the session and the form token for all of them.
 async fn shot(
     args: &RunArgs,
     client: reqwest::Client,
-    base: String,
+    bases: Vec<String>,
     target: Target,
 ) -> Result<Arc<Shot>, String> {
+    let first = &bases[0];
     let session = match &args.sign_in {
-        Some(credentials) => Some(drive::sign_in(&client, &base, credentials).await?),
+        Some(credentials) => Some(drive::sign_in(&client, first, credentials).await?),
         None => None,
     };
     let csrf = match target {
-        Target::FormReport => drive::form_csrf_token(&client, &base).await?,
+        Target::FormReport => drive::form_csrf_token(&client, first).await?,
         _ => None,
     };
     Ok(Arc::new(Shot {
         client,
-        base,
+        bases,
         target,
         shape: SeedShape {
             runs: args.seed_runs,
@@ -475,7 +490,7 @@ async fn measure(args: &RunArgs, shot: Arc<Shot>, window: Window) -> Summary {
         };
         apply(args, shot.clone(), warmup).await;
     }
-    let server_before = args.server_pid.as_deref().and_then(cpu_seconds);
+    let server_before = cpu_seconds_sum(&args.server_pids);
     let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
     let database_before = cpu_seconds_sum(&args.db_pids);
     let since = std::time::Instant::now();
@@ -483,7 +498,7 @@ async fn measure(args: &RunArgs, shot: Arc<Shot>, window: Window) -> Summary {
     let elapsed = since.elapsed().as_secs_f64();
     let percent =
         |before: Option<f64>, after: Option<f64>| Some((after? - before?) / elapsed * 100.0);
-    let server_after = args.server_pid.as_deref().and_then(cpu_seconds);
+    let server_after = cpu_seconds_sum(&args.server_pids);
     // Fields are read in the order written: the CPU counters first, right after the window.
     Summary {
         server_cpu: percent(server_before, server_after),

@@ -5,6 +5,9 @@
 //! Open loop: request `i` is due at `start + i / rate` whatever happened before; its
 //! latency counts from that due time, so a server (or client) that falls behind shows
 //! the queueing instead of hiding it (no coordinated omission).
+//! With several desks sharing one database, closed-loop worker `w` sends to desk
+//! `w mod N` (each desk gets an equal share of the workers) and open-loop request `i` to
+//! desk `i mod N`.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -36,7 +39,8 @@ pub enum Target {
 /// Shared by every worker or scheduled request.
 pub struct Shot {
     pub client: reqwest::Client,
-    pub base: String,
+    /// Base URLs of the desks sharing the load (one unless several share a database).
+    pub bases: Vec<String>,
     pub target: Target,
     pub shape: SeedShape,
     pub sequence: AtomicU64,
@@ -55,9 +59,11 @@ pub struct Shot {
 }
 
 impl Shot {
-    /// Build and send one request; the latency clock is the caller's.
-    async fn fire(&self, rng: &mut StdRng) -> Outcome {
+    /// Build and send one request to desk `desk` (modulo their number); the latency clock
+    /// is the caller's.
+    async fn fire(&self, rng: &mut StdRng, desk: usize) -> Outcome {
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let base = &self.bases[desk % self.bases.len()];
         let request = match &self.target {
             Target::ApiReport => {
                 let fields = bodies::report(rng, self.shape, sequence);
@@ -66,14 +72,14 @@ impl Shot {
                     .map(|(k, v)| (k.to_string(), v.into()))
                     .collect();
                 self.client
-                    .post(format!("{}/api/v1/reports", self.base))
+                    .post(format!("{base}/api/v1/reports"))
                     .json(&json)
             }
             Target::FormReport => {
                 let mut fields = bodies::report(rng, self.shape, sequence);
                 // A fresh key per request, made as the form makes the one it hands out.
                 fields.push(("submission_key", uuid::Uuid::now_v7().to_string()));
-                let mut request = self.client.post(format!("{}/report", self.base));
+                let mut request = self.client.post(format!("{base}/report"));
                 if let Some(csrf) = &self.csrf {
                     fields.push(("csrf_token", csrf.token.clone()));
                     request = request.header("Cookie", csrf.cookie.clone());
@@ -81,7 +87,7 @@ impl Shot {
                 request.form(&fields)
             }
             Target::Runs(n) => {
-                let url = format!("{}/api/v1/runs", self.base);
+                let url = format!("{base}/api/v1/runs");
                 let request = self
                     .client
                     .post(url)
@@ -107,7 +113,7 @@ impl Shot {
                     first_ticket: self.first_ticket,
                 };
                 self.client
-                    .post(format!("{}/api/v1/inbound-mail", self.base))
+                    .post(format!("{base}/api/v1/inbound-mail"))
                     .bearer_auth(self.token.as_deref().unwrap_or_default())
                     .header("content-type", "message/rfc822")
                     .body(mail::message(rng, shape, sequence, self.nonce))
@@ -119,7 +125,7 @@ impl Shot {
                 } else {
                     path.clone()
                 };
-                let request = self.client.get(format!("{}{path}", self.base));
+                let request = self.client.get(format!("{base}{path}"));
                 match &self.session {
                     Some(cookie) => request.header("Cookie", cookie),
                     None => request,
@@ -292,7 +298,7 @@ pub async fn closed_loop(shot: Arc<Shot>, concurrency: usize, window: Window) ->
                     {
                         break;
                     }
-                    let outcome = shot.fire(&mut rng).await;
+                    let outcome = shot.fire(&mut rng, worker).await;
                     last_end = Instant::now();
                     tally.record(sent - start, last_end - sent, outcome);
                 }
@@ -352,7 +358,7 @@ pub async fn open_loop(
         let in_flight = in_flight.clone();
         handles.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(0x09e4_u64 + i);
-            let outcome = shot.fire(&mut rng).await;
+            let outcome = shot.fire(&mut rng, i as usize).await;
             in_flight.fetch_sub(1, Ordering::Relaxed);
             (due, Instant::now(), outcome)
         }));

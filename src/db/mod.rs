@@ -7,6 +7,7 @@ pub mod models;
 pub mod schema;
 mod sqlite;
 mod types;
+mod unnest;
 mod upsert;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
@@ -263,8 +264,8 @@ where
 /// same every time, so the connection keeps it prepared; a multi-row one is compiled for
 /// each row count, which for a handful of rows costs more than the writes. (diesel keeps
 /// its single-row inserts prepared, not its upserts: those go through `upsert`, which
-/// follows the same rule.) 16 takes a report's timeline (9 to 12 events with its run links
-/// and evidence) row by row.
+/// follows the same rule.) Where a table has one, an `UNNEST` statement (`db::unnest`)
+/// avoids the choice: one kept statement for any row count.
 pub const FEW_ROWS: usize = 16;
 
 /// Write `rows` rows one per statement? On PostgreSQL up to `FEW_ROWS` (beyond, the round

@@ -117,53 +117,54 @@ pub async fn deliver_due(
 }
 
 /// Take up to `limit` due messages: new ones, retries whose time has come, and ones whose
-/// sender's lease ran out (it died). Each row is claimed by a conditional UPDATE, so two
-/// workers never take the same message. Only `drill`'s messages (`drill::LIVE`: real
-/// mail): a drill delivers its own, so it can rehearse a mail outage.
+/// sender's lease ran out (it died). Only `drill`'s messages (`drill::LIVE`: real mail): a
+/// drill delivers its own, so it can rehearse a mail outage.
+///
+/// One write transaction picks the rows and leases them. On PostgreSQL the rows are picked
+/// `FOR UPDATE SKIP LOCKED`: desks sharing the database each take rows no other one is
+/// taking, without waiting for each other. On SQLite the write transaction alone keeps
+/// two claims apart (one writer at a time). Either way a row another worker leased in the
+/// meantime no longer matches the filter, so nobody sends a message twice.
 pub fn claim(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     limit: i64,
     drill: i64,
 ) -> Result<Vec<OutboxMessage>, AppError> {
-    let candidates: Vec<i64> = outbox::table
-        .filter(outbox::drill.eq(drill))
-        .filter(
-            // A first attempt goes out at once (its queue time may be a drill's moved
-            // clock); retries wait for their backoff.
-            outbox::status
-                .eq(Pending)
-                .and(outbox::attempts.eq(0).or(outbox::next_attempt_at.le(now)))
-                .or(outbox::status.eq(Sending).and(outbox::locked_until.le(now))),
-        )
-        .order(outbox::id.asc())
-        .limit(limit)
-        .select(outbox::id)
-        .load(conn)?;
-    let mut claimed = Vec::new();
-    for id in candidates {
-        let taken = diesel::update(
-            outbox::table.find(id).filter(
+    let lease = now + LEASE;
+    write_transaction(conn, |conn| {
+        let due = outbox::table
+            .filter(outbox::drill.eq(drill))
+            .filter(
+                // A first attempt goes out at once (its queue time may be a drill's moved
+                // clock); retries wait for their backoff.
                 outbox::status
                     .eq(Pending)
+                    .and(outbox::attempts.eq(0).or(outbox::next_attempt_at.le(now)))
                     .or(outbox::status.eq(Sending).and(outbox::locked_until.le(now))),
-            ),
-        )
-        .set((
-            outbox::status.eq(Sending),
-            outbox::locked_until.eq(Some(now + LEASE)),
-        ))
-        .execute(conn)?;
-        if taken == 1 {
-            claimed.push(
-                outbox::table
-                    .find(id)
-                    .select(OutboxMessage::as_select())
-                    .first(conn)?,
-            );
+            )
+            .order(outbox::id.asc())
+            .limit(limit)
+            .select(outbox::id);
+        let ids: Vec<i64> = match conn {
+            DbConnection::Postgres(pg) => due.for_update().skip_locked().load(pg)?,
+            DbConnection::Sqlite(c) => due.load(c)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-    }
-    Ok(claimed)
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set((
+                outbox::status.eq(Sending),
+                outbox::locked_until.eq(Some(lease)),
+            ))
+            .execute(conn)?;
+        Ok(outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .order(outbox::id.asc())
+            .select(OutboxMessage::as_select())
+            .load(conn)?)
+    })
 }
 
 /// Put claimed messages back in the queue, unless their claim already passed to another

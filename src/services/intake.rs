@@ -197,16 +197,16 @@ impl Pending {
             )?
         };
         let team_name = self.team.as_ref().map(|t| t.name.as_str());
-        queue_confirmation(conn, &self.mail, &ticket, team_name, self.zone, self.now)?;
-        queue_team_notice(
-            conn,
+        let mut messages = vec![confirmation(&self.mail, &ticket, team_name, self.zone)?];
+        messages.extend(team_notice(
             &self.mail,
             self.team.as_ref(),
             self.zone,
             &ticket,
             &files,
             self.now,
-        )?;
+        )?);
+        ticket_changes::queue_all(conn, &self.mail, &ticket, messages, self.now)?;
         let linked_runs = self
             .decisions
             .linking
@@ -391,23 +391,20 @@ fn record_timeline(
     Ok(())
 }
 
-fn queue_confirmation(
-    conn: &mut DbConnection,
+/// The reporter's confirmation: the first message of the ticket's thread.
+fn confirmation<'a>(
     mail: &MailContext,
-    ticket: &Ticket,
+    ticket: &'a Ticket,
     team_name: Option<&str>,
     zone: chrono_tz::Tz,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    let rendered = email::confirmation(mail, ticket, team_name, zone)?;
-    let message = Message {
+) -> Result<Message<'a>, AppError> {
+    Ok(Message {
         template: "confirmation",
         recipient: &ticket.reporter_email,
-        rendered,
+        rendered: email::confirmation(mail, ticket, team_name, zone)?,
         first_in_thread: true,
         dedupe_key: None,
-    };
-    ticket_changes::queue(conn, mail, ticket, message, now).map(|_| ())
+    })
 }
 
 /// A ticket the desk opens itself (threshold incidents): category, severity and the
@@ -474,8 +471,7 @@ pub fn open_desk_ticket(
     };
     let ticket = insert_ticket(conn, &report, None, &decisions, now, desk.drill)?;
     record_timeline(conn, ticket.id, &decisions, now)?;
-    queue_team_notice(
-        conn,
+    let notice = team_notice(
         &desk.mail,
         model.team(&ticket.team),
         model.time_zone,
@@ -483,21 +479,22 @@ pub fn open_desk_ticket(
         &[],
         now,
     )?;
+    ticket_changes::queue_all(conn, &desk.mail, &ticket, notice.into_iter().collect(), now)?;
     Ok(ticket)
 }
 
-/// Tell the owning team's queue a new ticket arrived, with links to its files.
-fn queue_team_notice(
-    conn: &mut DbConnection,
+/// The owning team's queue hears a new ticket arrived, with links to its files (no
+/// message when the team is not in the support model).
+fn team_notice<'a>(
     mail: &MailContext,
-    team: Option<&Team>,
+    team: Option<&'a Team>,
     zone: chrono_tz::Tz,
     ticket: &Ticket,
     files: &[Attachment],
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<Option<Message<'a>>, AppError> {
     let Some(team) = team else {
-        return Ok(());
+        return Ok(None);
     };
     let headline = format!("New {} report for {}", ticket.severity.label(), team.name);
     let links = files
@@ -506,14 +503,13 @@ fn queue_team_notice(
         .collect();
     let rendered =
         email::agent_notice_with_files(mail, ticket, &team.name, zone, now, &headline, links)?;
-    let message = Message {
+    Ok(Some(Message {
         template: "new_ticket",
         recipient: &team.queue,
         rendered,
         first_in_thread: false,
         dedupe_key: None,
-    };
-    ticket_changes::queue(conn, mail, ticket, message, now).map(|_| ())
+    }))
 }
 
 /// 40 hex characters: the second it was issued (8), then 128 random bits (32).

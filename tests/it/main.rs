@@ -66,4 +66,5 @@ mod telemetry_page;
 mod ticket_page;
 mod tracking;
 mod triage;
+mod two_desks;
 mod venv;

@@ -2,12 +2,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
 
 use crate::db::schema::ticket_events;
+use crate::db::unnest::unnest_insert;
 use crate::db::{DbConnection, per_backend};
 use crate::domain::event::EventKind;
 
-/// Rows per multi-row statement: well inside both backends' bind limits (7 a row).
+/// Rows per multi-row statement on SQLite: well inside its bind limit (7 a row).
 const CHUNK: usize = 500;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -38,10 +40,40 @@ pub struct NewEvent<'a> {
     pub version: i32,
 }
 
+unnest_insert!(
+    /// A batch of timeline events as one PostgreSQL statement.
+    UnnestEvents<'a>, "ticket_events", "ticket_id, kind, actor, detail, public, created_at, version",
+    {
+        ticket_id: BigInt => i64,
+        kind: Text => &'a str,
+        actor: Text => &'a str,
+        detail: Text => &'a str,
+        public: Bool => bool,
+        created_at: Timestamp => NaiveDateTime,
+        version: Integer => i32,
+    }
+);
+
 impl Event {
-    /// Insert events: a handful one by one through the kept single-row statement (a
-    /// report's timeline), more in multi-row statements (see `per_backend`).
+    /// Insert events. On PostgreSQL all of them in one kept statement (`db::unnest`); on
+    /// SQLite one by one through the kept single-row statement (see `per_backend`).
     pub fn insert_many(conn: &mut DbConnection, events: &[NewEvent<'_>]) -> QueryResult<usize> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        if let DbConnection::Postgres(pg) = conn {
+            let mut rows = UnnestEvents::default();
+            for e in events {
+                rows.ticket_id.push(e.ticket_id);
+                rows.kind.push(e.kind.as_str());
+                rows.actor.push(e.actor);
+                rows.detail.push(e.detail);
+                rows.public.push(e.public);
+                rows.created_at.push(e.created_at);
+                rows.version.push(e.version);
+            }
+            return rows.execute(pg);
+        }
         for chunk in events.chunks(CHUNK) {
             macro_rules! insert {
                 ($c:expr, $v:expr) => {

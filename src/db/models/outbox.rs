@@ -2,9 +2,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
 use crate::db::DbConnection;
 use crate::db::schema::outbox;
+use crate::db::unnest::unnest_insert;
 use crate::domain::outbox::OutboxStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -53,7 +55,63 @@ pub struct NewOutboxMessage<'a> {
     pub drill: i64,
 }
 
+unnest_insert!(
+    /// Messages queued together, as one PostgreSQL statement.
+    UnnestMessages<'a>, "outbox",
+    "ticket_id, template, recipient, subject, body_text, body_html, message_id, in_reply_to, \
+     status, next_attempt_at, created_at, dedupe_key, drill",
+    {
+        ticket_id: Nullable<BigInt> => Option<i64>,
+        template: Text => &'a str,
+        recipient: Text => &'a str,
+        subject: Text => &'a str,
+        body_text: Text => &'a str,
+        body_html: Text => &'a str,
+        message_id: Text => &'a str,
+        in_reply_to: Nullable<Text> => Option<&'a str>,
+        status: Text => &'a str,
+        next_attempt_at: Timestamp => NaiveDateTime,
+        created_at: Timestamp => NaiveDateTime,
+        dedupe_key: Nullable<Text> => Option<&'a str>,
+        drill: BigInt => i64,
+    }
+);
+
 impl OutboxMessage {
+    /// Insert messages queued together: on PostgreSQL in one statement (`db::unnest`), on
+    /// SQLite one by one through the kept single-row statement.
+    pub fn insert_many(
+        conn: &mut DbConnection,
+        rows: &[NewOutboxMessage<'_>],
+    ) -> QueryResult<usize> {
+        if let DbConnection::Postgres(pg) = conn
+            && rows.len() > 1
+        {
+            let mut all = UnnestMessages::default();
+            for row in rows {
+                all.ticket_id.push(row.ticket_id);
+                all.template.push(row.template);
+                all.recipient.push(row.recipient);
+                all.subject.push(row.subject);
+                all.body_text.push(row.body_text);
+                all.body_html.push(row.body_html);
+                all.message_id.push(row.message_id);
+                all.in_reply_to.push(row.in_reply_to);
+                all.status.push(row.status.as_str());
+                all.next_attempt_at.push(row.next_attempt_at);
+                all.created_at.push(row.created_at);
+                all.dedupe_key.push(row.dedupe_key);
+                all.drill.push(row.drill);
+            }
+            return all.execute(pg);
+        }
+        let mut inserted = 0;
+        for row in rows {
+            inserted += Self::insert(conn, row)?;
+        }
+        Ok(inserted)
+    }
+
     pub fn insert(conn: &mut DbConnection, new: &NewOutboxMessage<'_>) -> QueryResult<usize> {
         // The backend's own connection: the same statement, without MultiConnection's
         // per-bind indirection (sweeps queue thousands of these at once).

@@ -2,11 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::runs;
 use ref_cast::RefCast;
 
+use crate::db::unnest::unnest_insert;
 use crate::db::{DbConnection, Stamp, per_backend};
 use crate::domain::run::RunStatus;
 use crate::domain::warehouse::WarehouseType;
@@ -67,6 +69,27 @@ impl<'a> NewRunRow<'a> {
         }
     }
 }
+
+unnest_insert!(
+    /// A batch of runs (an NDJSON request) as one PostgreSQL statement.
+    UnnestRuns<'a>, "runs",
+    "run_id, warehouse_type, table_name, status, started_at, finished_at, duration_ms, \
+     error, received_at, row_count, drill, profiled_columns",
+    {
+        run_id: Text => &'a str,
+        warehouse_type: Text => &'a str,
+        table_name: Text => &'a str,
+        status: Text => &'a str,
+        started_at: Timestamp => NaiveDateTime,
+        finished_at: Nullable<Timestamp> => Option<NaiveDateTime>,
+        duration_ms: Nullable<BigInt> => Option<i64>,
+        error: Nullable<Text> => Option<&'a str>,
+        received_at: Timestamp => NaiveDateTime,
+        row_count: Nullable<BigInt> => Option<i64>,
+        drill: BigInt => i64,
+        profiled_columns: Nullable<Text> => Option<&'a str>,
+    }
+);
 
 /// A column of a run as the profiler typed it. Stored with the run, as a JSON array
 /// (`runs.profiled_columns`): a run's columns are only ever read whole, and one row each
@@ -159,8 +182,30 @@ impl Run {
         Ok(found)
     }
 
-    /// Insert new runs (none stored yet), many rows per statement (see `per_backend`).
+    /// Insert new runs (none stored yet): on PostgreSQL a whole batch in one kept
+    /// statement (`db::unnest`), on SQLite one by one (see `per_backend`).
     pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<()> {
+        if let DbConnection::Postgres(pg) = conn
+            && runs.len() > 1
+        {
+            let mut rows = UnnestRuns::default();
+            for run in runs {
+                rows.run_id.push(&run.run_id);
+                rows.warehouse_type.push(run.warehouse_type.as_str());
+                rows.table_name.push(&run.table_name);
+                rows.status.push(run.status.as_str());
+                rows.started_at.push(run.started_at);
+                rows.finished_at.push(run.finished_at);
+                rows.duration_ms.push(run.duration_ms);
+                rows.error.push(run.error.as_deref());
+                rows.received_at.push(run.received_at);
+                rows.row_count.push(run.row_count);
+                rows.drill.push(run.drill);
+                rows.profiled_columns.push(run.profiled_columns.as_deref());
+            }
+            rows.execute(pg)?;
+            return Ok(());
+        }
         for chunk in runs.chunks(CHUNK) {
             let rows: Vec<NewRunRow<'_>> = chunk.iter().map(NewRunRow::of).collect();
             macro_rules! insert {

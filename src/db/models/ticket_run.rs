@@ -2,9 +2,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 
 use crate::db::DbConnection;
 use crate::db::schema::{runs, ticket_runs, tickets};
+use crate::db::unnest::unnest_insert;
 use crate::domain::category::Category;
 use crate::domain::run::RunStatus;
 use crate::domain::severity::Severity;
@@ -62,8 +64,34 @@ impl LinkedTicket {
     }
 }
 
+unnest_insert!(
+    /// A ticket's run links as one PostgreSQL statement.
+    UnnestLinks<'a>, "ticket_runs", "ticket_id, run_id, reason, position, created_at",
+    {
+        ticket_id: BigInt => i64,
+        run_id: Text => &'a str,
+        reason: Text => &'a str,
+        position: Integer => i32,
+        created_at: Timestamp => NaiveDateTime,
+    }
+);
+
 impl TicketRun {
     pub fn insert_many(conn: &mut DbConnection, links: &[NewTicketRun<'_>]) -> QueryResult<usize> {
+        if links.is_empty() {
+            return Ok(0);
+        }
+        if let DbConnection::Postgres(pg) = conn {
+            let mut rows = UnnestLinks::default();
+            for link in links {
+                rows.ticket_id.push(link.ticket_id);
+                rows.run_id.push(link.run_id);
+                rows.reason.push(link.reason);
+                rows.position.push(link.position);
+                rows.created_at.push(link.created_at);
+            }
+            return rows.execute(pg);
+        }
         let mut inserted = 0;
         for link in links {
             inserted += diesel::insert_into(ticket_runs::table)

@@ -21,10 +21,15 @@ use super::write_lock::SQLITE_WRITER;
 /// instead: under load it held writers up to its busy timeout, and report intake's p99
 /// rose several times over.)
 ///
-/// The pause is the tail since the last tick plus the checkpoint's two fsyncs, whatever
-/// the WAL's size: frequent ticks keep the tail short, and a large limit makes the pauses
-/// rare (a smaller one paused writers more often and raised intake's p99 at a fixed
-/// rate).
+/// The pause is the tail since the last tick plus the checkpoint's two fsyncs. SQLite
+/// flushes the database file only after a checkpoint that copied every frame, and under
+/// steady writes only the one holding the turn does: left to it, that flush wrote out
+/// every page the checkpoints had copied since the WAL last started over, and the writers
+/// waited for all of it. So the thread flushes the database file itself after each tick's
+/// checkpoint, beside the writers (only checkpoints write that file; writers append to the
+/// WAL), and the flush under the turn writes only the last tick's pages. Frequent ticks
+/// keep that short, and a large limit makes the pauses rare (a smaller one paused writers
+/// more often and raised intake's p99 at a fixed rate).
 ///
 /// Starting over writes the file from its beginning again; `journal_size_limit`
 /// (`WAL_FILE_LIMIT`) cuts it back only past that, so under steady writes the file stays
@@ -49,6 +54,10 @@ impl Checkpointer {
         // A short wait: a truncation blocks this process's writers while it waits.
         conn.batch_execute("PRAGMA busy_timeout = 250; PRAGMA wal_autocheckpoint = 0;")
             .map_err(|e| format!("cannot set up the checkpointer's connection: {e}"))?;
+        // The database file itself, to flush what each checkpoint copied into it (see
+        // the type's notes).
+        let database = std::fs::File::open(path)
+            .map_err(|e| format!("cannot open the SQLite database file to flush it: {e}"))?;
         let running = std::sync::Arc::new(AtomicBool::new(true));
         let flag = running.clone();
         // A WAL frame: a page and its 24-byte header.
@@ -67,6 +76,7 @@ impl Checkpointer {
                     if !flag.load(Ordering::Relaxed) {
                         break;
                     }
+                    let started = std::time::Instant::now();
                     let frames = match passive_checkpoint(&mut conn) {
                         Ok(frames) => frames,
                         Err(e) => {
@@ -74,14 +84,30 @@ impl Checkpointer {
                             continue;
                         }
                     };
+                    // What this checkpoint copied goes to disk now, beside the writers.
+                    if let Err(e) = database.sync_data() {
+                        tracing::warn!(error = %e, "cannot flush the SQLite database file");
+                    }
+                    tracing::trace!(
+                        frames,
+                        ms = started.elapsed().as_secs_f64() * 1000.0,
+                        "SQLite checkpoint"
+                    );
                     // More than the limit means no writer could start the WAL over: catch
                     // up between two writers. (A reader still on old frames can postpone
                     // the restart; the next tick tries again.)
                     if frames * frame_bytes > WAL_LIMIT
                         && let Some(_turn) = SQLITE_WRITER.try_lock_for(CHECKPOINT_EVERY)
-                        && let Err(e) = passive_checkpoint(&mut conn)
                     {
-                        tracing::warn!(error = %e, "SQLite checkpoint failed");
+                        let started = std::time::Instant::now();
+                        if let Err(e) = passive_checkpoint(&mut conn) {
+                            tracing::warn!(error = %e, "SQLite checkpoint failed");
+                        }
+                        tracing::debug!(
+                            frames,
+                            ms = started.elapsed().as_secs_f64() * 1000.0,
+                            "SQLite checkpoint holding the writers' turn, to start the WAL over"
+                        );
                     }
                 }
                 // Last: a full checkpoint, so the file is whole without its WAL.

@@ -63,10 +63,7 @@ pub fn sweep(desk: &Desk, now: NaiveDateTime) -> Result<SweepReport, AppError> {
     for batch in due.chunks(BATCH) {
         match write_transaction(&mut conn, |conn| {
             // The batch's tickets and recorded steps in two queries, not two per ticket.
-            let mut tickets: std::collections::HashMap<i64, Ticket> = tickets::table
-                .filter(tickets::id.eq_any(batch))
-                .select(Ticket::as_select())
-                .load::<Ticket>(conn)?
+            let mut tickets: std::collections::HashMap<i64, Ticket> = lock_due(conn, batch, now)?
                 .into_iter()
                 .map(|t| (t.id, t))
                 .collect();
@@ -102,6 +99,30 @@ pub fn sweep(desk: &Desk, now: NaiveDateTime) -> Result<SweepReport, AppError> {
 /// Tickets escalated in one transaction.
 const BATCH: usize = 500;
 
+/// The tickets of `batch` still due at `now`, read for this transaction to escalate.
+///
+/// On PostgreSQL they are locked `FOR UPDATE SKIP LOCKED`: desks sharing the database
+/// each take the tickets no other one is escalating, without waiting, and one that
+/// another desk escalated since the due list was read is no longer due (its next
+/// escalation moved on). On SQLite the write transaction alone keeps sweeps apart.
+fn lock_due(
+    conn: &mut DbConnection,
+    batch: &[i64],
+    now: NaiveDateTime,
+) -> Result<Vec<Ticket>, AppError> {
+    let due = tickets::table
+        .filter(tickets::id.eq_any(batch))
+        .filter(tickets::next_escalation_at.le(now));
+    Ok(match conn {
+        DbConnection::Postgres(pg) => due
+            .select(Ticket::as_select())
+            .for_update()
+            .skip_locked()
+            .load(pg)?,
+        DbConnection::Sqlite(_) => due.select(Ticket::as_select()).load(conn)?,
+    })
+}
+
 fn is_duplicate_step(e: &AppError) -> bool {
     e.is_db_conflict()
 }
@@ -114,7 +135,10 @@ fn one_by_one(
     report: &mut SweepReport,
 ) -> Result<(), AppError> {
     match write_transaction(conn, |conn| {
-        let ticket = Ticket::find(conn, id)?;
+        let Some(ticket) = lock_due(conn, &[id], now)?.pop() else {
+            // Escalated by another desk meanwhile, or being escalated by one now.
+            return Ok((0, 0, Vec::new()));
+        };
         let done: Vec<String> = TicketEscalation::for_ticket(conn, id)?
             .into_iter()
             .map(|e| e.step)

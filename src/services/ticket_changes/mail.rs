@@ -41,6 +41,48 @@ pub fn queue_step_email(
     insert(conn, mail, ticket, &message, now)
 }
 
+/// The message's Message-ID and the one it replies to: the first of a ticket is the root
+/// of its thread, the others answer it.
+fn thread_ids(
+    mail: &MailContext,
+    ticket: &Ticket,
+    message: &Message<'_>,
+) -> (String, Option<String>) {
+    let root = email::thread_root_id(mail, ticket);
+    if message.first_in_thread {
+        (root, None)
+    } else {
+        (
+            email::message_id(mail, ticket, message.template),
+            Some(root),
+        )
+    }
+}
+
+/// A live message's outbox row, due now.
+fn outbox_row<'a>(
+    ticket: &Ticket,
+    message: &'a Message<'a>,
+    (message_id, in_reply_to): &'a (String, Option<String>),
+    now: NaiveDateTime,
+) -> NewOutboxMessage<'a> {
+    NewOutboxMessage {
+        ticket_id: Some(ticket.id),
+        template: message.template,
+        recipient: message.recipient,
+        subject: &message.rendered.subject,
+        body_text: &message.rendered.text,
+        body_html: &message.rendered.html,
+        message_id,
+        in_reply_to: in_reply_to.as_deref(),
+        status: OutboxStatus::Pending,
+        next_attempt_at: now,
+        created_at: now,
+        dedupe_key: message.dedupe_key.as_deref(),
+        drill: drill::LIVE,
+    }
+}
+
 fn insert(
     conn: &mut DbConnection,
     mail: &MailContext,
@@ -48,36 +90,12 @@ fn insert(
     message: &Message<'_>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let root = email::thread_root_id(mail, ticket);
-    let (message_id, in_reply_to) = if message.first_in_thread {
-        (root, None)
-    } else {
-        (
-            email::message_id(mail, ticket, message.template),
-            Some(root),
-        )
-    };
+    let ids = thread_ids(mail, ticket, message);
     if ticket.drill != drill::LIVE {
+        let (message_id, in_reply_to) = ids;
         return insert_drill_copies(conn, mail, ticket, message, &message_id, in_reply_to, now);
     }
-    OutboxMessage::insert(
-        conn,
-        &NewOutboxMessage {
-            ticket_id: Some(ticket.id),
-            template: message.template,
-            recipient: message.recipient,
-            subject: &message.rendered.subject,
-            body_text: &message.rendered.text,
-            body_html: &message.rendered.html,
-            message_id: &message_id,
-            in_reply_to: in_reply_to.as_deref(),
-            status: OutboxStatus::Pending,
-            next_attempt_at: now,
-            created_at: now,
-            dedupe_key: message.dedupe_key.as_deref(),
-            drill: drill::LIVE,
-        },
-    )?;
+    OutboxMessage::insert(conn, &outbox_row(ticket, message, &ids, now))?;
     Ok(())
 }
 
@@ -161,20 +179,64 @@ pub fn queue(
         return Ok(false);
     }
     insert(conn, mail, ticket, &message, now)?;
-    // The timeline names the kind of mail, not the address: reporters' addresses stay
-    // off pages agents share.
-    let detail = format!("{} email queued", message.template.replace('_', " "));
-    Event::insert_many(
-        conn,
-        &[NewEvent {
-            ticket_id: ticket.id,
-            kind: EventKind::EmailQueued,
-            actor: "desk",
-            detail: &detail,
-            public: false,
-            created_at: now,
-            version: ticket.version,
-        }],
-    )?;
+    let detail = queued_detail(&message);
+    Event::insert_many(conn, &[queued_event(ticket, &detail, now)])?;
     Ok(true)
+}
+
+/// Queue the messages of one change together (a new ticket's confirmation and its team's
+/// notice): their outbox rows in one insert and their timeline entries in another, which
+/// on PostgreSQL is two statements for all of them instead of two for each. Messages with
+/// a de-duplication key, and a drill's, go one by one through `queue`.
+pub fn queue_all(
+    conn: &mut DbConnection,
+    mail: &MailContext,
+    ticket: &Ticket,
+    messages: Vec<Message<'_>>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let (together, alone): (Vec<_>, Vec<_>) = messages
+        .into_iter()
+        .partition(|m| m.dedupe_key.is_none() && ticket.drill == drill::LIVE);
+    for message in alone {
+        queue(conn, mail, ticket, message, now)?;
+    }
+    if together.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<(String, Option<String>)> = together
+        .iter()
+        .map(|m| thread_ids(mail, ticket, m))
+        .collect();
+    let rows: Vec<NewOutboxMessage<'_>> = together
+        .iter()
+        .zip(&ids)
+        .map(|(message, ids)| outbox_row(ticket, message, ids, now))
+        .collect();
+    OutboxMessage::insert_many(conn, &rows)?;
+    let details: Vec<String> = together.iter().map(queued_detail).collect();
+    let events: Vec<NewEvent<'_>> = details
+        .iter()
+        .map(|detail| queued_event(ticket, detail, now))
+        .collect();
+    Event::insert_many(conn, &events)?;
+    Ok(())
+}
+
+/// The timeline names the kind of mail, not the address: reporters' addresses stay off
+/// pages agents share.
+fn queued_detail(message: &Message<'_>) -> String {
+    format!("{} email queued", message.template.replace('_', " "))
+}
+
+fn queued_event<'a>(ticket: &Ticket, detail: &'a str, now: NaiveDateTime) -> NewEvent<'a> {
+    NewEvent {
+        ticket_id: ticket.id,
+        kind: EventKind::EmailQueued,
+        actor: "desk",
+        detail,
+        public: false,
+        created_at: now,
+        version: ticket.version,
+    }
 }
