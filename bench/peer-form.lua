@@ -4,15 +4,9 @@
 -- Arguments (after wrk's `--`): csrf field value, csrf cookie value, queue id.
 -- Success is the 302 to the new ticket; a 200 is the form shown again with errors.
 
-local threads = {}
-
-function setup(thread)
-   thread:set("thread_id", #threads + 1)
-   table.insert(threads, thread)
-end
-
--- Globals, so that done() can read them from each thread (thread:get).
-bad, first_bad = 0, nil
+-- Shared: threads, the answer check (`expected_status`) and the RESULT line.
+expected_status = 302
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "peer-common.lua")
 local sent = 0
 local csrf_field, queue
 
@@ -54,27 +48,4 @@ function request()
       .. "&due_date="
       .. "&submitter_email=" .. urlencode("analyst" .. (sent % 97 + 1) .. "@bench.example")
    return wrk.format(nil, nil, nil, body)
-end
-
-function response(status, headers, body)
-   if status ~= 302 then
-      bad = bad + 1
-      first_bad = first_bad or (status .. " " .. string.sub(body or "", 1, 200))
-   end
-end
-
-function done(summary, latency, requests)
-   local bad_total, sample = 0, nil
-   for _, thread in ipairs(threads) do
-      bad_total = bad_total + thread:get("bad")
-      sample = sample or thread:get("first_bad")
-   end
-   if sample then
-      io.write("first unexpected answer: " .. sample:gsub("%s+", " ") .. "\n")
-   end
-   local e = summary.errors
-   io.write(string.format(
-      "RESULT requests=%d duration_us=%d bad_status=%d connect=%d read=%d write=%d timeout=%d p50_us=%d p99_us=%d max_us=%d\n",
-      summary.requests, summary.duration, bad_total, e.connect, e.read, e.write, e.timeout,
-      latency:percentile(50), latency:percentile(99), latency.max))
 end
