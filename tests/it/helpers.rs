@@ -28,7 +28,7 @@ impl Backend {
             }
             _ => {
                 eprintln!(
-                    "SKIPPED (PostgreSQL): TEST_DATABASE_URL is not set; this test ran on SQLite only"
+                    "SKIPPED (PostgreSQL): TEST_DATABASE_URL is not set; the PostgreSQL part of this test did not run"
                 );
                 None
             }
