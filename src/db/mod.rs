@@ -276,28 +276,3 @@ pub const FEW_ROWS: usize = 16;
 pub fn row_by_row(conn: &DbConnection, rows: usize) -> bool {
     matches!(conn, DbConnection::Sqlite(_)) || rows <= FEW_ROWS
 }
-
-/// Insert a chunk of rows with the caller's local macro `$write!(backend connection,
-/// values)` (an insert ending in `.execute(c)?`), on the backend's own connection:
-/// multi-row VALUES does not compile through the multi-backend one. Where `row_by_row`
-/// says so, the rows go one by one through the single-row statement, prepared once and
-/// kept; otherwise they share one multi-row statement. Upserts go through `upsert`
-/// instead: diesel prepares its own afresh every time.
-macro_rules! per_backend {
-    ($conn:expr, $chunk:expr, $write:ident) => {
-        if $crate::db::row_by_row(&*$conn, $chunk.len()) {
-            for one in $chunk {
-                match &mut *$conn {
-                    $crate::db::DbConnection::Sqlite(c) => $write!(c, one),
-                    $crate::db::DbConnection::Postgres(c) => $write!(c, one),
-                };
-            }
-        } else {
-            match &mut *$conn {
-                $crate::db::DbConnection::Sqlite(c) => $write!(c, $chunk),
-                $crate::db::DbConnection::Postgres(c) => $write!(c, $chunk),
-            };
-        }
-    };
-}
-pub(crate) use per_backend;

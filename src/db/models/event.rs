@@ -4,13 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
 
+use crate::db::DbConnection;
 use crate::db::schema::ticket_events;
 use crate::db::unnest::unnest_insert;
-use crate::db::{DbConnection, per_backend};
 use crate::domain::event::EventKind;
-
-/// Rows per multi-row statement on SQLite: well inside its bind limit (7 a row).
-const CHUNK: usize = 500;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ticket_events)]
@@ -55,36 +52,34 @@ unnest_insert!(
 );
 
 impl Event {
-    /// Insert events. On PostgreSQL all of them in one kept statement (`db::unnest`); on
-    /// SQLite one by one through the kept single-row statement (see `per_backend`).
+    /// Insert events: on PostgreSQL all of them in one kept statement (`db::unnest`); on
+    /// SQLite one by one through the kept single-row statement (`db::row_by_row` says
+    /// why), on its own connection.
     pub fn insert_many(conn: &mut DbConnection, events: &[NewEvent<'_>]) -> QueryResult<usize> {
-        if events.is_empty() {
-            return Ok(0);
-        }
-        if let DbConnection::Postgres(pg) = conn {
-            let mut rows = UnnestEvents::default();
-            for e in events {
-                rows.ticket_id.push(e.ticket_id);
-                rows.kind.push(e.kind.as_str());
-                rows.actor.push(e.actor);
-                rows.detail.push(e.detail);
-                rows.public.push(e.public);
-                rows.created_at.push(e.created_at);
-                rows.version.push(e.version);
+        match conn {
+            DbConnection::Postgres(_) if events.is_empty() => Ok(0),
+            DbConnection::Postgres(pg) => {
+                let mut rows = UnnestEvents::default();
+                for e in events {
+                    rows.ticket_id.push(e.ticket_id);
+                    rows.kind.push(e.kind.as_str());
+                    rows.actor.push(e.actor);
+                    rows.detail.push(e.detail);
+                    rows.public.push(e.public);
+                    rows.created_at.push(e.created_at);
+                    rows.version.push(e.version);
+                }
+                rows.execute(pg)
             }
-            return rows.execute(pg);
-        }
-        for chunk in events.chunks(CHUNK) {
-            macro_rules! insert {
-                ($c:expr, $v:expr) => {
+            DbConnection::Sqlite(c) => {
+                for event in events {
                     diesel::insert_into(ticket_events::table)
-                        .values($v)
-                        .execute($c)?
-                };
+                        .values(event)
+                        .execute(c)?;
+                }
+                Ok(events.len())
             }
-            per_backend!(conn, chunk, insert);
         }
-        Ok(events.len())
     }
 
     /// The id of the newest entry of `kind` on a ticket: the one just written, inside the

@@ -9,7 +9,7 @@ use crate::db::schema::runs;
 use ref_cast::RefCast;
 
 use crate::db::unnest::unnest_insert;
-use crate::db::{DbConnection, Stamp, per_backend};
+use crate::db::{DbConnection, Stamp};
 use crate::domain::run::RunStatus;
 use crate::domain::warehouse::WarehouseType;
 
@@ -124,7 +124,7 @@ impl RunColumn {
     }
 }
 
-/// Rows per multi-row statement: well inside SQLite's and PostgreSQL's bind limits.
+/// Run ids per `IN (…)` lookup: well inside SQLite's and PostgreSQL's bind limits.
 const CHUNK: usize = 500;
 
 /// What a stored run counted for before a new record replaces it.
@@ -183,37 +183,36 @@ impl Run {
     }
 
     /// Insert new runs (none stored yet): on PostgreSQL a whole batch in one kept
-    /// statement (`db::unnest`), on SQLite one by one (see `per_backend`).
+    /// statement (`db::unnest`); on SQLite one by one through the kept single-row
+    /// statement (`db::row_by_row` says why), on its own connection.
     pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<()> {
-        if let DbConnection::Postgres(pg) = conn
-            && runs.len() > 1
-        {
-            let mut rows = UnnestRuns::default();
-            for run in runs {
-                rows.run_id.push(&run.run_id);
-                rows.warehouse_type.push(run.warehouse_type.as_str());
-                rows.table_name.push(&run.table_name);
-                rows.status.push(run.status.as_str());
-                rows.started_at.push(run.started_at);
-                rows.finished_at.push(run.finished_at);
-                rows.duration_ms.push(run.duration_ms);
-                rows.error.push(run.error.as_deref());
-                rows.received_at.push(run.received_at);
-                rows.row_count.push(run.row_count);
-                rows.drill.push(run.drill);
-                rows.profiled_columns.push(run.profiled_columns.as_deref());
+        match conn {
+            DbConnection::Postgres(_) if runs.is_empty() => {}
+            DbConnection::Postgres(pg) => {
+                let mut rows = UnnestRuns::default();
+                for run in runs {
+                    rows.run_id.push(&run.run_id);
+                    rows.warehouse_type.push(run.warehouse_type.as_str());
+                    rows.table_name.push(&run.table_name);
+                    rows.status.push(run.status.as_str());
+                    rows.started_at.push(run.started_at);
+                    rows.finished_at.push(run.finished_at);
+                    rows.duration_ms.push(run.duration_ms);
+                    rows.error.push(run.error.as_deref());
+                    rows.received_at.push(run.received_at);
+                    rows.row_count.push(run.row_count);
+                    rows.drill.push(run.drill);
+                    rows.profiled_columns.push(run.profiled_columns.as_deref());
+                }
+                rows.execute(pg)?;
             }
-            rows.execute(pg)?;
-            return Ok(());
-        }
-        for chunk in runs.chunks(CHUNK) {
-            let rows: Vec<NewRunRow<'_>> = chunk.iter().map(NewRunRow::of).collect();
-            macro_rules! insert {
-                ($c:expr, $v:expr) => {
-                    diesel::insert_into(runs::table).values($v).execute($c)?
-                };
+            DbConnection::Sqlite(c) => {
+                for run in runs {
+                    diesel::insert_into(runs::table)
+                        .values(NewRunRow::of(run))
+                        .execute(c)?;
+                }
             }
-            per_backend!(conn, &rows, insert);
         }
         Ok(())
     }
