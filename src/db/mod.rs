@@ -2,6 +2,7 @@
 //! the URL scheme.
 
 mod error;
+mod group;
 pub mod migrate;
 pub mod models;
 pub mod schema;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{DbError, DbErrorKind};
+pub use group::{GroupWrite, write_in_group};
 pub use sqlite::Stamp;
 pub use upsert::{UpsertRow, upsert};
 
@@ -42,6 +44,8 @@ pub struct DbPool {
     unreachable: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// SQLite: the writer frequent writes are grouped through (`write_grouped`).
     writer: Option<std::sync::Arc<sqlite::Writer>>,
+    /// PostgreSQL: the threads writing frequent writes in groups (`write_in_group`).
+    groups: Option<std::sync::Arc<group::Groups>>,
 }
 
 /// Longest wait for a free connection.
@@ -172,10 +176,15 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, String> {
     manager
         .connect()
         .map_err(|e| format!("cannot connect to the {} database: {e}", url.backend()))?;
-    let mut writer = None;
-    if let DatabaseUrl::Sqlite(path) = url {
-        manager._checkpointer = Some(std::sync::Arc::new(sqlite::Checkpointer::start(path)?));
-        writer = Some(std::sync::Arc::new(sqlite::Writer::start(path.clone())?));
+    let (mut writer, mut groups) = (None, None);
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            manager._checkpointer = Some(std::sync::Arc::new(sqlite::Checkpointer::start(path)?));
+            writer = Some(std::sync::Arc::new(sqlite::Writer::start(path.clone())?));
+        }
+        DatabaseUrl::Postgres(_) => {
+            groups = Some(std::sync::Arc::new(group::Groups::new(manager.clone())));
+        }
     }
     let inner = r2d2::Pool::builder()
         .max_size(max_size)
@@ -190,6 +199,7 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<DbPool, String> {
         inner,
         unreachable,
         writer,
+        groups,
     })
 }
 

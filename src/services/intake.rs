@@ -107,9 +107,10 @@ pub fn submit_with_files(
         zone: desk.model.time_zone,
         files,
     };
-    // On SQLite this joins the writer's next batch (group commit): many reports share
-    // one commit and the index pages it writes.
-    let result = crate::db::write_grouped(&desk.pool, conn, move |conn| pending.write(conn));
+    // Written with the reports other callers sent meanwhile: on SQLite in the writer's
+    // next batch (many reports share one commit and the index pages it writes), on
+    // PostgreSQL in one transaction and one statement per table (`Reports`).
+    let result = crate::db::write_in_group::<Reports>(&desk.pool, conn, pending);
     match (result, submission) {
         (Ok(Ok(submitted)), _) => Ok(submitted),
         (Ok(Err(KeyReused)), submission) => Err(key_reused(submission)),
@@ -163,61 +164,151 @@ struct Pending {
     files: Vec<Upload>,
 }
 
-impl Pending {
-    /// Runs on the writer, possibly twice (see `db::sqlite::writer`): it only writes. A
-    /// reused key writes nothing and is no failure of the batch it shares.
-    fn write(&self, conn: &mut DbConnection) -> Result<Result<Submitted, KeyReused>, AppError> {
-        if let Some(submission) = &self.submission
-            && let Some(existing) = Ticket::find_by_submission_key(conn, &submission.key)?
-        {
-            return Ok(same_submission(submission, existing));
+/// Reports written together (`db::write_in_group`).
+struct Reports;
+
+impl crate::db::GroupWrite for Reports {
+    type Item = Pending;
+    type Answer = Result<Submitted, KeyReused>;
+    type Error = AppError;
+    const NAME: &'static str = "report-writer";
+
+    /// Runs on a writer thread, possibly twice (see `db::group`, `db::sqlite::writer`): it
+    /// only writes. A reused key writes nothing and is no failure of the group.
+    fn write(conn: &mut DbConnection, reports: &[Pending]) -> Result<Vec<Self::Answer>, AppError> {
+        let mut answers = repeats(conn, reports)?;
+        let fresh: Vec<&Pending> = reports
+            .iter()
+            .zip(&answers)
+            .filter(|(_, answer)| answer.is_none())
+            .map(|(report, _)| report)
+            .collect();
+        let texts = fresh
+            .iter()
+            .map(|p| TicketText::of(&p.decisions, p.now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows: Vec<NewTicket<'_>> = fresh
+            .iter()
+            .zip(&texts)
+            .map(|(p, text)| {
+                new_ticket(
+                    &p.report,
+                    p.submission.as_ref(),
+                    &p.decisions,
+                    text,
+                    p.now,
+                    p.drill,
+                )
+            })
+            .collect();
+        let tickets = Ticket::insert_many(conn, &rows)?;
+        let timelines: Vec<_> = fresh
+            .iter()
+            .zip(&tickets)
+            .map(|(p, ticket)| (ticket.id, &p.decisions, p.now))
+            .collect();
+        record_timelines(conn, &timelines)?;
+        let mut changes = Vec::with_capacity(fresh.len());
+        for (p, ticket) in fresh.iter().zip(&tickets) {
+            let files = p.store_files(conn, ticket)?;
+            changes.push(ticket_changes::Change {
+                mail: &p.mail,
+                ticket,
+                messages: p.messages(ticket, &files)?,
+                now: p.now,
+            });
         }
-        let ticket = insert_ticket(
+        ticket_changes::queue_changes(conn, changes)?;
+        let mut created = fresh.iter().zip(tickets);
+        for answer in answers.iter_mut().filter(|a| a.is_none()) {
+            let (p, ticket) = created
+                .next()
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("a ticket went missing")))?;
+            *answer = Some(Ok(Submitted::Created {
+                ticket,
+                linked_runs: p
+                    .decisions
+                    .linking
+                    .links
+                    .iter()
+                    .map(|l| l.run_id.clone())
+                    .collect(),
+            }));
+        }
+        Ok(answers.into_iter().flatten().collect())
+    }
+}
+
+/// For each report, the answer if its submission key already made a ticket (the same
+/// submission again, or the key reused); `None` for a new one.
+fn repeats(
+    conn: &mut DbConnection,
+    reports: &[Pending],
+) -> Result<Vec<Option<Result<Submitted, KeyReused>>>, AppError> {
+    let keys: Vec<&str> = reports
+        .iter()
+        .filter_map(|r| r.submission.as_ref().map(|s| s.key.as_str()))
+        .collect();
+    let found = if keys.is_empty() {
+        Vec::new()
+    } else {
+        Ticket::find_by_submission_keys(conn, &keys)?
+    };
+    Ok(reports
+        .iter()
+        .map(|report| {
+            let submission = report.submission.as_ref()?;
+            let (ticket, _, fingerprint) = found
+                .iter()
+                .find(|(_, key, _)| key.as_deref() == Some(submission.key.as_str()))?;
+            Some(same_submission(
+                submission,
+                (ticket.clone(), fingerprint.clone()),
+            ))
+        })
+        .collect())
+}
+
+impl Pending {
+    /// The reporter's files, stored against the ticket's "report received" entry.
+    fn store_files(
+        &self,
+        conn: &mut DbConnection,
+        ticket: &Ticket,
+    ) -> Result<Vec<Attachment>, AppError> {
+        if self.files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let report = Event::newest_of_kind(conn, ticket.id, EventKind::Created)?;
+        let added_by = self.report.reporter_email.as_str();
+        attachments::store(
             conn,
-            &self.report,
-            self.submission.as_ref(),
-            &self.decisions,
+            ticket.id,
+            report,
+            &self.files,
+            true,
+            added_by,
             self.now,
-            self.drill,
-        )?;
-        record_timeline(conn, ticket.id, &self.decisions, self.now)?;
-        let files = if self.files.is_empty() {
-            Vec::new()
-        } else {
-            let report = Event::newest_of_kind(conn, ticket.id, EventKind::Created)?;
-            let added_by = self.report.reporter_email.as_str();
-            attachments::store(
-                conn,
-                ticket.id,
-                report,
-                &self.files,
-                true,
-                added_by,
-                self.now,
-            )?
-        };
+        )
+    }
+
+    /// The reporter's confirmation and the owning team's notice.
+    fn messages<'a>(
+        &'a self,
+        ticket: &'a Ticket,
+        files: &[Attachment],
+    ) -> Result<Vec<Message<'a>>, AppError> {
         let team_name = self.team.as_ref().map(|t| t.name.as_str());
-        let mut messages = vec![confirmation(&self.mail, &ticket, team_name, self.zone)?];
+        let mut messages = vec![confirmation(&self.mail, ticket, team_name, self.zone)?];
         messages.extend(team_notice(
             &self.mail,
             self.team.as_ref(),
             self.zone,
-            &ticket,
-            &files,
+            ticket,
+            files,
             self.now,
         )?);
-        ticket_changes::queue_all(conn, &self.mail, &ticket, messages, self.now)?;
-        let linked_runs = self
-            .decisions
-            .linking
-            .links
-            .iter()
-            .map(|l| l.run_id.clone())
-            .collect();
-        Ok(Ok(Submitted::Created {
-            ticket,
-            linked_runs,
-        }))
+        Ok(messages)
     }
 }
 
@@ -265,35 +356,50 @@ fn decide(
     })
 }
 
-fn insert_ticket(
-    conn: &mut DbConnection,
-    report: &Report,
-    submission: Option<&Submission>,
-    d: &Decisions,
+/// What a ticket row holds besides the report: made once, borrowed by `new_ticket`.
+struct TicketText {
+    token: String,
+    reasons: String,
+    severity_reasons: String,
+}
+
+impl TicketText {
+    fn of(d: &Decisions, now: NaiveDateTime) -> Result<TicketText, AppError> {
+        Ok(TicketText {
+            token: tracking_token(now),
+            reasons: serde_json::to_string(&d.classification.reasons)
+                .map_err(AppError::internal)?,
+            severity_reasons: serde_json::to_string(&d.severity.reasons)
+                .map_err(AppError::internal)?,
+        })
+    }
+}
+
+fn new_ticket<'a>(
+    report: &'a Report,
+    submission: Option<&'a Submission>,
+    d: &'a Decisions,
+    text: &'a TicketText,
     now: NaiveDateTime,
     drill: i64,
-) -> Result<Ticket, AppError> {
-    let token = tracking_token(now);
-    let reasons = serde_json::to_string(&d.classification.reasons).map_err(AppError::internal)?;
-    let severity_reasons =
-        serde_json::to_string(&d.severity.reasons).map_err(AppError::internal)?;
+) -> NewTicket<'a> {
     let (sla_due_at, sla_warn_at) = status::next_deadline(
         now,
         d.targets.first_response_due,
         d.targets.resolution_due,
         false,
     );
-    let new = NewTicket {
-        tracking_token: &token,
+    NewTicket {
+        tracking_token: &text.token,
         submission_key: submission.map(|s| s.key.as_str()),
         submission_fingerprint: submission.map(|s| s.fingerprint.as_str()),
         status: Status::New,
         kind: report.kind,
         category: d.classification.category,
         confidence: d.classification.confidence,
-        classification_reasons: &reasons,
+        classification_reasons: &text.reasons,
         severity: d.severity.severity,
-        severity_reasons: &severity_reasons,
+        severity_reasons: &text.severity_reasons,
         team: &d.route.team,
         routing_rule: &d.route.rule,
         routing_reason: &d.route.reason,
@@ -316,16 +422,57 @@ fn insert_ticket(
         // The next sweep works out the first escalation step.
         next_escalation_at: Some(now),
         drill,
-    };
-    Ok(Ticket::insert(conn, &new)?)
+    }
 }
 
-fn record_timeline(
+/// The timeline of new tickets, each `(ticket id, what was decided, when)`, and their
+/// run links: one insert for all the entries and one for all the links.
+fn record_timelines(
     conn: &mut DbConnection,
-    ticket_id: i64,
-    d: &Decisions,
-    now: NaiveDateTime,
+    tickets: &[(i64, &Decisions, NaiveDateTime)],
 ) -> Result<(), AppError> {
+    let details: Vec<Vec<(EventKind, String)>> =
+        tickets.iter().map(|(_, d, _)| timeline(d)).collect();
+    let events: Vec<NewEvent<'_>> = tickets
+        .iter()
+        .zip(&details)
+        .flat_map(|(&(ticket_id, _, now), details)| {
+            details.iter().map(move |(kind, detail)| NewEvent {
+                ticket_id,
+                kind: *kind,
+                actor: "desk",
+                detail,
+                public: true,
+                created_at: now,
+                version: 1,
+            })
+        })
+        .collect();
+    Event::insert_many(conn, &events)?;
+    let run_links: Vec<NewTicketRun<'_>> = tickets
+        .iter()
+        .flat_map(|&(ticket_id, d, now)| {
+            d.linking
+                .links
+                .iter()
+                .zip(0..)
+                .map(move |(l, position)| NewTicketRun {
+                    ticket_id,
+                    run_id: &l.run_id,
+                    reason: &l.reason,
+                    position,
+                    created_at: now,
+                })
+        })
+        .collect();
+    if !run_links.is_empty() {
+        TicketRun::insert_many(conn, &run_links)?;
+    }
+    Ok(())
+}
+
+/// A new ticket's timeline entries, in order.
+fn timeline(d: &Decisions) -> Vec<(EventKind, String)> {
     let classified = format!(
         "classified as {} ({:.0}% confidence): {}",
         d.classification.category,
@@ -343,13 +490,6 @@ fn record_timeline(
         crate::clock::rfc3339(d.targets.first_response_due),
         crate::clock::rfc3339(d.targets.resolution_due)
     );
-    let links: Vec<String> = d
-        .linking
-        .links
-        .iter()
-        .map(|l| format!("linked run {}: {}", l.run_id, l.reason))
-        .collect();
-    let evidence = linking::describe(&d.linking.evidence);
     let mut details: Vec<(EventKind, String)> = vec![
         (EventKind::Created, "report received".to_string()),
         (EventKind::Classified, classified),
@@ -357,38 +497,18 @@ fn record_timeline(
         (EventKind::Routed, routed),
         (EventKind::SlaSet, sla),
     ];
-    details.extend(links.into_iter().map(|l| (EventKind::RunLinked, l)));
-    details.extend(evidence.into_iter().map(|e| (EventKind::RunEvidence, e)));
-    let events: Vec<NewEvent<'_>> = details
-        .iter()
-        .map(|(kind, detail)| NewEvent {
-            ticket_id,
-            kind: *kind,
-            actor: "desk",
-            detail,
-            public: true,
-            created_at: now,
-            version: 1,
-        })
-        .collect();
-    Event::insert_many(conn, &events)?;
-    let run_links: Vec<NewTicketRun<'_>> = d
-        .linking
-        .links
-        .iter()
-        .zip(0..)
-        .map(|(l, position)| NewTicketRun {
-            ticket_id,
-            run_id: &l.run_id,
-            reason: &l.reason,
-            position,
-            created_at: now,
-        })
-        .collect();
-    if !run_links.is_empty() {
-        TicketRun::insert_many(conn, &run_links)?;
-    }
-    Ok(())
+    details.extend(d.linking.links.iter().map(|l| {
+        (
+            EventKind::RunLinked,
+            format!("linked run {}: {}", l.run_id, l.reason),
+        )
+    }));
+    details.extend(
+        linking::describe(&d.linking.evidence)
+            .into_iter()
+            .map(|e| (EventKind::RunEvidence, e)),
+    );
+    details
 }
 
 /// The reporter's confirmation: the first message of the ticket's thread.
@@ -469,8 +589,10 @@ pub fn open_desk_ticket(
         impact: None,
         description: spec.description,
     };
-    let ticket = insert_ticket(conn, &report, None, &decisions, now, desk.drill)?;
-    record_timeline(conn, ticket.id, &decisions, now)?;
+    let text = TicketText::of(&decisions, now)?;
+    let row = new_ticket(&report, None, &decisions, &text, now, desk.drill);
+    let ticket = Ticket::insert(conn, &row)?;
+    record_timelines(conn, &[(ticket.id, &decisions, now)])?;
     let notice = team_notice(
         &desk.mail,
         model.team(&ticket.team),

@@ -48,6 +48,7 @@ mod queue_search;
 mod rate_limits;
 mod reader;
 mod redirects;
+mod report_groups;
 mod reporter_mail;
 mod responses;
 mod retention;

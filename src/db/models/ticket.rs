@@ -63,6 +63,9 @@ pub struct Ticket {
     pub drill: i64,
 }
 
+/// A ticket with the submission key that made it and that submission's fingerprint.
+pub type KeyedTicket = (Ticket, Option<String>, Option<String>);
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = tickets)]
 // None binds NULL: one SQL text whatever is missing, so the statement is cached.
@@ -128,6 +131,33 @@ impl Ticket {
         }
     }
 
+    /// Insert several tickets; they come back in the order of `new`. On PostgreSQL one
+    /// statement for all of them (a group of reports, `db::group`).
+    pub fn insert_many(conn: &mut DbConnection, new: &[NewTicket<'_>]) -> QueryResult<Vec<Ticket>> {
+        let DbConnection::Postgres(pg) = conn else {
+            return new.iter().map(|row| Self::insert(conn, row)).collect();
+        };
+        if new.len() <= 1 {
+            return new.iter().map(|row| Self::insert(conn, row)).collect();
+        }
+        let inserted: Vec<Ticket> = diesel::insert_into(tickets::table)
+            .values(new)
+            .returning(Ticket::as_returning())
+            .get_results(pg)?;
+        // RETURNING promises no order: match each row to its tracking token.
+        let mut by_token: std::collections::HashMap<String, Ticket> = inserted
+            .into_iter()
+            .map(|ticket| (ticket.tracking_token.clone(), ticket))
+            .collect();
+        new.iter()
+            .map(|row| {
+                by_token.remove(row.tracking_token).ok_or_else(|| {
+                    crate::db::error::database_error("an inserted ticket did not come back")
+                })
+            })
+            .collect()
+    }
+
     pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
         tickets::table
             .find(id)
@@ -153,6 +183,21 @@ impl Ticket {
             .select((Ticket::as_select(), tickets::submission_fingerprint))
             .first(conn)
             .optional()
+    }
+
+    /// The tickets these submission keys made (`KeyedTicket`).
+    pub fn find_by_submission_keys(
+        conn: &mut DbConnection,
+        keys: &[&str],
+    ) -> QueryResult<Vec<KeyedTicket>> {
+        tickets::table
+            .filter(tickets::submission_key.eq_any(keys))
+            .select((
+                Ticket::as_select(),
+                tickets::submission_key,
+                tickets::submission_fingerprint,
+            ))
+            .load(conn)
     }
 
     /// A reporter's tickets, newest first.

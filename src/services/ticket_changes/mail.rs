@@ -185,9 +185,7 @@ pub fn queue(
 }
 
 /// Queue the messages of one change together (a new ticket's confirmation and its team's
-/// notice): their outbox rows in one insert and their timeline entries in another, which
-/// on PostgreSQL is two statements for all of them instead of two for each. Messages with
-/// a de-duplication key, and a drill's, go one by one through `queue`.
+/// notice): see `queue_changes`.
 pub fn queue_all(
     conn: &mut DbConnection,
     mail: &MailContext,
@@ -195,29 +193,61 @@ pub fn queue_all(
     messages: Vec<Message<'_>>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let (together, alone): (Vec<_>, Vec<_>) = messages
-        .into_iter()
-        .partition(|m| m.dedupe_key.is_none() && ticket.drill == drill::LIVE);
-    for message in alone {
-        queue(conn, mail, ticket, message, now)?;
+    queue_changes(
+        conn,
+        vec![Change {
+            mail,
+            ticket,
+            messages,
+            now,
+        }],
+    )
+}
+
+/// One ticket's messages of one change.
+pub struct Change<'a> {
+    pub mail: &'a MailContext,
+    pub ticket: &'a Ticket,
+    pub messages: Vec<Message<'a>>,
+    pub now: NaiveDateTime,
+}
+
+/// Queue the messages of several changes (new tickets written together): their outbox
+/// rows in one insert and their timeline entries in another, which on PostgreSQL is two
+/// statements for all of them instead of two for each. Messages with a de-duplication
+/// key, and a drill's, go one by one through `queue`, before the others of their ticket.
+pub fn queue_changes(conn: &mut DbConnection, changes: Vec<Change<'_>>) -> Result<(), AppError> {
+    let mut together = Vec::new();
+    for change in changes {
+        for message in change.messages {
+            if message.dedupe_key.is_none() && change.ticket.drill == drill::LIVE {
+                together.push((change.mail, change.ticket, message, change.now));
+            } else {
+                queue(conn, change.mail, change.ticket, message, change.now)?;
+            }
+        }
     }
     if together.is_empty() {
         return Ok(());
     }
     let ids: Vec<(String, Option<String>)> = together
         .iter()
-        .map(|m| thread_ids(mail, ticket, m))
+        .map(|(mail, ticket, message, _)| thread_ids(mail, ticket, message))
         .collect();
     let rows: Vec<NewOutboxMessage<'_>> = together
         .iter()
         .zip(&ids)
-        .map(|(message, ids)| outbox_row(ticket, message, ids, now))
+        .map(|((_, ticket, message, now), ids)| outbox_row(ticket, message, ids, *now))
         .collect();
     OutboxMessage::insert_many(conn, &rows)?;
-    let details: Vec<String> = together.iter().map(queued_detail).collect();
-    let events: Vec<NewEvent<'_>> = details
+    let details: Vec<String> = together
         .iter()
-        .map(|detail| queued_event(ticket, detail, now))
+        .map(|(_, _, message, _)| queued_detail(message))
+        .collect();
+    let events: Vec<NewEvent<'_>> = together
+        .iter()
+        .zip(&details)
+        .map(|((_, ticket, _, now), detail)| queued_event(ticket, detail, *now))
         .collect();
     Event::insert_many(conn, &events)?;
     Ok(())

@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::state::Desk;
 
 pub use audience::reporters;
-pub use mail::{DEDUPE_WINDOW, Message, queue, queue_all, queue_step_email};
+pub use mail::{Change, DEDUPE_WINDOW, Message, queue, queue_all, queue_changes, queue_step_email};
 pub use plan::pause_or_resume;
 
 /// Who acts: a desk account or a program with a token.
