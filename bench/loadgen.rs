@@ -194,9 +194,10 @@ struct RunArgs {
     /// the window, summed.
     #[arg(long = "server-pid", value_name = "PID", value_delimiter = ',')]
     server_pids: Vec<String>,
-    /// Database server processes (PostgreSQL backends), to report their CPU too.
-    #[arg(long = "db-pid")]
-    db_pids: Vec<String>,
+    /// Database server processes, by name (`postgres`: the server and its backends), to
+    /// report their CPU too; listed when the measured window starts.
+    #[arg(long = "db-process", value_name = "NAME")]
+    db_process: Option<String>,
     /// Load generator threads (leave the cores to the server).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -492,7 +493,12 @@ async fn measure(args: &RunArgs, shot: Arc<Shot>, window: Window) -> Summary {
     }
     let server_before = cpu_seconds_sum(&args.server_pids);
     let (self_before, machine_before) = (cpu_seconds("self"), machine_busy_seconds());
-    let database_before = cpu_seconds_sum(&args.db_pids);
+    let db_pids = args
+        .db_process
+        .as_deref()
+        .map(stats::pids_named)
+        .unwrap_or_default();
+    let database_before = cpu_seconds_sum(&db_pids);
     let since = std::time::Instant::now();
     let (tally, measured) = apply(args, shot, window).await;
     let elapsed = since.elapsed().as_secs_f64();
@@ -503,7 +509,7 @@ async fn measure(args: &RunArgs, shot: Arc<Shot>, window: Window) -> Summary {
     Summary {
         server_cpu: percent(server_before, server_after),
         loadgen_cpu: percent(self_before, cpu_seconds("self")),
-        database_cpu: percent(database_before, cpu_seconds_sum(&args.db_pids)),
+        database_cpu: percent(database_before, cpu_seconds_sum(&db_pids)),
         machine_cpu: percent(machine_before, machine_busy_seconds()),
         window: measured,
         tally,

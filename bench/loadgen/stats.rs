@@ -69,6 +69,21 @@ pub fn cpu_seconds_sum(pids: &[String]) -> Option<f64> {
     (!seconds.is_empty()).then(|| seconds.iter().sum())
 }
 
+/// The processes whose command name is `name`, from /proc/PID/comm.
+pub fn pids_named(name: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim_end() == name)
+        })
+        .collect()
+}
+
 /// CPU seconds a process used so far (user + system), from /proc/PID/stat.
 pub fn cpu_seconds(pid: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

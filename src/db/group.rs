@@ -5,8 +5,8 @@
 //! executor's set-up, locks, trigger queues) and a round trip, whatever the number of rows
 //! it writes, and every commit a WAL flush. A report is a handful of statements; written
 //! one report per transaction, the server's per-statement work is most of what intake
-//! costs. Frequent writes of one kind (`GroupWrite`: reports) go through a few threads
-//! here instead: each takes whatever has queued up and writes it all at once, one
+//! costs. Frequent writes of one kind (`GroupWrite`: reports) go through a thread of
+//! their own here instead: it takes whatever has queued up and writes it all at once, one
 //! statement per table for the whole group (`GroupWrite::write` takes a slice), then
 //! answers every caller once the group has committed.
 //!
@@ -32,9 +32,11 @@ use diesel::result::Error as DieselError;
 use super::error::database_error;
 use super::{ConnectionManager, DbConnection, DbPool, write_transaction};
 
-/// Threads writing groups of one kind. Two keep the server busy: while one group is being
-/// written, the next one gathers, and the other thread writes it.
-const THREADS: usize = 2;
+/// Threads writing groups of one kind. One: while it writes a group, the next gathers in
+/// the queue, so a group holds whatever arrived meanwhile. A second thread measured
+/// slower: it halved the groups, so PostgreSQL ran more statements per report (see
+/// docs/performance.md). More desks on one database add their own.
+const THREADS: usize = 1;
 
 /// Most items in one group: enough to share the statements, few enough that no caller
 /// waits long behind the others.
@@ -169,7 +171,7 @@ impl<K: GroupWrite> Drop for Writer<K> {
 }
 
 /// Take the next group off the queue: wait for one item, then whatever else has queued.
-/// The threads take turns at the queue, so one gathers while the other writes.
+/// (With more than one thread, they take turns at the queue.)
 fn next_group<K: GroupWrite>(queue: &Mutex<mpsc::Receiver<Queued<K>>>) -> Option<Vec<Queued<K>>> {
     let queue = queue.lock().unwrap_or_else(|e| e.into_inner());
     let mut group = vec![queue.recv().ok()?];
