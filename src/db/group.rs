@@ -25,18 +25,12 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
 
 use diesel::result::Error as DieselError;
 
 use super::error::database_error;
+use super::worker::Worker;
 use super::{ConnectionManager, DbConnection, DbPool, write_transaction};
-
-/// Threads writing groups of one kind. One: while it writes a group, the next gathers in
-/// the queue, so a group holds whatever arrived meanwhile. A second thread measured
-/// slower: it halved the groups, so PostgreSQL ran more statements per report (see
-/// docs/performance.md). More desks on one database add their own.
-const THREADS: usize = 1;
 
 /// Most items in one group: enough to share the statements, few enough that no caller
 /// waits long behind the others.
@@ -47,7 +41,7 @@ pub trait GroupWrite: 'static {
     type Item: Send + 'static;
     type Answer: Send + 'static;
     type Error: From<DieselError> + Send + 'static;
-    /// The threads' name, for the server's thread list and the logs.
+    /// The thread's name, for the server's thread list and the logs.
     const NAME: &'static str;
     /// Write every item inside the open transaction and answer each, in order. An error
     /// fails the whole group (it is then written again, item by item).
@@ -83,11 +77,12 @@ pub(super) struct Groups {
 }
 
 impl Groups {
-    /// The group writers' own connections: a caller holds one of the main pool's while it
-    /// waits for its group, so sharing that pool could leave the writers none.
+    /// The group writers' own connections, one each: a caller holds one of the main
+    /// pool's while it waits for its group, so sharing that pool could leave the writers
+    /// none. (r2d2 for its check on checkout: a writer reconnects after a restart.)
     pub(super) fn new(manager: ConnectionManager) -> Groups {
         let connections = r2d2::Pool::builder()
-            .max_size(THREADS as u32)
+            .max_size(1)
             .min_idle(Some(0))
             .connection_timeout(super::POOL_WAIT)
             .build_unchecked(manager);
@@ -112,42 +107,29 @@ type Reply<K> = mpsc::SyncSender<Result<<K as GroupWrite>::Answer, <K as GroupWr
 /// A caller's item and where its answer goes.
 type Queued<K> = (<K as GroupWrite>::Item, Reply<K>);
 
-/// One kind's threads and the queue into them. Dropping it lets the threads finish what
-/// is queued and end.
+/// One kind's thread and the queue into it. One thread: while it writes a group, the
+/// next gathers in the queue, so a group holds whatever arrived meanwhile (two threads
+/// measured slower: each wrote groups half the size; docs/performance.md). Dropping it
+/// lets the thread finish what is queued and end. `None`: the thread could not start,
+/// and every caller hears so.
 struct Writer<K: GroupWrite> {
-    queue: Mutex<Option<mpsc::Sender<Queued<K>>>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    worker: Option<Worker<Queued<K>>>,
 }
 
 impl<K: GroupWrite> Writer<K> {
     fn start(connections: r2d2::Pool<ConnectionManager>) -> Writer<K> {
-        let (sender, receiver) = mpsc::channel::<Queued<K>>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        let threads = (0..THREADS)
-            .filter_map(|_| {
-                let receiver = Arc::clone(&receiver);
-                let connections = connections.clone();
-                std::thread::Builder::new()
-                    .name(K::NAME.into())
-                    .spawn(move || serve::<K>(&connections, &receiver))
-                    .map_err(|e| tracing::error!(error = %e, "cannot start a group writer thread"))
-                    .ok()
-            })
-            .collect();
-        Writer {
-            queue: Mutex::new(Some(sender)),
-            threads: Mutex::new(threads),
-        }
+        let worker = Worker::start(K::NAME, move |queue| serve::<K>(&connections, &queue))
+            .map_err(|e| tracing::error!(error = %e, "cannot start a group writer thread"))
+            .ok();
+        Writer { worker }
     }
 
     fn run(&self, item: K::Item) -> Result<K::Answer, K::Error> {
         let (reply, answer) = mpsc::sync_channel(1);
         let sent = self
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .worker
             .as_ref()
-            .is_some_and(|queue| queue.send((item, reply)).is_ok());
+            .is_some_and(|worker| worker.send((item, reply)));
         if !sent {
             return Err(database_error("the group writer has stopped").into());
         }
@@ -160,20 +142,8 @@ impl<K: GroupWrite> Writer<K> {
     }
 }
 
-impl<K: GroupWrite> Drop for Writer<K> {
-    fn drop(&mut self) {
-        drop(self.queue.lock().unwrap_or_else(|e| e.into_inner()).take());
-        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
-        for thread in threads {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// Take the next group off the queue: wait for one item, then whatever else has queued.
-/// (With more than one thread, they take turns at the queue.)
-fn next_group<K: GroupWrite>(queue: &Mutex<mpsc::Receiver<Queued<K>>>) -> Option<Vec<Queued<K>>> {
-    let queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+fn next_group<K: GroupWrite>(queue: &mpsc::Receiver<Queued<K>>) -> Option<Vec<Queued<K>>> {
     let mut group = vec![queue.recv().ok()?];
     while group.len() < MAX_GROUP {
         match queue.try_recv() {
@@ -186,7 +156,7 @@ fn next_group<K: GroupWrite>(queue: &Mutex<mpsc::Receiver<Queued<K>>>) -> Option
 
 fn serve<K: GroupWrite>(
     connections: &r2d2::Pool<ConnectionManager>,
-    queue: &Mutex<mpsc::Receiver<Queued<K>>>,
+    queue: &mpsc::Receiver<Queued<K>>,
 ) {
     while let Some(group) = next_group::<K>(queue) {
         let (items, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();

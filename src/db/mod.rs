@@ -10,6 +10,7 @@ mod sqlite;
 mod types;
 mod unnest;
 mod upsert;
+mod worker;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::prelude::*;

@@ -39,15 +39,15 @@ pub struct NewEvent<'a> {
 
 unnest_insert!(
     /// A batch of timeline events as one PostgreSQL statement.
-    UnnestEvents<'a>, "ticket_events", "ticket_id, kind, actor, detail, public, created_at, version",
+    UnnestEvents<'a> from NewEvent<'a> as e, "ticket_events",
     {
-        ticket_id: BigInt => i64,
-        kind: Text => &'a str,
-        actor: Text => &'a str,
-        detail: Text => &'a str,
-        public: Bool => bool,
-        created_at: Timestamp => NaiveDateTime,
-        version: Integer => i32,
+        ticket_id: BigInt => i64 = e.ticket_id,
+        kind: Text => &'a str = e.kind.as_str(),
+        actor: Text => &'a str = e.actor,
+        detail: Text => &'a str = e.detail,
+        public: Bool => bool = e.public,
+        created_at: Timestamp => NaiveDateTime = e.created_at,
+        version: Integer => i32 = e.version,
     }
 );
 
@@ -57,20 +57,7 @@ impl Event {
     /// why), on its own connection.
     pub fn insert_many(conn: &mut DbConnection, events: &[NewEvent<'_>]) -> QueryResult<usize> {
         match conn {
-            DbConnection::Postgres(_) if events.is_empty() => Ok(0),
-            DbConnection::Postgres(pg) => {
-                let mut rows = UnnestEvents::default();
-                for e in events {
-                    rows.ticket_id.push(e.ticket_id);
-                    rows.kind.push(e.kind.as_str());
-                    rows.actor.push(e.actor);
-                    rows.detail.push(e.detail);
-                    rows.public.push(e.public);
-                    rows.created_at.push(e.created_at);
-                    rows.version.push(e.version);
-                }
-                rows.execute(pg)
-            }
+            DbConnection::Postgres(pg) => UnnestEvents::insert(pg, events),
             DbConnection::Sqlite(c) => {
                 for event in events {
                     diesel::insert_into(ticket_events::table)

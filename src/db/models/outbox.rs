@@ -57,23 +57,21 @@ pub struct NewOutboxMessage<'a> {
 
 unnest_insert!(
     /// Messages queued together, as one PostgreSQL statement.
-    UnnestMessages<'a>, "outbox",
-    "ticket_id, template, recipient, subject, body_text, body_html, message_id, in_reply_to, \
-     status, next_attempt_at, created_at, dedupe_key, drill",
+    UnnestMessages<'a> from NewOutboxMessage<'a> as m, "outbox",
     {
-        ticket_id: Nullable<BigInt> => Option<i64>,
-        template: Text => &'a str,
-        recipient: Text => &'a str,
-        subject: Text => &'a str,
-        body_text: Text => &'a str,
-        body_html: Text => &'a str,
-        message_id: Text => &'a str,
-        in_reply_to: Nullable<Text> => Option<&'a str>,
-        status: Text => &'a str,
-        next_attempt_at: Timestamp => NaiveDateTime,
-        created_at: Timestamp => NaiveDateTime,
-        dedupe_key: Nullable<Text> => Option<&'a str>,
-        drill: BigInt => i64,
+        ticket_id: Nullable<BigInt> => Option<i64> = m.ticket_id,
+        template: Text => &'a str = m.template,
+        recipient: Text => &'a str = m.recipient,
+        subject: Text => &'a str = m.subject,
+        body_text: Text => &'a str = m.body_text,
+        body_html: Text => &'a str = m.body_html,
+        message_id: Text => &'a str = m.message_id,
+        in_reply_to: Nullable<Text> => Option<&'a str> = m.in_reply_to,
+        status: Text => &'a str = m.status.as_str(),
+        next_attempt_at: Timestamp => NaiveDateTime = m.next_attempt_at,
+        created_at: Timestamp => NaiveDateTime = m.created_at,
+        dedupe_key: Nullable<Text> => Option<&'a str> = m.dedupe_key,
+        drill: BigInt => i64 = m.drill,
     }
 );
 
@@ -84,26 +82,8 @@ impl OutboxMessage {
         conn: &mut DbConnection,
         rows: &[NewOutboxMessage<'_>],
     ) -> QueryResult<usize> {
-        if let DbConnection::Postgres(pg) = conn
-            && rows.len() > 1
-        {
-            let mut all = UnnestMessages::default();
-            for row in rows {
-                all.ticket_id.push(row.ticket_id);
-                all.template.push(row.template);
-                all.recipient.push(row.recipient);
-                all.subject.push(row.subject);
-                all.body_text.push(row.body_text);
-                all.body_html.push(row.body_html);
-                all.message_id.push(row.message_id);
-                all.in_reply_to.push(row.in_reply_to);
-                all.status.push(row.status.as_str());
-                all.next_attempt_at.push(row.next_attempt_at);
-                all.created_at.push(row.created_at);
-                all.dedupe_key.push(row.dedupe_key);
-                all.drill.push(row.drill);
-            }
-            return all.execute(pg);
+        if let DbConnection::Postgres(pg) = conn {
+            return UnnestMessages::insert(pg, rows);
         }
         let mut inserted = 0;
         for row in rows {

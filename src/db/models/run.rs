@@ -72,22 +72,20 @@ impl<'a> NewRunRow<'a> {
 
 unnest_insert!(
     /// A batch of runs (an NDJSON request) as one PostgreSQL statement.
-    UnnestRuns<'a>, "runs",
-    "run_id, warehouse_type, table_name, status, started_at, finished_at, duration_ms, \
-     error, received_at, row_count, drill, profiled_columns",
+    UnnestRuns<'a> from Run as run, "runs",
     {
-        run_id: Text => &'a str,
-        warehouse_type: Text => &'a str,
-        table_name: Text => &'a str,
-        status: Text => &'a str,
-        started_at: Timestamp => NaiveDateTime,
-        finished_at: Nullable<Timestamp> => Option<NaiveDateTime>,
-        duration_ms: Nullable<BigInt> => Option<i64>,
-        error: Nullable<Text> => Option<&'a str>,
-        received_at: Timestamp => NaiveDateTime,
-        row_count: Nullable<BigInt> => Option<i64>,
-        drill: BigInt => i64,
-        profiled_columns: Nullable<Text> => Option<&'a str>,
+        run_id: Text => &'a str = &run.run_id,
+        warehouse_type: Text => &'a str = run.warehouse_type.as_str(),
+        table_name: Text => &'a str = &run.table_name,
+        status: Text => &'a str = run.status.as_str(),
+        started_at: Timestamp => NaiveDateTime = run.started_at,
+        finished_at: Nullable<Timestamp> => Option<NaiveDateTime> = run.finished_at,
+        duration_ms: Nullable<BigInt> => Option<i64> = run.duration_ms,
+        error: Nullable<Text> => Option<&'a str> = run.error.as_deref(),
+        received_at: Timestamp => NaiveDateTime = run.received_at,
+        row_count: Nullable<BigInt> => Option<i64> = run.row_count,
+        drill: BigInt => i64 = run.drill,
+        profiled_columns: Nullable<Text> => Option<&'a str> = run.profiled_columns.as_deref(),
     }
 );
 
@@ -187,24 +185,8 @@ impl Run {
     /// statement (`db::row_by_row` says why), on its own connection.
     pub fn insert_many(conn: &mut DbConnection, runs: &[Run]) -> QueryResult<()> {
         match conn {
-            DbConnection::Postgres(_) if runs.is_empty() => {}
             DbConnection::Postgres(pg) => {
-                let mut rows = UnnestRuns::default();
-                for run in runs {
-                    rows.run_id.push(&run.run_id);
-                    rows.warehouse_type.push(run.warehouse_type.as_str());
-                    rows.table_name.push(&run.table_name);
-                    rows.status.push(run.status.as_str());
-                    rows.started_at.push(run.started_at);
-                    rows.finished_at.push(run.finished_at);
-                    rows.duration_ms.push(run.duration_ms);
-                    rows.error.push(run.error.as_deref());
-                    rows.received_at.push(run.received_at);
-                    rows.row_count.push(run.row_count);
-                    rows.drill.push(run.drill);
-                    rows.profiled_columns.push(run.profiled_columns.as_deref());
-                }
-                rows.execute(pg)?;
+                UnnestRuns::insert(pg, runs)?;
             }
             DbConnection::Sqlite(c) => {
                 for run in runs {

@@ -134,12 +134,11 @@ impl Ticket {
     /// Insert several tickets; they come back in the order of `new`. On PostgreSQL one
     /// statement for all of them (a group of reports, `db::group`).
     pub fn insert_many(conn: &mut DbConnection, new: &[NewTicket<'_>]) -> QueryResult<Vec<Ticket>> {
-        let DbConnection::Postgres(pg) = conn else {
-            return new.iter().map(|row| Self::insert(conn, row)).collect();
+        let pg = match conn {
+            DbConnection::Postgres(pg) if new.len() > 1 => pg,
+            // One kept statement a ticket; a multi-row one only pays for several.
+            _ => return new.iter().map(|row| Self::insert(conn, row)).collect(),
         };
-        if new.len() <= 1 {
-            return new.iter().map(|row| Self::insert(conn, row)).collect();
-        }
         let inserted: Vec<Ticket> = diesel::insert_into(tickets::table)
             .values(new)
             .returning(Ticket::as_returning())

@@ -66,31 +66,20 @@ impl LinkedTicket {
 
 unnest_insert!(
     /// A ticket's run links as one PostgreSQL statement.
-    UnnestLinks<'a>, "ticket_runs", "ticket_id, run_id, reason, position, created_at",
+    UnnestLinks<'a> from NewTicketRun<'a> as link, "ticket_runs",
     {
-        ticket_id: BigInt => i64,
-        run_id: Text => &'a str,
-        reason: Text => &'a str,
-        position: Integer => i32,
-        created_at: Timestamp => NaiveDateTime,
+        ticket_id: BigInt => i64 = link.ticket_id,
+        run_id: Text => &'a str = link.run_id,
+        reason: Text => &'a str = link.reason,
+        position: Integer => i32 = link.position,
+        created_at: Timestamp => NaiveDateTime = link.created_at,
     }
 );
 
 impl TicketRun {
     pub fn insert_many(conn: &mut DbConnection, links: &[NewTicketRun<'_>]) -> QueryResult<usize> {
-        if links.is_empty() {
-            return Ok(0);
-        }
         if let DbConnection::Postgres(pg) = conn {
-            let mut rows = UnnestLinks::default();
-            for link in links {
-                rows.ticket_id.push(link.ticket_id);
-                rows.run_id.push(link.run_id);
-                rows.reason.push(link.reason);
-                rows.position.push(link.position);
-                rows.created_at.push(link.created_at);
-            }
-            return rows.execute(pg);
+            return UnnestLinks::insert(pg, links);
         }
         let mut inserted = 0;
         for link in links {

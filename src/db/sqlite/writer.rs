@@ -28,8 +28,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::{Mutex, mpsc};
-use std::thread::JoinHandle;
+use std::sync::mpsc;
 
 use diesel::Connection;
 use diesel::connection::TransactionManager;
@@ -38,6 +37,7 @@ use diesel::result::Error as DieselError;
 use super::write_lock::begin_sqlite_write;
 use crate::db::DbConnection;
 use crate::db::error::database_error;
+use crate::db::worker::Worker;
 
 /// Most pieces in one transaction: enough to share the pages, few enough that the
 /// batch's callers do not wait on each other for long.
@@ -93,8 +93,7 @@ where
 /// The writer thread and the queue into it. Dropping it lets the thread finish what is
 /// queued, close its connection and end.
 pub(in crate::db) struct Writer {
-    queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    worker: Worker<Box<dyn Job>>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -106,15 +105,9 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     pub(in crate::db) fn start(path: PathBuf) -> Result<Writer, String> {
         let conn = open(&path)?;
-        let (sender, receiver) = mpsc::channel::<Box<dyn Job>>();
-        let thread = std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || serve(conn, &path, &receiver))
+        let worker = Worker::start("sqlite-writer", move |queue| serve(conn, &path, &queue))
             .map_err(|e| format!("cannot start the SQLite writer thread: {e}"))?;
-        Ok(Writer {
-            queue: Mutex::new(Some(sender)),
-            thread: Mutex::new(Some(thread)),
-        })
+        Ok(Writer { worker })
     }
 
     /// Run `work` in the next batch (it may run twice, see the module's notes); blocks
@@ -131,13 +124,7 @@ impl Writer {
             outcome: None,
             reply,
         });
-        let sent = self
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_some_and(|queue| queue.send(task).is_ok());
-        if !sent {
+        if !self.worker.send(task) {
             return Err(E::from(database_error("the SQLite writer has stopped")));
         }
         answer.recv().unwrap_or_else(|_| {
@@ -145,16 +132,6 @@ impl Writer {
                 "the write failed inside the SQLite writer (see the server log)",
             )))
         })
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        drop(self.queue.lock().unwrap_or_else(|e| e.into_inner()).take());
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
     }
 }
 
