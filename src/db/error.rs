@@ -63,6 +63,9 @@ fn classify(error: &diesel::result::Error) -> DbErrorKind {
     use diesel::result::{DatabaseErrorKind, Error as E};
     match error {
         E::NotFound => DbErrorKind::NotFound,
+        // The commit failed and so did the rollback after it: the commit's failure says
+        // why (a server gone mid-commit is the usual one).
+        E::RollbackErrorOnCommit { commit_error, .. } => classify(commit_error),
         E::DatabaseError(..) | E::BrokenTransactionManager => classify_message(&error.to_string())
             .unwrap_or(match error {
                 E::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => DbErrorKind::Conflict,
@@ -184,6 +187,16 @@ mod tests {
             (
                 database_error("the SQLite writer has stopped"),
                 DbErrorKind::Other,
+            ),
+            (
+                E::RollbackErrorOnCommit {
+                    commit_error: Box::new(reported(
+                        DatabaseErrorKind::ClosedConnection,
+                        "server closed the connection unexpectedly",
+                    )),
+                    rollback_error: Box::new(E::BrokenTransactionManager),
+                },
+                DbErrorKind::Unavailable,
             ),
             (E::NotFound, DbErrorKind::NotFound),
             (E::RollbackTransaction, DbErrorKind::Other),

@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
 
+use diesel::connection::SimpleConnection;
 use diesel::result::Error as DieselError;
 
 use super::error::database_error;
@@ -218,6 +219,13 @@ fn write_group<K: GroupWrite>(
     match together {
         Ok(answers) => answers.into_iter().map(Ok).collect(),
         Err(e) if items.len() == 1 => vec![Err(e)],
+        // The connection is gone (the server stopped or is restarting): writing each item
+        // again on it would only meet its broken state. Every caller hears the connection
+        // was lost, which answers as the database being unavailable.
+        Err(_) if conn.batch_execute("SELECT 1").is_err() => items
+            .iter()
+            .map(|_| Err(database_error("lost the connection to the database mid-write").into()))
+            .collect(),
         Err(_) => items
             .iter()
             .map(|item| {
